@@ -1,0 +1,164 @@
+//! `storage kv serve`: the local emulator as a long-running server.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::cli::{OutputFormat, ServeArgs};
+use crate::emulator::{self, BindError, Config, Emulator, Storage};
+use crate::exit::{Exit, UserError};
+use crate::printer::Printer;
+use crate::project;
+
+/// The token printed when `--api-key` is not given; the emulator then accepts any token.
+pub const DEFAULT_LOCAL_KEY: &str = "KEYlocal-emulator";
+
+/// What `serve --json` prints once it listens.
+#[derive(Debug, Serialize)]
+struct Listening<'a> {
+    base_url: &'a str,
+    api_key: &'a str,
+    address: String,
+    state_dir: Option<String>,
+}
+
+/// Serves the emulator's API (every `/v2/storage/kvs…` endpoint) until Ctrl-C or SIGTERM.
+pub fn serve(args: ServeArgs, printer: Printer) -> anyhow::Result<()> {
+    let storage = if args.in_memory {
+        Storage::InMemory
+    } else {
+        let dir = match args.state_dir {
+            Some(dir) => dir,
+            None => {
+                let cwd = std::env::current_dir().context("cannot read the working directory")?;
+                project::default_state_dir(&cwd)
+            }
+        };
+        Storage::Dir(dir)
+    };
+    if !args.host.is_loopback() && args.api_key.is_none() {
+        printer.warn(&format!(
+            "serving on {} without `--api-key`: anyone who can reach this address can read and change your data",
+            args.host
+        ));
+    }
+    let config = Config {
+        storage: storage.clone(),
+        provision_delay: args.provision_delay,
+        delete_delay: args.delete_delay,
+        fail_provision: args.fail_provision,
+        api_key: args.api_key.clone(),
+        rate_limit: args.rate_limit,
+        ttl_support: !args.no_ttl,
+        log_requests: !printer.quiet,
+    };
+    let addr = SocketAddr::new(args.host, args.port);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let emulator = Emulator::bind(config, addr)
+            .await
+            .map_err(|err| bind_error(err, addr))?;
+        let bound = emulator
+            .local_addr()
+            .context("cannot read the listening address")?;
+        let base_url = emulator::base_url(bound);
+        let api_key = args.api_key.as_deref().unwrap_or(DEFAULT_LOCAL_KEY);
+        let state_dir = match &storage {
+            Storage::Dir(dir) => Some(dir.display().to_string()),
+            Storage::InMemory => None,
+        };
+        match printer.format {
+            OutputFormat::Json | OutputFormat::Ndjson => printer.json(&Listening {
+                base_url: &base_url,
+                api_key,
+                address: bound.to_string(),
+                state_dir: state_dir.clone(),
+            })?,
+            OutputFormat::Table | OutputFormat::Ids => printer.out(&exports(&base_url, api_key))?,
+        }
+        let kept = match &state_dir {
+            Some(dir) => format!("state in `{dir}`"),
+            None => "in memory, nothing is saved".to_owned(),
+        };
+        printer.status(&format!("Serving the KV emulator at {base_url} ({kept})"));
+        printer.status("Press Ctrl-C to stop");
+        emulator
+            .serve(shutdown_signal())
+            .await
+            .context("the emulator stopped with an error")?;
+        printer.status("Stopped the KV emulator");
+        Ok(())
+    })
+}
+
+/// The shell lines that point a client at the emulator.
+fn exports(base_url: &str, api_key: &str) -> String {
+    let quote = |value: &str| {
+        shlex::try_quote(value)
+            .map(|q| q.into_owned())
+            .unwrap_or_else(|_| value.to_owned())
+    };
+    format!(
+        "export TELNYX_BASE_URL={}\nexport TELNYX_API_KEY={}\n",
+        quote(base_url),
+        quote(api_key)
+    )
+}
+
+fn bind_error(err: BindError, addr: SocketAddr) -> anyhow::Error {
+    match err {
+        BindError::Listen { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
+            UserError::new(
+                Exit::Failure,
+                format!("cannot listen on {addr}: the port is in use"),
+            )
+            .hint("Stop the other server, or pass `--port 0` to pick a free port.")
+            .into()
+        }
+        BindError::Listen { source, .. } => {
+            anyhow::Error::new(source).context(format!("cannot listen on {addr}"))
+        }
+        other => anyhow::Error::new(other).context("cannot open the emulator's state"),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        // Without a Ctrl-C handler the default (immediate exit) still applies.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_are_shell_quoted() {
+        assert_eq!(
+            exports("http://127.0.0.1:8787/v2", "KEY abc"),
+            "export TELNYX_BASE_URL=http://127.0.0.1:8787/v2\nexport TELNYX_API_KEY='KEY abc'\n"
+        );
+    }
+}

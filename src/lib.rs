@@ -1,0 +1,28 @@
+//! `telnyx-edge`: a command-line tool for Telnyx Edge Compute KV storage, and a local emulator
+//! of the same API.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod api;
+pub mod cli;
+pub mod commands;
+pub mod duration;
+pub mod emulator;
+pub mod exit;
+pub mod printer;
+pub mod project;
+pub mod validate;
+
+use std::process::ExitCode;
+
+/// Runs a parsed command line and turns its outcome into the documented exit code.
+pub fn run(cli: cli::Cli) -> ExitCode {
+    match commands::dispatch(cli) {
+        Ok(()) => exit::Exit::Success.into(),
+        Err(err) if exit::is_broken_pipe(&err) => exit::Exit::Success.into(),
+        Err(err) => {
+            printer::stderr_line(&printer::render_error(&err));
+            exit::code_of(&err).into()
+        }
+    }
+}

@@ -1,0 +1,10 @@
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    // Arguments are parsed before any runtime exists, so `--help`, `--version` and usage errors
+    // never start async code.
+    let cli = telnyx_edge::cli::Cli::parse();
+    telnyx_edge::run(cli)
+}
