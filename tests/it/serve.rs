@@ -1,0 +1,331 @@
+//! `telnyx-edge storage kv serve` as a user runs it: the real binary on `127.0.0.1:0`.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::blocking::Client;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_telnyx-edge");
+
+/// The binary with a scrubbed environment, run in `cwd`.
+fn telnyx_edge(cwd: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(cwd)
+        .env_clear()
+        .env("HOME", cwd)
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// A running `serve` and what it printed on stdout before serving.
+struct Served {
+    child: Child,
+    stdout_lines: Vec<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Served {
+    fn start(cwd: &Path, args: &[&str], stdout_lines: usize) -> Self {
+        let mut child = telnyx_edge(cwd)
+            .args(["storage", "kv", "serve", "--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut lines = Vec::new();
+        for _ in 0..stdout_lines {
+            let mut line = String::new();
+            stdout.read_line(&mut line).expect("reads stdout");
+            assert!(
+                line.ends_with('\n'),
+                "serve printed {lines:?} then {line:?}"
+            );
+            lines.push(line.trim_end().to_owned());
+        }
+        let mut stderr = child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        Self {
+            child,
+            stdout_lines: lines,
+            stderr,
+        }
+    }
+
+    /// The value of `export NAME=value` in the printed exports.
+    fn export(&self, name: &str) -> String {
+        let prefix = format!("export {name}=");
+        self.stdout_lines
+            .iter()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {name} in {:?}", self.stdout_lines))
+            .to_owned()
+    }
+
+    /// Stops it with SIGTERM; returns the exit code and stderr.
+    fn terminate(mut self) -> (Option<i32>, String) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let code = self.child.wait().expect("serve exits").code();
+        (code, self.stderr.join().expect("stderr thread"))
+    }
+
+    /// Kills it with SIGKILL, as a crash would.
+    fn crash(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+fn client() -> Client {
+    Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+fn create(base: &str, token: &str, name: &str) -> String {
+    let response = client()
+        .post(format!("{base}/storage/kvs"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "name": name }))
+        .send()
+        .expect("answered");
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().expect("JSON");
+    body["data"]["id"].as_str().expect("id").to_owned()
+}
+
+fn is_port_url(url: &str) -> bool {
+    url.strip_prefix("http://127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix("/v2"))
+        .and_then(|port| port.parse::<u16>().ok())
+        .is_some_and(|port| port != 0)
+}
+
+#[test]
+fn serve_prints_exports_logs_requests_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let served = Served::start(dir.path(), &["--in-memory"], 2);
+    let base = served.export("TELNYX_BASE_URL");
+    assert!(is_port_url(&base), "{base}");
+    assert_eq!(served.export("TELNYX_API_KEY"), "KEYlocal-emulator");
+    let response = client()
+        .get(format!("{base}/storage/kvs"))
+        .bearer_auth("anything")
+        .send()
+        .expect("answered");
+    assert_eq!(response.status(), 200);
+    let (code, stderr) = served.terminate();
+    assert_eq!(code, Some(0), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{stderr}");
+    assert_eq!(
+        lines[0],
+        format!("Serving the KV emulator at {base} (in memory, nothing is saved)")
+    );
+    assert_eq!(lines[1], "Press Ctrl-C to stop");
+    let log = lines[2]
+        .strip_prefix("GET /v2/storage/kvs 200 ")
+        .expect("a request log line");
+    assert!(
+        log.ends_with("ms") && log.trim_end_matches("ms").parse::<f64>().is_ok(),
+        "{log}"
+    );
+    assert_eq!(lines[3], "Stopped the KV emulator");
+    assert!(
+        !dir.path().join(".telnyx-edge").exists(),
+        "in-memory writes nothing"
+    );
+}
+
+#[test]
+fn serve_json_prints_one_document_and_quiet_logs_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let served = Served::start(
+        dir.path(),
+        &["--json", "--quiet", "--api-key", "KEY with space"],
+        1,
+    );
+    let doc: Value = serde_json::from_str(&served.stdout_lines[0]).expect("JSON line");
+    let base = doc["base_url"].as_str().expect("base_url").to_owned();
+    assert!(is_port_url(&base), "{doc}");
+    assert_eq!(doc["api_key"], "KEY with space");
+    let state = dir.path().join(".telnyx-edge/state");
+    assert_eq!(doc["state_dir"], state.display().to_string());
+    assert_eq!(
+        doc["address"],
+        base.trim_start_matches("http://").trim_end_matches("/v2")
+    );
+    let wrong = client()
+        .get(format!("{base}/storage/kvs"))
+        .bearer_auth("KEYother")
+        .send()
+        .expect("answered");
+    assert_eq!(wrong.status(), 401);
+    create(&base, "KEY with space", "quiet");
+    let (code, stderr) = served.terminate();
+    assert_eq!(code, Some(0));
+    assert_eq!(stderr, "", "--quiet prints nothing on stderr");
+    assert!(state.join("kv.sqlite3").is_file());
+}
+
+#[test]
+fn exports_quote_keys_for_the_shell() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let served = Served::start(
+        dir.path(),
+        &["--in-memory", "--api-key", "KEY with space"],
+        2,
+    );
+    assert_eq!(served.export("TELNYX_API_KEY"), "'KEY with space'");
+    served.terminate();
+}
+
+#[test]
+fn state_lives_next_to_the_nearest_func_toml_unless_overridden() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let project = dir.path().join("project");
+    let nested = project.join("src/handlers");
+    std::fs::create_dir_all(&nested).expect("mkdir");
+    std::fs::write(project.join("func.toml"), "[edge_compute]\n").expect("write");
+    let served = Served::start(&nested, &["--quiet"], 2);
+    served.terminate();
+    assert!(project.join(".telnyx-edge/state/kv.sqlite3").is_file());
+    assert!(!nested.join(".telnyx-edge").exists());
+
+    let elsewhere = dir.path().join("elsewhere");
+    let mut child = telnyx_edge(&nested)
+        .env("TELNYX_EDGE_STATE_DIR", &elsewhere)
+        .args(["-q", "storage", "kv", "serve", "--port", "0", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("reads");
+    let doc: Value = serde_json::from_str(&line).expect("JSON");
+    assert_eq!(doc["state_dir"], elsewhere.display().to_string());
+    child.kill().expect("kill");
+    child.wait().expect("reaped");
+    assert!(elsewhere.join("kv.sqlite3").is_file());
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill_and_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let state_arg = state.to_str().expect("UTF-8 path");
+    let args = [
+        "--quiet",
+        "--provision-delay",
+        "0",
+        "--state-dir",
+        state_arg,
+    ];
+    let served = Served::start(dir.path(), &args, 2);
+    let base = served.export("TELNYX_BASE_URL");
+    let id = create(&base, "t", "durable");
+    let value: Vec<u8> = (0..=255).collect();
+    for i in 0..50 {
+        let put = client()
+            .put(format!("{base}/storage/kvs/{id}/keys/k{i}"))
+            .bearer_auth("t")
+            .body(value.clone())
+            .send()
+            .expect("answered");
+        assert_eq!(put.status(), 201);
+    }
+    served.crash();
+
+    let served = Served::start(dir.path(), &args, 2);
+    let base = served.export("TELNYX_BASE_URL");
+    for i in 0..50 {
+        let got = client()
+            .get(format!("{base}/storage/kvs/{id}/keys/k{i}"))
+            .bearer_auth("t")
+            .send()
+            .expect("answered");
+        assert_eq!(got.status(), 200, "k{i}");
+        assert_eq!(got.bytes().expect("body").to_vec(), value);
+    }
+    let ns: Value = client()
+        .get(format!("{base}/storage/kvs/{id}"))
+        .bearer_auth("t")
+        .send()
+        .expect("answered")
+        .json()
+        .expect("JSON");
+    assert_eq!(ns["data"]["name"], "durable");
+    assert_eq!(ns["data"]["status"], "provision_ok");
+    served.terminate();
+}
+
+#[test]
+fn a_port_in_use_fails_with_a_hint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let output = telnyx_edge(dir.path())
+        .args(["storage", "kv", "serve", "--in-memory", "--port", &port])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: cannot listen on 127.0.0.1:{port}: the port is in use\nhint: Stop the other server, or pass `--port 0` to pick a free port.\n"
+        )
+    );
+}
+
+#[test]
+fn bad_serve_flags_are_usage_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (args, expected) in [
+        (
+            &["--fail-provision", "Bad_Name"][..],
+            "lowercase letters a-z, digits and `-`",
+        ),
+        (&["--rate-limit", "0"][..], "0 is not in 1.."),
+        (
+            &["--provision-delay", "soon"][..],
+            "use whole seconds or units such as",
+        ),
+        (
+            &["--in-memory", "--state-dir", "x"][..],
+            "cannot be used with",
+        ),
+        (&["--host", "localhost:80"][..], "invalid IP address"),
+        (&["--port", "70000"][..], "70000"),
+    ] {
+        let output = telnyx_edge(dir.path())
+            .args(["storage", "kv", "serve"])
+            .args(args)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+    }
+    assert!(
+        !dir.path().join(".telnyx-edge").exists(),
+        "nothing was written"
+    );
+}
