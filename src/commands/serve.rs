@@ -1,6 +1,6 @@
 //! `storage kv serve`: the local emulator as a long-running server.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use anyhow::Context as _;
 use serde::Serialize;
@@ -37,11 +37,8 @@ pub fn serve(args: ServeArgs, printer: Printer) -> anyhow::Result<()> {
         };
         Storage::Dir(dir)
     };
-    if !args.host.is_loopback() && args.api_key.is_none() {
-        printer.warn(&format!(
-            "serving on {} without `--api-key`: anyone who can reach this address can read and change your data",
-            args.host
-        ));
+    if let Some(warning) = exposure_warning(args.host, args.api_key.as_deref()) {
+        printer.warn(&warning);
     }
     let config = Config {
         storage: storage.clone(),
@@ -92,6 +89,15 @@ pub fn serve(args: ServeArgs, printer: Printer) -> anyhow::Result<()> {
             .context("the emulator stopped with an error")?;
         printer.status("Stopped the KV emulator");
         Ok(())
+    })
+}
+
+/// Serving beyond this machine without a key lets anyone on the network use the data.
+fn exposure_warning(host: IpAddr, api_key: Option<&str>) -> Option<String> {
+    (!host.is_loopback() && api_key.is_none()).then(|| {
+        format!(
+            "serving on {host} without `--api-key`: anyone who can reach this address can read and change your data"
+        )
     })
 }
 
@@ -153,6 +159,23 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_non_loopback_addresses_without_a_key_warn() {
+        let any: IpAddr = "0.0.0.0".parse().expect("IP");
+        assert_eq!(
+            exposure_warning(any, None).as_deref(),
+            Some(
+                "serving on 0.0.0.0 without `--api-key`: anyone who can reach this address can read and change your data"
+            )
+        );
+        assert_eq!(exposure_warning(any, Some("KEY")), None);
+        assert_eq!(
+            exposure_warning("127.0.0.1".parse().expect("IP"), None),
+            None
+        );
+        assert_eq!(exposure_warning("::1".parse().expect("IP"), None), None);
+    }
 
     #[test]
     fn exports_are_shell_quoted() {

@@ -45,6 +45,39 @@ fn requests_without_a_bearer_token_get_401() {
 }
 
 #[test]
+fn every_operation_requires_the_token() {
+    let api = Api::start();
+    let id = api.create("guarded");
+    api.put(&format!("/storage/kvs/{id}/keys/k"), "v");
+    for (method, path) in [
+        (Method::GET, "/storage/kvs".to_owned()),
+        (Method::POST, "/storage/kvs".to_owned()),
+        (Method::GET, format!("/storage/kvs/{id}")),
+        (Method::DELETE, format!("/storage/kvs/{id}")),
+        (Method::GET, format!("/storage/kvs/{id}/keys")),
+        (Method::GET, format!("/storage/kvs/{id}/keys/k")),
+        (Method::PUT, format!("/storage/kvs/{id}/keys/k")),
+        (Method::DELETE, format!("/storage/kvs/{id}/keys/k")),
+    ] {
+        let response = api
+            .anonymous(method.clone(), &path)
+            .header("content-type", "application/json")
+            .body("{\"name\": \"x\"}")
+            .send()
+            .expect("answered");
+        let detail = assert_error(response, 401, "10009", "Authentication failed");
+        assert_eq!(detail, UNAUTHORIZED_DETAIL, "{method} {path}");
+    }
+    // Nothing changed.
+    let value = api.get(&format!("/storage/kvs/{id}/keys/k"));
+    assert_eq!(value.bytes().expect("body").as_ref(), b"v");
+    assert_eq!(
+        json(api.get("/storage/kvs"), 200)["meta"]["total_results"],
+        1
+    );
+}
+
+#[test]
 fn a_configured_key_is_the_only_one_accepted_and_is_never_echoed() {
     let api = Api::with(Config {
         api_key: Some(TOKEN.into()),
