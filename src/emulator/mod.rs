@@ -214,18 +214,29 @@ fn router(config: &Config, store: Arc<Store>) -> Router {
     )
 }
 
-/// Reclaims deleted namespaces and expired keys once a second. Reads never depend on it.
+/// Checkpoints the write-ahead log four times a second and reclaims deleted namespaces and
+/// expired keys once a second. Reads never depend on it.
 async fn sweep_forever(store: Arc<Store>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut ticks: u64 = 0;
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.wait_for(|stop| *stop) => return,
         }
+        ticks += 1;
+        let sweep = ticks % 4 == 0;
         let store = Arc::clone(&store);
-        // A failed sweep is retried on the next tick; the data stays correct either way.
-        let _ = tokio::task::spawn_blocking(move || store.sweep(now_ms())).await;
+        // A failed sweep or checkpoint is retried on a later tick; the data stays correct
+        // either way.
+        let _ = tokio::task::spawn_blocking(move || {
+            let _ = store.checkpoint();
+            if sweep {
+                let _ = store.sweep(now_ms());
+            }
+        })
+        .await;
     }
 }
 

@@ -45,6 +45,9 @@ CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_ms) WHERE expires_ms IS NOT 
 /// Sorts above every key: keys are ASCII, and this is U+10FFFF in UTF-8.
 const AFTER_ALL_KEYS: &str = "\u{10FFFF}";
 
+/// WAL pages (4 KiB) after which the writer checkpoints by itself.
+const WRITER_CHECKPOINT_PAGES: i64 = 10_000;
+
 /// How many expired keys one sweep step deletes, so that the writer is never held for long.
 const SWEEP_BATCH: i64 = 1000;
 
@@ -139,6 +142,9 @@ pub enum DeleteOutcome {
 
 pub struct Store {
     writer: Mutex<Connection>,
+    /// A connection of its own for WAL checkpoints, so that copying the log into the database
+    /// (and the fsyncs that go with it) never stalls a write; `None` in memory.
+    checkpointer: Option<Mutex<Connection>>,
     /// Read-only connections for a file database; `None` in memory, where reads share the writer.
     readers: Option<ReaderPool>,
 }
@@ -168,8 +174,13 @@ impl Store {
         };
         let writer = open(&path)?;
         migrate(&writer, &path)?;
+        // Checkpoints run from `checkpoint()`; the writer only does one itself if they fall far
+        // behind (40 MB of log).
+        writer.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        let checkpointer = open(&path)?;
         Ok(Self {
             writer: Mutex::new(writer),
+            checkpointer: Some(Mutex::new(checkpointer)),
             readers: Some(ReaderPool {
                 path,
                 idle: Mutex::new(Vec::new()),
@@ -183,6 +194,7 @@ impl Store {
         migrate(&conn, Path::new(":memory:"))?;
         Ok(Self {
             writer: Mutex::new(conn),
+            checkpointer: None,
             readers: None,
         })
     }
@@ -472,6 +484,16 @@ impl Store {
             rows.truncate(limit as usize);
             Ok(Ok((rows, has_more)))
         })
+    }
+
+    /// Copies what the write-ahead log holds into the database without blocking writers or
+    /// readers (a passive checkpoint). Nothing to do in memory.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        if let Some(conn) = &self.checkpointer {
+            let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        }
+        Ok(())
     }
 
     /// Reclaims the space of namespaces that are gone and of expired keys. Returns how many rows
