@@ -226,7 +226,7 @@ async fn sweep_forever(store: Arc<Store>, mut stop: tokio::sync::watch::Receiver
             _ = stop.wait_for(|stop| *stop) => return,
         }
         ticks += 1;
-        let sweep = ticks % 4 == 0;
+        let sweep = ticks.is_multiple_of(4);
         let store = Arc::clone(&store);
         // A failed sweep or checkpoint is retried on a later tick; the data stays correct
         // either way.
