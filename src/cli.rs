@@ -20,6 +20,19 @@ pub struct Cli {
 /// Options every command accepts.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
+    /// API root including `/v2` [default: config `api_endpoint` + `/v2`, else
+    /// https://api.telnyx.com/v2]
+    #[arg(long, global = true, env = "TELNYX_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Use `[profiles.NAME]` from the config file
+    #[arg(long, global = true, env = "TELNYX_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Run against the embedded emulator and its on-disk state: no network, no key
+    #[arg(long, global = true, env = "TELNYX_EDGE_LOCAL")]
+    pub local: bool,
+
     /// Output format: `table` for people, `json`, `ndjson` or `ids` for scripts
     #[arg(
         short = 'o',
@@ -31,12 +44,32 @@ pub struct GlobalArgs {
     pub output: OutputFormat,
 
     /// Same as `--output json`
-    #[arg(long, global = true, conflicts_with = "output")]
+    #[arg(long, global = true)]
     pub json: bool,
 
     /// No progress and no status lines on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Trace HTTP requests on stderr (the API key is always redacted)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// When to use colour on stderr
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+
+    /// Answer yes to confirmations
+    #[arg(long, global = true, env = "TELNYX_EDGE_SKIP_CONFIRMATIONS")]
+    pub yes: bool,
+
+    /// Per-request timeout [default: 30s]; for `wait`, how long to wait [default: 5m]
+    #[arg(long, global = true, value_name = "DUR", value_parser = crate::duration::parse)]
+    pub timeout: Option<Duration>,
+
+    /// Retries for retryable failures (429, 502, 503, 504, connection errors)
+    #[arg(long, global = true, default_value_t = 4, value_name = "N")]
+    pub retries: u32,
 }
 
 impl GlobalArgs {
@@ -47,6 +80,14 @@ impl GlobalArgs {
             self.output
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour only on a terminal, and not when NO_COLOR is set
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,6 +106,43 @@ pub enum OutputFormat {
 pub enum Command {
     /// Edge Compute storage
     Storage(StorageNamespace),
+    /// Credentials
+    Auth(AuthNamespace),
+}
+
+#[derive(Debug, Args)]
+pub struct AuthNamespace {
+    #[command(subcommand)]
+    pub command: AuthCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// The API key in the config file
+    ApiKey(ApiKeyNamespace),
+    /// Where the API key comes from (masked) and whether the service accepts it
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiKeyNamespace {
+    #[command(subcommand)]
+    pub command: ApiKeyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Save an API key to the config file (to `[profiles.NAME]` with `--profile`)
+    Set(ApiKeySetArgs),
+    /// Remove the API key from the config file
+    Clear,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiKeySetArgs {
+    /// The key; read from stdin when omitted (without echo on a terminal), which keeps it out
+    /// of shell history
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -87,9 +165,194 @@ pub struct KvNamespace {
 
 #[derive(Debug, Subcommand)]
 pub enum KvCommand {
+    /// Create a namespace and wait until it is ready
+    Create(CreateArgs),
+    /// List namespaces (every page unless `--page`)
+    List(ListArgs),
+    /// Show a namespace, or with KEY print a key's value (= `key get`)
+    Get(GetArgs),
+    /// Set a key's value (= `key put`)
+    Put(PutArgs),
+    /// Delete a namespace, or with KEY a key (= `key delete`)
+    Delete(DeleteArgs),
+    /// Wait until a namespace is ready (`provision_ok`)
+    Wait(WaitArgs),
+    /// Keys and values
+    Key(KeyNamespace),
     /// Run the local KV emulator: the Telnyx KV REST API on this machine
     #[command(after_help = SERVE_EXAMPLE)]
     Serve(ServeArgs),
+}
+
+/// How NAMESPACE is written everywhere.
+const NAMESPACE_HELP: &str = "Namespace: its UUID or its name";
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Name: lowercase letters, digits and `-`, 1 to 255 characters
+    #[arg(long, value_parser = namespace_name)]
+    pub name: String,
+
+    /// Return as soon as the service accepted the request, without waiting for `provision_ok`
+    #[arg(long, conflicts_with = "wait_timeout")]
+    pub no_wait: bool,
+
+    /// How long to wait for `provision_ok`
+    #[arg(long, value_name = "DUR", default_value = "5m", value_parser = crate::duration::parse)]
+    pub wait_timeout: Duration,
+
+    /// Succeed with the existing namespace when the name is taken
+    #[arg(long)]
+    pub if_not_exists: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this page (from 1); every page when omitted
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub page: Option<u64>,
+
+    /// Namespaces per page, 1 to 250
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=250))]
+    pub page_size: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    #[arg(help = NAMESPACE_HELP)]
+    pub namespace: String,
+
+    /// A key: print its value instead of the namespace
+    #[arg(value_parser = key_name)]
+    pub key: Option<String>,
+
+    /// With KEY: write the value to this file (atomically) instead of stdout
+    #[arg(long, value_name = "PATH", requires = "key")]
+    pub output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    #[arg(help = NAMESPACE_HELP)]
+    pub namespace: String,
+
+    #[command(flatten)]
+    pub put: KeyPutArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[arg(help = NAMESPACE_HELP)]
+    pub namespace: String,
+
+    /// A key: delete it instead of the namespace
+    #[arg(value_parser = key_name)]
+    pub key: Option<String>,
+
+    /// Wait until the namespace is gone
+    #[arg(long, conflicts_with = "key")]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    #[arg(help = NAMESPACE_HELP)]
+    pub namespace: String,
+
+    /// How long to wait (the global `--timeout` means the same here) [default: 5m]
+    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse)]
+    pub wait_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyNamespace {
+    #[command(subcommand)]
+    pub command: KeyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// List keys (every page, streamed; never values)
+    List(KeyListArgs),
+    /// Print a key's value: its exact bytes
+    Get(KeyGetArgs),
+    /// Set a key's value
+    Put(KeyPutFullArgs),
+    /// Delete a key (succeeds when it does not exist)
+    Delete(KeyDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyListArgs {
+    #[arg(help = NAMESPACE_HELP)]
+    pub namespace: String,
+
+    /// Only keys that start with this
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+
+    /// At most this many keys, 1 to 1000 (prints the cursor to continue on stderr)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: Option<u32>,
+
+    /// Start after this cursor (`meta.cursor` of a previous page)
+    #[arg(long, value_name = "C")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyGetArgs {
+    #[arg(help = NAMESPACE_HELP)]
+    pub namespace: String,
+
+    #[arg(value_parser = key_name)]
+    pub key: String,
+
+    /// Write the value to this file (atomically) instead of stdout
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyPutFullArgs {
+    #[arg(help = NAMESPACE_HELP)]
+    pub namespace: String,
+
+    #[command(flatten)]
+    pub put: KeyPutArgs,
+}
+
+/// What `key put` and `put` share after NAMESPACE.
+#[derive(Debug, Args)]
+pub struct KeyPutArgs {
+    /// Key: letters, digits and `-` `_` `/` `=` `.`, up to 256 characters, not starting with `_`
+    #[arg(value_parser = key_name)]
+    pub key: String,
+
+    /// The value, as given (UTF-8); use `--path` for files and binary data
+    #[arg(conflicts_with = "path", required_unless_present = "path")]
+    pub value: Option<String>,
+
+    /// Read the value from this file, or from stdin with `-`
+    #[arg(long, value_name = "FILE")]
+    pub path: Option<PathBuf>,
+
+    /// Expire the key after this long: whole seconds of at least 1 (`30s`, `5m`, `1h30m`, `90`)
+    #[arg(long, value_name = "DUR", value_parser = ttl)]
+    pub ttl: Option<u64>,
+
+    /// Content-Type stored with the value [default: application/octet-stream]
+    #[arg(long, value_name = "TYPE")]
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyDeleteArgs {
+    #[arg(help = NAMESPACE_HELP)]
+    pub namespace: String,
+
+    #[arg(value_parser = key_name)]
+    pub key: String,
 }
 
 const SERVE_EXAMPLE: &str = "Examples:
@@ -143,6 +406,24 @@ pub struct ServeArgs {
     pub no_ttl: bool,
 }
 
+fn key_name(value: &str) -> Result<String, String> {
+    crate::validate::key(value)
+        .map(|()| value.to_owned())
+        .map_err(|err| err.to_string())
+}
+
+/// A TTL: a duration of whole seconds within the API's range.
+fn ttl(value: &str) -> Result<u64, String> {
+    let duration = crate::duration::parse(value)?;
+    let secs = duration.as_secs();
+    if duration.subsec_nanos() != 0 || crate::validate::ttl_secs(secs).is_err() {
+        return Err(format!(
+            "`{value}` is not a valid TTL; use whole seconds from 1 to 9223372036, such as `30s`, `5m`, `1h30m` or `90`"
+        ));
+    }
+    Ok(secs)
+}
+
 fn namespace_name(value: &str) -> Result<String, String> {
     crate::validate::namespace_name(value)
         .map(|()| value.to_owned())
@@ -157,5 +438,15 @@ mod tests {
     #[test]
     fn the_command_tree_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ttls_are_whole_seconds_in_range() {
+        assert_eq!(ttl("30s"), Ok(30));
+        assert_eq!(ttl("90"), Ok(90));
+        assert_eq!(ttl("1h30m"), Ok(5400));
+        for bad in ["0", "-5", "1.5s", "abc", "500ms", "9223372037", ""] {
+            assert!(ttl(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use crate::api::ApiError;
+
 /// Every exit code the binary uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -46,18 +48,29 @@ impl UserError {
     }
 }
 
-/// The exit code for `err`: the first [`UserError`] in its chain decides, else 1.
+/// The exit code for `err`: the first [`UserError`] or [`ApiError`] in its chain decides,
+/// else 1.
 pub fn code_of(err: &anyhow::Error) -> Exit {
     err.chain()
-        .find_map(|cause| cause.downcast_ref::<UserError>())
-        .map_or(Exit::Failure, |user| user.exit)
+        .find_map(|cause| {
+            if let Some(user) = cause.downcast_ref::<UserError>() {
+                Some(user.exit)
+            } else {
+                cause.downcast_ref::<ApiError>().map(ApiError::exit)
+            }
+        })
+        .unwrap_or(Exit::Failure)
 }
 
-/// The hint of the first [`UserError`] in the chain that has one.
-pub fn hint_of(err: &anyhow::Error) -> Option<&str> {
-    err.chain()
-        .filter_map(|cause| cause.downcast_ref::<UserError>())
-        .find_map(|user| user.hint.as_deref())
+/// The hint of the first error in the chain that has one.
+pub fn hint_of(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|cause| {
+        if let Some(user) = cause.downcast_ref::<UserError>() {
+            user.hint.clone()
+        } else {
+            cause.downcast_ref::<ApiError>().and_then(ApiError::hint)
+        }
+    })
 }
 
 /// Whether `err` comes from writing to a closed pipe (`telnyx-edge … | head`).
@@ -80,7 +93,7 @@ mod tests {
             .context("failed to create KV namespace `a`")
             .expect_err("is an error");
         assert_eq!(code_of(&err), Exit::Conflict);
-        assert_eq!(hint_of(&err), Some("Use another name."));
+        assert_eq!(hint_of(&err).as_deref(), Some("Use another name."));
         assert_eq!(code_of(&anyhow::anyhow!("plain")), Exit::Failure);
     }
 }

@@ -1,21 +1,113 @@
 //! One module per command group; each handler takes resolved arguments and a printer.
 
+pub mod auth;
+pub mod key;
+pub mod namespace;
 pub mod serve;
 
-use crate::cli::{Cli, Command, KvCommand, StorageCommand};
+use std::future::Future;
+
+use anyhow::Context as _;
+
+use crate::cli::{
+    ApiKeyCommand, AuthCommand, Cli, Command, GlobalArgs, KeyCommand, KvCommand, StorageCommand,
+};
 use crate::printer::Printer;
+use crate::session::Session;
 
 /// Runs the command `cli` names.
-pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    let printer = Printer {
-        format: cli.global.format(),
-        quiet: cli.global.quiet,
-    };
+pub fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
+    let global = cli.global;
     match cli.command {
+        Command::Auth(auth) => match auth.command {
+            AuthCommand::ApiKey(api_key) => match api_key.command {
+                ApiKeyCommand::Set(args) => auth::set(&global, args, &printer),
+                ApiKeyCommand::Clear => auth::clear(&global, &printer),
+            },
+            AuthCommand::Status => block_on(auth::status(&global, &printer)),
+        },
         Command::Storage(storage) => match storage.command {
             StorageCommand::Kv(kv) => match kv.command {
                 KvCommand::Serve(args) => serve::serve(args, printer),
+                KvCommand::Create(args) => with_session(&global, &printer, None, async |s| {
+                    namespace::create(s, args, &printer).await
+                }),
+                KvCommand::List(args) => with_session(&global, &printer, None, async |s| {
+                    namespace::list(s, args, &printer).await
+                }),
+                KvCommand::Get(args) => {
+                    with_session(&global, &printer, None, async |s| match args.key {
+                        Some(key) => {
+                            key::get(s, &args.namespace, &key, args.output_file, &printer).await
+                        }
+                        None => namespace::get(s, &args.namespace, &printer).await,
+                    })
+                }
+                KvCommand::Put(args) => with_session(&global, &printer, None, async |s| {
+                    key::put(s, &args.namespace, args.put, &printer).await
+                }),
+                KvCommand::Delete(args) => {
+                    let yes = global.yes;
+                    with_session(&global, &printer, None, async |s| match args.key {
+                        Some(key) => key::delete(s, &args.namespace, &key, yes, &printer).await,
+                        None => {
+                            namespace::delete(s, &args.namespace, args.wait, yes, &printer).await
+                        }
+                    })
+                }
+                KvCommand::Wait(args) => {
+                    // `wait --timeout` is how long to wait; requests keep the default timeout.
+                    let deadline = args
+                        .wait_timeout
+                        .or(global.timeout)
+                        .unwrap_or(namespace::DEFAULT_WAIT);
+                    with_session(
+                        &global,
+                        &printer,
+                        Some(crate::settings::DEFAULT_TIMEOUT),
+                        async |s| namespace::wait(s, &args.namespace, deadline, &printer).await,
+                    )
+                }
+                KvCommand::Key(key) => match key.command {
+                    KeyCommand::List(args) => with_session(&global, &printer, None, async |s| {
+                        key::list(s, args, &printer).await
+                    }),
+                    KeyCommand::Get(args) => with_session(&global, &printer, None, async |s| {
+                        key::get(s, &args.namespace, &args.key, args.output_file, &printer).await
+                    }),
+                    KeyCommand::Put(args) => with_session(&global, &printer, None, async |s| {
+                        key::put(s, &args.namespace, args.put, &printer).await
+                    }),
+                    KeyCommand::Delete(args) => {
+                        let yes = global.yes;
+                        with_session(&global, &printer, None, async |s| {
+                            key::delete(s, &args.namespace, &args.key, yes, &printer).await
+                        })
+                    }
+                },
             },
         },
     }
+}
+
+/// Runs `future` on a single-threaded runtime: commands make one request at a time.
+fn block_on<F: Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(future)
+}
+
+/// Opens a session (remote, or the local emulator) and runs `command` with it.
+fn with_session(
+    global: &GlobalArgs,
+    printer: &Printer,
+    request_timeout: Option<std::time::Duration>,
+    command: impl AsyncFnOnce(&Session) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    block_on(async {
+        let session = Session::open(global, printer, request_timeout).await?;
+        command(&session).await
+    })
 }

@@ -69,7 +69,7 @@ pub fn serve(args: ServeArgs, printer: Printer) -> anyhow::Result<()> {
             Storage::InMemory => None,
         };
         match printer.format {
-            OutputFormat::Json | OutputFormat::Ndjson => printer.json(&Listening {
+            OutputFormat::Json | OutputFormat::Ndjson => printer.json_line(&Listening {
                 base_url: &base_url,
                 api_key,
                 address: bound.to_string(),

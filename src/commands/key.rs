@@ -1,0 +1,393 @@
+//! `storage kv key list|get|put|delete` (and the `get|put|delete NAMESPACE KEY` shorthands).
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::BodyExt as _;
+use serde::Serialize;
+
+use crate::cli::{KeyListArgs, KeyPutArgs, OutputFormat};
+use crate::confirm::{Answer, confirm};
+use crate::exit::{Exit, UserError};
+use crate::output::{JsonArray, key_rows};
+use crate::printer::Printer;
+use crate::resolve;
+use crate::session::Session;
+use crate::validate::MAX_VALUE_BYTES;
+
+/// Keys per request when listing.
+const PAGE: u32 = 1000;
+
+/// `storage kv key list`: `GET /storage/kvs/{id}/keys`, page after page, printed as it comes.
+pub async fn list(session: &Session, args: KeyListArgs, printer: &Printer) -> anyhow::Result<()> {
+    let client = &session.client;
+    let target = resolve::id(client, &args.namespace).await?;
+    let mut remaining = args.limit;
+    let mut cursor = args.cursor.clone();
+    let mut json = match printer.format {
+        OutputFormat::Json => Some(JsonArray::new(std::io::stdout().lock())?),
+        _ => None,
+    };
+    let mut listed_any = false;
+    loop {
+        let limit = remaining.map_or(PAGE, |r| r.min(PAGE));
+        let page = client
+            .list_keys(
+                &target.id,
+                args.prefix.as_deref(),
+                Some(limit),
+                cursor.as_deref(),
+            )
+            .await
+            .with_context(|| format!("failed to list keys of KV namespace `{}`", target.label))?;
+        listed_any |= !page.data.is_empty();
+        match printer.format {
+            OutputFormat::Table if !page.data.is_empty() => printer.out(&key_rows(&page.data))?,
+            OutputFormat::Table => {}
+            OutputFormat::Json => {
+                if let Some(array) = json.as_mut() {
+                    for key in &page.data {
+                        array.push(key)?;
+                    }
+                }
+            }
+            OutputFormat::Ndjson => {
+                for key in &page.data {
+                    printer.json_line(key)?;
+                }
+            }
+            OutputFormat::Ids => {
+                let keys: String = page.data.iter().map(|k| format!("{}\n", k.key)).collect();
+                printer.out(&keys)?;
+            }
+        }
+        if let Some(r) = remaining.as_mut() {
+            *r = r.saturating_sub(u32::try_from(page.data.len()).unwrap_or(u32::MAX));
+        }
+        let next = page.meta.cursor.filter(|_| page.meta.has_more);
+        match (next, remaining) {
+            (None, _) => break,
+            (Some(next), Some(0)) => {
+                printer.status(&format!(
+                    "More keys follow; continue with `--cursor {next}`"
+                ));
+                break;
+            }
+            (Some(next), _) => cursor = Some(next),
+        }
+    }
+    if let Some(array) = json {
+        array.finish()?;
+    }
+    if !listed_any && printer.format == OutputFormat::Table {
+        printer.status(&format!("No keys in namespace `{}`", target.label));
+    }
+    Ok(())
+}
+
+/// A value as `key get --json` prints it: the bytes as text when they are UTF-8, else base64.
+#[derive(Serialize)]
+struct ValueJson<'a> {
+    key: &'a str,
+    value: String,
+    base64: bool,
+    content_type: Option<String>,
+    size_bytes: usize,
+}
+
+/// `storage kv key get`: `GET /storage/kvs/{id}/keys/{key}`, the exact bytes to stdout or
+/// (atomically) to `--output-file`.
+pub async fn get(
+    session: &Session,
+    spec: &str,
+    key: &str,
+    output_file: Option<PathBuf>,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let client = &session.client;
+    let target = resolve::id(client, spec).await?;
+    let what = || {
+        format!(
+            "failed to get key `{key}` from KV namespace `{}`",
+            target.label
+        )
+    };
+    let value = client.get_key(&target.id, key).await.with_context(what)?;
+    let content_type = value.content_type;
+    let mut body = value.body;
+    if printer.format == OutputFormat::Json || printer.format == OutputFormat::Ndjson {
+        let bytes = body.collect().await.with_context(what)?.to_bytes();
+        let (value, base64) = match std::str::from_utf8(&bytes) {
+            Ok(text) => (text.to_owned(), false),
+            Err(_) => (
+                base64::engine::general_purpose::STANDARD.encode(&bytes),
+                true,
+            ),
+        };
+        let json = ValueJson {
+            key,
+            value,
+            base64,
+            content_type,
+            size_bytes: bytes.len(),
+        };
+        if printer.format == OutputFormat::Json {
+            printer.json_document(&json)?;
+        } else {
+            printer.json_line(&json)?;
+        }
+        return Ok(());
+    }
+    match output_file {
+        Some(path) => {
+            let mut file = AtomicFile::new(&path)?;
+            let mut size = 0;
+            while let Some(frame) = body.frame().await {
+                let frame = frame.with_context(what)?;
+                if let Some(chunk) = frame.data_ref() {
+                    size += chunk.len();
+                    file.write_all(chunk)?;
+                }
+            }
+            file.commit()?;
+            printer.status(&format!("Wrote {size} bytes to `{}`", path.display()));
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            while let Some(frame) = body.frame().await {
+                let frame = frame.with_context(what)?;
+                if let Some(chunk) = frame.data_ref() {
+                    stdout.write_all(chunk)?;
+                }
+            }
+            stdout.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// A file written in full or not at all: a temporary file beside it, renamed over it at the end.
+struct AtomicFile {
+    temp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    fn new(path: &Path) -> anyhow::Result<Self> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let temp = tempfile::NamedTempFile::new_in(&dir)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        Ok(Self {
+            temp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.temp
+            .write_all(bytes)
+            .with_context(|| format!("cannot write `{}`", self.path.display()))
+    }
+
+    fn commit(self) -> anyhow::Result<()> {
+        let path = self.path;
+        self.temp
+            .persist(&path)
+            .map_err(|err| err.error)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        Ok(())
+    }
+}
+
+/// The value to store, from the argument, a file or stdin, checked against the size limit
+/// before anything is sent.
+fn read_value(args: &KeyPutArgs) -> Result<Bytes, UserError> {
+    let too_large = |size: String| {
+        UserError::new(
+            Exit::Usage,
+            format!("the value is {size} bytes; at most 1048576 bytes (1 MiB) are allowed"),
+        )
+    };
+    let bytes = match (&args.value, &args.path) {
+        (Some(value), _) => value.as_bytes().to_vec(),
+        (None, Some(path)) if path.as_os_str() == "-" => read_limited(std::io::stdin().lock())
+            .map_err(|err| {
+                UserError::new(
+                    Exit::Usage,
+                    format!("cannot read the value from stdin: {err}"),
+                )
+            })?,
+        (None, Some(path)) => {
+            let file = std::fs::File::open(path).map_err(|err| {
+                UserError::new(
+                    Exit::Usage,
+                    format!("cannot read `{}`: {err}", path.display()),
+                )
+            })?;
+            read_limited(file).map_err(|err| {
+                UserError::new(
+                    Exit::Usage,
+                    format!("cannot read `{}`: {err}", path.display()),
+                )
+            })?
+        }
+        (None, None) => {
+            return Err(UserError::new(Exit::Usage, "no value given").hint(
+                "Give the value as an argument, or use `--path FILE`, or `--path -` to read stdin.",
+            ));
+        }
+    };
+    if bytes.len() > MAX_VALUE_BYTES {
+        let size = if bytes.len() > MAX_VALUE_BYTES + 1 {
+            bytes.len().to_string()
+        } else {
+            "more than 1048576".to_owned()
+        };
+        return Err(too_large(size));
+    }
+    Ok(Bytes::from(bytes))
+}
+
+/// Reads at most one byte more than the limit, so an oversize input is detected without
+/// reading it all.
+fn read_limited(reader: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_VALUE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+#[derive(Serialize)]
+struct PutJson<'a> {
+    key: &'a str,
+    namespace_id: &'a str,
+    created: bool,
+    size_bytes: usize,
+    ttl_secs: Option<u64>,
+    content_type: &'a str,
+}
+
+/// `storage kv key put`: `PUT /storage/kvs/{id}/keys/{key}?ttl_secs=T` with the raw value.
+pub async fn put(
+    session: &Session,
+    spec: &str,
+    args: KeyPutArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let value = read_value(&args)?;
+    let content_type = args
+        .content_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    if http::HeaderValue::from_str(&content_type).is_err() {
+        return Err(UserError::new(
+            Exit::Usage,
+            format!(
+                "`{}` is not a valid Content-Type",
+                content_type.escape_debug()
+            ),
+        )
+        .hint("Use a media type such as `text/plain; charset=utf-8`.")
+        .into());
+    }
+    let client = &session.client;
+    let target = resolve::id(client, spec).await?;
+    let key = &args.key;
+    let size = value.len();
+    let created = client
+        .put_key(&target.id, key, value, args.ttl, Some(&content_type))
+        .await
+        .with_context(|| {
+            format!(
+                "failed to put key `{key}` in KV namespace `{}`",
+                target.label
+            )
+        })?;
+    let ttl = args
+        .ttl
+        .map(|secs| {
+            format!(
+                ", expires in {}",
+                humantime::format_duration(std::time::Duration::from_secs(secs))
+            )
+        })
+        .unwrap_or_default();
+    printer.status(&format!(
+        "{} key `{key}` in namespace `{}` ({size} bytes{ttl})",
+        if created { "Created" } else { "Replaced" },
+        target.label
+    ));
+    let json = PutJson {
+        key,
+        namespace_id: &target.id,
+        created,
+        size_bytes: size,
+        ttl_secs: args.ttl,
+        content_type: &content_type,
+    };
+    match printer.format {
+        OutputFormat::Table => {}
+        OutputFormat::Json => printer.json_document(&json)?,
+        OutputFormat::Ndjson => printer.json_line(&json)?,
+        OutputFormat::Ids => printer.out(&format!("{key}\n"))?,
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct DeleteJson<'a> {
+    key: &'a str,
+    namespace_id: &'a str,
+    deleted: bool,
+}
+
+/// `storage kv key delete`: `DELETE /storage/kvs/{id}/keys/{key}`; a missing key is not an
+/// error.
+pub async fn delete(
+    session: &Session,
+    spec: &str,
+    key: &str,
+    yes: bool,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let client = &session.client;
+    let target = resolve::id(client, spec).await?;
+    confirm(
+        yes,
+        &format!("delete key `{key}` from namespace `{}`", target.label),
+        &format!(
+            "Delete key `{key}` from namespace `{}`? [y/N]",
+            target.label
+        ),
+        Answer::Yes,
+    )?;
+    client.delete_key(&target.id, key).await.with_context(|| {
+        format!(
+            "failed to delete key `{key}` from KV namespace `{}`",
+            target.label
+        )
+    })?;
+    printer.status(&format!(
+        "Deleted key `{key}` from namespace `{}`",
+        target.label
+    ));
+    let json = DeleteJson {
+        key,
+        namespace_id: &target.id,
+        deleted: true,
+    };
+    match printer.format {
+        OutputFormat::Table => {}
+        OutputFormat::Json => printer.json_document(&json)?,
+        OutputFormat::Ndjson => printer.json_line(&json)?,
+        OutputFormat::Ids => printer.out(&format!("{key}\n"))?,
+    }
+    Ok(())
+}

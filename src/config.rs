@@ -1,0 +1,299 @@
+//! The config file shared with the official CLI: `~/.telnyx-edge/config.toml`, moved by
+//! `TELNYX_CONFIG_PATH`.
+//!
+//! Read: `api_key`, `api_endpoint` (without `/v2`), `[tokens] access_token` and the same keys
+//! under `[profiles.NAME]`. Written: only the `api_key` being set or cleared; everything else in
+//! the file (other settings, comments, formatting) is kept as it was. Writes are atomic and the
+//! file is private to the user (mode 0600).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use toml_edit::{DocumentMut, Item, Table};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the config file `{}` is not valid TOML", path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: toml_edit::TomlError,
+    },
+    #[error("cannot write the config file `{}`", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no home directory to keep the config file in; set TELNYX_CONFIG_PATH")]
+    NoHome,
+}
+
+/// Where the config file is: `TELNYX_CONFIG_PATH`, else `~/.telnyx-edge/config.toml`.
+pub fn default_path(env_path: Option<PathBuf>) -> Result<PathBuf, ConfigError> {
+    match env_path {
+        Some(path) => Ok(path),
+        None => dirs::home_dir()
+            .map(|home| home.join(".telnyx-edge").join("config.toml"))
+            .ok_or(ConfigError::NoHome),
+    }
+}
+
+/// The parsed config file, or an empty one when it does not exist yet.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    path: PathBuf,
+    doc: DocumentMut,
+}
+
+impl ConfigFile {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        let doc = text
+            .parse::<DocumentMut>()
+            .map_err(|source| ConfigError::Parse {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(Self {
+            path: path.to_owned(),
+            doc,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The table a profile's settings live in: the top level, or `[profiles.NAME]`.
+    fn section(&self, profile: Option<&str>) -> Option<&Table> {
+        match profile {
+            None => Some(self.doc.as_table()),
+            Some(name) => self.doc.get("profiles")?.get(name)?.as_table(),
+        }
+    }
+
+    fn string(&self, profile: Option<&str>, path: &[&str]) -> Option<&str> {
+        let mut item: &Item = self.section(profile)?.get(path[0])?;
+        for key in &path[1..] {
+            item = item.get(key)?;
+        }
+        item.as_str().filter(|s| !s.is_empty())
+    }
+
+    pub fn api_key(&self, profile: Option<&str>) -> Option<&str> {
+        self.string(profile, &["api_key"])
+    }
+
+    pub fn api_endpoint(&self, profile: Option<&str>) -> Option<&str> {
+        self.string(profile, &["api_endpoint"])
+    }
+
+    /// The OAuth token the official CLI's `auth login` stores.
+    pub fn access_token(&self, profile: Option<&str>) -> Option<&str> {
+        self.string(profile, &["tokens", "access_token"])
+    }
+
+    pub fn has_profile(&self, name: &str) -> bool {
+        self.section(Some(name)).is_some()
+    }
+
+    /// The names of the `[profiles.*]` tables, for error messages.
+    pub fn profile_names(&self) -> Vec<String> {
+        self.doc
+            .get("profiles")
+            .and_then(Item::as_table)
+            .map(|t| t.iter().map(|(name, _)| name.to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Sets `api_key` at the top level or in `[profiles.NAME]`, creating the table if needed.
+    pub fn set_api_key(&mut self, profile: Option<&str>, key: &str) {
+        let table = match profile {
+            None => self.doc.as_table_mut(),
+            Some(name) => {
+                let profiles = self.doc.entry("profiles").or_insert_with(|| {
+                    let mut t = Table::new();
+                    t.set_implicit(true);
+                    Item::Table(t)
+                });
+                let Some(profiles) = profiles.as_table_mut() else {
+                    // `profiles` is not a table; replacing it would lose data, so the key goes
+                    // to the top level only when there is no profile. Callers check profiles
+                    // with `has_profile` first.
+                    return;
+                };
+                match profiles
+                    .entry(name)
+                    .or_insert_with(|| Item::Table(Table::new()))
+                    .as_table_mut()
+                {
+                    Some(table) => table,
+                    None => return,
+                }
+            }
+        };
+        table.insert("api_key", toml_edit::value(key));
+    }
+
+    /// Removes `api_key`; returns whether there was one.
+    pub fn clear_api_key(&mut self, profile: Option<&str>) -> bool {
+        let table = match profile {
+            None => Some(self.doc.as_table_mut()),
+            Some(name) => self
+                .doc
+                .get_mut("profiles")
+                .and_then(|p| p.get_mut(name))
+                .and_then(Item::as_table_mut),
+        };
+        table.and_then(|t| t.remove("api_key")).is_some()
+    }
+
+    /// Writes the file atomically (a temporary file in the same directory, then a rename), with
+    /// mode 0600; the directory is created with mode 0700 when missing.
+    pub fn save(&self) -> Result<(), ConfigError> {
+        let write_error = |source| ConfigError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.exists() {
+            create_private_dir(&dir).map_err(write_error)?;
+        }
+        let mut temp = tempfile::NamedTempFile::new_in(&dir).map_err(write_error)?;
+        // NamedTempFile is created 0600 on Unix, so the key is never readable by others, even
+        // before the rename.
+        temp.write_all(self.doc.to_string().as_bytes())
+            .and_then(|()| temp.as_file().sync_all())
+            .map_err(write_error)?;
+        temp.persist(&self.path)
+            .map_err(|err| write_error(err.error))?;
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// Shows enough of a secret to recognise it and nothing that would let anyone use it:
+/// `KEY0…cd12` (first 4 and last 4 characters of keys longer than 12, else `****`).
+pub fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() <= 12 {
+        return "****".to_owned();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "# written by the official CLI\napi_endpoint = \"https://api.telnyx.com\"\n\n[tokens]\naccess_token = \"oauth-token\" # from auth login\n\n[profiles.staging]\napi_key = \"KEYstaging\"\napi_endpoint = \"https://staging.example\"\n";
+
+    fn load(text: &str) -> (tempfile::TempDir, ConfigFile) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).expect("write");
+        let config = ConfigFile::load(&path).expect("loads");
+        (dir, config)
+    }
+
+    #[test]
+    fn reads_keys_tokens_and_profiles() {
+        let (_dir, config) = load(SAMPLE);
+        assert_eq!(config.api_key(None), None);
+        assert_eq!(config.access_token(None), Some("oauth-token"));
+        assert_eq!(config.api_endpoint(None), Some("https://api.telnyx.com"));
+        assert_eq!(config.api_key(Some("staging")), Some("KEYstaging"));
+        assert_eq!(
+            config.api_endpoint(Some("staging")),
+            Some("https://staging.example")
+        );
+        assert!(config.has_profile("staging"));
+        assert!(!config.has_profile("prod"));
+        assert_eq!(config.profile_names(), ["staging"]);
+    }
+
+    #[test]
+    fn setting_a_key_keeps_everything_else_byte_for_byte() {
+        let (dir, mut config) = load(SAMPLE);
+        config.set_api_key(None, "KEYnew");
+        config.save().expect("saves");
+        let text = std::fs::read_to_string(dir.path().join("config.toml")).expect("read");
+        assert_eq!(
+            text,
+            SAMPLE.replacen(
+                "api_endpoint = \"https://api.telnyx.com\"\n",
+                "api_endpoint = \"https://api.telnyx.com\"\napi_key = \"KEYnew\"\n",
+                1,
+            )
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join("config.toml"))
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let mut config = ConfigFile::load(&dir.path().join("config.toml")).expect("loads");
+        assert!(config.clear_api_key(None));
+        assert!(!config.clear_api_key(None));
+        config.save().expect("saves");
+        let text = std::fs::read_to_string(dir.path().join("config.toml")).expect("read");
+        assert_eq!(text, SAMPLE);
+    }
+
+    #[test]
+    fn a_missing_file_is_empty_and_is_created_private() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("new/dir/config.toml");
+        let mut config = ConfigFile::load(&path).expect("loads");
+        assert_eq!(config.api_key(None), None);
+        config.set_api_key(Some("ci"), "KEYci");
+        config.save().expect("saves");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "[profiles.ci]\napi_key = \"KEYci\"\n"
+        );
+    }
+
+    #[test]
+    fn masks_secrets() {
+        assert_eq!(mask("KEY0123456789abcdef"), "KEY0…cdef");
+        assert_eq!(mask("short"), "****");
+    }
+}

@@ -1,0 +1,140 @@
+//! How results look: aligned tables for people, the API's JSON shapes for scripts.
+
+use std::io::{self, Write};
+
+use comfy_table::{CellAlignment, ColumnConstraint, Table, presets};
+use serde::Serialize;
+
+use crate::api::types::{Key, Namespace};
+
+/// Columns separated by two spaces, no borders, no trailing blanks.
+pub fn table(headers: &[&str], rows: Vec<Vec<String>>, right_aligned: &[usize]) -> String {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING);
+    table.force_no_tty();
+    table.set_header(headers.iter().copied());
+    for row in rows {
+        table.add_row(row);
+    }
+    let last = headers.len().saturating_sub(1);
+    for (index, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, if index == last { 0 } else { 2 }));
+        column.set_constraint(ColumnConstraint::ContentWidth);
+        if right_aligned.contains(&index) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let mut text: String = table
+        .lines()
+        .map(|line| line.trim_end().to_owned() + "\n")
+        .collect();
+    if text.is_empty() {
+        text.push('\n');
+    }
+    text
+}
+
+pub fn namespace_rows(namespaces: &[Namespace]) -> String {
+    table(
+        &["ID", "NAME", "STATUS", "CREATED_AT"],
+        namespaces
+            .iter()
+            .map(|ns| {
+                vec![
+                    ns.id.clone(),
+                    ns.name.clone(),
+                    ns.status.to_string(),
+                    ns.created_at.clone(),
+                ]
+            })
+            .collect(),
+        &[],
+    )
+}
+
+pub fn key_rows(keys: &[Key]) -> String {
+    table(
+        &["KEY", "SIZE", "UPDATED_AT"],
+        keys.iter()
+            .map(|k| {
+                vec![
+                    k.key.clone(),
+                    k.size_bytes.to_string(),
+                    k.updated_at.clone(),
+                ]
+            })
+            .collect(),
+        &[1],
+    )
+}
+
+/// A JSON array written element by element, so a list never has to be held whole.
+pub struct JsonArray<W: Write> {
+    out: W,
+    empty: bool,
+}
+
+impl<W: Write> JsonArray<W> {
+    pub fn new(mut out: W) -> io::Result<Self> {
+        out.write_all(b"[")?;
+        Ok(Self { out, empty: true })
+    }
+
+    pub fn push<T: Serialize>(&mut self, item: &T) -> io::Result<()> {
+        self.out
+            .write_all(if self.empty { b"\n  " } else { b",\n  " })?;
+        serde_json::to_writer(&mut self.out, item).map_err(io::Error::other)?;
+        self.empty = false;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out
+            .write_all(if self.empty { b"]\n" } else { b"\n]\n" })?;
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_without_trailing_blanks() {
+        let text = table(
+            &["KEY", "SIZE", "UPDATED_AT"],
+            vec![
+                vec!["a".into(), "5".into(), "2026-01-01T00:00:00Z".into()],
+                vec![
+                    "longer/key".into(),
+                    "12345".into(),
+                    "2026-01-01T00:00:00Z".into(),
+                ],
+            ],
+            &[1],
+        );
+        assert_eq!(
+            text,
+            "KEY          SIZE  UPDATED_AT\na               5  2026-01-01T00:00:00Z\nlonger/key  12345  2026-01-01T00:00:00Z\n"
+        );
+    }
+
+    #[test]
+    fn json_arrays_are_valid_when_empty_or_not() {
+        let mut out = Vec::new();
+        JsonArray::new(&mut out)
+            .expect("starts")
+            .finish()
+            .expect("ends");
+        assert_eq!(out, b"[]\n");
+        let mut out = Vec::new();
+        let mut array = JsonArray::new(&mut out).expect("starts");
+        array.push(&1).expect("pushes");
+        array.push(&"two").expect("pushes");
+        array.finish().expect("ends");
+        assert_eq!(
+            String::from_utf8(out).expect("UTF-8"),
+            "[\n  1,\n  \"two\"\n]\n"
+        );
+    }
+}
