@@ -30,7 +30,7 @@ pub struct GlobalArgs {
     pub profile: Option<String>,
 
     /// Run against the embedded emulator and its on-disk state: no network, no key
-    #[arg(long, global = true, env = "TELNYX_EDGE_LOCAL")]
+    #[arg(long, global = true, env = "TELNYX_EDGE_LOCAL", value_parser = clap::builder::BoolishValueParser::new())]
     pub local: bool,
 
     /// Output format: `table` for people, `json`, `ndjson` or `ids` for scripts
@@ -60,7 +60,12 @@ pub struct GlobalArgs {
     pub color: ColorWhen,
 
     /// Answer yes to confirmations
-    #[arg(long, global = true, env = "TELNYX_EDGE_SKIP_CONFIRMATIONS")]
+    #[arg(
+        long,
+        global = true,
+        env = "TELNYX_EDGE_SKIP_CONFIRMATIONS",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub yes: bool,
 
     /// Per-request timeout [default: 30s]; for `wait`, how long to wait [default: 5m]
@@ -338,7 +343,7 @@ pub struct KeyPutArgs {
     pub path: Option<PathBuf>,
 
     /// Expire the key after this long: whole seconds of at least 1 (`30s`, `5m`, `1h30m`, `90`)
-    #[arg(long, value_name = "DUR", value_parser = ttl)]
+    #[arg(long, value_name = "DUR", value_parser = ttl, allow_hyphen_values = true)]
     pub ttl: Option<u64>,
 
     /// Content-Type stored with the value [default: application/octet-stream]
@@ -414,14 +419,15 @@ fn key_name(value: &str) -> Result<String, String> {
 
 /// A TTL: a duration of whole seconds within the API's range.
 fn ttl(value: &str) -> Result<u64, String> {
-    let duration = crate::duration::parse(value)?;
-    let secs = duration.as_secs();
-    if duration.subsec_nanos() != 0 || crate::validate::ttl_secs(secs).is_err() {
-        return Err(format!(
-            "`{value}` is not a valid TTL; use whole seconds from 1 to 9223372036, such as `30s`, `5m`, `1h30m` or `90`"
-        ));
-    }
-    Ok(secs)
+    crate::duration::parse(value)
+        .ok()
+        .filter(|d| d.subsec_nanos() == 0 && crate::validate::ttl_secs(d.as_secs()).is_ok())
+        .map(|d| d.as_secs())
+        .ok_or_else(|| {
+            format!(
+                "`{value}` is not a valid TTL; use whole seconds from 1 to 9223372036, such as `30s`, `5m`, `1h30m` or `90`"
+            )
+        })
 }
 
 fn namespace_name(value: &str) -> Result<String, String> {

@@ -48,29 +48,28 @@ impl UserError {
     }
 }
 
-/// The exit code for `err`: the first [`UserError`] or [`ApiError`] in its chain decides,
+/// The exit code for `err`: a [`UserError`] anywhere in it decides, else an [`ApiError`],
 /// else 1.
 pub fn code_of(err: &anyhow::Error) -> Exit {
-    err.chain()
-        .find_map(|cause| {
-            if let Some(user) = cause.downcast_ref::<UserError>() {
-                Some(user.exit)
-            } else {
-                cause.downcast_ref::<ApiError>().map(ApiError::exit)
-            }
-        })
-        .unwrap_or(Exit::Failure)
+    if let Some(user) = find::<UserError>(err) {
+        return user.exit;
+    }
+    find::<ApiError>(err).map_or(Exit::Failure, ApiError::exit)
 }
 
-/// The hint of the first error in the chain that has one.
+/// The hint of the [`UserError`] that decides the exit code, else the [`ApiError`]'s.
 pub fn hint_of(err: &anyhow::Error) -> Option<String> {
-    err.chain().find_map(|cause| {
-        if let Some(user) = cause.downcast_ref::<UserError>() {
-            user.hint.clone()
-        } else {
-            cause.downcast_ref::<ApiError>().and_then(ApiError::hint)
-        }
-    })
+    if let Some(hint) = find::<UserError>(err).and_then(|user| user.hint.clone()) {
+        return Some(hint);
+    }
+    find::<ApiError>(err).and_then(ApiError::hint)
+}
+
+/// Finds an error of type `E` whether it was added as context (which `downcast_ref` sees) or
+/// sits in the chain of sources.
+fn find<E: std::error::Error + Send + Sync + 'static>(err: &anyhow::Error) -> Option<&E> {
+    err.downcast_ref::<E>()
+        .or_else(|| err.chain().find_map(|cause| cause.downcast_ref::<E>()))
 }
 
 /// Whether `err` comes from writing to a closed pipe (`telnyx-edge … | head`).

@@ -9,6 +9,7 @@
 //! `x-ratelimit-reset`. POST (create) is retried only when the request certainly did not reach
 //! the service; see [`Client::create_namespace`].
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -94,8 +95,14 @@ impl Client {
         http.enforce_http(false);
         http.set_connect_timeout(Some(options.timeout.min(Duration::from_secs(10))));
         http.set_nodelay(true);
+        // The provider is named rather than taken from the process default, which rustls
+        // cannot pick when a build enables more than one (test builds do).
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
+            .with_provider_and_webpki_roots(Arc::new(rustls::crypto::ring::default_provider()))
+            .map_err(|err| ApiError::Decode {
+                url: base.clone(),
+                reason: format!("cannot set up TLS ({err})"),
+            })?
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);

@@ -320,9 +320,10 @@ pub async fn put(
         })
         .unwrap_or_default();
     printer.status(&format!(
-        "{} key `{key}` in namespace `{}` ({size} bytes{ttl})",
+        "{} key `{key}` in namespace `{}` ({size} byte{}{ttl})",
         if created { "Created" } else { "Replaced" },
-        target.label
+        target.label,
+        if size == 1 { "" } else { "s" }
     ));
     let json = PutJson {
         key,

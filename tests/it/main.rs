@@ -1,8 +1,14 @@
 //! Integration tests: one binary, each test with its own emulator on `127.0.0.1:0` and its own
 //! temporary directory.
 
+mod cli;
+mod cli_auth;
+mod cli_errors;
+mod cli_keys;
+mod cli_namespaces;
 mod emulator_keys;
 mod emulator_namespaces;
 mod emulator_server;
+mod fault;
 mod serve;
 mod util;

@@ -1,0 +1,95 @@
+//! Running the real `telnyx-edge` binary with a scrubbed environment.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use telnyx_edge::emulator::Config;
+
+use crate::util::{Api, TOKEN};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_telnyx-edge");
+
+/// The binary with nothing from the developer's environment: a temporary HOME and config path,
+/// no colour, run in `cwd`.
+pub fn bare(home: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .current_dir(home)
+        .env("HOME", home)
+        .env("TELNYX_CONFIG_PATH", home.join(".telnyx-edge/config.toml"))
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// A user with an emulator to talk to.
+pub struct Kv {
+    pub api: Api,
+    pub home: tempfile::TempDir,
+}
+
+impl Kv {
+    pub fn start() -> Self {
+        Self::with(Config::in_memory())
+    }
+
+    pub fn with(config: Config) -> Self {
+        Self {
+            api: Api::with(config),
+            home: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.home.path().to_path_buf()
+    }
+
+    /// The binary pointed at the emulator with a key in the environment.
+    pub fn cmd(&self) -> Command {
+        let mut command = bare(self.home.path());
+        command
+            .env("TELNYX_BASE_URL", self.api.base_url())
+            .env("TELNYX_API_KEY", TOKEN);
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("runs")
+    }
+
+    /// Runs and checks the exit code; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> Vec<u8> {
+        let output = self.run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}\nstderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    }
+
+    /// Runs with `--json` and parses stdout.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend(args);
+        serde_json::from_slice(&self.ok(&all)).expect("stdout is JSON")
+    }
+
+    /// Creates a ready namespace through the CLI and returns its id.
+    pub fn namespace(&self, name: &str) -> String {
+        let ns = self.json(&["storage", "kv", "create", "--name", name]);
+        ns["id"].as_str().expect("id").to_owned()
+    }
+}
+
+/// Exit code, stdout and stderr of a run.
+pub fn outcome(output: &Output) -> (Option<i32>, String, String) {
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,407 @@
+//! Bad input (exit 2, no request sent) and failures of the service, including the ones only
+//! the fault server can produce.
+
+use std::io::Read as _;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::cli::{BIN, Kv, bare, outcome};
+use crate::fault::{Fault, FaultServer};
+use crate::util::TOKEN;
+
+const NS: &str = "550e8400-e29b-41d4-a716-446655440000";
+
+/// The binary pointed at a fault server.
+fn against(server: &FaultServer, home: &std::path::Path) -> assert_cmd::Command {
+    let mut command = bare(home);
+    command
+        .env("TELNYX_BASE_URL", &server.base_url)
+        .env("TELNYX_API_KEY", TOKEN);
+    command
+}
+
+#[test]
+fn bad_input_exits_2_before_any_request() {
+    let server = FaultServer::start(vec![Fault::status(500, "")]);
+    let home = tempfile::tempdir().expect("tempdir");
+    // (A value argument cannot be that large: the OS limits one argument to 128 KiB.)
+    let big = "x".repeat(1024 * 1024 + 1);
+    std::fs::write(home.path().join("big.bin"), &big).expect("write");
+    let long_name = "a".repeat(256);
+    let long_key = "k".repeat(257);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["storage", "kv", "create", "--name", "My-Cache"],
+            "lowercase letters a-z",
+        ),
+        (
+            vec!["storage", "kv", "create", "--name", "my_cache"],
+            "lowercase letters a-z",
+        ),
+        (
+            vec!["storage", "kv", "create", "--name", "my cache"],
+            "lowercase letters a-z",
+        ),
+        (
+            vec!["storage", "kv", "create", "--name", ""],
+            "must not be empty",
+        ),
+        (
+            vec!["storage", "kv", "create", "--name", &long_name],
+            "at most 255",
+        ),
+        (
+            vec!["storage", "kv", "key", "get", NS, "a:b"],
+            "use letters, digits",
+        ),
+        (
+            vec!["storage", "kv", "key", "get", NS, "a b"],
+            "use letters, digits",
+        ),
+        (
+            vec!["storage", "kv", "key", "get", NS, "ключ"],
+            "use letters, digits",
+        ),
+        (
+            vec!["storage", "kv", "key", "put", NS, "_hidden", "v"],
+            "reserved",
+        ),
+        (
+            vec!["storage", "kv", "key", "put", NS, &long_key, "v"],
+            "at most 256",
+        ),
+        (
+            vec!["storage", "kv", "key", "delete", NS, ""],
+            "must not be empty",
+        ),
+        (
+            vec!["storage", "kv", "put", NS, "k", "--path", "big.bin"],
+            "at most 1048576 bytes",
+        ),
+        (
+            vec!["storage", "kv", "put", NS, "k", "--path", "missing.bin"],
+            "cannot read `missing.bin`",
+        ),
+        (
+            vec!["storage", "kv", "put", NS, "k", "v", "--ttl", "0"],
+            "not a valid TTL",
+        ),
+        (
+            vec!["storage", "kv", "put", NS, "k", "v", "--ttl", "-5"],
+            "not a valid TTL",
+        ),
+        (
+            vec!["storage", "kv", "put", NS, "k", "v", "--ttl", "1.5s"],
+            "not a valid TTL",
+        ),
+        (
+            vec!["storage", "kv", "put", NS, "k", "v", "--ttl", "abc"],
+            "not a valid TTL",
+        ),
+        (vec!["storage", "kv", "put", NS, "k"], "required"),
+        (
+            vec![
+                "storage",
+                "kv",
+                "put",
+                NS,
+                "k",
+                "v",
+                "--content-type",
+                "a\u{7f}b",
+            ],
+            "not a valid Content-Type",
+        ),
+        (
+            vec!["storage", "kv", "key", "list", NS, "--limit", "0"],
+            "0 is not in 1..=1000",
+        ),
+        (
+            vec!["storage", "kv", "key", "list", NS, "--limit", "1001"],
+            "1001 is not in 1..=1000",
+        ),
+        (
+            vec!["storage", "kv", "list", "--page", "0"],
+            "0 is not in 1..",
+        ),
+        (
+            vec!["storage", "kv", "list", "--page-size", "251"],
+            "251 is not in 1..=250",
+        ),
+        (
+            vec!["--output", "yaml", "storage", "kv", "list"],
+            "possible values",
+        ),
+        (
+            vec!["--timeout", "soon", "storage", "kv", "list"],
+            "not a duration",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = against(&server, home.path())
+            .args(&args)
+            .output()
+            .expect("runs");
+        let (code, stdout, stderr) = outcome(&output);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert_eq!(stdout, "", "{args:?}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    // Over stdin too.
+    let output = against(&server, home.path())
+        .args(["storage", "kv", "put", NS, "k", "--path", "-"])
+        .write_stdin(big.clone())
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        server.received().is_empty(),
+        "requests were sent: {:?}",
+        server.received()
+    );
+}
+
+#[test]
+fn rate_limits_and_unavailability_are_retried_honouring_retry_after() {
+    let server = FaultServer::start(vec![
+        Fault::Respond(
+            429,
+            vec![("retry-after", "0".into())],
+            "{\"errors\":[{\"code\":\"10011\",\"title\":\"Too many requests\"}]}".into(),
+        ),
+        Fault::Respond(503, vec![("x-ratelimit-reset", "0".into())], String::new()),
+        Fault::Reset,
+        Fault::Respond(
+            200,
+            vec![("content-type", "text/plain".into())],
+            "finally".into(),
+        ),
+    ]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = against(&server, home.path())
+        .args(["storage", "kv", "key", "get", NS, "k"])
+        .output()
+        .expect("runs");
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "finally");
+    assert_eq!(server.received().len(), 4);
+    let retries: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("Retrying GET in "))
+        .collect();
+    assert_eq!(retries.len(), 3, "{stderr}");
+    assert!(
+        retries[0] == "Retrying GET in 0.0s after: Too many requests (HTTP 429) (retry 1 of 4)",
+        "{stderr}"
+    );
+}
+
+#[test]
+fn persistent_503s_exit_6_after_the_retries() {
+    let server = FaultServer::start(vec![Fault::Respond(
+        503,
+        vec![("retry-after", "0".into())],
+        String::new(),
+    )]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = against(&server, home.path())
+        .args(["--retries", "2", "storage", "kv", "key", "get", NS, "k"])
+        .output()
+        .expect("runs");
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!((code, stdout.as_str()), (Some(6), ""));
+    assert_eq!(server.received().len(), 3);
+    assert!(
+        stderr.ends_with(&format!(
+            "error: failed to get key `k` from KV namespace `{NS}`\n  Caused by: HTTP 503 Service Unavailable\nhint: The service is having trouble; try again later.\n"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_hang_past_the_timeout_exits_6() {
+    let server = FaultServer::start(vec![Fault::Hang]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = against(&server, home.path())
+        .args([
+            "--timeout",
+            "1s",
+            "--retries",
+            "0",
+            "storage",
+            "kv",
+            "get",
+            NS,
+        ])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(6));
+    assert!(
+        stderr.contains(&format!(
+            "no response from {}/storage/kvs/{NS} within 1s",
+            server.base_url
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: Try again, or allow more time with `--timeout`."),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_reset_connection_exits_6() {
+    let server = FaultServer::start(vec![Fault::Reset]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = against(&server, home.path())
+        .args(["--retries", "1", "storage", "kv", "get", NS])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(6));
+    assert_eq!(server.received().len(), 2);
+}
+
+#[test]
+fn malformed_or_empty_bodies_exit_1_with_a_readable_message() {
+    for (body, reason) in [
+        ("{\"data\": [", "invalid JSON"),
+        ("", "the body is empty"),
+        ("{\"data\": 5}", "invalid JSON"),
+    ] {
+        let server = FaultServer::start(vec![Fault::json(200, body)]);
+        let home = tempfile::tempdir().expect("tempdir");
+        let output = against(&server, home.path())
+            .args(["storage", "kv", "get", NS])
+            .output()
+            .expect("runs");
+        let (code, _, stderr) = outcome(&output);
+        assert_eq!(code, Some(1), "{body}: {stderr}");
+        assert!(stderr.contains(reason), "{body}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn server_side_4xx_map_to_their_exit_codes() {
+    for (status, code) in [
+        (401, 4),
+        (403, 4),
+        (404, 3),
+        (409, 5),
+        (413, 1),
+        (422, 1),
+        (400, 1),
+    ] {
+        let body = format!(
+            "{{\"errors\":[{{\"code\":\"1\",\"title\":\"T\",\"detail\":\"detail {status}\"}}]}}"
+        );
+        let server = FaultServer::start(vec![Fault::json(status, &body)]);
+        let home = tempfile::tempdir().expect("tempdir");
+        let output = against(&server, home.path())
+            .args(["storage", "kv", "put", NS, "k", "v"])
+            .output()
+            .expect("runs");
+        let (got, _, stderr) = outcome(&output);
+        assert_eq!(got, Some(code), "{status}: {stderr}");
+        assert!(
+            stderr.contains(&format!("Caused by: detail {status} (HTTP {status})")),
+            "{stderr}"
+        );
+        assert_eq!(server.received().len(), 1, "{status} is not retried");
+    }
+}
+
+#[test]
+fn create_is_not_retried_after_an_ambiguous_failure_but_looks_the_name_up() {
+    let found = format!(
+        "{{\"data\":[{{\"record_type\":\"storage_kv\",\"id\":\"{NS}\",\"name\":\"maybe\",\"status\":\"provision_ok\",\"created_at\":\"2026-01-01T00:00:00Z\",\"updated_at\":\"2026-01-01T00:00:00Z\"}}],\"meta\":{{\"page_number\":1,\"page_size\":250,\"total_pages\":1,\"total_results\":1}}}}"
+    );
+    let server = FaultServer::start(vec![Fault::status(503, ""), Fault::json(200, &found)]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = against(&server, home.path())
+        .args(["-o", "ids", "storage", "kv", "create", "--name", "maybe"])
+        .output()
+        .expect("runs");
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, format!("{NS}\n"));
+    let methods: Vec<String> = server.received().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["POST", "GET"]);
+
+    let server = FaultServer::start(vec![
+        Fault::status(503, ""),
+        Fault::json(
+            200,
+            "{\"data\":[],\"meta\":{\"page_number\":1,\"page_size\":250,\"total_pages\":0,\"total_results\":0}}",
+        ),
+    ]);
+    let output = against(&server, home.path())
+        .args(["storage", "kv", "create", "--name", "maybe"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(6));
+    let methods: Vec<String> = server.received().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["POST", "GET"], "the POST was not repeated");
+}
+
+#[test]
+fn requests_carry_the_user_agent_and_a_redacted_free_bearer() {
+    let server = FaultServer::start(vec![Fault::json(
+        200,
+        "{\"data\":[],\"meta\":{\"page_number\":1,\"page_size\":250,\"total_pages\":0,\"total_results\":0}}",
+    )]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = against(&server, home.path())
+        .args(["storage", "kv", "list"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    let request = &server.received()[0];
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(header("authorization"), Some(format!("Bearer {TOKEN}")));
+    assert_eq!(
+        header("user-agent"),
+        Some(format!("telnyx-edge/{}", env!("CARGO_PKG_VERSION")))
+    );
+    assert_eq!(
+        request.target,
+        "/v2/storage/kvs?page[number]=1&page[size]=250"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_exit_0() {
+    let kv = Kv::start();
+    let id = kv.namespace("piped");
+    let big: Vec<u8> = vec![b'x'; 1024 * 1024];
+    std::fs::write(kv.path().join("big"), &big).expect("write");
+    kv.ok(&["storage", "kv", "put", &id, "big", "--path", "big"]);
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("HOME", kv.path())
+        .env("TELNYX_CONFIG_PATH", kv.path().join("config.toml"))
+        .env("TELNYX_BASE_URL", kv.api.base_url())
+        .env("TELNYX_API_KEY", TOKEN)
+        .args(["storage", "kv", "get", &id, "big"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 10];
+    stdout.read_exact(&mut first).expect("reads");
+    drop(stdout);
+    let output = child.wait_with_output().expect("exits");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    let _ = Duration::ZERO;
+}

@@ -1,0 +1,304 @@
+//! `storage kv create|list|get|delete|wait`, against the emulator.
+
+use std::time::Duration;
+
+use serde_json::json;
+use telnyx_edge::emulator::Config;
+
+use crate::cli::{Kv, outcome};
+
+/// Snapshot settings that replace what changes from run to run: ids, timestamps, durations.
+fn stable() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "00000000-0000-0000-0000-000000000000",
+    );
+    settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "2000-01-01T00:00:00Z");
+    settings.add_filter(r"\(\d+\.\ds\)", "([SECS])");
+    settings
+}
+
+#[test]
+fn create_waits_for_provisioning_and_prints_the_namespace() {
+    let kv = Kv::with(Config {
+        provision_delay: Duration::from_millis(600),
+        ..Config::in_memory()
+    });
+    let output = kv.run(&["storage", "kv", "create", "--name", "my-cache"]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    stable().bind(|| {
+        insta::assert_snapshot!("create_stdout", stdout);
+        insta::assert_snapshot!("create_stderr", stderr);
+    });
+}
+
+#[test]
+fn human_output_of_the_main_commands() {
+    let kv = Kv::start();
+    let id = kv.namespace("snap");
+    kv.ok(&["storage", "kv", "put", "snap", "user/1", "hello"]);
+    kv.ok(&["storage", "kv", "put", "snap", "user/22", "hello again"]);
+    let text = |args: &[&str]| {
+        let output = kv.run(args);
+        let (code, stdout, stderr) = outcome(&output);
+        assert_eq!(code, Some(0), "{stderr}");
+        format!(
+            "$ telnyx-edge {}\n{stdout}--- stderr\n{stderr}",
+            args.join(" ")
+        )
+    };
+    stable().bind(|| {
+        insta::assert_snapshot!("list", text(&["storage", "kv", "list"]));
+        insta::assert_snapshot!("get", text(&["storage", "kv", "get", &id]));
+        insta::assert_snapshot!("key_list", text(&["storage", "kv", "key", "list", "snap"]));
+        insta::assert_snapshot!(
+            "key_put",
+            text(&[
+                "storage", "kv", "key", "put", "snap", "k", "v", "--ttl", "90"
+            ])
+        );
+        insta::assert_snapshot!(
+            "key_delete",
+            text(&["--yes", "storage", "kv", "key", "delete", "snap", "k"])
+        );
+    });
+}
+
+#[test]
+fn create_json_is_the_namespace_object() {
+    let kv = Kv::start();
+    let ns = kv.json(&["storage", "kv", "create", "--name", "orders"]);
+    assert_eq!(ns["record_type"], "storage_kv");
+    assert_eq!(ns["name"], "orders");
+    assert_eq!(ns["status"], "provision_ok");
+    assert!(ns["created_at"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert!(ns["updated_at"].as_str().is_some());
+    let id = ns["id"].as_str().expect("id");
+    let fetched = kv.json(&["storage", "kv", "get", id]);
+    assert_eq!(fetched, ns);
+    let by_name = kv.json(&["storage", "kv", "get", "orders"]);
+    assert_eq!(by_name, ns);
+}
+
+#[test]
+fn no_wait_returns_pending_and_wait_finishes_the_job() {
+    let kv = Kv::with(Config {
+        provision_delay: Duration::from_millis(700),
+        ..Config::in_memory()
+    });
+    let ns = kv.json(&["storage", "kv", "create", "--name", "later", "--no-wait"]);
+    assert_eq!(ns["status"], "pending");
+    let ids = kv.ok(&["-o", "ids", "storage", "kv", "wait", "later"]);
+    assert_eq!(
+        String::from_utf8(ids).expect("UTF-8"),
+        format!("{}\n", ns["id"].as_str().expect("id"))
+    );
+}
+
+#[test]
+fn a_taken_name_is_a_conflict_unless_if_not_exists() {
+    let kv = Kv::start();
+    let first = kv.namespace("taken");
+    let output = kv.run(&["storage", "kv", "create", "--name", "taken"]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!((code, stdout.as_str()), (Some(5), ""));
+    assert_eq!(
+        stderr,
+        "error: failed to create KV namespace `taken`\n  Caused by: A KV namespace named `taken` already exists (HTTP 409)\nhint: Pass `--if-not-exists` to use the existing namespace, or choose another name.\n"
+    );
+    let again = kv.json(&[
+        "storage",
+        "kv",
+        "create",
+        "--name",
+        "taken",
+        "--if-not-exists",
+    ]);
+    assert_eq!(again["id"], first.as_str());
+}
+
+#[test]
+fn failed_provisioning_exits_7() {
+    let kv = Kv::with(Config {
+        fail_provision: vec!["doomed".into()],
+        provision_delay: Duration::from_millis(200),
+        ..Config::in_memory()
+    });
+    let output = kv.run(&["storage", "kv", "create", "--name", "doomed"]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!((code, stdout.as_str()), (Some(7), ""));
+    assert!(
+        stderr.ends_with("error: provisioning of namespace `doomed` failed (status: provision_failed)\nhint: Delete it with `telnyx-edge storage kv delete doomed --yes` and create it again.\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn waiting_past_the_timeout_exits_7() {
+    let kv = Kv::with(Config {
+        provision_delay: Duration::from_secs(60),
+        ..Config::in_memory()
+    });
+    let output = kv.run(&[
+        "storage",
+        "kv",
+        "create",
+        "--name",
+        "slow",
+        "--wait-timeout",
+        "1s",
+    ]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(7));
+    assert!(
+        stderr.ends_with("error: namespace `slow` is still pending after 1s\nhint: It may still become ready; keep waiting with `telnyx-edge storage kv wait slow`.\n"),
+        "{stderr}"
+    );
+    let output = kv.run(&["storage", "kv", "wait", "slow", "--timeout", "1s"]);
+    assert_eq!(output.status.code(), Some(7));
+}
+
+#[test]
+fn ctrl_c_while_waiting_exits_130_and_says_how_to_resume() {
+    let kv = Kv::with(Config {
+        provision_delay: Duration::from_secs(60),
+        ..Config::in_memory()
+    });
+    let child = std::process::Command::new(crate::cli::BIN)
+        .env_clear()
+        .env("HOME", kv.path())
+        .env("TELNYX_CONFIG_PATH", kv.path().join("config.toml"))
+        .env("TELNYX_BASE_URL", kv.api.base_url())
+        .env("TELNYX_API_KEY", crate::util::TOKEN)
+        .args(["storage", "kv", "create", "--name", "interrupted"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // Wait until the namespace exists, i.e. the command is polling.
+    for _ in 0..100 {
+        if kv
+            .api
+            .get("/storage/kvs")
+            .json::<serde_json::Value>()
+            .expect("JSON")["meta"]["total_results"]
+            == 1
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("exits");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.ends_with("error: interrupted while waiting for namespace `interrupted`\nhint: Provisioning goes on at the service; resume with `telnyx-edge storage kv wait interrupted`.\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn list_reads_every_page_in_every_format() {
+    let kv = Kv::start();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(kv.namespace(&format!("ns-{i}")));
+    }
+    let all = kv.json(&["storage", "kv", "list", "--page-size", "2"]);
+    let listed: Vec<&str> = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|ns| ns["id"].as_str().expect("id"))
+        .collect();
+    let mut sorted_listed = listed.clone();
+    sorted_listed.sort();
+    let mut sorted_ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    sorted_ids.sort();
+    assert_eq!(sorted_listed, sorted_ids);
+
+    let page = kv.json(&["storage", "kv", "list", "--page", "3", "--page-size", "2"]);
+    assert_eq!(page.as_array().expect("array").len(), 1);
+    assert_eq!(page[0]["id"], listed[4]);
+
+    let plain = kv.ok(&["-o", "ids", "storage", "kv", "list", "--page-size", "2"]);
+    let plain: Vec<String> = String::from_utf8(plain)
+        .expect("UTF-8")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(plain, listed);
+    let ndjson = kv.ok(&["-o", "ndjson", "storage", "kv", "list"]);
+    assert_eq!(String::from_utf8(ndjson).expect("UTF-8").lines().count(), 5);
+
+    let table = String::from_utf8(kv.ok(&["storage", "kv", "list"])).expect("UTF-8");
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0],
+        "ID                                    NAME  STATUS        CREATED_AT"
+    );
+    assert_eq!(lines.len(), 6);
+}
+
+#[test]
+fn an_empty_list_is_an_empty_array_or_a_hint() {
+    let kv = Kv::start();
+    assert_eq!(kv.json(&["storage", "kv", "list"]), json!([]));
+    let output = kv.run(&["storage", "kv", "list"]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!((code, stdout.as_str()), (Some(0), ""));
+    assert_eq!(
+        stderr,
+        "No KV namespaces yet; create one with `telnyx-edge storage kv create --name NAME`\n"
+    );
+}
+
+#[test]
+fn delete_asks_for_yes_then_waits_until_gone() {
+    let kv = Kv::with(Config {
+        delete_delay: Duration::from_millis(600),
+        ..Config::in_memory()
+    });
+    let id = kv.namespace("going");
+    let refused = kv.run(&["storage", "kv", "delete", "going"]);
+    let (code, _, stderr) = outcome(&refused);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        stderr,
+        "error: refusing to delete namespace `going` and all its keys without confirmation: there is no terminal to ask on\nhint: Pass --yes (or set TELNYX_EDGE_SKIP_CONFIRMATIONS=1) to go ahead without asking.\n"
+    );
+    assert_eq!(
+        kv.json(&["storage", "kv", "get", &id])["status"],
+        "provision_ok"
+    );
+    let output = kv.run(&["--yes", "storage", "kv", "delete", "going", "--wait"]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!((code, stdout.as_str()), (Some(0), ""));
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines[0], format!("Deleting namespace `going` ({id})"));
+    assert!(
+        lines[1].starts_with("Deleted namespace `going` ("),
+        "{stderr}"
+    );
+    assert_eq!(
+        kv.run(&["storage", "kv", "get", &id]).status.code(),
+        Some(3)
+    );
+}
+
+#[test]
+fn delete_json_is_the_deleting_namespace() {
+    let kv = Kv::start();
+    let id = kv.namespace("gone");
+    let deleted = kv.json(&["--yes", "storage", "kv", "delete", &id]);
+    assert_eq!(deleted["id"], id.as_str());
+    assert_eq!(deleted["status"], "deleting");
+}
