@@ -19,6 +19,7 @@ pub struct Cli {
 
 /// Options every command accepts.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// API root including `/v2` [default: config `api_endpoint` + `/v2`, else
     /// https://api.telnyx.com/v2]

@@ -5,6 +5,7 @@ mod cli;
 mod cli_auth;
 mod cli_errors;
 mod cli_keys;
+mod cli_local;
 mod cli_namespaces;
 mod emulator_keys;
 mod emulator_namespaces;
