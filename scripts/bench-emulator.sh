@@ -57,13 +57,10 @@ rows=$(
 )
 
 {
-  echo "# Performance"
-  echo
-  echo "Figures written by \`bash scripts/bench-emulator.sh $seconds\` on $(date -u +%Y-%m-%d)."
-  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); the load generator and the"
-  echo "emulator share the cores."
-  echo
   echo "## Emulator (\`storage kv serve\`)"
+  echo
+  echo "Written by \`bash scripts/bench-emulator.sh $seconds\` on $(date -u +%Y-%m-%d); $(nproc) cores,"
+  echo "$(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr). The load generator and the emulator share the cores."
   echo
   echo "Release build, file-backed store (SQLite, WAL), \`--quiet\` (no request log), loopback,"
   echo "[oha](https://crates.io/crates/oha) with 32 connections for ${seconds}s per row. Rated rows are open"
@@ -76,5 +73,5 @@ rows=$(
   echo "$rows"
   echo
   echo "Targets (issue #2): at least 20,000 GET/s and 5,000 PUT/s, with p99 under 10 ms at those rates."
-} >"$out"
+} | python3 "$root/scripts/update_section.py" "$out" emulator
 cat "$out"
