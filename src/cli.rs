@@ -30,6 +30,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "TELNYX_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
 
+    /// The function's func.toml [default: the nearest, searching up from the working directory]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub func_toml: Option<PathBuf>,
+
     /// Run against the embedded emulator and its on-disk state: no network, no key
     #[arg(long, global = true, env = "TELNYX_EDGE_LOCAL", value_parser = clap::builder::BoolishValueParser::new())]
     pub local: bool,
@@ -183,6 +187,10 @@ pub enum KvCommand {
     Delete(DeleteArgs),
     /// Wait until a namespace is ready (`provision_ok`)
     Wait(WaitArgs),
+    /// Bind a namespace in func.toml as `[storage.kv.BINDING]`
+    Bind(BindArgs),
+    /// Remove a binding from func.toml
+    Unbind(UnbindArgs),
     /// Keys and values
     Key(KeyNamespace),
     /// Run the local KV emulator: the Telnyx KV REST API on this machine
@@ -191,7 +199,7 @@ pub enum KvCommand {
 }
 
 /// How NAMESPACE is written everywhere.
-const NAMESPACE_HELP: &str = "Namespace: its UUID or its name";
+const NAMESPACE_HELP: &str = "Namespace: its UUID, a binding in func.toml, or its name";
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
@@ -210,6 +218,39 @@ pub struct CreateArgs {
     /// Succeed with the existing namespace when the name is taken
     #[arg(long)]
     pub if_not_exists: bool,
+
+    /// Also bind it in func.toml, as BINDING [default: the name upper-cased, `-` → `_`]
+    #[arg(long, value_name = "BINDING", num_args = 0..=1, default_missing_value = "", value_parser = binding_or_default)]
+    pub bind: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BindArgs {
+    #[arg(help = NAMESPACE_HELP)]
+    pub namespace: String,
+
+    /// Binding name, `[A-Z_][A-Z0-9_]*` [default: the namespace name upper-cased, `-` → `_`]
+    #[arg(value_parser = binding_name)]
+    pub binding: Option<String>,
+
+    /// Point an existing binding at this namespace instead
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the change as a unified diff and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnbindArgs {
+    /// Binding name in func.toml
+    #[arg(value_parser = binding_name)]
+    pub binding: String,
+
+    /// Print the change as a unified diff and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -258,6 +299,10 @@ pub struct DeleteArgs {
     /// Wait until the namespace is gone
     #[arg(long, conflicts_with = "key")]
     pub wait: bool,
+
+    /// Also remove the func.toml bindings of the namespace once it is deleted
+    #[arg(long, conflicts_with = "key")]
+    pub unbind: bool,
 }
 
 #[derive(Debug, Args)]
@@ -410,6 +455,26 @@ pub struct ServeArgs {
     /// Namespaces without TTL support: a PUT with `ttl_secs` gets 409, as on the service
     #[arg(long)]
     pub no_ttl: bool,
+}
+
+fn binding_name(value: &str) -> Result<String, String> {
+    if crate::func_toml::valid_binding(value) {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "`{value}` is not a binding name; use upper-case letters, digits and `_`, not starting with a digit, such as `{}`",
+            crate::func_toml::binding_for(value)
+        ))
+    }
+}
+
+/// `--bind` alone means the default binding, written as an empty string.
+fn binding_or_default(value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        Ok(String::new())
+    } else {
+        binding_name(value)
+    }
 }
 
 fn key_name(value: &str) -> Result<String, String> {

@@ -11,6 +11,7 @@ pub mod confirm;
 pub mod duration;
 pub mod emulator;
 pub mod exit;
+pub mod func_toml;
 pub mod output;
 pub mod printer;
 pub mod project;

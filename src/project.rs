@@ -13,13 +13,63 @@ pub fn nearest_func_toml(start: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// The `func.toml` commands use: the one `--func-toml` names (which may not exist yet), else
+/// the nearest.
+pub fn func_toml_path(explicit: Option<&Path>, cwd: &Path) -> Option<PathBuf> {
+    match explicit {
+        Some(path) => Some(path.to_path_buf()),
+        None => nearest_func_toml(cwd),
+    }
+}
+
+/// How messages show a path: relative to the working directory when it is inside it.
+pub fn display_path(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf));
+    match relative {
+        Some(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => path.display().to_string(),
+    }
+}
+
+/// The local mirrors of a `func.toml`'s bindings: each binding's namespace, with the same id,
+/// named after the binding (`MY_CACHE` → `my-cache`). Ids that are not UUIDs are skipped and
+/// named in the returned warnings.
+pub fn mirrors(bindings: &[(String, String)]) -> (Vec<crate::emulator::Mirror>, Vec<String>) {
+    let mut mirrors = Vec::new();
+    let mut warnings = Vec::new();
+    for (binding, id) in bindings {
+        match uuid::Uuid::try_parse(id) {
+            Ok(uuid) if id.len() == 36 => mirrors.push(crate::emulator::Mirror {
+                id: uuid.hyphenated().to_string(),
+                name: crate::func_toml::name_for(binding),
+            }),
+            _ => warnings.push(format!(
+                "binding `{binding}` has id `{}`, which is not a namespace UUID; it is not mirrored locally",
+                id.escape_debug()
+            )),
+        }
+    }
+    (mirrors, warnings)
+}
+
 /// `.telnyx-edge/state/` next to the nearest `func.toml`, else in `cwd`: where `--local` and
 /// `storage kv serve` keep the emulator's data.
 pub fn default_state_dir(cwd: &Path) -> PathBuf {
-    let root = nearest_func_toml(cwd)
-        .and_then(|file| file.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| cwd.to_path_buf());
-    root.join(".telnyx-edge").join("state")
+    match nearest_func_toml(cwd) {
+        Some(file) => state_dir_beside(&file),
+        None => cwd.join(".telnyx-edge").join("state"),
+    }
+}
+
+/// `.telnyx-edge/state/` in the directory of `func_toml`.
+pub fn state_dir_beside(func_toml: &Path) -> PathBuf {
+    let dir = match func_toml.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    dir.join(".telnyx-edge").join("state")
 }
 
 #[cfg(test)]

@@ -1,10 +1,15 @@
-//! `NAMESPACE` arguments: a UUID, or a namespace name looked up across every page of the list.
+//! `NAMESPACE` arguments, tried in this order: a UUID; a binding in the `func.toml` in use; a
+//! namespace name, looked up across every page of the list. Names are lower case and bindings
+//! upper case, so the forms never collide.
+
+use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::api::Client;
 use crate::api::types::Namespace;
 use crate::exit::{Exit, UserError};
+use crate::func_toml::{FuncToml, valid_binding};
+use crate::session::Session;
 
 /// A namespace a command operates on.
 #[derive(Debug, Clone)]
@@ -21,8 +26,9 @@ pub fn is_uuid(spec: &str) -> bool {
     spec.len() == 36 && uuid::Uuid::try_parse(spec).is_ok()
 }
 
-/// Resolves without a request when `spec` is a UUID (key commands need only the id).
-pub async fn id(client: &Client, spec: &str) -> anyhow::Result<Target> {
+/// Resolves without a request when `spec` is a UUID or a binding (key commands need only the
+/// id).
+pub async fn id(session: &Session, spec: &str) -> anyhow::Result<Target> {
     if is_uuid(spec) {
         return Ok(Target {
             id: spec.to_ascii_lowercase(),
@@ -30,19 +36,72 @@ pub async fn id(client: &Client, spec: &str) -> anyhow::Result<Target> {
             namespace: None,
         });
     }
-    by_name(client, spec).await
+    if valid_binding(spec) {
+        return by_binding(session.func_toml.as_deref(), spec);
+    }
+    by_name(session, spec).await
+}
+
+fn by_binding(func_toml: Option<&Path>, spec: &str) -> anyhow::Result<Target> {
+    let not_found = |why: String| -> anyhow::Error {
+        UserError::new(
+            Exit::NotFound,
+            format!("no KV namespace `{spec}`: it is not a UUID, {why}, and namespace names are lower case"),
+        )
+        .hint("Bind one with `telnyx-edge storage kv bind NAMESPACE BINDING`, or pass `--func-toml PATH`.")
+        .into()
+    };
+    let Some(path) = func_toml.filter(|path| path.is_file()) else {
+        return Err(not_found(
+            "there is no func.toml here or above to hold a binding".into(),
+        ));
+    };
+    let toml = FuncToml::load(path)?;
+    match toml.binding(spec) {
+        Some(id) if is_uuid(&id) => Ok(Target {
+            id: id.to_ascii_lowercase(),
+            label: spec.to_owned(),
+            namespace: None,
+        }),
+        Some(id) => Err(UserError::new(
+            Exit::Usage,
+            format!(
+                "binding `{spec}` in `{}` has id `{}`, which is not a namespace UUID",
+                path.display(),
+                id.escape_debug()
+            ),
+        )
+        .into()),
+        None => {
+            let known: Vec<String> = toml.bindings().into_iter().map(|(name, _)| name).collect();
+            let listed = if known.is_empty() {
+                "it has none".to_owned()
+            } else {
+                format!("it has {}", known.join(", "))
+            };
+            Err(not_found(format!(
+                "`{}` has no such binding ({listed})",
+                crate::project::display_path(path)
+            )))
+        }
+    }
 }
 
 /// Resolves and fetches the namespace object.
-pub async fn namespace(client: &Client, spec: &str) -> anyhow::Result<(Target, Namespace)> {
-    let target = id(client, spec).await?;
+pub async fn namespace(session: &Session, spec: &str) -> anyhow::Result<(Target, Namespace)> {
+    let client = &session.client;
+    let target = id(session, spec).await?;
     if let Some(namespace) = target.namespace.clone() {
         return Ok((target, namespace));
     }
     match client.get_namespace(&target.id).await {
         Ok(namespace) => Ok((
             Target {
-                label: namespace.name.clone(),
+                label: if target.label == target.id {
+                    namespace.name.clone()
+                } else {
+                    target.label.clone()
+                },
                 namespace: Some(namespace.clone()),
                 ..target
             },
@@ -50,7 +109,7 @@ pub async fn namespace(client: &Client, spec: &str) -> anyhow::Result<(Target, N
         )),
         Err(err) if err.status() == Some(404) => Err(UserError::new(
             Exit::NotFound,
-            format!("no KV namespace with id `{spec}`"),
+            format!("no KV namespace with id `{}` (from `{spec}`)", target.id),
         )
         .hint("List the namespaces with `telnyx-edge storage kv list`.")
         .into()),
@@ -60,12 +119,13 @@ pub async fn namespace(client: &Client, spec: &str) -> anyhow::Result<(Target, N
     }
 }
 
-async fn by_name(client: &Client, spec: &str) -> anyhow::Result<Target> {
+async fn by_name(session: &Session, spec: &str) -> anyhow::Result<Target> {
+    let client = &session.client;
     if crate::validate::namespace_name(spec).is_err() {
         return Err(UserError::new(
             Exit::NotFound,
             format!(
-                "no KV namespace `{}`: it is neither a UUID nor a namespace name (lowercase letters, digits and `-`)",
+                "no KV namespace `{}`: it is not a UUID, a binding name (upper case) or a namespace name (lower case)",
                 spec.escape_debug()
             ),
         )

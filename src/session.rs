@@ -2,7 +2,7 @@
 //! embedded emulator started in-process over the project's state directory.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -19,6 +19,8 @@ const LOCAL_TOKEN: &str = "KEYlocal";
 /// A connected client, and the local emulator behind it when `--local`.
 pub struct Session {
     pub client: Client,
+    /// The `func.toml` in use: `--func-toml`, else the nearest (which may not exist).
+    pub func_toml: Option<PathBuf>,
     local: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -41,12 +43,15 @@ impl Session {
             verbose: global.verbose,
             announce_retries: !printer.quiet,
         };
+        let cwd = std::env::current_dir().context("cannot read the working directory")?;
+        let func_toml = crate::project::func_toml_path(global.func_toml.as_deref(), &cwd);
         if global.local {
-            let state_dir = local_state_dir()?;
+            let state_dir = local_state_dir(func_toml.as_deref())?;
             let config = Config {
                 storage: Storage::Dir(state_dir.clone()),
                 provision_delay: Duration::from_secs(1),
                 delete_delay: Duration::from_secs(1),
+                mirrors: local_mirrors(func_toml.as_deref(), printer),
                 ..Config::in_memory()
             };
             let emulator = Emulator::bind(config, SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -66,6 +71,7 @@ impl Session {
             let client = Client::new(options(emulator::base_url(addr), LOCAL_TOKEN.into()))?;
             return Ok(Self {
                 client,
+                func_toml,
                 local: Some(stop),
             });
         }
@@ -78,6 +84,7 @@ impl Session {
         let client = Client::new(options(remote.base_url, credential.token))?;
         Ok(Self {
             client,
+            func_toml,
             local: None,
         })
     }
@@ -95,12 +102,38 @@ impl Drop for Session {
     }
 }
 
-/// `TELNYX_EDGE_STATE_DIR`, else `.telnyx-edge/state/` next to the nearest `func.toml`, else in
+/// `TELNYX_EDGE_STATE_DIR`, else `.telnyx-edge/state/` next to the `func.toml` in use, else in
 /// the working directory: the same place `storage kv serve` uses.
-pub fn local_state_dir() -> anyhow::Result<PathBuf> {
+pub fn local_state_dir(func_toml: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os("TELNYX_EDGE_STATE_DIR").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-    let cwd = std::env::current_dir().context("cannot read the working directory")?;
-    Ok(crate::project::default_state_dir(&cwd))
+    match func_toml.filter(|path| path.is_file()) {
+        Some(path) => Ok(crate::project::state_dir_beside(path)),
+        None => {
+            let cwd = std::env::current_dir().context("cannot read the working directory")?;
+            Ok(crate::project::default_state_dir(&cwd))
+        }
+    }
+}
+
+/// The namespaces bound in `func.toml`, to exist locally under the same ids. A `func.toml`
+/// that cannot be read only costs the mirrors, with a warning.
+fn local_mirrors(func_toml: Option<&Path>, printer: &Printer) -> Vec<emulator::Mirror> {
+    let Some(path) = func_toml.filter(|path| path.is_file()) else {
+        return Vec::new();
+    };
+    match crate::func_toml::FuncToml::load(path) {
+        Ok(toml) => {
+            let (mirrors, warnings) = crate::project::mirrors(&toml.bindings());
+            for warning in warnings {
+                printer.warn(&warning);
+            }
+            mirrors
+        }
+        Err(err) => {
+            printer.warn(&format!("{err}; its bindings are not mirrored locally"));
+            Vec::new()
+        }
+    }
 }

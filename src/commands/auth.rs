@@ -140,7 +140,9 @@ struct Status {
 /// `auth status`: where the key comes from, masked, and whether `GET /storage/kvs` accepts it.
 pub async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()> {
     if global.local {
-        let state = crate::session::local_state_dir()?;
+        let cwd = std::env::current_dir().context("cannot read the working directory")?;
+        let func_toml = crate::project::func_toml_path(global.func_toml.as_deref(), &cwd);
+        let state = crate::session::local_state_dir(func_toml.as_deref())?;
         printer.status(&format!(
             "Running locally: no API key is needed (emulator state in `{}`)",
             state.display()

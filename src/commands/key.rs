@@ -24,7 +24,7 @@ const PAGE: u32 = 1000;
 /// `storage kv key list`: `GET /storage/kvs/{id}/keys`, page after page, printed as it comes.
 pub async fn list(session: &Session, args: KeyListArgs, printer: &Printer) -> anyhow::Result<()> {
     let client = &session.client;
-    let target = resolve::id(client, &args.namespace).await?;
+    let target = resolve::id(session, &args.namespace).await?;
     let mut remaining = args.limit;
     let mut cursor = args.cursor.clone();
     let mut json = match printer.format {
@@ -108,7 +108,7 @@ pub async fn get(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let client = &session.client;
-    let target = resolve::id(client, spec).await?;
+    let target = resolve::id(session, spec).await?;
     let what = || {
         format!(
             "failed to get key `{key}` from KV namespace `{}`",
@@ -298,7 +298,7 @@ pub async fn put(
         .into());
     }
     let client = &session.client;
-    let target = resolve::id(client, spec).await?;
+    let target = resolve::id(session, spec).await?;
     let key = &args.key;
     let size = value.len();
     let created = client
@@ -359,7 +359,7 @@ pub async fn delete(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let client = &session.client;
-    let target = resolve::id(client, spec).await?;
+    let target = resolve::id(session, spec).await?;
     confirm(
         yes,
         &format!("delete key `{key}` from namespace `{}`", target.label),

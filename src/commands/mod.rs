@@ -1,6 +1,7 @@
 //! One module per command group; each handler takes resolved arguments and a printer.
 
 pub mod auth;
+pub mod binding;
 pub mod key;
 pub mod namespace;
 pub mod serve;
@@ -28,7 +29,7 @@ pub fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
         },
         Command::Storage(storage) => match storage.command {
             StorageCommand::Kv(kv) => match kv.command {
-                KvCommand::Serve(args) => serve::serve(args, printer),
+                KvCommand::Serve(args) => serve::serve(args, global.func_toml.as_deref(), printer),
                 KvCommand::Create(args) => with_session(&global, &printer, None, async |s| {
                     namespace::create(s, args, &printer).await
                 }),
@@ -48,11 +49,9 @@ pub fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
                 }),
                 KvCommand::Delete(args) => {
                     let yes = global.yes;
-                    with_session(&global, &printer, None, async |s| match args.key {
-                        Some(key) => key::delete(s, &args.namespace, &key, yes, &printer).await,
-                        None => {
-                            namespace::delete(s, &args.namespace, args.wait, yes, &printer).await
-                        }
+                    with_session(&global, &printer, None, async |s| match &args.key {
+                        Some(key) => key::delete(s, &args.namespace, key, yes, &printer).await,
+                        None => namespace::delete(s, &args, yes, &printer).await,
                     })
                 }
                 KvCommand::Wait(args) => {
@@ -67,6 +66,15 @@ pub fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
                         Some(crate::settings::DEFAULT_TIMEOUT),
                         async |s| namespace::wait(s, &args.namespace, deadline, &printer).await,
                     )
+                }
+                KvCommand::Bind(args) => with_session(&global, &printer, None, async |s| {
+                    binding::bind(s, args, &printer).await
+                }),
+                KvCommand::Unbind(args) => {
+                    let cwd =
+                        std::env::current_dir().context("cannot read the working directory")?;
+                    let path = crate::project::func_toml_path(global.func_toml.as_deref(), &cwd);
+                    binding::unbind(path.as_deref(), args, &printer)
                 }
                 KvCommand::Key(key) => match key.command {
                     KeyCommand::List(args) => with_session(&global, &printer, None, async |s| {

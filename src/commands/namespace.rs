@@ -6,7 +6,8 @@ use anyhow::Context as _;
 
 use crate::api::types::{Namespace, NamespaceStatus};
 use crate::api::{ApiError, Client};
-use crate::cli::{CreateArgs, ListArgs, OutputFormat};
+use crate::cli::{CreateArgs, DeleteArgs, ListArgs, OutputFormat};
+use crate::commands::binding;
 use crate::confirm::{Answer, confirm};
 use crate::exit::{Exit, UserError};
 use crate::output::{JsonArray, namespace_rows};
@@ -39,6 +40,31 @@ fn print_namespace(printer: &Printer, namespace: &Namespace) -> anyhow::Result<(
 pub async fn create(session: &Session, args: CreateArgs, printer: &Printer) -> anyhow::Result<()> {
     let client = &session.client;
     let name = &args.name;
+    // With --bind, everything about the file is checked before the namespace is created.
+    let bind_to = match &args.bind {
+        None => None,
+        Some(binding) => {
+            let binding = if binding.is_empty() {
+                crate::func_toml::binding_for(name)
+            } else {
+                binding.clone()
+            };
+            let path = binding::require_func_toml(session.func_toml.as_deref())?;
+            let existing = crate::func_toml::FuncToml::load(&path)?.binding(&binding);
+            if let (Some(existing), false) = (existing, args.if_not_exists) {
+                return Err(UserError::new(
+                    Exit::Conflict,
+                    format!(
+                        "binding `{binding}` in `{}` already points to namespace `{existing}`",
+                        crate::project::display_path(&path)
+                    ),
+                )
+                .hint("Choose another binding with `--bind NAME`, or create without `--bind` and use `telnyx-edge storage kv bind --force`.")
+                .into());
+            }
+            Some((path, binding))
+        }
+    };
     let namespace = match client.create_namespace(name).await {
         Ok(namespace) => {
             printer.status(&format!("Created namespace `{name}` ({})", namespace.id));
@@ -69,6 +95,20 @@ pub async fn create(session: &Session, args: CreateArgs, printer: &Printer) -> a
     } else {
         wait_until_ready(client, namespace, args.wait_timeout, printer).await?
     };
+    if let Some((path, binding)) = bind_to {
+        if namespace.status != NamespaceStatus::ProvisionOk {
+            printer.status(&format!(
+                "Binding `{binding}` now, while namespace `{name}` is still {}",
+                namespace.status
+            ));
+        }
+        // The binding's report goes to stderr only; stdout keeps the namespace.
+        let quiet_report = Printer {
+            format: OutputFormat::Table,
+            ..*printer
+        };
+        binding::bind_in(&path, &binding, &namespace, false, false, &quiet_report)?;
+    }
     print_namespace(printer, &namespace)
 }
 
@@ -92,7 +132,7 @@ pub async fn wait(
     timeout: Duration,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let (_, namespace) = resolve::namespace(&session.client, spec).await?;
+    let (_, namespace) = resolve::namespace(session, spec).await?;
     let namespace = wait_until_ready(&session.client, namespace, timeout, printer).await?;
     print_namespace(printer, &namespace)
 }
@@ -296,7 +336,7 @@ pub async fn list(session: &Session, args: ListArgs, printer: &Printer) -> anyho
 
 /// `storage kv get NAMESPACE`: `GET /storage/kvs/{id}` (after `GET /storage/kvs` for a name).
 pub async fn get(session: &Session, spec: &str, printer: &Printer) -> anyhow::Result<()> {
-    let (_, namespace) = resolve::namespace(&session.client, spec).await?;
+    let (_, namespace) = resolve::namespace(session, spec).await?;
     print_namespace(printer, &namespace)
 }
 
@@ -304,14 +344,34 @@ pub async fn get(session: &Session, spec: &str, printer: &Printer) -> anyhow::Re
 /// `GET /storage/kvs/{id}` until 404.
 pub async fn delete(
     session: &Session,
-    spec: &str,
-    wait: bool,
+    args: &DeleteArgs,
     yes: bool,
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let client = &session.client;
-    let (target, _) = resolve::namespace(client, spec).await?;
-    let name = &target.label;
+    let (target, namespace) = resolve::namespace(session, &args.namespace).await?;
+    let name = &namespace.name;
+    let bound = binding::bindings_of(session.func_toml.as_deref(), &target.id);
+    if !bound.is_empty() {
+        let path = session
+            .func_toml
+            .as_deref()
+            .map(crate::project::display_path)
+            .unwrap_or_default();
+        let names = bound
+            .iter()
+            .map(|b| format!("`{b}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let advice = if args.unbind {
+            "it will be removed too"
+        } else {
+            "pass `--unbind` to remove it too"
+        };
+        printer.warn(&format!(
+            "namespace `{name}` is bound as {names} in `{path}`; {advice}"
+        ));
+    }
     confirm(
         yes,
         &format!("delete namespace `{name}` and all its keys"),
@@ -323,7 +383,13 @@ pub async fn delete(
         anyhow::Error::new(err).context(what)
     })?;
     printer.status(&format!("Deleting namespace `{name}` ({})", deleted.id));
-    if wait {
+    if let Some(path) = session.func_toml.as_deref()
+        && args.unbind
+        && !bound.is_empty()
+    {
+        binding::remove_bindings(path, &bound, printer)?;
+    }
+    if args.wait {
         let start = Instant::now();
         let mut delay = FIRST_POLL;
         loop {

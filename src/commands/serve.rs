@@ -1,6 +1,7 @@
 //! `storage kv serve`: the local emulator as a long-running server.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 
 use anyhow::Context as _;
 use serde::Serialize;
@@ -8,6 +9,7 @@ use serde::Serialize;
 use crate::cli::{OutputFormat, ServeArgs};
 use crate::emulator::{self, BindError, Config, Emulator, Storage};
 use crate::exit::{Exit, UserError};
+use crate::func_toml::FuncToml;
 use crate::printer::Printer;
 use crate::project;
 
@@ -21,22 +23,33 @@ struct Listening<'a> {
     api_key: &'a str,
     address: String,
     state_dir: Option<String>,
+    /// Binding name → namespace id, for the bindings of `func.toml`.
+    bindings: std::collections::BTreeMap<String, String>,
 }
 
-/// Serves the emulator's API (every `/v2/storage/kvs…` endpoint) until Ctrl-C or SIGTERM.
-pub fn serve(args: ServeArgs, printer: Printer) -> anyhow::Result<()> {
+/// Serves the emulator's API (every `/v2/storage/kvs…` endpoint) until Ctrl-C or SIGTERM. The
+/// namespaces bound in `func.toml` are mirrored with the same ids.
+pub fn serve(args: ServeArgs, func_toml: Option<&Path>, printer: Printer) -> anyhow::Result<()> {
+    let cwd = std::env::current_dir().context("cannot read the working directory")?;
+    let func_toml = project::func_toml_path(func_toml, &cwd).filter(|path| path.is_file());
     let storage = if args.in_memory {
         Storage::InMemory
     } else {
-        let dir = match args.state_dir {
-            Some(dir) => dir,
-            None => {
-                let cwd = std::env::current_dir().context("cannot read the working directory")?;
-                project::default_state_dir(&cwd)
-            }
-        };
-        Storage::Dir(dir)
+        Storage::Dir(args.state_dir.clone().unwrap_or_else(|| match &func_toml {
+            Some(path) => project::state_dir_beside(path),
+            None => project::default_state_dir(&cwd),
+        }))
     };
+    let bindings = match &func_toml {
+        Some(path) => FuncToml::load(path)
+            .with_context(|| "cannot read the bindings to mirror")?
+            .bindings(),
+        None => Vec::new(),
+    };
+    let (mirrors, warnings) = project::mirrors(&bindings);
+    for warning in warnings {
+        printer.warn(&warning);
+    }
     if let Some(warning) = exposure_warning(args.host, args.api_key.as_deref()) {
         printer.warn(&warning);
     }
@@ -49,7 +62,16 @@ pub fn serve(args: ServeArgs, printer: Printer) -> anyhow::Result<()> {
         rate_limit: args.rate_limit,
         ttl_support: !args.no_ttl,
         log_requests: !printer.quiet,
+        mirrors,
     };
+    // Only bindings with a valid id were mirrored; those are the ones exported.
+    let mirrored: Vec<(String, String)> = bindings
+        .into_iter()
+        .filter_map(|(binding, id)| {
+            let id = uuid::Uuid::try_parse(&id).ok()?.hyphenated().to_string();
+            Some((binding, id))
+        })
+        .collect();
     let addr = SocketAddr::new(args.host, args.port);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -74,8 +96,11 @@ pub fn serve(args: ServeArgs, printer: Printer) -> anyhow::Result<()> {
                 api_key,
                 address: bound.to_string(),
                 state_dir: state_dir.clone(),
+                bindings: mirrored.iter().cloned().collect(),
             })?,
-            OutputFormat::Table | OutputFormat::Ids => printer.out(&exports(&base_url, api_key))?,
+            OutputFormat::Table | OutputFormat::Ids => {
+                printer.out(&exports(&base_url, api_key, &mirrored))?
+            }
         }
         let kept = match &state_dir {
             Some(dir) => format!("state in `{dir}`"),
@@ -101,18 +126,22 @@ fn exposure_warning(host: IpAddr, api_key: Option<&str>) -> Option<String> {
     })
 }
 
-/// The shell lines that point a client at the emulator.
-fn exports(base_url: &str, api_key: &str) -> String {
+/// The shell lines that point a client at the emulator, and name each bound namespace's id.
+fn exports(base_url: &str, api_key: &str, bindings: &[(String, String)]) -> String {
     let quote = |value: &str| {
         shlex::try_quote(value)
             .map(|q| q.into_owned())
             .unwrap_or_else(|_| value.to_owned())
     };
-    format!(
+    let mut text = format!(
         "export TELNYX_BASE_URL={}\nexport TELNYX_API_KEY={}\n",
         quote(base_url),
         quote(api_key)
-    )
+    );
+    for (binding, id) in bindings {
+        text.push_str(&format!("export KV_{binding}_ID={id}\n"));
+    }
+    text
 }
 
 fn bind_error(err: BindError, addr: SocketAddr) -> anyhow::Error {
@@ -180,8 +209,15 @@ mod tests {
     #[test]
     fn exports_are_shell_quoted() {
         assert_eq!(
-            exports("http://127.0.0.1:8787/v2", "KEY abc"),
-            "export TELNYX_BASE_URL=http://127.0.0.1:8787/v2\nexport TELNYX_API_KEY='KEY abc'\n"
+            exports(
+                "http://127.0.0.1:8787/v2",
+                "KEY abc",
+                &[(
+                    "MY_CACHE".into(),
+                    "550e8400-e29b-41d4-a716-446655440000".into()
+                )]
+            ),
+            "export TELNYX_BASE_URL=http://127.0.0.1:8787/v2\nexport TELNYX_API_KEY='KEY abc'\nexport KV_MY_CACHE_ID=550e8400-e29b-41d4-a716-446655440000\n"
         );
     }
 }

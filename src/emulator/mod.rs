@@ -50,6 +50,16 @@ pub struct Config {
     pub ttl_support: bool,
     /// Log one line per request on stderr.
     pub log_requests: bool,
+    /// Namespaces created at start, ready, with these ids (bindings of `func.toml`), unless a
+    /// namespace with the id exists.
+    pub mirrors: Vec<Mirror>,
+}
+
+/// A namespace to create locally with a given id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mirror {
+    pub id: String,
+    pub name: String,
 }
 
 impl Config {
@@ -64,6 +74,7 @@ impl Config {
             rate_limit: None,
             ttl_support: true,
             log_requests: false,
+            mirrors: Vec::new(),
         }
     }
 }
@@ -105,9 +116,26 @@ impl Emulator {
     /// Opens the store and binds `addr` (port 0 picks a free port).
     pub async fn bind(config: Config, addr: SocketAddr) -> Result<Self, BindError> {
         let storage = config.storage.clone();
-        let store = tokio::task::spawn_blocking(move || match storage {
-            Storage::Dir(dir) => Store::open_dir(&dir),
-            Storage::InMemory => Store::open_in_memory(),
+        let mirrors = config.mirrors.clone();
+        let store = tokio::task::spawn_blocking(move || {
+            let store = match storage {
+                Storage::Dir(dir) => Store::open_dir(&dir),
+                Storage::InMemory => Store::open_in_memory(),
+            }?;
+            let now = now_ms();
+            for mirror in &mirrors {
+                let row = store::NamespaceRow {
+                    id: mirror.id.clone(),
+                    name: mirror.name.clone(),
+                    created_ms: now,
+                    ready_ms: now,
+                    fail: false,
+                    deleted_ms: None,
+                    gone_ms: None,
+                };
+                store.ensure_namespace(&row, now)?;
+            }
+            Ok::<_, StoreError>(store)
         })
         .await
         .map_err(|_| BindError::StoreTask)??;

@@ -275,17 +275,52 @@ impl Store {
         Ok(Some(row.clone()))
     }
 
-    /// Inserts a namespace under a chosen id unless that id or name is already used: how the
-    /// emulator mirrors namespaces bound in `func.toml`. Returns whether it inserted.
-    pub fn ensure_namespace(&self, row: &NamespaceRow) -> Result<bool, StoreError> {
-        let conn = self.write();
-        let inserted = conn.execute(
+    /// Makes sure a namespace with this id exists, inserting `row` when it does not: how the
+    /// emulator mirrors namespaces bound in `func.toml`. When another namespace has the name,
+    /// the mirror's name gets the start of its id appended. Returns the name it was inserted
+    /// under, or `None` when the id already existed.
+    pub fn ensure_namespace(
+        &self,
+        row: &NamespaceRow,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        if let Some(existing) = tx
+            .query_row(
+                &format!("SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE id = ?1"),
+                [&row.id],
+                NamespaceRow::from_sql,
+            )
+            .optional()?
+        {
+            if existing.state_at(now).is_some() {
+                return Ok(None);
+            }
+            purge_namespace(&tx, &existing.id)?;
+        }
+        let mut name = row.name.clone();
+        let taken = tx
+            .query_row(
+                &format!("SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE name = ?1"),
+                [&name],
+                NamespaceRow::from_sql,
+            )
+            .optional()?;
+        if let Some(taken) = taken {
+            if taken.state_at(now).is_some() {
+                name = format!("{name}-{}", &row.id[..8.min(row.id.len())]);
+            } else {
+                purge_namespace(&tx, &taken.id)?;
+            }
+        }
+        tx.execute(
             &format!(
-                "INSERT OR IGNORE INTO namespaces ({NAMESPACE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                "INSERT INTO namespaces ({NAMESPACE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
             ),
             params![
                 row.id,
-                row.name,
+                name,
                 row.created_ms,
                 row.ready_ms,
                 row.fail,
@@ -293,7 +328,8 @@ impl Store {
                 row.gone_ms
             ],
         )?;
-        Ok(inserted == 1)
+        tx.commit()?;
+        Ok(Some(name))
     }
 
     /// The namespace with `id` if it still exists at `now`.
@@ -633,6 +669,25 @@ mod tests {
             .query_row("SELECT count(*) FROM kv", [], |r| r.get(0))
             .expect("count");
         assert_eq!(keys, 0);
+    }
+
+    #[test]
+    fn mirrors_keep_their_id_and_step_aside_for_a_taken_name() {
+        let store = Store::open_in_memory().expect("store");
+        store
+            .create_namespace(&row("other", "my-cache", 0), 0)
+            .expect("create");
+        let mirror = row("0b6a4c1e-6d0f", "my-cache", 0);
+        assert_eq!(
+            store.ensure_namespace(&mirror, 1).expect("mirror"),
+            Some("my-cache-0b6a4c1e".to_owned())
+        );
+        assert_eq!(store.ensure_namespace(&mirror, 2).expect("mirror"), None);
+        let found = store
+            .namespace("0b6a4c1e-6d0f", 3)
+            .expect("get")
+            .expect("exists");
+        assert_eq!(found.name, "my-cache-0b6a4c1e");
     }
 
     #[test]

@@ -11,5 +11,6 @@ mod emulator_keys;
 mod emulator_namespaces;
 mod emulator_server;
 mod fault;
+mod func_toml_fixtures;
 mod serve;
 mod util;
