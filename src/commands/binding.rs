@@ -27,15 +27,31 @@ struct Change<'a> {
     diff: String,
 }
 
-/// The `func.toml` to edit, or the usage error that says how to name one.
+/// The `func.toml` to edit, or the usage error that says how to name one. A file that does not
+/// exist yet will be created, but its directory must exist.
 pub fn require_func_toml(path: Option<&Path>) -> Result<PathBuf, UserError> {
-    path.map(Path::to_path_buf).ok_or_else(|| {
+    let path = path.map(Path::to_path_buf).ok_or_else(|| {
         UserError::new(
             Exit::Usage,
             "no func.toml in the working directory or above it",
         )
         .hint("Run it from your function's directory, or pass `--func-toml PATH` (created if missing).")
-    })
+    })?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !path.exists() && !dir.is_dir() {
+        return Err(UserError::new(
+            Exit::Usage,
+            format!(
+                "cannot create `{}`: the directory `{}` does not exist",
+                path.display(),
+                dir.display()
+            ),
+        ));
+    }
+    Ok(path)
 }
 
 /// Maps a failed edit to its exit code: a clash is a conflict (5), anything else 1.

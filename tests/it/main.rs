@@ -3,6 +3,7 @@
 
 mod cli;
 mod cli_auth;
+mod cli_bindings;
 mod cli_errors;
 mod cli_keys;
 mod cli_local;
