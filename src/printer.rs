@@ -63,6 +63,17 @@ impl Printer {
         self.out(&text)
     }
 
+    /// Prints a command's result object for scripts: the object with `json`/`ndjson`, `id`
+    /// with `ids`, and nothing with `table` (people got a status line on stderr instead).
+    pub fn result<T: Serialize>(&self, value: &T, id: &str) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Table => Ok(()),
+            OutputFormat::Json => self.json_document(value),
+            OutputFormat::Ndjson => self.json_line(value),
+            OutputFormat::Ids => self.out(&format!("{id}\n")),
+        }
+    }
+
     /// A status line on stderr (`Created …`), unless `--quiet`.
     pub fn status(&self, message: &str) {
         if !self.quiet {

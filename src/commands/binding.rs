@@ -136,12 +136,7 @@ pub fn bind_in(
 }
 
 fn report(printer: &Printer, change: &Change<'_>) -> anyhow::Result<()> {
-    match printer.format {
-        OutputFormat::Table => {}
-        OutputFormat::Json => printer.json_document(change)?,
-        OutputFormat::Ndjson => printer.json_line(change)?,
-        OutputFormat::Ids => printer.out(&format!("{}\n", change.binding))?,
-    }
+    printer.result(change, change.binding)?;
     Ok(())
 }
 

@@ -333,12 +333,7 @@ pub async fn put(
         ttl_secs: args.ttl,
         content_type: &content_type,
     };
-    match printer.format {
-        OutputFormat::Table => {}
-        OutputFormat::Json => printer.json_document(&json)?,
-        OutputFormat::Ndjson => printer.json_line(&json)?,
-        OutputFormat::Ids => printer.out(&format!("{key}\n"))?,
-    }
+    printer.result(&json, key)?;
     Ok(())
 }
 
@@ -384,11 +379,6 @@ pub async fn delete(
         namespace_id: &target.id,
         deleted: true,
     };
-    match printer.format {
-        OutputFormat::Table => {}
-        OutputFormat::Json => printer.json_document(&json)?,
-        OutputFormat::Ndjson => printer.json_line(&json)?,
-        OutputFormat::Ids => printer.out(&format!("{key}\n"))?,
-    }
+    printer.result(&json, key)?;
     Ok(())
 }

@@ -59,6 +59,15 @@ impl Kv {
         self.cmd().args(args).output().expect("runs")
     }
 
+    /// Runs in `dir` instead of the home directory.
+    pub fn run_in(&self, dir: &Path, args: &[&str]) -> Output {
+        self.cmd()
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("runs")
+    }
+
     /// Runs and checks the exit code; returns stdout.
     pub fn ok(&self, args: &[&str]) -> Vec<u8> {
         let output = self.run(args);

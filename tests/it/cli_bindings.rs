@@ -31,14 +31,12 @@ fn func_toml(kv: &Kv) -> String {
 fn create_bind_adds_the_binding_once_the_namespace_is_ready() {
     let kv = Kv::start();
     let src = project(&kv);
-    let output = kv
-        .cmd()
-        .current_dir(&src)
-        .args([
+    let output = kv.run_in(
+        &src,
+        &[
             "--json", "storage", "kv", "create", "--name", "my-cache", "--bind",
-        ])
-        .output()
-        .expect("runs");
+        ],
+    );
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!(code, Some(0), "{stderr}");
     let ns: Value = serde_json::from_str(&stdout).expect("the namespace as JSON");
@@ -55,30 +53,19 @@ fn create_bind_adds_the_binding_once_the_namespace_is_ready() {
         "{stderr}"
     );
     // The binding now works wherever a namespace is expected.
-    let put = kv
-        .cmd()
-        .current_dir(&src)
-        .args(["storage", "kv", "put", "MY_CACHE", "k", "v"])
-        .output()
-        .expect("runs");
+    let put = kv.run_in(&src, &["storage", "kv", "put", "MY_CACHE", "k", "v"]);
     assert_eq!(
         put.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&put.stderr)
     );
-    let got = kv
-        .cmd()
-        .current_dir(&src)
-        .args(["storage", "kv", "get", "MY_CACHE", "k"])
-        .output()
-        .expect("runs");
+    let got = kv.run_in(&src, &["storage", "kv", "get", "MY_CACHE", "k"]);
     assert_eq!(got.stdout, b"v");
     // A custom binding name.
-    let custom = kv
-        .cmd()
-        .current_dir(&src)
-        .args([
+    let custom = kv.run_in(
+        &src,
+        &[
             "storage",
             "kv",
             "create",
@@ -86,9 +73,8 @@ fn create_bind_adds_the_binding_once_the_namespace_is_ready() {
             "sessions",
             "--bind",
             "SESSION_STORE",
-        ])
-        .output()
-        .expect("runs");
+        ],
+    );
     assert_eq!(custom.status.code(), Some(0));
     assert!(func_toml(&kv).contains("[storage.kv.SESSION_STORE]\nid = "));
 }
@@ -156,13 +142,7 @@ fn bind_is_idempotent_refuses_clashes_and_forces() {
     let src = project(&kv);
     let first = kv.namespace("first");
     let second = kv.namespace("second");
-    let run = |args: &[&str]| {
-        kv.cmd()
-            .current_dir(&src)
-            .args(args)
-            .output()
-            .expect("runs")
-    };
+    let run = |args: &[&str]| kv.run_in(&src, args);
     assert_eq!(
         run(&["storage", "kv", "bind", "first", "CACHE"])
             .status
@@ -227,13 +207,7 @@ fn unbind_removes_only_the_table() {
     let kv = Kv::start();
     let src = project(&kv);
     let id = kv.namespace("gone-soon");
-    let run = |args: &[&str]| {
-        kv.cmd()
-            .current_dir(&src)
-            .args(args)
-            .output()
-            .expect("runs")
-    };
+    let run = |args: &[&str]| kv.run_in(&src, args);
     assert_eq!(run(&["storage", "kv", "bind", &id]).status.code(), Some(0));
     assert!(func_toml(&kv).contains("[storage.kv.GONE_SOON]"));
     let dry = run(&["storage", "kv", "unbind", "GONE_SOON", "--dry-run"]);
@@ -263,13 +237,7 @@ fn delete_warns_about_bindings_and_unbind_removes_them() {
     let kv = Kv::start();
     let src = project(&kv);
     let id = kv.namespace("bound");
-    let run = |args: &[&str]| {
-        kv.cmd()
-            .current_dir(&src)
-            .args(args)
-            .output()
-            .expect("runs")
-    };
+    let run = |args: &[&str]| kv.run_in(&src, args);
     assert_eq!(run(&["storage", "kv", "bind", &id]).status.code(), Some(0));
     let deleted = run(&["--yes", "storage", "kv", "delete", "BOUND", "--unbind"]);
     let (code, _, stderr) = outcome(&deleted);
@@ -306,12 +274,7 @@ fn a_malformed_func_toml_is_reported_and_left_untouched() {
     let broken = "[edge_compute\nfunc_name = \"f\"\n";
     std::fs::write(kv.path().join("fn/func.toml"), broken).expect("write");
     let id = kv.namespace("any");
-    let output = kv
-        .cmd()
-        .current_dir(&src)
-        .args(["storage", "kv", "bind", &id])
-        .output()
-        .expect("runs");
+    let output = kv.run_in(&src, &["storage", "kv", "bind", &id]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(1));
     assert_eq!(
@@ -336,12 +299,7 @@ fn permissions_and_crlf_survive_an_edit() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
     }
     let id = kv.namespace("crlf");
-    let output = kv
-        .cmd()
-        .current_dir(&src)
-        .args(["storage", "kv", "bind", &id])
-        .output()
-        .expect("runs");
+    let output = kv.run_in(&src, &["storage", "kv", "bind", &id]);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
         std::fs::read_to_string(&path).expect("read"),
