@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The completion tests run the committed scripts in real bash, zsh and fish.
+if ! command -v zsh >/dev/null || ! command -v fish >/dev/null; then
+  echo "Installing zsh and fish for the completion tests" >&2
+  apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
+  apt_get update -qq && apt_get install -y -qq zsh fish >/dev/null
+fi
+
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo build --locked

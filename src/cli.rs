@@ -4,7 +4,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
+use clap_complete::engine::ArgValueCandidates;
 
 /// Manage Telnyx Edge Compute KV storage, or run a local emulator of it.
 #[derive(Debug, Parser)]
@@ -31,7 +32,7 @@ pub struct GlobalArgs {
     pub profile: Option<String>,
 
     /// The function's func.toml [default: the nearest, searching up from the working directory]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub func_toml: Option<PathBuf>,
 
     /// Run against the embedded emulator and its on-disk state: no network, no key
@@ -118,6 +119,36 @@ pub enum Command {
     Storage(StorageNamespace),
     /// Credentials
     Auth(AuthNamespace),
+    /// Print the shell completion script for SHELL
+    #[command(after_long_help = COMPLETIONS_INSTALL)]
+    Completions(CompletionsArgs),
+    /// Write the completion scripts, man pages and command reference into DIR (for packagers
+    /// and `scripts/generate.sh`)
+    #[command(hide = true)]
+    GenerateAssets(GenerateAssetsArgs),
+}
+
+const COMPLETIONS_INSTALL: &str =
+    "Install (the script calls `telnyx-edge` on PATH for each completion):
+  bash:        telnyx-edge completions bash > ~/.local/share/bash-completion/completions/telnyx-edge
+  zsh:         telnyx-edge completions zsh > \"${fpath[1]}/_telnyx-edge\"   # then restart zsh
+  fish:        telnyx-edge completions fish > ~/.config/fish/completions/telnyx-edge.fish
+  powershell:  telnyx-edge completions powershell >> $PROFILE
+  elvish:      telnyx-edge completions elvish >> ~/.config/elvish/rc.elv
+
+Binding names of the nearest func.toml complete wherever a namespace is expected, without any
+network call.";
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: crate::completion::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateAssetsArgs {
+    /// The repository root to write into
+    #[arg(default_value = ".", value_hint = ValueHint::DirPath)]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -226,7 +257,7 @@ pub struct CreateArgs {
 
 #[derive(Debug, Args)]
 pub struct BindArgs {
-    #[arg(help = NAMESPACE_HELP)]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
     pub namespace: String,
 
     /// Binding name, `[A-Z_][A-Z0-9_]*` [default: the namespace name upper-cased, `-` → `_`]
@@ -245,7 +276,7 @@ pub struct BindArgs {
 #[derive(Debug, Args)]
 pub struct UnbindArgs {
     /// Binding name in func.toml
-    #[arg(value_parser = binding_name)]
+    #[arg(value_parser = binding_name, add = ArgValueCandidates::new(crate::completion::bindings))]
     pub binding: String,
 
     /// Print the change as a unified diff and write nothing
@@ -266,7 +297,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    #[arg(help = NAMESPACE_HELP)]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
     pub namespace: String,
 
     /// A key: print its value instead of the namespace
@@ -274,13 +305,13 @@ pub struct GetArgs {
     pub key: Option<String>,
 
     /// With KEY: write the value to this file (atomically) instead of stdout
-    #[arg(long, value_name = "PATH", requires = "key")]
+    #[arg(long, value_name = "PATH", requires = "key", value_hint = ValueHint::FilePath)]
     pub output_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct PutArgs {
-    #[arg(help = NAMESPACE_HELP)]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
     pub namespace: String,
 
     #[command(flatten)]
@@ -289,7 +320,7 @@ pub struct PutArgs {
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
-    #[arg(help = NAMESPACE_HELP)]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
     pub namespace: String,
 
     /// A key: delete it instead of the namespace
@@ -307,7 +338,7 @@ pub struct DeleteArgs {
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    #[arg(help = NAMESPACE_HELP)]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
     pub namespace: String,
 
     /// How long to wait (the global `--timeout` means the same here) [default: 5m]
@@ -335,7 +366,7 @@ pub enum KeyCommand {
 
 #[derive(Debug, Args)]
 pub struct KeyListArgs {
-    #[arg(help = NAMESPACE_HELP)]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
     pub namespace: String,
 
     /// Only keys that start with this
@@ -353,20 +384,20 @@ pub struct KeyListArgs {
 
 #[derive(Debug, Args)]
 pub struct KeyGetArgs {
-    #[arg(help = NAMESPACE_HELP)]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
     pub namespace: String,
 
     #[arg(value_parser = key_name)]
     pub key: String,
 
     /// Write the value to this file (atomically) instead of stdout
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub output_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct KeyPutFullArgs {
-    #[arg(help = NAMESPACE_HELP)]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
     pub namespace: String,
 
     #[command(flatten)]
@@ -385,7 +416,7 @@ pub struct KeyPutArgs {
     pub value: Option<String>,
 
     /// Read the value from this file, or from stdin with `-`
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub path: Option<PathBuf>,
 
     /// Expire the key after this long: whole seconds of at least 1 (`30s`, `5m`, `1h30m`, `90`)
@@ -399,7 +430,7 @@ pub struct KeyPutArgs {
 
 #[derive(Debug, Args)]
 pub struct KeyDeleteArgs {
-    #[arg(help = NAMESPACE_HELP)]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
     pub namespace: String,
 
     #[arg(value_parser = key_name)]
@@ -425,7 +456,7 @@ pub struct ServeArgs {
 
     /// Directory of the emulator's database [default: .telnyx-edge/state next to the nearest
     /// func.toml, else in the working directory]
-    #[arg(long, env = "TELNYX_EDGE_STATE_DIR", value_name = "DIR")]
+    #[arg(long, env = "TELNYX_EDGE_STATE_DIR", value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub state_dir: Option<PathBuf>,
 
     /// Keep everything in memory; nothing is written to disk

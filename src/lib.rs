@@ -4,8 +4,10 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod api;
+pub mod assets;
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod config;
 pub mod confirm;
 pub mod duration;

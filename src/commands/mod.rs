@@ -20,6 +20,21 @@ use crate::session::Session;
 pub fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
     let global = cli.global;
     match cli.command {
+        Command::Completions(args) => {
+            let mut stdout = std::io::stdout().lock();
+            crate::completion::write_script(args.shell, &mut stdout)?;
+            Ok(())
+        }
+        Command::GenerateAssets(args) => {
+            let written = crate::assets::write_all(&args.dir)
+                .with_context(|| format!("cannot write into `{}`", args.dir.display()))?;
+            printer.status(&format!(
+                "Wrote {} files under `{}`",
+                written.len(),
+                args.dir.display()
+            ));
+            Ok(())
+        }
         Command::Auth(auth) => match auth.command {
             AuthCommand::ApiKey(api_key) => match api_key.command {
                 ApiKeyCommand::Set(args) => auth::set(&global, args, &printer),

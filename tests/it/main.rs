@@ -8,6 +8,7 @@ mod cli_errors;
 mod cli_keys;
 mod cli_local;
 mod cli_namespaces;
+mod completions;
 mod emulator_keys;
 mod emulator_namespaces;
 mod emulator_server;

@@ -1,0 +1,1 @@
+complete --keep-order --exclusive --command telnyx-edge --arguments "(_TELNYX_EDGE_COMPLETE=fish telnyx-edge -- (commandline --current-process --tokenize --cut-at-cursor) (commandline --current-token))"

@@ -1,0 +1,82 @@
+//! Shell completion: the registration scripts (`telnyx-edge completions SHELL`), and the
+//! candidates the binary computes when a shell asks, without any network call.
+//!
+//! The scripts are clap_complete's dynamic ones: on TAB the shell runs `telnyx-edge` with
+//! `_TELNYX_EDGE_COMPLETE=<shell>` set, and the binary answers from its own command definition,
+//! so completions never drift from the code. Binding names come from the nearest `func.toml`.
+
+use std::io::Write;
+
+use clap::ValueEnum;
+use clap_complete::engine::CompletionCandidate;
+use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+
+/// The environment variable that turns a run into a completion request.
+pub const ENV_VAR: &str = "_TELNYX_EDGE_COMPLETE";
+/// The binary the scripts call: found on PATH, never a build path.
+pub const BIN: &str = "telnyx-edge";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}
+
+impl Shell {
+    fn completer(self) -> &'static dyn EnvCompleter {
+        match self {
+            Self::Bash => &Bash,
+            Self::Zsh => &Zsh,
+            Self::Fish => &Fish,
+            Self::Powershell => &Powershell,
+            Self::Elvish => &Elvish,
+        }
+    }
+
+    /// The file name packagers install the script under, as committed in `completions/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::Bash => "telnyx-edge.bash",
+            Self::Zsh => "_telnyx-edge",
+            Self::Fish => "telnyx-edge.fish",
+            Self::Powershell => "_telnyx-edge.ps1",
+            Self::Elvish => "telnyx-edge.elv",
+        }
+    }
+}
+
+/// Writes the registration script for `shell`.
+pub fn write_script(shell: Shell, out: &mut dyn Write) -> std::io::Result<()> {
+    shell
+        .completer()
+        .write_registration(ENV_VAR, BIN, BIN, BIN, out)
+}
+
+/// Answers a completion request and exits when the shell made one; returns otherwise.
+pub fn complete_if_asked() {
+    clap_complete::CompleteEnv::with_factory(<crate::cli::Cli as clap::CommandFactory>::command)
+        .var(ENV_VAR)
+        .bin(BIN)
+        .completer(BIN)
+        .complete();
+}
+
+/// The binding names of the nearest `func.toml`, each with its namespace id as help.
+pub fn bindings() -> Vec<CompletionCandidate> {
+    let Ok(cwd) = std::env::current_dir() else {
+        return Vec::new();
+    };
+    let Some(path) = crate::project::nearest_func_toml(&cwd) else {
+        return Vec::new();
+    };
+    let Ok(toml) = crate::func_toml::FuncToml::load(&path) else {
+        return Vec::new();
+    };
+    toml.bindings()
+        .into_iter()
+        .map(|(binding, id)| CompletionCandidate::new(binding).help(Some(id.into())))
+        .collect()
+}

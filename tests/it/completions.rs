@@ -1,0 +1,259 @@
+//! Completion scripts, man pages and the command reference: generated from the code, committed,
+//! and exercised in real shells.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::cli::BIN;
+
+const FUNC_TOML: &str = "[storage.kv.MY_CACHE]\nid = \"550e8400-e29b-41d4-a716-446655440000\"\n\n[storage.kv.SESSIONS]\nid = \"7819cf01-39a8-400e-9bce-3d792ffa4017\"\n";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn generated_files_are_up_to_date() {
+    let generated = telnyx_edge::assets::files().expect("generates");
+    let mut stale = Vec::new();
+    for (relative, contents) in &generated {
+        match std::fs::read(root().join(relative)) {
+            Ok(committed) if &committed == contents => {}
+            Ok(_) => stale.push(format!("{relative} differs")),
+            Err(_) => stale.push(format!("{relative} is missing")),
+        }
+    }
+    let pages: Vec<String> = std::fs::read_dir(root().join("docs/man"))
+        .expect("docs/man")
+        .map(|e| {
+            format!(
+                "docs/man/{}",
+                e.expect("entry").file_name().to_string_lossy()
+            )
+        })
+        .collect();
+    for page in pages {
+        if !generated.iter().any(|(path, _)| *path == page) {
+            stale.push(format!("{page} is no longer generated"));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "generated files are stale; run `bash scripts/generate.sh` and commit:\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn the_completions_command_prints_the_committed_scripts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (shell, file) in [
+        ("bash", "telnyx-edge.bash"),
+        ("zsh", "_telnyx-edge"),
+        ("fish", "telnyx-edge.fish"),
+        ("powershell", "_telnyx-edge.ps1"),
+        ("elvish", "telnyx-edge.elv"),
+    ] {
+        let output = crate::cli::bare(dir.path())
+            .args(["completions", shell])
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(0));
+        let committed = std::fs::read(root().join("completions").join(file)).expect("committed");
+        assert_eq!(output.stdout, committed, "{shell}");
+        // The scripts call the binary by name, not by a build path.
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(!text.contains("target/"), "{shell}: {text}");
+    }
+    let help = crate::cli::bare(dir.path())
+        .args(["completions", "--help"])
+        .output()
+        .expect("runs");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for line in [
+        "telnyx-edge completions bash > ~/.local/share/bash-completion/completions/telnyx-edge",
+        "telnyx-edge completions fish > ~/.config/fish/completions/telnyx-edge.fish",
+    ] {
+        assert!(help.contains(line), "{help}");
+    }
+}
+
+/// A project directory with a func.toml, and a PATH on which `telnyx-edge` is this build.
+fn project() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("func.toml"), FUNC_TOML).expect("write");
+    let bin_dir = Path::new(BIN)
+        .parent()
+        .expect("bin dir")
+        .display()
+        .to_string();
+    let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
+    (dir, path)
+}
+
+fn shell(program: &str, dir: &Path, path: &str, script: &str) -> Vec<String> {
+    let output = Command::new(program)
+        .current_dir(dir)
+        .env("PATH", path)
+        .args(shell_args(program))
+        .arg(script)
+        .output()
+        .unwrap_or_else(|err| {
+            panic!(
+                "`{program}` must be installed for this test (scripts/test.sh installs it): {err}"
+            )
+        });
+    assert!(
+        output.status.success(),
+        "{program}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn shell_args(program: &str) -> &'static [&'static str] {
+    match program {
+        "zsh" => &["-f", "-c"],
+        "bash" => &["--norc", "-c"],
+        _ => &["-c"],
+    }
+}
+
+fn bash_complete(dir: &Path, path: &str, words: &[&str]) -> Vec<String> {
+    let script = root().join("completions/telnyx-edge.bash");
+    let cword = words.len() - 1;
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    shell(
+        "bash",
+        dir,
+        path,
+        &format!(
+            "source '{}'; COMP_WORDS=({}); COMP_CWORD={cword}; _clap_complete_telnyx_edge telnyx-edge '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            quoted.join(" "),
+            words[cword],
+            words[cword - 1]
+        ),
+    )
+}
+
+#[test]
+fn bash_completes_subcommands_values_and_bindings() {
+    let (dir, path) = project();
+    let subcommands = bash_complete(dir.path(), &path, &["telnyx-edge", "storage", "kv", ""]);
+    for expected in [
+        "create", "list", "get", "put", "delete", "key", "bind", "unbind", "serve",
+    ] {
+        assert!(
+            subcommands.iter().any(|c| c == expected),
+            "{expected} in {subcommands:?}"
+        );
+    }
+    let namespace = bash_complete(
+        dir.path(),
+        &path,
+        &["telnyx-edge", "storage", "kv", "get", ""],
+    );
+    assert_eq!(&namespace[..2], ["MY_CACHE", "SESSIONS"]);
+    let prefix = bash_complete(
+        dir.path(),
+        &path,
+        &["telnyx-edge", "storage", "kv", "unbind", "SE"],
+    );
+    assert_eq!(prefix, ["SESSIONS"]);
+    let formats = bash_complete(dir.path(), &path, &["telnyx-edge", "--output", ""]);
+    assert_eq!(formats, ["table", "json", "ndjson", "ids"]);
+    let shells = bash_complete(dir.path(), &path, &["telnyx-edge", "completions", ""]);
+    assert_eq!(
+        &shells[..5],
+        ["bash", "zsh", "fish", "powershell", "elvish"]
+    );
+    std::fs::write(dir.path().join("value.bin"), b"x").expect("write");
+    let files = bash_complete(
+        dir.path(),
+        &path,
+        &[
+            "telnyx-edge",
+            "storage",
+            "kv",
+            "put",
+            "MY_CACHE",
+            "k",
+            "--path",
+            "val",
+        ],
+    );
+    assert_eq!(files, ["value.bin"]);
+}
+
+#[test]
+fn zsh_completes_through_its_script() {
+    let (dir, path) = project();
+    let script = root().join("completions/_telnyx-edge");
+    // `_describe` only exists inside zsh's completion widget; a stand-in prints what the
+    // script would offer, so the script's own logic runs in real zsh.
+    let run = |words: &str, current: usize| {
+        shell(
+            "zsh",
+            dir.path(),
+            &path,
+            &format!(
+                "compdef() {{ : }}; _describe() {{ local arr=$3; print -l -- \"${{(@P)arr}}\" }}; source '{}'; words=({words}); CURRENT={current}; _clap_dynamic_completer_telnyx_edge",
+                script.display()
+            ),
+        )
+    };
+    let subcommands = run("telnyx-edge storage kv ''", 4);
+    assert!(
+        subcommands
+            .iter()
+            .any(|c| c.starts_with("create:Create a namespace")),
+        "{subcommands:?}"
+    );
+    let bindings = run("telnyx-edge storage kv key list ''", 6);
+    assert_eq!(
+        &bindings[..2],
+        [
+            "MY_CACHE:550e8400-e29b-41d4-a716-446655440000",
+            "SESSIONS:7819cf01-39a8-400e-9bce-3d792ffa4017"
+        ]
+    );
+}
+
+#[test]
+fn fish_completes_through_its_script() {
+    let (dir, path) = project();
+    let script = root().join("completions/telnyx-edge.fish");
+    let run = |line: &str| {
+        shell(
+            "fish",
+            dir.path(),
+            &path,
+            &format!("source '{}'; complete -C '{line}'", script.display()),
+        )
+    };
+    let subcommands = run("telnyx-edge storage kv ");
+    assert!(
+        subcommands.iter().any(|c| c.starts_with("create\t")),
+        "{subcommands:?}"
+    );
+    let bindings = run("telnyx-edge storage kv delete ");
+    assert_eq!(
+        &bindings[..2],
+        [
+            "MY_CACHE\t550e8400-e29b-41d4-a716-446655440000",
+            "SESSIONS\t7819cf01-39a8-400e-9bce-3d792ffa4017"
+        ]
+    );
+    let colors = run("telnyx-edge --color ");
+    assert_eq!(
+        colors
+            .iter()
+            .map(|c| c.split('\t').next().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        ["auto", "always", "never"]
+    );
+}
