@@ -9,6 +9,7 @@ mod cli_keys;
 mod cli_local;
 mod cli_namespaces;
 mod completions;
+mod doc_examples;
 mod emulator_keys;
 mod emulator_namespaces;
 mod emulator_server;

@@ -1,0 +1,211 @@
+//! Every shell example in README.md and docs/*.md that runs `telnyx-edge` is run here against
+//! the local emulator, so a renamed command or flag fails the build instead of the reader.
+//! An example passes when the binary accepts its command line: it must not end with a usage
+//! error (exit 2) or a crash. (Examples depend on each other's data, so other failures such as
+//! "not found" are allowed.)
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::cli::BIN;
+
+/// One `telnyx-edge …` command line found in a fenced code block.
+struct Example {
+    file: String,
+    line: usize,
+    words: Vec<String>,
+}
+
+fn documents() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        // The generated reference shows usage patterns, not examples.
+        .filter(|p| !p.ends_with("reference.md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    files
+}
+
+fn examples(path: &Path) -> Vec<Example> {
+    let text = std::fs::read_to_string(path).expect("read");
+    let file = path
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let mut found = Vec::new();
+    let mut in_block = false;
+    let mut pending = String::new();
+    let mut start = 0;
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if !in_block {
+            continue;
+        }
+        if pending.is_empty() {
+            start = index + 1;
+        }
+        let line = line.strip_prefix("$ ").unwrap_or(line);
+        if let Some(head) = line.strip_suffix('\\') {
+            pending.push_str(head);
+            pending.push(' ');
+            continue;
+        }
+        pending.push_str(line);
+        let command = std::mem::take(&mut pending);
+        // Comments, pipes, redirections and `&&` chains: keep each `telnyx-edge …` segment.
+        let command = command.split(" #").next().unwrap_or("");
+        for segment in command.split("&&").flat_map(|s| s.split('|')) {
+            let segment = segment
+                .split(" > ")
+                .next()
+                .unwrap_or("")
+                .split(" >> ")
+                .next()
+                .unwrap_or("")
+                .trim();
+            if !segment.starts_with("telnyx-edge ") {
+                continue;
+            }
+            let Some(words) = shlex::split(segment) else {
+                panic!("{file}:{start}: cannot split `{segment}`");
+            };
+            found.push(Example {
+                file: file.clone(),
+                line: start,
+                words: words.into_iter().skip(1).collect(),
+            });
+        }
+    }
+    found
+}
+
+/// A project like the docs assume: a func.toml binding MY_CACHE, the files they upload, and
+/// namespaces.
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("func.toml"),
+        "[edge_compute]\nfunc_name = \"my-function\"\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("logo.png"), [0x89, b'P', b'N', b'G']).expect("write");
+    std::fs::create_dir_all(dir.path().join("config")).expect("mkdir");
+    std::fs::write(dir.path().join("config/flags.json"), "{\"beta\": true}").expect("write");
+    for args in [
+        vec!["storage", "kv", "create", "--name", "my-cache", "--bind"],
+        vec!["storage", "kv", "create", "--name", "sessions"],
+        vec!["storage", "kv", "create", "--name", "other-cache"],
+    ] {
+        let status = command(dir.path()).args(&args).status().expect("runs");
+        assert!(status.success(), "setting up with {args:?}");
+    }
+    dir
+}
+
+fn command(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("TELNYX_CONFIG_PATH", dir.join("config.toml"))
+        .env("TELNYX_EDGE_LOCAL", "1")
+        .env("TELNYX_EDGE_SKIP_CONFIRMATIONS", "1")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs an example; a server keeps running, so it passes once it is still up after a moment.
+fn run(dir: &Path, example: &Example) -> Result<(), String> {
+    let mut words = example.words.clone();
+    let serves = words.iter().any(|w| w == "serve");
+    if serves && !words.iter().any(|w| w == "--port") {
+        words.extend(["--port".into(), "0".into()]);
+    }
+    let needs_key =
+        words.windows(2).any(|w| w[0] == "api-key" && w[1] == "set") && words.len() <= 3;
+    let mut child = command(dir)
+        .stdin(if needs_key {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .args(&words)
+        .spawn()
+        .map_err(|err| err.to_string())?;
+    if needs_key {
+        use std::io::Write as _;
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(b"KEYexample0123456789\n");
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(if serves { 2 } else { 60 });
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            let output = child.wait_with_output().map_err(|e| e.to_string())?;
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            return match status.code() {
+                Some(2) | Some(101) | None => Err(format!("exit {:?}: {stderr}", status.code())),
+                _ if stderr.contains("panicked") => Err(stderr),
+                _ => Ok(()),
+            };
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return if serves {
+                Ok(())
+            } else {
+                Err("did not finish".into())
+            };
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn every_documented_command_line_is_accepted() {
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for document in documents() {
+        let examples = examples(&document);
+        if examples.is_empty() {
+            continue;
+        }
+        let dir = workspace();
+        for example in &examples {
+            count += 1;
+            if let Err(why) = run(dir.path(), example) {
+                failures.push(format!(
+                    "{}:{}: telnyx-edge {}\n  {why}",
+                    example.file,
+                    example.line,
+                    example.words.join(" ")
+                ));
+            }
+        }
+    }
+    assert!(
+        count >= 15,
+        "only {count} examples found; is the extraction broken?"
+    );
+    assert!(
+        failures.is_empty(),
+        "documented examples that fail:\n{}",
+        failures.join("\n")
+    );
+}
