@@ -224,6 +224,12 @@ pub enum KvCommand {
     Unbind(UnbindArgs),
     /// Keys and values
     Key(KeyNamespace),
+    /// Many keys at once: put, get or delete, concurrently, with retries and a failed-items file
+    Bulk(BulkNamespace),
+    /// Write every key, value and content type of a namespace as NDJSON
+    Export(ExportArgs),
+    /// Write the keys of an NDJSON export (or `bulk get` output) into a namespace
+    Import(ImportArgs),
     /// Run the local KV emulator: the Telnyx KV REST API on this machine
     #[command(after_help = SERVE_EXAMPLE)]
     Serve(ServeArgs),
@@ -344,6 +350,148 @@ pub struct WaitArgs {
     /// How long to wait (the global `--timeout` means the same here) [default: 5m]
     #[arg(long, value_name = "DUR", value_parser = crate::duration::parse)]
     pub wait_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct BulkNamespace {
+    #[command(subcommand)]
+    pub command: BulkCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BulkCommand {
+    /// Write keys from NDJSON lines, a JSON array, or the files of a directory
+    #[command(after_long_help = BULK_PUT_FORMAT)]
+    Put(BulkPutArgs),
+    /// Read keys and print them as NDJSON lines (the format `bulk put` reads)
+    Get(BulkGetArgs),
+    /// Delete keys, after confirming their number
+    Delete(BulkDeleteArgs),
+}
+
+const BULK_PUT_FORMAT: &str = "Input, detected from its first byte:
+  NDJSON lines:  {\"key\": \"user/1\", \"value\": \"...\", \"base64\": false, \"ttl_secs\": 60, \"content_type\": \"...\"}
+                 (only key and value are required)
+  a JSON array:  [{\"key\": \"...\", \"value\": \"...\", \"base64\": true, \"expiration_ttl\": 60}, ...] (wrangler's format)
+  --dir DIR:     each file's path relative to DIR is the key, its bytes the value
+
+A bad line is reported with its number and counted as failed; the rest goes on.";
+
+/// What every bulk command shares.
+#[derive(Debug, Args)]
+pub struct BulkOptions {
+    /// Requests in flight at once
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Stop after N failed items (the rest is skipped)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_errors: u64,
+
+    /// Never stop for failed items
+    #[arg(long, conflicts_with = "max_errors")]
+    pub continue_on_error: bool,
+
+    /// Write failed items to FILE as NDJSON, to feed back as input and retry just those
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub failed_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BulkPutArgs {
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    pub namespace: String,
+
+    /// NDJSON or JSON array input; `-` (the default) reads stdin
+    #[arg(value_name = "FILE", conflicts_with = "dir", value_hint = ValueHint::FilePath)]
+    pub file: Option<PathBuf>,
+
+    /// Write each file below DIR, keyed by its path relative to DIR
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub bulk: BulkOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct BulkGetArgs {
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    pub namespace: String,
+
+    /// Keys to read
+    #[arg(value_parser = key_name, conflicts_with_all = ["prefix", "from_file"])]
+    pub keys: Vec<String>,
+
+    /// Every key that starts with P
+    #[arg(long, value_name = "P", conflicts_with = "from_file")]
+    pub prefix: Option<String>,
+
+    /// Keys from FILE, one per line (`-` reads stdin)
+    #[arg(long, value_name = "F", value_hint = ValueHint::FilePath)]
+    pub from_file: Option<PathBuf>,
+
+    /// Write to this file (atomically) instead of stdout
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub output_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub bulk: BulkOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct BulkDeleteArgs {
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    pub namespace: String,
+
+    /// Keys to delete
+    #[arg(value_parser = key_name, conflicts_with_all = ["prefix", "from_file"])]
+    pub keys: Vec<String>,
+
+    /// Every key that starts with P (an empty prefix is every key)
+    #[arg(long, value_name = "P", conflicts_with = "from_file")]
+    pub prefix: Option<String>,
+
+    /// Keys from FILE, one per line (`-` reads stdin)
+    #[arg(long, value_name = "F", value_hint = ValueHint::FilePath)]
+    pub from_file: Option<PathBuf>,
+
+    /// Print the keys that would be deleted, and delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub bulk: BulkOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    pub namespace: String,
+
+    /// Only keys that start with P
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+
+    /// Write to this file (atomically) instead of stdout
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub output_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub bulk: BulkOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    pub namespace: String,
+
+    /// An export (NDJSON); `-` reads stdin
+    #[arg(value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub bulk: BulkOptions,
 }
 
 #[derive(Debug, Args)]

@@ -60,13 +60,39 @@ pub struct ClientOptions {
     pub announce_retries: bool,
 }
 
-/// A connected API client; cheap to clone.
+/// A connected API client; cheap to clone. Clones share the connection pool and the
+/// [`Gate`], so concurrent workers slow down together when the service asks one to wait.
 #[derive(Clone)]
 pub struct Client {
     http: HyperClient<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
     base: String,
     auth: HeaderValue,
     options: ClientOptions,
+    gate: Arc<Gate>,
+}
+
+/// Holds every request of a client (and its clones) back until a time the service named in a
+/// `Retry-After` or `x-ratelimit-reset`.
+#[derive(Debug, Default)]
+pub struct Gate {
+    until: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Gate {
+    async fn wait(&self) {
+        let until = *self.until.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(until) = until {
+            tokio::time::sleep_until(until.into()).await;
+        }
+    }
+
+    fn pause(&self, delay: Duration) {
+        let mut until = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        let end = Instant::now() + delay;
+        if until.is_none_or(|current| current < end) {
+            *until = Some(end);
+        }
+    }
 }
 
 /// The body of a successful response, for callers that stream it.
@@ -120,7 +146,15 @@ impl Client {
             base,
             auth,
             options,
+            gate: Arc::new(Gate::default()),
         })
+    }
+
+    /// The same client, without the "Retrying …" lines (bulk work reports failures itself).
+    pub fn without_retry_messages(&self) -> Self {
+        let mut client = self.clone();
+        client.options.announce_retries = false;
+        client
     }
 
     pub fn base_url(&self) -> &str {
@@ -327,7 +361,11 @@ impl Client {
     ) -> Result<http::Response<Incoming>, ApiError> {
         let mut attempt = 0;
         loop {
+            self.gate.wait().await;
             let (result, server_delay) = self.send_once(&method, path, body.clone()).await;
+            if let Some(delay) = server_delay {
+                self.gate.pause(delay);
+            }
             let err = match result {
                 Ok(response) => return Ok(response),
                 Err(err) => err,

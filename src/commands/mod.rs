@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod binding;
+pub mod bulk;
 pub mod key;
 pub mod namespace;
 pub mod serve;
@@ -11,7 +12,8 @@ use std::future::Future;
 use anyhow::Context as _;
 
 use crate::cli::{
-    ApiKeyCommand, AuthCommand, Cli, Command, GlobalArgs, KeyCommand, KvCommand, StorageCommand,
+    ApiKeyCommand, AuthCommand, BulkCommand, Cli, Command, GlobalArgs, KeyCommand, KvCommand,
+    StorageCommand,
 };
 use crate::printer::Printer;
 use crate::session::Session;
@@ -91,6 +93,26 @@ pub fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
                     let path = crate::project::func_toml_path(global.func_toml.as_deref(), &cwd);
                     binding::unbind(path.as_deref(), args, &printer)
                 }
+                KvCommand::Bulk(bulk) => match bulk.command {
+                    BulkCommand::Put(args) => with_bulk_session(&global, &printer, async |s| {
+                        bulk::put(s, args, &printer).await
+                    }),
+                    BulkCommand::Get(args) => with_bulk_session(&global, &printer, async |s| {
+                        bulk::get(s, args, &printer).await
+                    }),
+                    BulkCommand::Delete(args) => {
+                        let yes = global.yes;
+                        with_bulk_session(&global, &printer, async |s| {
+                            bulk::delete(s, args, yes, &printer).await
+                        })
+                    }
+                },
+                KvCommand::Export(args) => with_bulk_session(&global, &printer, async |s| {
+                    bulk::export(s, args, &printer).await
+                }),
+                KvCommand::Import(args) => with_bulk_session(&global, &printer, async |s| {
+                    bulk::import(s, args, &printer).await
+                }),
                 KvCommand::Key(key) => match key.command {
                     KeyCommand::List(args) => with_session(&global, &printer, None, async |s| {
                         key::list(s, args, &printer).await
@@ -133,4 +155,21 @@ fn with_session(
         let session = Session::open(global, printer, request_timeout).await?;
         command(&session).await
     })
+}
+
+/// Like [`with_session`], on a runtime with a worker per core: bulk commands keep many requests
+/// in flight (and with `--local`, the emulator serves them in the same process).
+fn with_bulk_session(
+    global: &GlobalArgs,
+    printer: &Printer,
+    command: impl AsyncFnOnce(&Session) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(async {
+            let session = Session::open(global, printer, None).await?;
+            command(&session).await
+        })
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod cli_auth;
 mod cli_bindings;
+mod cli_bulk;
 mod cli_errors;
 mod cli_keys;
 mod cli_local;

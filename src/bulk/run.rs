@@ -1,0 +1,640 @@
+//! The bulk engine: a reader feeding workers over bounded channels, so memory stays bounded by
+//! the concurrency and the 1 MiB value limit whatever the number of items; a collector that
+//! counts, draws progress, writes failed items and stops after `--max-errors`.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::input::{Item, Record};
+use crate::api::{ApiError, Client};
+use crate::exit::Exit;
+use crate::printer::Printer;
+
+/// How a bulk run behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub concurrency: usize,
+    /// Stop after this many failed items; `None` never stops.
+    pub max_errors: Option<u64>,
+    /// Where failed items go, as NDJSON that can be fed back as input.
+    pub failed_file: Option<PathBuf>,
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Summary {
+    pub done: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub seconds: f64,
+    /// The exit code the first failure calls for.
+    #[serde(skip)]
+    pub exit: Option<Exit>,
+}
+
+/// A line of the failed-items file: the item as it was read (so the file can be fed back) and
+/// why it failed.
+#[derive(Serialize)]
+pub struct FailedLine<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base64: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<&'a str>,
+    pub origin: &'a str,
+    pub error: &'a str,
+}
+
+/// One line of `bulk get` / `export` output, the same format `bulk put` / `import` read.
+#[derive(Serialize)]
+pub struct ValueLine<'a> {
+    pub key: &'a str,
+    pub value: String,
+    pub base64: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<&'a str>,
+}
+
+impl<'a> ValueLine<'a> {
+    /// Text when the bytes are UTF-8, base64 otherwise.
+    pub fn new(key: &'a str, bytes: &[u8], content_type: Option<&'a str>) -> Self {
+        let (value, base64) = match std::str::from_utf8(bytes) {
+            Ok(text) => (text.to_owned(), false),
+            Err(_) => (STANDARD.encode(bytes), true),
+        };
+        Self {
+            key,
+            value,
+            base64,
+            content_type,
+        }
+    }
+}
+
+/// Progress on stderr: a bar on a terminal, nothing otherwise (the summary says the rest).
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    pub fn new(printer: &Printer, total: Option<u64>, verb: &str) -> Self {
+        let bar = printer.animated().then(|| {
+            let (bar, template) = match total {
+                Some(total) => (
+                    indicatif::ProgressBar::new(total),
+                    format!("{{bar:30}} {{pos}}/{{len}} {verb} ({{per_sec}}, ETA {{eta}}) {{msg}}"),
+                ),
+                None => (
+                    indicatif::ProgressBar::new_spinner(),
+                    format!("{{spinner}} {{pos}} {verb} ({{per_sec}}, {{elapsed}}) {{msg}}"),
+                ),
+            };
+            if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        Self { bar }
+    }
+
+    pub fn step(&self, failed: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            if failed > 0 {
+                bar.set_message(format!("{failed} failed"));
+            }
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The failed-items file, opened on the first failure.
+pub struct FailedFile {
+    path: Option<PathBuf>,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl FailedFile {
+    pub fn new(path: Option<PathBuf>) -> Self {
+        Self { path, file: None }
+    }
+
+    pub fn write(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        if self.file.is_none() {
+            let file = std::fs::File::create(path).map_err(|err| {
+                anyhow::anyhow!(
+                    "cannot write the failed items to `{}`: {err}",
+                    path.display()
+                )
+            })?;
+            self.file = Some(std::io::BufWriter::new(file));
+        }
+        if let Some(file) = self.file.as_mut() {
+            serde_json::to_writer(&mut *file, line)?;
+            file.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        if let Some(file) = self.file.as_mut() {
+            file.flush()?;
+        }
+        Ok(())
+    }
+}
+
+enum Event {
+    Done,
+    Failed(Box<Item>, ApiError),
+    Bad { origin: String, error: String },
+    Duplicate { origin: String, key: String },
+    Skipped,
+}
+
+fn key_hash(key: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Writes every item of `records` to namespace `ns`. Items with the same key go to the same
+/// worker in input order, so the last one wins.
+pub async fn put(
+    client: &Client,
+    ns: &str,
+    records: Box<dyn Iterator<Item = Record> + Send>,
+    options: &Options,
+    printer: &Printer,
+) -> anyhow::Result<Summary> {
+    let start = Instant::now();
+    let workers = options.concurrency.max(1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (events, mut collected) = mpsc::channel::<Event>(workers * 4);
+    let mut queues = Vec::with_capacity(workers);
+    let mut handles = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let (queue, mut items) = mpsc::channel::<Item>(2);
+        queues.push(queue);
+        let client = client.clone();
+        let ns = ns.to_owned();
+        let events = events.clone();
+        let stop = Arc::clone(&stop);
+        handles.push(tokio::spawn(async move {
+            while let Some(item) = items.recv().await {
+                let event = if stop.load(Ordering::Relaxed) {
+                    Event::Skipped
+                } else {
+                    match client
+                        .put_key(
+                            &ns,
+                            &item.key,
+                            item.value.clone(),
+                            item.ttl_secs,
+                            item.content_type.as_deref(),
+                        )
+                        .await
+                    {
+                        Ok(_) => Event::Done,
+                        Err(err) => Event::Failed(Box::new(item), err),
+                    }
+                };
+                if events.send(event).await.is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    let reader_stop = Arc::clone(&stop);
+    let reader_events = events.clone();
+    drop(events);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut seen = HashSet::new();
+        for record in records {
+            match record {
+                Record::Bad { origin, error } => {
+                    if reader_events
+                        .blocking_send(Event::Bad { origin, error })
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Record::Item(item) => {
+                    if reader_stop.load(Ordering::Relaxed) {
+                        let _ = reader_events.blocking_send(Event::Skipped);
+                        continue;
+                    }
+                    let hash = key_hash(&item.key);
+                    if !seen.insert(hash) {
+                        let _ = reader_events.blocking_send(Event::Duplicate {
+                            origin: item.origin.clone(),
+                            key: item.key.clone(),
+                        });
+                    }
+                    let queue = &queues[(hash % queues.len() as u64) as usize];
+                    if queue.blocking_send(item).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+
+    let progress = Progress::new(printer, None, "written");
+    let mut failed_file = FailedFile::new(options.failed_file.clone());
+    let mut summary = Summary::default();
+    while let Some(event) = collected.recv().await {
+        match event {
+            Event::Done => summary.done += 1,
+            Event::Skipped => summary.skipped += 1,
+            Event::Duplicate { origin, key } => {
+                progress_warn(
+                    &progress,
+                    printer,
+                    &format!(
+                        "{origin}: key `{key}` appeared earlier in the input; the last one wins"
+                    ),
+                );
+                continue;
+            }
+            Event::Bad { origin, error } => {
+                summary.failed += 1;
+                summary.exit.get_or_insert(Exit::Failure);
+                progress_warn(&progress, printer, &format!("{origin}: {error}"));
+                failed_file.write(&FailedLine {
+                    key: None,
+                    value: None,
+                    base64: None,
+                    ttl_secs: None,
+                    content_type: None,
+                    origin: &origin,
+                    error: &error,
+                })?;
+            }
+            Event::Failed(item, err) => {
+                summary.failed += 1;
+                summary.exit.get_or_insert(err.exit());
+                let error = err.to_string();
+                progress_warn(
+                    &progress,
+                    printer,
+                    &format!("{}: key `{}`: {error}", item.origin, item.key),
+                );
+                let (value, base64) = if item.base64 {
+                    (STANDARD.encode(&item.value), true)
+                } else {
+                    (String::from_utf8_lossy(&item.value).into_owned(), false)
+                };
+                failed_file.write(&FailedLine {
+                    key: Some(&item.key),
+                    value: Some(value),
+                    base64: Some(base64),
+                    ttl_secs: item.ttl_secs,
+                    content_type: item.content_type.as_deref(),
+                    origin: &item.origin,
+                    error: &error,
+                })?;
+            }
+        }
+        if options.max_errors.is_some_and(|max| summary.failed >= max) {
+            stop.store(true, Ordering::Relaxed);
+        }
+        progress.step(summary.failed);
+    }
+    let _ = reader.await;
+    for handle in handles {
+        let _ = handle.await;
+    }
+    progress.finish();
+    failed_file.finish()?;
+    summary.seconds = start.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// A warning that does not tear the progress bar.
+pub fn progress_warn(progress: &Progress, printer: &Printer, message: &str) {
+    match &progress.bar {
+        Some(bar) => bar.suspend(|| printer.warn(message)),
+        None => printer.warn(message),
+    }
+}
+
+/// Where the keys of `bulk get` / `bulk delete` / `export` come from.
+#[derive(Debug, Clone)]
+pub enum Keys {
+    /// Given on the command line.
+    Given(Vec<String>),
+    /// One per line in a file, or stdin for `-`.
+    File(PathBuf),
+    /// Every key with this prefix (all keys for an empty one), listed page by page.
+    Prefix(String),
+}
+
+/// A key to work on, or why a line of input is not one.
+type KeyRecord = Result<(String, String), (String, String)>;
+
+/// Feeds the keys into a bounded channel, so listing or reading never runs far ahead.
+fn produce(client: &Client, ns: &str, keys: Keys, capacity: usize) -> mpsc::Receiver<KeyRecord> {
+    let (send, receive) = mpsc::channel(capacity);
+    match keys {
+        Keys::Given(keys) => {
+            tokio::spawn(async move {
+                for (index, key) in keys.into_iter().enumerate() {
+                    if send
+                        .send(check(key, format!("argument {}", index + 1)))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+        Keys::File(path) => {
+            tokio::task::spawn_blocking(move || {
+                use std::io::BufRead as _;
+                let reader: Box<dyn std::io::BufRead> = if path.as_os_str() == "-" {
+                    Box::new(std::io::stdin().lock())
+                } else {
+                    match std::fs::File::open(&path) {
+                        Ok(file) => Box::new(std::io::BufReader::new(file)),
+                        Err(err) => {
+                            let _ = send.blocking_send(Err((
+                                path.display().to_string(),
+                                format!("cannot read: {err}"),
+                            )));
+                            return;
+                        }
+                    }
+                };
+                for (index, line) in reader.lines().enumerate() {
+                    let origin = format!("line {}", index + 1);
+                    let record = match line {
+                        Ok(line) if line.trim().is_empty() => continue,
+                        Ok(line) => check(line.trim().to_owned(), origin),
+                        Err(err) => Err((origin, format!("cannot read: {err}"))),
+                    };
+                    if send.blocking_send(record).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        Keys::Prefix(prefix) => {
+            let client = client.clone();
+            let ns = ns.to_owned();
+            tokio::spawn(async move {
+                let mut cursor: Option<String> = None;
+                loop {
+                    let prefix = (!prefix.is_empty()).then_some(prefix.as_str());
+                    let page = match client
+                        .list_keys(&ns, prefix, Some(1000), cursor.as_deref())
+                        .await
+                    {
+                        Ok(page) => page,
+                        Err(err) => {
+                            let _ = send.send(Err(("key list".into(), err.to_string()))).await;
+                            return;
+                        }
+                    };
+                    for key in page.data {
+                        if send.send(Ok((key.key, "listed".into()))).await.is_err() {
+                            return;
+                        }
+                    }
+                    match page.meta.cursor.filter(|_| page.meta.has_more) {
+                        Some(next) => cursor = Some(next),
+                        None => return,
+                    }
+                }
+            });
+        }
+    }
+    receive
+}
+
+fn check(key: String, origin: String) -> KeyRecord {
+    match crate::validate::key(&key) {
+        Ok(()) => Ok((key, origin)),
+        Err(err) => Err((origin, err.to_string())),
+    }
+}
+
+fn stream(receiver: mpsc::Receiver<KeyRecord>) -> impl futures_util::Stream<Item = KeyRecord> {
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|record| (record, receiver))
+    })
+}
+
+/// Reads every key's value and writes NDJSON lines to `out`, in key order, `concurrency`
+/// requests at a time. Keys that vanished between listing and reading are skipped.
+pub async fn get(
+    client: &Client,
+    ns: &str,
+    keys: Keys,
+    out: &mut dyn Write,
+    options: &Options,
+    printer: &Printer,
+) -> anyhow::Result<Summary> {
+    use futures_util::StreamExt as _;
+    use http_body_util::BodyExt as _;
+    let start = Instant::now();
+    let concurrency = options.concurrency.max(1);
+    let receiver = produce(client, ns, keys, concurrency * 4);
+    let fetches = stream(receiver)
+        .map(|record| {
+            let client = client.clone();
+            let ns = ns.to_owned();
+            async move {
+                let (key, origin) = record?;
+                let fetched = async {
+                    let value = client.get_key(&ns, &key).await?;
+                    let bytes = value
+                        .body
+                        .collect()
+                        .await
+                        .map_err(|err| ApiError::Transport {
+                            url: key.clone(),
+                            source: Box::new(err),
+                        })?
+                        .to_bytes();
+                    Ok::<_, ApiError>((bytes, value.content_type))
+                }
+                .await;
+                Ok((key, origin, fetched))
+            }
+        })
+        .buffered(concurrency);
+    futures_util::pin_mut!(fetches);
+    let progress = Progress::new(printer, None, "read");
+    let mut failed_file = FailedFile::new(options.failed_file.clone());
+    let mut summary = Summary::default();
+    let mut stopped = false;
+    while let Some(result) = fetches.next().await {
+        if stopped {
+            summary.skipped += 1;
+            continue;
+        }
+        let failure = match result {
+            Ok((key, _, Ok((bytes, content_type)))) => {
+                let line = ValueLine::new(&key, &bytes, content_type.as_deref());
+                serde_json::to_writer(&mut *out, &line)?;
+                out.write_all(b"\n")?;
+                summary.done += 1;
+                None
+            }
+            Ok((_, origin, Err(err))) if err.status() == Some(404) && origin == "listed" => {
+                summary.skipped += 1;
+                None
+            }
+            Ok((key, origin, Err(err))) => Some((Some(key), origin, err.to_string(), err.exit())),
+            Err((origin, error)) => Some((None, origin, error, Exit::Failure)),
+        };
+        if let Some((key, origin, error, exit)) = failure {
+            summary.failed += 1;
+            summary.exit.get_or_insert(exit);
+            let shown = key
+                .as_deref()
+                .map(|k| format!("key `{k}`: "))
+                .unwrap_or_default();
+            progress_warn(&progress, printer, &format!("{origin}: {shown}{error}"));
+            failed_file.write(&FailedLine {
+                key: key.as_deref(),
+                value: None,
+                base64: None,
+                ttl_secs: None,
+                content_type: None,
+                origin: &origin,
+                error: &error,
+            })?;
+            stopped = options.max_errors.is_some_and(|max| summary.failed >= max);
+        }
+        progress.step(summary.failed);
+    }
+    out.flush()?;
+    progress.finish();
+    failed_file.finish()?;
+    summary.seconds = start.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Counts the keys `keys` names, without keeping them, and prints them when `list` (dry run).
+/// `None` when they cannot be counted ahead (stdin).
+pub async fn count(
+    client: &Client,
+    ns: &str,
+    keys: &Keys,
+    list: Option<&Printer>,
+) -> anyhow::Result<Option<u64>> {
+    if matches!(keys, Keys::File(path) if path.as_os_str() == "-") {
+        return Ok(None);
+    }
+    let mut receiver = produce(client, ns, keys.clone(), 1000);
+    let mut count = 0;
+    while let Some(record) = receiver.recv().await {
+        match record {
+            Ok((key, _)) => {
+                count += 1;
+                if let Some(printer) = list {
+                    printer.out(&format!("{key}\n"))?;
+                }
+            }
+            Err((origin, error)) => anyhow::bail!("{origin}: {error}"),
+        }
+    }
+    Ok(Some(count))
+}
+
+/// Deletes every key, `concurrency` requests at a time.
+pub async fn delete(
+    client: &Client,
+    ns: &str,
+    keys: Keys,
+    total: Option<u64>,
+    options: &Options,
+    printer: &Printer,
+) -> anyhow::Result<Summary> {
+    use futures_util::StreamExt as _;
+    let start = Instant::now();
+    let concurrency = options.concurrency.max(1);
+    let receiver = produce(client, ns, keys, concurrency * 4);
+    let deletions = stream(receiver)
+        .map(|record| {
+            let client = client.clone();
+            let ns = ns.to_owned();
+            async move {
+                let (key, origin) = record?;
+                let result = client.delete_key(&ns, &key).await;
+                Ok::<_, (String, String)>((key, origin, result))
+            }
+        })
+        .buffer_unordered(concurrency);
+    futures_util::pin_mut!(deletions);
+    let progress = Progress::new(printer, total, "deleted");
+    let mut failed_file = FailedFile::new(options.failed_file.clone());
+    let mut summary = Summary::default();
+    let mut stopped = false;
+    while let Some(result) = deletions.next().await {
+        if stopped {
+            summary.skipped += 1;
+            continue;
+        }
+        let failure = match result {
+            Ok((_, _, Ok(()))) => {
+                summary.done += 1;
+                None
+            }
+            Ok((key, origin, Err(err))) => Some((Some(key), origin, err.to_string(), err.exit())),
+            Err((origin, error)) => Some((None, origin, error, Exit::Failure)),
+        };
+        if let Some((key, origin, error, exit)) = failure {
+            summary.failed += 1;
+            summary.exit.get_or_insert(exit);
+            let shown = key
+                .as_deref()
+                .map(|k| format!("key `{k}`: "))
+                .unwrap_or_default();
+            progress_warn(&progress, printer, &format!("{origin}: {shown}{error}"));
+            failed_file.write(&FailedLine {
+                key: key.as_deref(),
+                value: None,
+                base64: None,
+                ttl_secs: None,
+                content_type: None,
+                origin: &origin,
+                error: &error,
+            })?;
+            stopped = options.max_errors.is_some_and(|max| summary.failed >= max);
+        }
+        progress.step(summary.failed);
+    }
+    progress.finish();
+    failed_file.finish()?;
+    summary.seconds = start.elapsed().as_secs_f64();
+    Ok(summary)
+}
