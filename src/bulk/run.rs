@@ -182,6 +182,10 @@ fn key_hash(key: &str) -> u64 {
     hasher.finish()
 }
 
+/// KiB of values that may wait in the worker queues at once: with the 1 MiB value limit, memory
+/// stays bounded whatever the input's size.
+const QUEUED_KIB: usize = 16 * 1024;
+
 /// Writes every item of `records` to namespace `ns`. Items with the same key go to the same
 /// worker in input order, so the last one wins.
 pub async fn put(
@@ -197,15 +201,19 @@ pub async fn put(
     let (events, mut collected) = mpsc::channel::<Event>(workers * 4);
     let mut queues = Vec::with_capacity(workers);
     let mut handles = Vec::with_capacity(workers);
+    // Items wait in per-worker queues; a budget of bytes, not the queue length, bounds memory,
+    // so that the reader never stalls on one busy worker while others are idle.
+    let budget = Arc::new(tokio::sync::Semaphore::new(QUEUED_KIB));
     for _ in 0..workers {
-        let (queue, mut items) = mpsc::channel::<Item>(2);
+        let (queue, mut items) =
+            mpsc::unbounded_channel::<(Item, tokio::sync::OwnedSemaphorePermit)>();
         queues.push(queue);
         let client = client.clone();
         let ns = ns.to_owned();
         let events = events.clone();
         let stop = Arc::clone(&stop);
         handles.push(tokio::spawn(async move {
-            while let Some(item) = items.recv().await {
+            while let Some((item, _permit)) = items.recv().await {
                 let event = if stop.load(Ordering::Relaxed) {
                     Event::Skipped
                 } else {
@@ -256,8 +264,14 @@ pub async fn put(
                             key: item.key.clone(),
                         });
                     }
+                    let kib = u32::try_from(item.value.len() / 1024 + 1).unwrap_or(u32::MAX);
+                    let Ok(permit) = tokio::runtime::Handle::current()
+                        .block_on(Arc::clone(&budget).acquire_many_owned(kib))
+                    else {
+                        return;
+                    };
                     let queue = &queues[(hash % queues.len() as u64) as usize];
-                    if queue.blocking_send(item).is_err() {
+                    if queue.send((item, permit)).is_err() {
                         return;
                     }
                 }

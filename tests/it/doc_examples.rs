@@ -102,6 +102,13 @@ fn workspace() -> tempfile::TempDir {
     std::fs::write(dir.path().join("logo.png"), [0x89, b'P', b'N', b'G']).expect("write");
     std::fs::create_dir_all(dir.path().join("config")).expect("mkdir");
     std::fs::write(dir.path().join("config/flags.json"), "{\"beta\": true}").expect("write");
+    std::fs::write(
+        dir.path().join("data.ndjson"),
+        "{\"key\": \"user/1\", \"value\": \"hello\"}\n",
+    )
+    .expect("write");
+    std::fs::create_dir_all(dir.path().join("public")).expect("mkdir");
+    std::fs::write(dir.path().join("public/index.html"), "<h1>hi</h1>").expect("write");
     for args in [
         vec!["storage", "kv", "create", "--name", "my-cache", "--bind"],
         vec!["storage", "kv", "create", "--name", "sessions"],
