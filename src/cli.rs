@@ -414,22 +414,29 @@ pub struct BulkPutArgs {
     pub bulk: BulkOptions,
 }
 
+/// Which keys `bulk get` and `bulk delete` work on: given, by prefix, or from a file.
 #[derive(Debug, Args)]
-pub struct BulkGetArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
-    pub namespace: String,
-
-    /// Keys to read
+pub struct KeySelection {
+    /// Keys, as arguments
     #[arg(value_parser = key_name, conflicts_with_all = ["prefix", "from_file"])]
     pub keys: Vec<String>,
 
-    /// Every key that starts with P
+    /// Every key that starts with P (an empty prefix is every key)
     #[arg(long, value_name = "P", conflicts_with = "from_file")]
     pub prefix: Option<String>,
 
     /// Keys from FILE, one per line (`-` reads stdin)
     #[arg(long, value_name = "F", value_hint = ValueHint::FilePath)]
     pub from_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BulkGetArgs {
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    pub namespace: String,
+
+    #[command(flatten)]
+    pub select: KeySelection,
 
     /// Write to this file (atomically) instead of stdout
     #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
@@ -444,17 +451,8 @@ pub struct BulkDeleteArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
     pub namespace: String,
 
-    /// Keys to delete
-    #[arg(value_parser = key_name, conflicts_with_all = ["prefix", "from_file"])]
-    pub keys: Vec<String>,
-
-    /// Every key that starts with P (an empty prefix is every key)
-    #[arg(long, value_name = "P", conflicts_with = "from_file")]
-    pub prefix: Option<String>,
-
-    /// Keys from FILE, one per line (`-` reads stdin)
-    #[arg(long, value_name = "F", value_hint = ValueHint::FilePath)]
-    pub from_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub select: KeySelection,
 
     /// Print the keys that would be deleted, and delete nothing
     #[arg(long)]

@@ -168,6 +168,86 @@ impl FailedFile {
     }
 }
 
+impl<'a> FailedLine<'a> {
+    /// A failure that has no value to write back: a key to read or delete, or a bad line.
+    fn about(key: Option<&'a str>, origin: &'a str, error: &'a str) -> Self {
+        Self {
+            key,
+            value: None,
+            base64: None,
+            ttl_secs: None,
+            content_type: None,
+            origin,
+            error,
+        }
+    }
+}
+
+/// Counts a run's outcomes, draws its progress, writes its failed items and says when
+/// `--max-errors` is reached.
+struct Tally<'a> {
+    printer: &'a Printer,
+    progress: Progress,
+    failed_file: FailedFile,
+    max_errors: Option<u64>,
+    summary: Summary,
+    start: Instant,
+}
+
+impl<'a> Tally<'a> {
+    fn new(printer: &'a Printer, options: &Options, total: Option<u64>, verb: &str) -> Self {
+        Self {
+            printer,
+            progress: Progress::new(printer, total, verb),
+            failed_file: FailedFile::new(options.failed_file.clone()),
+            max_errors: options.max_errors,
+            summary: Summary::default(),
+            start: Instant::now(),
+        }
+    }
+
+    fn done(&mut self) {
+        self.summary.done += 1;
+        self.progress.step(self.summary.failed);
+    }
+
+    fn skipped(&mut self) {
+        self.summary.skipped += 1;
+        self.progress.step(self.summary.failed);
+    }
+
+    fn warn(&self, message: &str) {
+        progress_warn(&self.progress, self.printer, message);
+    }
+
+    /// Records a failed item: counted, reported on stderr, written to the failed file.
+    fn failed(&mut self, line: &FailedLine<'_>, exit: Exit) -> anyhow::Result<()> {
+        self.summary.failed += 1;
+        self.summary.exit.get_or_insert(exit);
+        let shown = line
+            .key
+            .map(|key| format!("key `{key}`: "))
+            .unwrap_or_default();
+        self.warn(&format!("{}: {shown}{}", line.origin, line.error));
+        self.failed_file.write(line)?;
+        self.progress.step(self.summary.failed);
+        Ok(())
+    }
+
+    fn should_stop(&self) -> bool {
+        self.max_errors
+            .is_some_and(|max| self.summary.failed >= max)
+    }
+
+    fn finish(self) -> anyhow::Result<Summary> {
+        self.progress.finish();
+        self.failed_file.finish()?;
+        let mut summary = self.summary;
+        summary.seconds = self.start.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+}
+
 enum Event {
     Done,
     Failed(Box<Item>, ApiError),
@@ -195,7 +275,6 @@ pub async fn put(
     options: &Options,
     printer: &Printer,
 ) -> anyhow::Result<Summary> {
-    let start = Instant::now();
     let workers = options.concurrency.max(1);
     let stop = Arc::new(AtomicBool::new(false));
     let (events, mut collected) = mpsc::channel::<Event>(workers * 4);
@@ -279,52 +358,25 @@ pub async fn put(
         }
     });
 
-    let progress = Progress::new(printer, None, "written");
-    let mut failed_file = FailedFile::new(options.failed_file.clone());
-    let mut summary = Summary::default();
+    let mut tally = Tally::new(printer, options, None, "written");
     while let Some(event) = collected.recv().await {
         match event {
-            Event::Done => summary.done += 1,
-            Event::Skipped => summary.skipped += 1,
-            Event::Duplicate { origin, key } => {
-                progress_warn(
-                    &progress,
-                    printer,
-                    &format!(
-                        "{origin}: key `{key}` appeared earlier in the input; the last one wins"
-                    ),
-                );
-                continue;
-            }
+            Event::Done => tally.done(),
+            Event::Skipped => tally.skipped(),
+            Event::Duplicate { origin, key } => tally.warn(&format!(
+                "{origin}: key `{key}` appeared earlier in the input; the last one wins"
+            )),
             Event::Bad { origin, error } => {
-                summary.failed += 1;
-                summary.exit.get_or_insert(Exit::Failure);
-                progress_warn(&progress, printer, &format!("{origin}: {error}"));
-                failed_file.write(&FailedLine {
-                    key: None,
-                    value: None,
-                    base64: None,
-                    ttl_secs: None,
-                    content_type: None,
-                    origin: &origin,
-                    error: &error,
-                })?;
+                tally.failed(&FailedLine::about(None, &origin, &error), Exit::Failure)?;
             }
             Event::Failed(item, err) => {
-                summary.failed += 1;
-                summary.exit.get_or_insert(err.exit());
                 let error = err.to_string();
-                progress_warn(
-                    &progress,
-                    printer,
-                    &format!("{}: key `{}`: {error}", item.origin, item.key),
-                );
                 let (value, base64) = if item.base64 {
                     (STANDARD.encode(&item.value), true)
                 } else {
                     (String::from_utf8_lossy(&item.value).into_owned(), false)
                 };
-                failed_file.write(&FailedLine {
+                let line = FailedLine {
                     key: Some(&item.key),
                     value: Some(value),
                     base64: Some(base64),
@@ -332,22 +384,19 @@ pub async fn put(
                     content_type: item.content_type.as_deref(),
                     origin: &item.origin,
                     error: &error,
-                })?;
+                };
+                tally.failed(&line, err.exit())?;
             }
         }
-        if options.max_errors.is_some_and(|max| summary.failed >= max) {
+        if tally.should_stop() {
             stop.store(true, Ordering::Relaxed);
         }
-        progress.step(summary.failed);
     }
     let _ = reader.await;
     for handle in handles {
         let _ = handle.await;
     }
-    progress.finish();
-    failed_file.finish()?;
-    summary.seconds = start.elapsed().as_secs_f64();
-    Ok(summary)
+    tally.finish()
 }
 
 /// A warning that does not tear the progress bar.
@@ -477,7 +526,6 @@ pub async fn get(
 ) -> anyhow::Result<Summary> {
     use futures_util::StreamExt as _;
     use http_body_util::BodyExt as _;
-    let start = Instant::now();
     let concurrency = options.concurrency.max(1);
     let receiver = produce(client, ns, keys, concurrency * 4);
     let fetches = stream(receiver)
@@ -505,56 +553,34 @@ pub async fn get(
         })
         .buffered(concurrency);
     futures_util::pin_mut!(fetches);
-    let progress = Progress::new(printer, None, "read");
-    let mut failed_file = FailedFile::new(options.failed_file.clone());
-    let mut summary = Summary::default();
-    let mut stopped = false;
+    let mut tally = Tally::new(printer, options, None, "read");
     while let Some(result) = fetches.next().await {
-        if stopped {
-            summary.skipped += 1;
+        if tally.should_stop() {
+            tally.skipped();
             continue;
         }
-        let failure = match result {
+        match result {
             Ok((key, _, Ok((bytes, content_type)))) => {
                 let line = ValueLine::new(&key, &bytes, content_type.as_deref());
                 serde_json::to_writer(&mut *out, &line)?;
                 out.write_all(b"\n")?;
-                summary.done += 1;
-                None
+                tally.done();
             }
+            // Listed, then deleted by someone else before it was read.
             Ok((_, origin, Err(err))) if err.status() == Some(404) && origin == "listed" => {
-                summary.skipped += 1;
-                None
+                tally.skipped();
             }
-            Ok((key, origin, Err(err))) => Some((Some(key), origin, err.to_string(), err.exit())),
-            Err((origin, error)) => Some((None, origin, error, Exit::Failure)),
-        };
-        if let Some((key, origin, error, exit)) = failure {
-            summary.failed += 1;
-            summary.exit.get_or_insert(exit);
-            let shown = key
-                .as_deref()
-                .map(|k| format!("key `{k}`: "))
-                .unwrap_or_default();
-            progress_warn(&progress, printer, &format!("{origin}: {shown}{error}"));
-            failed_file.write(&FailedLine {
-                key: key.as_deref(),
-                value: None,
-                base64: None,
-                ttl_secs: None,
-                content_type: None,
-                origin: &origin,
-                error: &error,
-            })?;
-            stopped = options.max_errors.is_some_and(|max| summary.failed >= max);
+            Ok((key, origin, Err(err))) => {
+                let error = err.to_string();
+                tally.failed(&FailedLine::about(Some(&key), &origin, &error), err.exit())?;
+            }
+            Err((origin, error)) => {
+                tally.failed(&FailedLine::about(None, &origin, &error), Exit::Failure)?;
+            }
         }
-        progress.step(summary.failed);
     }
     out.flush()?;
-    progress.finish();
-    failed_file.finish()?;
-    summary.seconds = start.elapsed().as_secs_f64();
-    Ok(summary)
+    tally.finish()
 }
 
 /// Counts the keys `keys` names, without keeping them, and prints them when `list` (dry run).
@@ -594,7 +620,6 @@ pub async fn delete(
     printer: &Printer,
 ) -> anyhow::Result<Summary> {
     use futures_util::StreamExt as _;
-    let start = Instant::now();
     let concurrency = options.concurrency.max(1);
     let receiver = produce(client, ns, keys, concurrency * 4);
     let deletions = stream(receiver)
@@ -609,46 +634,22 @@ pub async fn delete(
         })
         .buffer_unordered(concurrency);
     futures_util::pin_mut!(deletions);
-    let progress = Progress::new(printer, total, "deleted");
-    let mut failed_file = FailedFile::new(options.failed_file.clone());
-    let mut summary = Summary::default();
-    let mut stopped = false;
+    let mut tally = Tally::new(printer, options, total, "deleted");
     while let Some(result) = deletions.next().await {
-        if stopped {
-            summary.skipped += 1;
+        if tally.should_stop() {
+            tally.skipped();
             continue;
         }
-        let failure = match result {
-            Ok((_, _, Ok(()))) => {
-                summary.done += 1;
-                None
+        match result {
+            Ok((_, _, Ok(()))) => tally.done(),
+            Ok((key, origin, Err(err))) => {
+                let error = err.to_string();
+                tally.failed(&FailedLine::about(Some(&key), &origin, &error), err.exit())?;
             }
-            Ok((key, origin, Err(err))) => Some((Some(key), origin, err.to_string(), err.exit())),
-            Err((origin, error)) => Some((None, origin, error, Exit::Failure)),
-        };
-        if let Some((key, origin, error, exit)) = failure {
-            summary.failed += 1;
-            summary.exit.get_or_insert(exit);
-            let shown = key
-                .as_deref()
-                .map(|k| format!("key `{k}`: "))
-                .unwrap_or_default();
-            progress_warn(&progress, printer, &format!("{origin}: {shown}{error}"));
-            failed_file.write(&FailedLine {
-                key: key.as_deref(),
-                value: None,
-                base64: None,
-                ttl_secs: None,
-                content_type: None,
-                origin: &origin,
-                error: &error,
-            })?;
-            stopped = options.max_errors.is_some_and(|max| summary.failed >= max);
+            Err((origin, error)) => {
+                tally.failed(&FailedLine::about(None, &origin, &error), Exit::Failure)?;
+            }
         }
-        progress.step(summary.failed);
     }
-    progress.finish();
-    failed_file.finish()?;
-    summary.seconds = start.elapsed().as_secs_f64();
-    Ok(summary)
+    tally.finish()
 }

@@ -9,7 +9,8 @@ use anyhow::Context as _;
 use crate::bulk::input;
 use crate::bulk::run::{self, Keys, Options, Summary};
 use crate::cli::{
-    BulkDeleteArgs, BulkGetArgs, BulkOptions, BulkPutArgs, ExportArgs, ImportArgs, OutputFormat,
+    BulkDeleteArgs, BulkGetArgs, BulkOptions, BulkPutArgs, ExportArgs, ImportArgs, KeySelection,
+    OutputFormat,
 };
 use crate::confirm::{Answer, confirm};
 use crate::exit::{Exit, UserError};
@@ -127,13 +128,9 @@ async fn write_records(
     finish(printer, "Wrote", &summary, bulk.failed_file.as_deref())
 }
 
-fn keys(
-    given: Vec<String>,
-    prefix: Option<String>,
-    from_file: Option<std::path::PathBuf>,
-) -> Result<Keys, UserError> {
-    match (given.is_empty(), prefix, from_file) {
-        (false, _, _) => Ok(Keys::Given(given)),
+fn keys(select: KeySelection) -> Result<Keys, UserError> {
+    match (select.keys.is_empty(), select.prefix, select.from_file) {
+        (false, _, _) => Ok(Keys::Given(select.keys)),
         (true, Some(prefix), _) => Ok(Keys::Prefix(prefix)),
         (true, None, Some(file)) => Ok(Keys::File(file)),
         (true, None, None) => Err(UserError::new(Exit::Usage, "no keys given")
@@ -143,7 +140,7 @@ fn keys(
 
 /// `storage kv bulk get`
 pub async fn get(session: &Session, args: BulkGetArgs, printer: &Printer) -> anyhow::Result<()> {
-    let keys = keys(args.keys, args.prefix, args.from_file)?;
+    let keys = keys(args.select)?;
     read_keys(
         session,
         &args.namespace,
@@ -219,7 +216,7 @@ pub async fn delete(
     yes: bool,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let keys = keys(args.keys, args.prefix, args.from_file)?;
+    let keys = keys(args.select)?;
     let target = resolve::id(session, &args.namespace).await?;
     let client = session.client.without_retry_messages();
     if args.dry_run {
