@@ -24,6 +24,15 @@ pub fn bare(home: &Path) -> Command {
     command
 }
 
+/// The binary pointed at a fault server, with a key.
+pub fn against(server: &crate::fault::FaultServer, home: &Path) -> Command {
+    let mut command = bare(home);
+    command
+        .env("TELNYX_BASE_URL", &server.base_url)
+        .env("TELNYX_API_KEY", TOKEN);
+    command
+}
+
 /// A user with an emulator to talk to.
 pub struct Kv {
     pub api: Api,

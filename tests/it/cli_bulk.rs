@@ -5,9 +5,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use telnyx_edge::emulator::Config;
 
-use crate::cli::{Kv, outcome};
+use crate::cli::{Kv, against, outcome};
 use crate::fault::{Fault, FaultServer};
-use crate::util::TOKEN;
 
 fn lines(text: &[u8]) -> Vec<Value> {
     std::str::from_utf8(text)
@@ -288,9 +287,7 @@ fn injected_failures_go_to_the_failed_file_and_a_retry_from_it_succeeds() {
         })
         .collect();
     std::fs::write(kv.path().join("in.ndjson"), input).expect("write");
-    let failing = crate::cli::bare(kv.home.path())
-        .env("TELNYX_BASE_URL", &server.base_url)
-        .env("TELNYX_API_KEY", TOKEN)
+    let failing = against(&server, kv.home.path())
         .args([
             "storage",
             "kv",
@@ -324,9 +321,7 @@ fn injected_failures_go_to_the_failed_file_and_a_retry_from_it_succeeds() {
 
     // Without --continue-on-error the run stops at the first failure and skips the rest.
     let server = FaultServer::start(vec![Fault::json(500, "{}")]);
-    let stopped = crate::cli::bare(kv.home.path())
-        .env("TELNYX_BASE_URL", &server.base_url)
-        .env("TELNYX_API_KEY", TOKEN)
+    let stopped = against(&server, kv.home.path())
         .args([
             "storage",
             "kv",

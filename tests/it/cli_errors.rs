@@ -5,20 +5,11 @@ use std::io::Read as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::cli::{BIN, Kv, bare, outcome};
+use crate::cli::{BIN, Kv, against, outcome};
 use crate::fault::{Fault, FaultServer};
 use crate::util::TOKEN;
 
 const NS: &str = "550e8400-e29b-41d4-a716-446655440000";
-
-/// The binary pointed at a fault server.
-fn against(server: &FaultServer, home: &std::path::Path) -> assert_cmd::Command {
-    let mut command = bare(home);
-    command
-        .env("TELNYX_BASE_URL", &server.base_url)
-        .env("TELNYX_API_KEY", TOKEN);
-    command
-}
 
 #[test]
 fn bad_input_exits_2_before_any_request() {
