@@ -7,6 +7,8 @@
 //! file is private to the user (mode 0600).
 
 use std::io::Write as _;
+
+use crate::atomic::AtomicFile;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, Table};
@@ -171,22 +173,16 @@ impl ConfigFile {
             path: self.path.clone(),
             source,
         };
-        let dir = match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let dir = crate::atomic::parent_dir(&self.path);
         if !dir.exists() {
-            create_private_dir(&dir).map_err(write_error)?;
+            create_private_dir(dir).map_err(write_error)?;
         }
-        let mut temp = tempfile::NamedTempFile::new_in(&dir).map_err(write_error)?;
-        // NamedTempFile is created 0600 on Unix, so the key is never readable by others, even
+        // The temporary file is created 0600, so the key is never readable by others, even
         // before the rename.
-        temp.write_all(self.doc.to_string().as_bytes())
-            .and_then(|()| temp.as_file().sync_all())
-            .map_err(write_error)?;
-        temp.persist(&self.path)
-            .map_err(|err| write_error(err.error))?;
-        Ok(())
+        let mut file = AtomicFile::new(&self.path).map_err(write_error)?;
+        file.write_all(self.doc.to_string().as_bytes())
+            .and_then(|()| file.commit())
+            .map_err(write_error)
     }
 }
 

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 
+use crate::atomic::AtomicFile;
+
 #[derive(Debug, thiserror::Error)]
 pub enum FuncTomlError {
     #[error("cannot read `{}`", path.display())]
@@ -356,26 +358,17 @@ impl FuncToml {
             path: self.path.clone(),
             source,
         };
-        let dir = match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let mut temp = tempfile::NamedTempFile::new_in(&dir).map_err(write_error)?;
-        temp.write_all(self.render().as_bytes())
-            .and_then(|()| temp.as_file().sync_all())
+        let mut file = AtomicFile::new(&self.path).map_err(write_error)?;
+        file.write_all(self.render().as_bytes())
             .map_err(write_error)?;
         let permissions = match std::fs::metadata(&self.path) {
             Ok(meta) => Some(meta.permissions()),
             Err(_) => default_permissions(),
         };
         if let Some(permissions) = permissions {
-            temp.as_file()
-                .set_permissions(permissions)
-                .map_err(write_error)?;
+            file.set_permissions(permissions).map_err(write_error)?;
         }
-        temp.persist(&self.path)
-            .map_err(|err| write_error(err.error))?;
-        Ok(())
+        file.commit().map_err(write_error)
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod atomic;
 pub mod bulk;
 pub mod cli;
 pub mod commands;

@@ -65,11 +65,9 @@ pub fn default_state_dir(cwd: &Path) -> PathBuf {
 
 /// `.telnyx-edge/state/` in the directory of `func_toml`.
 pub fn state_dir_beside(func_toml: &Path) -> PathBuf {
-    let dir = match func_toml.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    dir.join(".telnyx-edge").join("state")
+    crate::atomic::parent_dir(func_toml)
+        .join(".telnyx-edge")
+        .join("state")
 }
 
 #[cfg(test)]

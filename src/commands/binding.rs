@@ -37,10 +37,7 @@ pub fn require_func_toml(path: Option<&Path>) -> Result<PathBuf, UserError> {
         )
         .hint("Run it from your function's directory, or pass `--func-toml PATH` (created if missing).")
     })?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = crate::atomic::parent_dir(&path);
     if !path.exists() && !dir.is_dir() {
         return Err(UserError::new(
             Exit::Usage,

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
+use crate::atomic::AtomicFile;
 use crate::bulk::input;
 use crate::bulk::run::{self, Keys, Options, Summary};
 use crate::cli::{
@@ -183,19 +184,16 @@ async fn read_keys(
     };
     let summary = match output_file {
         Some(path) => {
-            let dir = match path.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-                _ => std::path::PathBuf::from("."),
-            };
-            let temp = tempfile::NamedTempFile::new_in(&dir)
-                .with_context(|| format!("cannot write `{}`", path.display()))?;
-            let mut out = std::io::BufWriter::new(temp);
+            let cannot = || format!("cannot write `{}`", path.display());
+            let file = AtomicFile::new(path).with_context(cannot)?;
+            let mut out = std::io::BufWriter::new(file);
             let summary =
                 run::get(&client, &target.id, keys, &mut out, &options(bulk), printer).await?;
-            let temp = out.into_inner().map_err(|err| err.into_error())?;
-            temp.persist(path)
-                .map_err(|err| err.error)
-                .with_context(|| format!("cannot write `{}`", path.display()))?;
+            let file = out
+                .into_inner()
+                .map_err(|err| err.into_error())
+                .with_context(cannot)?;
+            file.commit().with_context(cannot)?;
             summary
         }
         None => {

@@ -1,7 +1,7 @@
 //! `storage kv key list|get|put|delete` (and the `get|put|delete NAMESPACE KEY` shorthands).
 
 use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use base64::Engine as _;
@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt as _;
 use serde::Serialize;
 
+use crate::atomic::AtomicFile;
 use crate::cli::{KeyListArgs, KeyPutArgs, OutputFormat};
 use crate::confirm::{Answer, confirm};
 use crate::exit::{Exit, UserError};
@@ -143,16 +144,17 @@ pub async fn get(
     }
     match output_file {
         Some(path) => {
-            let mut file = AtomicFile::new(&path)?;
+            let cannot = || format!("cannot write `{}`", path.display());
+            let mut file = AtomicFile::new(&path).with_context(cannot)?;
             let mut size = 0;
             while let Some(frame) = body.frame().await {
                 let frame = frame.with_context(what)?;
                 if let Some(chunk) = frame.data_ref() {
                     size += chunk.len();
-                    file.write_all(chunk)?;
+                    file.write_all(chunk).with_context(cannot)?;
                 }
             }
-            file.commit()?;
+            file.commit().with_context(cannot)?;
             printer.status(&format!("Wrote {size} bytes to `{}`", path.display()));
         }
         None => {
@@ -167,42 +169,6 @@ pub async fn get(
         }
     }
     Ok(())
-}
-
-/// A file written in full or not at all: a temporary file beside it, renamed over it at the end.
-struct AtomicFile {
-    temp: tempfile::NamedTempFile,
-    path: PathBuf,
-}
-
-impl AtomicFile {
-    fn new(path: &Path) -> anyhow::Result<Self> {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let temp = tempfile::NamedTempFile::new_in(&dir)
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
-        Ok(Self {
-            temp,
-            path: path.to_path_buf(),
-        })
-    }
-
-    fn write_all(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        self.temp
-            .write_all(bytes)
-            .with_context(|| format!("cannot write `{}`", self.path.display()))
-    }
-
-    fn commit(self) -> anyhow::Result<()> {
-        let path = self.path;
-        self.temp
-            .persist(&path)
-            .map_err(|err| err.error)
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
-        Ok(())
-    }
 }
 
 /// The value to store, from the argument, a file or stdin, checked against the size limit
