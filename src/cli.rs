@@ -74,8 +74,8 @@ pub struct GlobalArgs {
     )]
     pub yes: bool,
 
-    /// Per-request timeout [default: 30s]; for `wait`, how long to wait [default: 5m]
-    #[arg(long, global = true, value_name = "DUR", value_parser = crate::duration::parse)]
+    /// Deadline for each request, body included [default: 30s]; for `wait`, how long to wait [default: 5m]
+    #[arg(long, global = true, value_name = "DUR", value_parser = crate::duration::parse_positive)]
     pub timeout: Option<Duration>,
 
     /// Retries for retryable failures (429, 502, 503, 504, connection errors)
@@ -655,7 +655,7 @@ fn binding_or_default(value: &str) -> Result<String, String> {
 }
 
 fn key_name(value: &str) -> Result<String, String> {
-    crate::validate::key(value)
+    crate::validate::request_key(value)
         .map(|()| value.to_owned())
         .map_err(|err| err.to_string())
 }

@@ -19,6 +19,18 @@ pub fn parse(input: &str) -> Result<Duration, String> {
     })
 }
 
+/// Parses a duration that must be longer than zero (`--timeout`: a zero deadline would fail
+/// every request).
+pub fn parse_positive(input: &str) -> Result<Duration, String> {
+    let duration = parse(input)?;
+    if duration.is_zero() {
+        return Err(format!(
+            "`{input}` is no time at all; give a duration longer than zero, such as `30s`"
+        ));
+    }
+    Ok(duration)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,5 +45,15 @@ mod tests {
         assert!(parse("abc").is_err());
         assert!(parse("-5").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn zero_is_not_a_timeout() {
+        assert_eq!(parse_positive("1ms"), Ok(Duration::from_millis(1)));
+        assert_eq!(
+            parse_positive("0"),
+            Err("`0` is no time at all; give a duration longer than zero, such as `30s`".into())
+        );
+        assert!(parse_positive("0s").is_err());
     }
 }

@@ -65,6 +65,11 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
     find::<ApiError>(err).and_then(ApiError::hint)
 }
 
+/// The service's id for the request that failed, when it gave one.
+pub fn request_id_of(err: &anyhow::Error) -> Option<&str> {
+    find::<ApiError>(err).and_then(ApiError::request_id)
+}
+
 /// Finds an error of type `E` whether it was added as context (which `downcast_ref` sees) or
 /// sits in the chain of sources.
 fn find<E: std::error::Error + Send + Sync + 'static>(err: &anyhow::Error) -> Option<&E> {

@@ -87,11 +87,17 @@ impl Printer {
     }
 
     /// Renders an error the way the binary reports every failure:
-    /// `error: …`, then `  Caused by: …` for each cause, then `hint: …`.
+    /// `error: …`, then `  Caused by: …` for each cause, the request id of a failed request,
+    /// then `hint: …`.
     pub fn render_error(&self, err: &anyhow::Error) -> String {
         let mut text = format!("{}: {err}", self.paint("error", "31"));
         for cause in err.chain().skip(1) {
             text.push_str(&format!("\n  Caused by: {cause}"));
+        }
+        if let Some(id) = crate::exit::request_id_of(err) {
+            text.push_str(&format!(
+                "\n  Request id: {id} (quote it to Telnyx support)"
+            ));
         }
         if let Some(hint) = crate::exit::hint_of(err) {
             text.push_str(&format!("\n{}: {hint}", self.paint("hint", "36")));

@@ -35,13 +35,14 @@ impl Session {
         let timeout = request_timeout
             .or(global.timeout)
             .unwrap_or(settings::DEFAULT_TIMEOUT);
-        let options = |base_url: String, token: String| ClientOptions {
+        let options = |base_url: String, token: String, direct: bool| ClientOptions {
             base_url,
             token,
             timeout,
             retries: global.retries,
             verbose: global.verbose,
             announce_retries: !printer.quiet,
+            direct,
         };
         let cwd = std::env::current_dir().context("cannot read the working directory")?;
         let func_toml = crate::project::func_toml_path(global.func_toml.as_deref(), &cwd);
@@ -68,7 +69,7 @@ impl Session {
                 "Running locally (emulator state in `{}`)",
                 state_dir.display()
             ));
-            let client = Client::new(options(emulator::base_url(addr), LOCAL_TOKEN.into()))?;
+            let client = Client::new(options(emulator::base_url(addr), LOCAL_TOKEN.into(), true))?;
             return Ok(Self {
                 client,
                 func_toml,
@@ -81,7 +82,7 @@ impl Session {
         let credential = remote
             .credential
             .ok_or_else(settings::missing_credentials)?;
-        let client = Client::new(options(remote.base_url, credential.token))?;
+        let client = Client::new(options(remote.base_url, credential.token, false))?;
         Ok(Self {
             client,
             func_toml,

@@ -33,6 +33,10 @@ pub enum Invalid {
         "key `{0}` has characters that are not allowed; use letters, digits and `-` `_` `/` `=` `.`"
     )]
     KeyCharset(String),
+    #[error(
+        "key `{0}` cannot be sent: `.` and `..` are path segments that HTTP clients and proxies rewrite (the official SDKs refuse them too); use another name"
+    )]
+    DotSegment(String),
     #[error("TTL must be a whole number of seconds from 1 to 9223372036")]
     Ttl,
 }
@@ -69,6 +73,17 @@ pub fn key(key: &str) -> Result<(), Invalid> {
     }
     if key.starts_with('_') {
         return Err(Invalid::KeyReserved(key.to_owned()));
+    }
+    Ok(())
+}
+
+/// Checks a key the client is about to send: the API's rules, and not exactly `.` or `..`,
+/// which URL handling on the way (WHATWG parsers, proxies) turns into "this folder" and
+/// "the folder above". The emulator accepts them from raw clients; this client never sends them.
+pub fn request_key(name: &str) -> Result<(), Invalid> {
+    key(name)?;
+    if name == "." || name == ".." {
+        return Err(Invalid::DotSegment(name.to_owned()));
     }
     Ok(())
 }
@@ -130,6 +145,18 @@ mod tests {
         for bad in ["a:b", "a b", "ключ", "a\u{0}", "a?b", "a%2F"] {
             assert!(matches!(key(bad), Err(Invalid::KeyCharset(_))), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn dot_segments_are_not_sent() {
+        for dots in [".", ".."] {
+            assert_eq!(key(dots), Ok(()), "the API allows {dots}");
+            assert_eq!(request_key(dots), Err(Invalid::DotSegment(dots.into())));
+        }
+        for good in ["...", "a.", ".a", "a/../b", "./", "user/123"] {
+            assert_eq!(request_key(good), Ok(()), "{good}");
+        }
+        assert_eq!(request_key("_x"), Err(Invalid::KeyReserved("_x".into())));
     }
 
     #[test]

@@ -1,31 +1,33 @@
-//! The HTTP client of the Telnyx KV API.
+//! The HTTP client of the Telnyx KV API, on reqwest: rustls with the platform's verifier plus
+//! `SSL_CERT_FILE`/`SSL_CERT_DIR`, HTTP/2 by ALPN, and proxies from the environment.
 //!
-//! Built on hyper rather than reqwest because reqwest parses every URL with the WHATWG rules,
-//! which remove `.`/`..` path segments even when written `%2E`: keys named `.` or `..` (valid
-//! on the service) could never be addressed. Here the request target is sent exactly as built.
+//! Keys are one percent-encoded path segment. reqwest parses URLs with the WHATWG rules, which
+//! drop `.`/`..` segments even when written `%2E`; the keys `.` and `..` are therefore refused
+//! before any request (`validate::request_key`), as the official SDKs refuse them.
 //!
-//! Retries: GET, PUT and DELETE are retried on 429, 502, 503, 504, connection failures and
-//! timeouts, with exponential backoff and full jitter, honouring `Retry-After` and
+//! Every attempt reads the whole response, body included, under one `--timeout`, and never
+//! more than the API can send (a value is at most 1 MiB), so a stalled or endless body fails
+//! like any transient failure and is retried.
+//!
+//! Retries: GET, PUT and DELETE are retried on 429, 502, 503, 504, connection failures,
+//! resets and timeouts, with exponential backoff and full jitter, honouring `Retry-After` and
 //! `x-ratelimit-reset`. POST (create) is retried only when the request certainly did not reach
 //! the service; see [`Client::create_namespace`].
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
-use http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use bytes::{Bytes, BytesMut};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
-use super::error::ApiError;
+use super::error::{ApiError, MAX_WAIT_SECS};
+use super::net;
 use super::types::{CreateNamespace, Data, ErrorBody, KeyList, Namespace, NamespaceList};
 use crate::printer::stderr_line;
+use crate::validate::MAX_VALUE_BYTES;
 
 /// Everything but `A-Z a-z 0-9 - _ =` is percent-encoded in a key, so that no URL normalisation
 /// on the way can rewrite it (`/` → `%2F`, `.` → `%2E`).
@@ -39,11 +41,15 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Largest JSON document the client reads; real ones are far smaller.
 const MAX_JSON_BYTES: usize = 16 * 1024 * 1024;
+/// Largest value body the client reads: the API's limit plus room for a server that counts
+/// differently. Anything larger is not a value the API stored.
+const MAX_VALUE_BODY: usize = MAX_VALUE_BYTES + 64 * 1024;
+/// Most of an error body that is read; the rest is not needed to report it.
+const MAX_ERROR_BODY: usize = 64 * 1024;
 /// First backoff step; doubled on each retry, up to `MAX_BACKOFF`.
 const BASE_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(20);
-/// The longest the client honours a `Retry-After` or `x-ratelimit-reset`.
-const MAX_SERVER_DELAY: Duration = Duration::from_secs(120);
+const USER_AGENT: &str = concat!("telnyx-edge/", env!("CARGO_PKG_VERSION"));
 
 /// How the client connects and behaves.
 #[derive(Debug, Clone)]
@@ -51,21 +57,27 @@ pub struct ClientOptions {
     /// API root including `/v2`, e.g. `https://api.telnyx.com/v2`.
     pub base_url: String,
     pub token: String,
-    /// Per attempt: from sending the request to the end of the response.
+    /// Per attempt: from sending the request to the last byte of the response.
     pub timeout: Duration,
     pub retries: u32,
     /// Trace each request on stderr (the token redacted).
     pub verbose: bool,
     /// Say on stderr when a request is retried.
     pub announce_retries: bool,
+    /// Connect directly whatever the proxy variables say: for the in-process emulator.
+    pub direct: bool,
 }
 
 /// A connected API client; cheap to clone. Clones share the connection pool and the
 /// [`Gate`], so concurrent workers slow down together when the service asks one to wait.
 #[derive(Clone)]
 pub struct Client {
-    http: HyperClient<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: reqwest::Client,
     base: String,
+    /// `base` with any credentials redacted, for messages and traces.
+    shown: String,
+    /// The proxy requests go through, redacted.
+    proxy: Option<String>,
     auth: HeaderValue,
     options: ClientOptions,
     gate: Arc<Gate>,
@@ -95,10 +107,17 @@ impl Gate {
     }
 }
 
-/// The body of a successful response, for callers that stream it.
-pub struct Streamed {
+/// A value as the service returned it.
+pub struct Value {
     pub content_type: Option<String>,
-    pub body: Incoming,
+    pub bytes: Bytes,
+}
+
+/// A successful response, read whole.
+struct Reply {
+    status: StatusCode,
+    content_type: Option<String>,
+    body: Bytes,
 }
 
 enum Idempotence {
@@ -108,42 +127,62 @@ enum Idempotence {
     OnlyIfUnsent,
 }
 
+/// How long the service asked the client to wait before the next request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ServerDelay {
+    Wait(Duration),
+    /// More than [`MAX_WAIT_SECS`]; the value asked, in seconds.
+    TooLong(f64),
+}
+
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Self, ApiError> {
-        let base = options.base_url.trim_end_matches('/').to_owned();
-        let valid = base.parse::<http::Uri>().ok().filter(|uri| {
-            matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some()
-        });
-        if valid.is_none() {
-            return Err(ApiError::BaseUrl { url: base });
+        let given = options.base_url.trim_end_matches('/');
+        let shown = net::redact_url(given);
+        let Some(mut url) = reqwest::Url::parse(given)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+        else {
+            return Err(ApiError::BaseUrl { url: shown });
+        };
+        // The API authenticates by the bearer token alone; credentials in the URL would become
+        // a second `Authorization` header, so they are dropped (and never shown).
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        let base = url.as_str().trim_end_matches('/').to_owned();
+        let proxy = if options.direct {
+            None
+        } else {
+            net::proxy_for(&base)
+        };
+        let mut builder = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            // One deadline for the whole exchange: connecting, TLS, headers and body.
+            .timeout(options.timeout)
+            .tcp_nodelay(true)
+            // An API client follows no redirects: a 3xx is reported, never chased with the key.
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(net::Resolver));
+        if options.direct {
+            builder = builder.no_proxy();
         }
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(options.timeout.min(Duration::from_secs(10))));
-        http.set_nodelay(true);
-        // The provider is named rather than taken from the process default, which rustls
-        // cannot pick when a build enables more than one (test builds do).
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(Arc::new(rustls::crypto::ring::default_provider()))
-            .map_err(|err| ApiError::Decode {
-                url: base.clone(),
-                reason: format!("cannot set up TLS ({err})"),
-            })?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = HyperClient::builder(TokioExecutor::new()).build(connector);
-        let mut auth =
-            HeaderValue::from_str(&format!("Bearer {}", options.token)).map_err(|_| {
-                ApiError::Decode {
-                    url: base.clone(),
-                    reason: "the API key has characters that cannot be sent in a header".into(),
-                }
-            })?;
+        // Over plain HTTP (`--local`, a test server) `SSL_CERT_FILE` is not read at all.
+        let tls_needed =
+            base.starts_with("https:") || proxy.as_deref().is_some_and(|p| p.starts_with("https:"));
+        // Always our own TLS set-up: reqwest's default would read the system's trust store
+        // now, even for plain HTTP.
+        builder = builder.tls_backend_preconfigured(net::tls_config(tls_needed)?);
+        let http = builder.build().map_err(|err| ApiError::Setup {
+            reason: error_text(&err),
+        })?;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", options.token))
+            .map_err(|_| ApiError::Token)?;
         auth.set_sensitive(true);
         Ok(Self {
-            http: client,
+            http,
             base,
+            shown,
+            proxy,
             auth,
             options,
             gate: Arc::new(Gate::default()),
@@ -155,10 +194,6 @@ impl Client {
         let mut client = self.clone();
         client.options.announce_retries = false;
         client
-    }
-
-    pub fn base_url(&self) -> &str {
-        &self.base
     }
 
     /// `GET /storage/kvs?page[number]=N&page[size]=S`
@@ -191,21 +226,22 @@ impl Client {
             name: name.to_owned(),
         })
         .map(Bytes::from)
-        .map_err(|err| ApiError::Decode {
-            url: self.base.clone(),
+        .map_err(|err| ApiError::Setup {
             reason: err.to_string(),
         })?;
+        let path = "/storage/kvs";
         let sent = self
-            .send_with_retries(
+            .send(
                 Method::POST,
-                "/storage/kvs",
+                path,
                 Some((body, "application/json")),
                 Idempotence::OnlyIfUnsent,
+                MAX_JSON_BYTES,
             )
             .await;
         match sent {
-            Ok(response) => {
-                let data: Data<Namespace> = self.read_json("/storage/kvs", response).await?;
+            Ok(reply) => {
+                let data: Data<Namespace> = self.parse(path, &reply.body)?;
                 Ok(data.data)
             }
             Err(err) if err.is_retryable() => match self.find_namespace_by_name(name).await {
@@ -263,24 +299,20 @@ impl Client {
         self.json(Method::GET, &path, None).await
     }
 
-    /// `GET /storage/kvs/{id}/keys/{key}`: the value, for the caller to stream.
-    pub async fn get_key(&self, id: &str, key: &str) -> Result<Streamed, ApiError> {
-        let response = self
-            .send_with_retries(
+    /// `GET /storage/kvs/{id}/keys/{key}`: the value's exact bytes and content type.
+    pub async fn get_key(&self, id: &str, key: &str) -> Result<Value, ApiError> {
+        let reply = self
+            .send(
                 Method::GET,
                 &key_path(id, key),
                 None,
                 Idempotence::Idempotent,
+                MAX_VALUE_BODY,
             )
             .await?;
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        Ok(Streamed {
-            content_type,
-            body: response.into_body(),
+        Ok(Value {
+            content_type: reply.content_type,
+            bytes: reply.body,
         })
     }
 
@@ -298,24 +330,26 @@ impl Client {
             path.push_str(&format!("?ttl_secs={ttl}"));
         }
         let content_type = content_type.unwrap_or("application/octet-stream");
-        let response = self
-            .send_with_retries(
+        let reply = self
+            .send(
                 Method::PUT,
                 &path,
                 Some((value, content_type)),
                 Idempotence::Idempotent,
+                MAX_JSON_BYTES,
             )
             .await?;
-        Ok(response.status() == StatusCode::CREATED)
+        Ok(reply.status == StatusCode::CREATED)
     }
 
     /// `DELETE /storage/kvs/{id}/keys/{key}`; succeeds when the key did not exist.
     pub async fn delete_key(&self, id: &str, key: &str) -> Result<(), ApiError> {
-        self.send_with_retries(
+        self.send(
             Method::DELETE,
             &key_path(id, key),
             None,
             Idempotence::Idempotent,
+            MAX_JSON_BYTES,
         )
         .await?;
         Ok(())
@@ -327,21 +361,15 @@ impl Client {
         path: &str,
         body: Option<(Bytes, &str)>,
     ) -> Result<T, ApiError> {
-        let response = self
-            .send_with_retries(method, path, body, Idempotence::Idempotent)
+        let reply = self
+            .send(method, path, body, Idempotence::Idempotent, MAX_JSON_BYTES)
             .await?;
-        self.read_json(path, response).await
+        self.parse(path, &reply.body)
     }
 
-    async fn read_json<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        response: http::Response<Incoming>,
-    ) -> Result<T, ApiError> {
-        let url = format!("{}{path}", self.base);
-        let bytes = collect(response.into_body(), self.options.timeout, &url).await?;
-        serde_json::from_slice(&bytes).map_err(|err| ApiError::Decode {
-            url,
+    fn parse<T: DeserializeOwned>(&self, path: &str, bytes: &[u8]) -> Result<T, ApiError> {
+        serde_json::from_slice(bytes).map_err(|err| ApiError::Decode {
+            url: self.url_shown(path),
             reason: if bytes.is_empty() {
                 "the body is empty".to_owned()
             } else {
@@ -350,36 +378,53 @@ impl Client {
         })
     }
 
+    fn url_shown(&self, path: &str) -> String {
+        format!("{}{path}", self.shown)
+    }
+
     /// Sends until success, a final failure, or the retries run out. Error statuses come back
     /// as [`ApiError::Status`] with the service's error body.
-    async fn send_with_retries(
+    async fn send(
         &self,
         method: Method,
         path: &str,
         body: Option<(Bytes, &str)>,
         idempotence: Idempotence,
-    ) -> Result<http::Response<Incoming>, ApiError> {
+        limit: usize,
+    ) -> Result<Reply, ApiError> {
         let mut attempt = 0;
         loop {
             self.gate.wait().await;
-            let (result, server_delay) = self.send_once(&method, path, body.clone()).await;
-            if let Some(delay) = server_delay {
+            let (result, server_delay) = self.attempt(&method, path, body.clone(), limit).await;
+            if let Some(ServerDelay::Wait(delay)) = server_delay {
                 self.gate.pause(delay);
             }
             let err = match result {
-                Ok(response) => return Ok(response),
+                Ok(reply) => return Ok(reply),
                 Err(err) => err,
             };
-            let unsent = matches!(err, ApiError::Connect { .. }) || err.status() == Some(429);
             let may_retry = match idempotence {
                 Idempotence::Idempotent => err.is_retryable(),
-                Idempotence::OnlyIfUnsent => unsent,
+                Idempotence::OnlyIfUnsent => err.is_unsent(),
             };
-            if !may_retry || attempt >= self.options.retries {
+            if !may_retry {
+                return Err(err);
+            }
+            if let Some(ServerDelay::TooLong(asked_secs)) = server_delay {
+                return Err(ApiError::WaitTooLong {
+                    status: err.status().unwrap_or_default(),
+                    asked_secs,
+                    request_id: err.request_id().map(str::to_owned),
+                });
+            }
+            if attempt >= self.options.retries {
                 return Err(err);
             }
             attempt += 1;
-            let delay = server_delay.unwrap_or_else(|| backoff(attempt));
+            let delay = match server_delay {
+                Some(ServerDelay::Wait(delay)) => delay,
+                _ => backoff(attempt),
+            };
             if self.options.announce_retries || self.options.verbose {
                 stderr_line(&format!(
                     "Retrying {method} in {:.1}s after: {err} (retry {attempt} of {})",
@@ -391,100 +436,82 @@ impl Client {
         }
     }
 
-    /// One attempt; also returns how long the server asked us to wait, if it did.
-    async fn send_once(
+    /// One attempt, the body read whole; also returns how long the server asked us to wait.
+    async fn attempt(
         &self,
         method: &Method,
         path: &str,
         body: Option<(Bytes, &str)>,
-    ) -> (Result<http::Response<Incoming>, ApiError>, Option<Duration>) {
+        limit: usize,
+    ) -> (Result<Reply, ApiError>, Option<ServerDelay>) {
         let url = format!("{}{path}", self.base);
-        let mut builder = Request::builder()
-            .method(method.clone())
-            .uri(&url)
+        let shown = self.url_shown(path);
+        let mut request = self
+            .http
+            .request(method.clone(), &url)
             .header(AUTHORIZATION, self.auth.clone())
-            .header(
-                USER_AGENT,
-                concat!("telnyx-edge/", env!("CARGO_PKG_VERSION")),
-            )
             .header(ACCEPT, "application/json, */*");
-        if let Some((_, content_type)) = &body {
-            builder = builder.header(CONTENT_TYPE, *content_type);
+        if let Some((bytes, content_type)) = body {
+            request = request.header(CONTENT_TYPE, content_type).body(bytes);
         }
-        let request = match builder.body(Full::new(body.map(|(b, _)| b).unwrap_or_default())) {
-            Ok(request) => request,
-            Err(err) => {
-                return (
-                    Err(ApiError::Decode {
-                        url,
-                        reason: format!("cannot build the request ({err})"),
-                    }),
-                    None,
-                );
-            }
-        };
         if self.options.verbose {
-            stderr_line(&format!("> {method} {url}"));
+            let via = self
+                .proxy
+                .as_deref()
+                .map(|proxy| format!(" (via proxy {proxy})"))
+                .unwrap_or_default();
+            stderr_line(&format!("> {method} {shown}{via}"));
             stderr_line("> authorization: Bearer [redacted]");
         }
         let start = Instant::now();
-        let response =
-            match tokio::time::timeout(self.options.timeout, self.http.request(request)).await {
-                Err(_) => {
-                    return (
-                        Err(ApiError::Timeout {
-                            url,
-                            secs: self.options.timeout.as_secs_f64(),
-                        }),
-                        None,
-                    );
-                }
-                Ok(Err(err)) if err.is_connect() => {
-                    return (
-                        Err(ApiError::Connect {
-                            url,
-                            source: Box::new(err),
-                        }),
-                        None,
-                    );
-                }
-                Ok(Err(err)) => {
-                    return (
-                        Err(ApiError::Transport {
-                            url,
-                            source: Box::new(err),
-                        }),
-                        None,
-                    );
-                }
-                Ok(Ok(response)) => response,
-            };
+        let fail = |err: reqwest::Error| {
+            net::classify(err, &shown, self.proxy.as_deref(), self.options.timeout)
+        };
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) => return (Err(fail(err)), None),
+        };
         let status = response.status();
-        let request_id = response
-            .headers()
+        let version = response.version();
+        let headers = response.headers().clone();
+        let request_id = headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        if self.options.verbose {
-            stderr_line(&format!(
-                "< {status} in {:.1}ms{}",
-                start.elapsed().as_secs_f64() * 1000.0,
-                request_id
-                    .as_deref()
-                    .map(|id| format!(" (request id {id})"))
-                    .unwrap_or_default()
-            ));
-        }
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         if status.is_success() {
-            return (Ok(response), None);
+            let body = read_body(response, limit, &shown, fail).await;
+            self.trace(version, status, start, request_id.as_deref());
+            return (
+                body.map(|body| Reply {
+                    status,
+                    content_type,
+                    body,
+                }),
+                None,
+            );
         }
-        let server_delay = server_delay(response.headers());
-        let bytes = collect(response.into_body(), self.options.timeout, &url)
+        let server_delay = server_delay(&headers, SystemTime::now());
+        // The error body only explains the status; one that cannot be read explains nothing.
+        let bytes = read_body(response, MAX_ERROR_BODY, &shown, fail)
             .await
             .unwrap_or_default();
+        self.trace(version, status, start, request_id.as_deref());
         let error = serde_json::from_slice::<ErrorBody>(&bytes)
             .ok()
             .and_then(|body| body.errors.into_iter().next());
+        if status == StatusCode::NOT_FOUND && error.is_none() {
+            return (
+                Err(ApiError::Endpoint {
+                    url: shown,
+                    request_id,
+                }),
+                None,
+            );
+        }
         (
             Err(ApiError::Status {
                 status: status.as_u16(),
@@ -496,6 +523,60 @@ impl Client {
             server_delay,
         )
     }
+
+    fn trace(
+        &self,
+        version: reqwest::Version,
+        status: StatusCode,
+        start: Instant,
+        request_id: Option<&str>,
+    ) {
+        if self.options.verbose {
+            stderr_line(&format!(
+                "< {version:?} {status} in {:.1}ms{}",
+                start.elapsed().as_secs_f64() * 1000.0,
+                request_id
+                    .map(|id| format!(" (request id {id})"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+}
+
+/// Reads a body whole, refusing one larger than `limit` without buffering it.
+async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+    shown: &str,
+    fail: impl Fn(reqwest::Error) -> ApiError,
+) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError::TooLarge {
+        url: shown.to_owned(),
+        limit,
+    };
+    let announced = response.content_length().unwrap_or(0);
+    if announced > limit as u64 {
+        return Err(too_large());
+    }
+    let mut body = BytesMut::with_capacity(usize::try_from(announced).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(&fail)? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// A reqwest error's message with its causes, for errors that end up as plain text.
+fn error_text(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// `/storage/kvs/{id}/keys/{key}` with the key as one percent-encoded path segment.
@@ -508,38 +589,45 @@ pub fn key_path(id: &str, key: &str) -> String {
 
 /// Full jitter: a random delay between zero and the exponential step.
 fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(fastrand::u64(0..=backoff_step_millis(attempt)))
+}
+
+/// The upper bound of the `attempt`-th backoff: 500 ms doubled per retry, at most 20 s.
+fn backoff_step_millis(attempt: u32) -> u64 {
     let step = BASE_BACKOFF
         .saturating_mul(1 << attempt.min(16))
         .min(MAX_BACKOFF);
-    let millis = u64::try_from(step.as_millis()).unwrap_or(u64::MAX);
-    Duration::from_millis(fastrand::u64(0..=millis))
+    u64::try_from(step.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// `Retry-After` (seconds) when present, else `x-ratelimit-reset` (seconds until the reset).
-fn server_delay(headers: &http::HeaderMap) -> Option<Duration> {
-    let seconds = |name: &str| {
+/// `Retry-After` (seconds or an HTTP date) when present and readable, else
+/// `x-ratelimit-reset` (seconds until the reset). Values that are not a time (`NaN`, `-5`,
+/// words) are ignored, so normal backoff applies.
+fn server_delay(headers: &http::HeaderMap, now: SystemTime) -> Option<ServerDelay> {
+    let value = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(str::trim)
     };
-    let secs = seconds(RETRY_AFTER.as_str()).or_else(|| seconds("x-ratelimit-reset"))?;
-    Some(Duration::from_secs_f64(secs).min(MAX_SERVER_DELAY))
+    let retry_after = value(RETRY_AFTER.as_str()).and_then(|v| {
+        seconds(v).or_else(|| {
+            let date = httpdate::parse_http_date(v).ok()?;
+            Some(date.duration_since(now).unwrap_or_default().as_secs_f64())
+        })
+    });
+    let secs = retry_after.or_else(|| value("x-ratelimit-reset").and_then(seconds))?;
+    // `secs` is finite and not negative: only a wait too long for a `Duration` fails here.
+    Some(match Duration::try_from_secs_f64(secs) {
+        Ok(wait) if wait <= Duration::from_secs(MAX_WAIT_SECS) => ServerDelay::Wait(wait),
+        _ => ServerDelay::TooLong(secs),
+    })
 }
 
-async fn collect(body: Incoming, timeout: Duration, url: &str) -> Result<Bytes, ApiError> {
-    match tokio::time::timeout(timeout, Limited::new(body, MAX_JSON_BYTES).collect()).await {
-        Err(_) => Err(ApiError::Timeout {
-            url: url.to_owned(),
-            secs: timeout.as_secs_f64(),
-        }),
-        Ok(Err(err)) => Err(ApiError::Transport {
-            url: url.to_owned(),
-            source: err,
-        }),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-    }
+fn seconds(text: &str) -> Option<f64> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
 }
 
 #[cfg(test)]
@@ -549,7 +637,7 @@ mod tests {
     #[test]
     fn keys_are_one_segment_that_no_normaliser_can_rewrite() {
         assert_eq!(key_path("i", "user/123"), "/storage/kvs/i/keys/user%2F123");
-        assert_eq!(key_path("i", "."), "/storage/kvs/i/keys/%2E");
+        assert_eq!(key_path("i", "a."), "/storage/kvs/i/keys/a%2E");
         assert_eq!(
             key_path("i", "a/../b"),
             "/storage/kvs/i/keys/a%2F%2E%2E%2Fb"
@@ -557,25 +645,99 @@ mod tests {
         assert_eq!(key_path("i", "a=b_c-d"), "/storage/kvs/i/keys/a=b_c-d");
     }
 
-    #[test]
-    fn the_server_delay_prefers_retry_after() {
+    fn delay(pairs: &[(&str, &str)]) -> Option<ServerDelay> {
         let mut headers = http::HeaderMap::new();
-        headers.insert("x-ratelimit-reset", HeaderValue::from_static("3"));
-        assert_eq!(server_delay(&headers), Some(Duration::from_secs(3)));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        assert_eq!(server_delay(&headers), Some(Duration::from_secs(1)));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("99999"));
-        assert_eq!(server_delay(&headers), Some(MAX_SERVER_DELAY));
-        assert_eq!(server_delay(&http::HeaderMap::new()), None);
+        for (name, value) in pairs {
+            headers.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                HeaderValue::from_str(value).expect("value"),
+            );
+        }
+        server_delay(
+            &headers,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000),
+        )
     }
 
     #[test]
-    fn backoff_stays_within_the_exponential_step() {
+    fn the_server_delay_prefers_retry_after() {
+        let wait = |secs| Some(ServerDelay::Wait(Duration::from_secs(secs)));
+        assert_eq!(delay(&[("x-ratelimit-reset", "3")]), wait(3));
+        assert_eq!(
+            delay(&[("x-ratelimit-reset", "3"), ("retry-after", "1")]),
+            wait(1)
+        );
+        assert_eq!(delay(&[("retry-after", "120")]), wait(120));
+        assert_eq!(
+            delay(&[("retry-after", "0.25")]),
+            Some(ServerDelay::Wait(Duration::from_millis(250)))
+        );
+        assert_eq!(delay(&[]), None);
+    }
+
+    #[test]
+    fn a_wait_beyond_the_cap_is_reported_not_taken() {
+        assert_eq!(
+            delay(&[("retry-after", "121")]),
+            Some(ServerDelay::TooLong(121.0))
+        );
+        assert_eq!(
+            delay(&[("retry-after", "99999")]),
+            Some(ServerDelay::TooLong(99999.0))
+        );
+        // Once a panic (exit 101): more seconds than a Duration holds.
+        assert_eq!(
+            delay(&[("retry-after", "1e20")]),
+            Some(ServerDelay::TooLong(1e20))
+        );
+        assert_eq!(
+            delay(&[("x-ratelimit-reset", "1e300")]),
+            Some(ServerDelay::TooLong(1e300))
+        );
+    }
+
+    #[test]
+    fn garbage_delays_are_ignored() {
+        for garbage in ["NaN", "-5", "inf", "-inf", "soon", "", "1e400"] {
+            assert_eq!(delay(&[("retry-after", garbage)]), None, "{garbage:?}");
+            assert_eq!(
+                delay(&[("x-ratelimit-reset", garbage)]),
+                None,
+                "{garbage:?}"
+            );
+        }
+        // A garbage Retry-After falls back to a readable reset.
+        assert_eq!(
+            delay(&[("retry-after", "NaN"), ("x-ratelimit-reset", "2")]),
+            Some(ServerDelay::Wait(Duration::from_secs(2)))
+        );
+    }
+
+    #[test]
+    fn retry_after_may_be_an_http_date() {
+        // 1_000_000_000 is 2001-09-09T01:46:40Z.
+        assert_eq!(
+            delay(&[("retry-after", "Sun, 09 Sep 2001 01:46:50 GMT")]),
+            Some(ServerDelay::Wait(Duration::from_secs(10)))
+        );
+        // A date in the past means "now".
+        assert_eq!(
+            delay(&[("retry-after", "Sat, 08 Sep 2001 01:46:40 GMT")]),
+            Some(ServerDelay::Wait(Duration::ZERO))
+        );
+        assert_eq!(
+            delay(&[("retry-after", "Mon, 10 Sep 2001 01:46:40 GMT")]),
+            Some(ServerDelay::TooLong(86400.0))
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_from_half_a_second_up_to_twenty() {
+        let steps: Vec<u64> = (1..=8).map(backoff_step_millis).collect();
+        assert_eq!(steps, [1000, 2000, 4000, 8000, 16000, 20000, 20000, 20000]);
+        assert_eq!(backoff_step_millis(u32::MAX), 20000);
         for attempt in 1..20 {
-            let step = BASE_BACKOFF
-                .saturating_mul(1 << attempt.min(16))
-                .min(MAX_BACKOFF);
-            assert!(backoff(attempt) <= step);
+            assert!(backoff(attempt) <= Duration::from_millis(backoff_step_millis(attempt)));
         }
     }
 }

@@ -1,11 +1,13 @@
 //! What can go wrong talking to the API, kept typed so that the exit code and the hint are
 //! decided in one place.
 
+use std::time::Duration;
+
 use crate::exit::Exit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The service answered with an error status.
+    /// The service answered with an error status and (usually) a Telnyx error document.
     #[error("{}", status_message(*status, title.as_deref(), detail.as_deref()))]
     Status {
         status: u16,
@@ -14,13 +16,30 @@ pub enum ApiError {
         detail: Option<String>,
         request_id: Option<String>,
     },
-    #[error("cannot connect to {url}")]
+    /// A 404 without a Telnyx error document: the address is not the KV API (a web page, a
+    /// path outside `/v2`, a gateway).
+    #[error("{url} is not the Telnyx KV API: it answered HTTP 404 without an API error")]
+    Endpoint {
+        url: String,
+        request_id: Option<String>,
+    },
+    #[error("cannot connect to {url}{}{}", failure.describe(), via(proxy.as_deref()))]
     Connect {
         url: String,
+        failure: ConnectFailure,
+        proxy: Option<String>,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("no response from {url} within {secs}s (see `--timeout`)")]
+    #[error("cannot resolve the host name `{host}`{}: {reason}", via(proxy.as_deref()))]
+    Dns {
+        host: String,
+        reason: String,
+        proxy: Option<String>,
+    },
+    #[error("the TLS connection to {url} failed: {reason}")]
+    Tls { url: String, reason: String },
+    #[error("no complete response from {url} within {secs}s (see `--timeout`)")]
     Timeout { url: String, secs: f64 },
     #[error("the connection to {url} failed")]
     Transport {
@@ -28,10 +47,65 @@ pub enum ApiError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("the response from {url} is larger than {limit} bytes, more than the API ever sends")]
+    TooLarge { url: String, limit: usize },
     #[error("the response from {url} is not what the API sends: {reason}")]
     Decode { url: String, reason: String },
+    #[error(
+        "the service asked to wait {} before retrying (HTTP {status}), longer than the {}s this tool waits",
+        format_wait(*asked_secs),
+        MAX_WAIT_SECS
+    )]
+    WaitTooLong {
+        status: u16,
+        asked_secs: f64,
+        request_id: Option<String>,
+    },
     #[error("invalid base URL `{url}`: use http:// or https:// and include `/v2`")]
     BaseUrl { url: String },
+    #[error("the API key has characters that cannot be sent in an HTTP header")]
+    Token,
+    #[error("{reason}")]
+    Trust { reason: String },
+    #[error("cannot set up the HTTP client: {reason}")]
+    Setup { reason: String },
+}
+
+/// The longest wait for a `Retry-After` or `x-ratelimit-reset` that the client honours.
+pub const MAX_WAIT_SECS: u64 = 120;
+
+/// Why a connection could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectFailure {
+    /// Nothing listens there (or a firewall says so).
+    Refused,
+    Other,
+}
+
+impl ConnectFailure {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Refused => ": the connection was refused",
+            Self::Other => "",
+        }
+    }
+}
+
+fn via(proxy: Option<&str>) -> String {
+    proxy
+        .map(|proxy| format!(" (through the proxy {proxy})"))
+        .unwrap_or_default()
+}
+
+fn format_wait(secs: f64) -> String {
+    if secs < 1e9 {
+        format!(
+            "{}",
+            humantime::format_duration(Duration::from_secs(secs.ceil() as u64))
+        )
+    } else {
+        format!("{secs:e}s")
+    }
 }
 
 fn status_message(status: u16, title: Option<&str>, detail: Option<&str>) -> String {
@@ -49,18 +123,35 @@ fn status_message(status: u16, title: Option<&str>, detail: Option<&str>) -> Str
 impl ApiError {
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Status { status, .. } => Some(*status),
+            Self::Status { status, .. } | Self::WaitTooLong { status, .. } => Some(*status),
+            Self::Endpoint { .. } => Some(404),
             _ => None,
         }
     }
 
-    /// Whether a retry could succeed where this attempt failed.
+    /// Whether a retry could succeed where this attempt failed. Name resolution and TLS
+    /// failures are not transient: retrying them only delays the message.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Status { status, .. } => matches!(status, 429 | 502 | 503 | 504),
             Self::Connect { .. } | Self::Timeout { .. } | Self::Transport { .. } => true,
-            Self::Decode { .. } | Self::BaseUrl { .. } => false,
+            Self::Endpoint { .. }
+            | Self::Dns { .. }
+            | Self::Tls { .. }
+            | Self::TooLarge { .. }
+            | Self::Decode { .. }
+            | Self::WaitTooLong { .. }
+            | Self::BaseUrl { .. }
+            | Self::Token
+            | Self::Trust { .. }
+            | Self::Setup { .. } => false,
         }
+    }
+
+    /// Whether the request certainly did not reach the service, so that even a create may be
+    /// repeated.
+    pub fn is_unsent(&self) -> bool {
+        matches!(self, Self::Connect { .. }) || self.status() == Some(429)
     }
 
     /// The documented exit code for this failure.
@@ -73,10 +164,18 @@ impl ApiError {
                 429 | 500..=599 => Exit::Unavailable,
                 _ => Exit::Failure,
             },
-            Self::Connect { .. } | Self::Timeout { .. } | Self::Transport { .. } => {
-                Exit::Unavailable
-            }
-            Self::Decode { .. } => Exit::Failure,
+            Self::Connect { .. }
+            | Self::Dns { .. }
+            | Self::Timeout { .. }
+            | Self::Transport { .. }
+            | Self::WaitTooLong { .. } => Exit::Unavailable,
+            Self::Endpoint { .. }
+            | Self::Tls { .. }
+            | Self::TooLarge { .. }
+            | Self::Decode { .. }
+            | Self::Trust { .. }
+            | Self::Setup { .. } => Exit::Failure,
+            Self::Token => Exit::Auth,
             Self::BaseUrl { .. } => Exit::Usage,
         }
     }
@@ -92,10 +191,29 @@ impl ApiError {
                 500..=599 => "The service is having trouble; try again later.",
                 _ => return None,
             },
+            Self::Endpoint { .. } => {
+                "Check `--base-url` (or TELNYX_BASE_URL, or `api_endpoint` in the config file): it must be the API root and end in `/v2`, e.g. https://api.telnyx.com/v2."
+            }
+            Self::Connect { proxy: Some(_), .. } | Self::Dns { proxy: Some(_), .. } => {
+                "Check the proxy in HTTPS_PROXY, HTTP_PROXY or ALL_PROXY; NO_PROXY lists the hosts reached directly."
+            }
             Self::Connect { .. } => {
                 "Check the network and the API address (`--base-url` or TELNYX_BASE_URL); for the local emulator use `--local`."
             }
+            Self::Dns { .. } => {
+                "Check the host name in `--base-url` (or TELNYX_BASE_URL) and the network's DNS."
+            }
+            Self::Tls { .. } => {
+                "If a company proxy or CA signs this certificate, point SSL_CERT_FILE (or SSL_CERT_DIR) at its PEM certificate, or add it to the system's trust store."
+            }
+            Self::Trust { .. } => {
+                "Point SSL_CERT_FILE at a PEM file of certificates (SSL_CERT_DIR at a folder of them), or unset it."
+            }
             Self::Timeout { .. } => "Try again, or allow more time with `--timeout`.",
+            Self::WaitTooLong { .. } => "Try again later.",
+            Self::Token => {
+                "The key must be printable ASCII; check TELNYX_API_KEY or the config file for stray characters (`telnyx-edge auth status` shows where the key comes from)."
+            }
             _ => return None,
         };
         Some(hint.to_owned())
@@ -104,7 +222,9 @@ impl ApiError {
     /// The request id the service gave the failed request, for support.
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            Self::Status { request_id, .. } => request_id.as_deref(),
+            Self::Status { request_id, .. }
+            | Self::Endpoint { request_id, .. }
+            | Self::WaitTooLong { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
     }

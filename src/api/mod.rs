@@ -3,7 +3,9 @@
 
 pub mod client;
 pub mod error;
+mod net;
 pub mod types;
 
 pub use client::{Client, ClientOptions};
 pub use error::ApiError;
+pub use net::redact_url;

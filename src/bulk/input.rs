@@ -66,7 +66,7 @@ fn item(json: &[u8], origin: String) -> Record {
         Some(_) => return bad("`key` must be a string".into()),
         None => return bad("`key` is missing".into()),
     };
-    if let Err(err) = validate::key(&key) {
+    if let Err(err) = validate::request_key(&key) {
         return bad(err.to_string());
     }
     let text = match line.value {
@@ -372,7 +372,7 @@ impl DirRecords {
             .collect::<Vec<_>>()
             .join("/");
         let origin = format!("file {key}");
-        if let Err(err) = validate::key(&key) {
+        if let Err(err) = validate::request_key(&key) {
             return Record::Bad {
                 origin,
                 error: err.to_string(),

@@ -486,7 +486,8 @@ fn produce(client: &Client, ns: &str, keys: Keys, capacity: usize) -> mpsc::Rece
                         }
                     };
                     for key in page.data {
-                        if send.send(Ok((key.key, "listed".into()))).await.is_err() {
+                        // A listed key this client cannot address fails as an item.
+                        if send.send(check(key.key, "listed".into())).await.is_err() {
                             return;
                         }
                     }
@@ -502,7 +503,7 @@ fn produce(client: &Client, ns: &str, keys: Keys, capacity: usize) -> mpsc::Rece
 }
 
 fn check(key: String, origin: String) -> KeyRecord {
-    match crate::validate::key(&key) {
+    match crate::validate::request_key(&key) {
         Ok(()) => Ok((key, origin)),
         Err(err) => Err((origin, err.to_string())),
     }
@@ -525,7 +526,6 @@ pub async fn get(
     printer: &Printer,
 ) -> anyhow::Result<Summary> {
     use futures_util::StreamExt as _;
-    use http_body_util::BodyExt as _;
     let concurrency = options.concurrency.max(1);
     let receiver = produce(client, ns, keys, concurrency * 4);
     let fetches = stream(receiver)
@@ -534,20 +534,10 @@ pub async fn get(
             let ns = ns.to_owned();
             async move {
                 let (key, origin) = record?;
-                let fetched = async {
-                    let value = client.get_key(&ns, &key).await?;
-                    let bytes = value
-                        .body
-                        .collect()
-                        .await
-                        .map_err(|err| ApiError::Transport {
-                            url: key.clone(),
-                            source: Box::new(err),
-                        })?
-                        .to_bytes();
-                    Ok::<_, ApiError>((bytes, value.content_type))
-                }
-                .await;
+                let fetched = client
+                    .get_key(&ns, &key)
+                    .await
+                    .map(|value| (value.bytes, value.content_type));
                 Ok((key, origin, fetched))
             }
         })

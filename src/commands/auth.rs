@@ -166,7 +166,7 @@ pub async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()
             printer,
             &Status {
                 local: false,
-                base_url: remote.base_url,
+                base_url: crate::api::redact_url(&remote.base_url),
                 source: None,
                 key: None,
                 valid: None,
@@ -181,6 +181,7 @@ pub async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()
         retries: global.retries,
         verbose: global.verbose,
         announce_retries: !printer.quiet,
+        direct: false,
     })?;
     let checked = client.list_namespaces(1, 1).await;
     let valid = match &checked {
@@ -192,7 +193,7 @@ pub async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()
         printer,
         &Status {
             local: false,
-            base_url: remote.base_url.clone(),
+            base_url: crate::api::redact_url(&remote.base_url),
             source: Some(credential.source.to_string()),
             key: Some(mask(&credential.token)),
             valid,
@@ -200,9 +201,16 @@ pub async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()
     )?;
     match checked {
         Ok(_) => Ok(()),
-        Err(err) => Err(anyhow::Error::new(err).context(format!(
+        Err(err) if valid == Some(false) => Err(anyhow::Error::new(err).context(format!(
             "the API key from {} was not accepted by {}",
-            credential.source, remote.base_url
+            credential.source,
+            crate::api::redact_url(&remote.base_url)
+        ))),
+        // Not reaching the service says nothing about the key.
+        Err(err) => Err(anyhow::Error::new(err).context(format!(
+            "cannot check the API key from {}: no answer from {} that says whether it is accepted",
+            credential.source,
+            crate::api::redact_url(&remote.base_url)
         ))),
     }
 }

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::BodyExt as _;
 use serde::Serialize;
 
 use crate::atomic::AtomicFile;
@@ -117,11 +116,9 @@ pub async fn get(
         )
     };
     let value = client.get_key(&target.id, key).await.with_context(what)?;
-    let content_type = value.content_type;
-    let mut body = value.body;
+    let bytes = value.bytes;
     if printer.format == OutputFormat::Json || printer.format == OutputFormat::Ndjson {
-        let bytes = body.collect().await.with_context(what)?.to_bytes();
-        let (value, base64) = match std::str::from_utf8(&bytes) {
+        let (text, base64) = match std::str::from_utf8(&bytes) {
             Ok(text) => (text.to_owned(), false),
             Err(_) => (
                 base64::engine::general_purpose::STANDARD.encode(&bytes),
@@ -130,9 +127,9 @@ pub async fn get(
         };
         let json = ValueJson {
             key,
-            value,
+            value: text,
             base64,
-            content_type,
+            content_type: value.content_type,
             size_bytes: bytes.len(),
         };
         if printer.format == OutputFormat::Json {
@@ -146,27 +143,15 @@ pub async fn get(
         Some(path) => {
             let cannot = || format!("cannot write `{}`", path.display());
             let mut file = AtomicFile::new(&path).with_context(cannot)?;
-            let mut size = 0;
-            while let Some(frame) = body.frame().await {
-                let frame = frame.with_context(what)?;
-                if let Some(chunk) = frame.data_ref() {
-                    size += chunk.len();
-                    file.write_all(chunk).with_context(cannot)?;
-                }
-            }
+            file.write_all(&bytes).with_context(cannot)?;
             file.commit().with_context(cannot)?;
-            printer.status(&format!("Wrote {size} bytes to `{}`", path.display()));
+            printer.status(&format!(
+                "Wrote {} bytes to `{}`",
+                bytes.len(),
+                path.display()
+            ));
         }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            while let Some(frame) = body.frame().await {
-                let frame = frame.with_context(what)?;
-                if let Some(chunk) = frame.data_ref() {
-                    stdout.write_all(chunk)?;
-                }
-            }
-            stdout.flush()?;
-        }
+        None => printer.out_bytes(&bytes)?,
     }
     Ok(())
 }

@@ -111,3 +111,17 @@ pub fn outcome(output: &Output) -> (Option<i32>, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// `stderr` with the emulator's random request ids replaced by `[id]`.
+pub fn masked_request_ids(stderr: &str) -> String {
+    stderr
+        .split_inclusive('\n')
+        .map(|line| match line.strip_prefix("  Request id: ") {
+            Some(rest) => {
+                let tail = rest.find(" (").map_or("\n", |at| &rest[at..]);
+                format!("  Request id: [id]{tail}")
+            }
+            None => line.to_owned(),
+        })
+        .collect()
+}

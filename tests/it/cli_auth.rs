@@ -262,6 +262,6 @@ fn verbose_traces_requests_with_the_key_redacted() {
         )
     );
     assert_eq!(lines[1], "> authorization: Bearer [redacted]");
-    assert!(lines[2].starts_with("< 200 OK in "), "{stderr}");
+    assert!(lines[2].starts_with("< HTTP/1.1 200 OK in "), "{stderr}");
     assert!(lines[2].contains("(request id "), "{stderr}");
 }

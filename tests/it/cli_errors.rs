@@ -127,6 +127,29 @@ fn bad_input_exits_2_before_any_request() {
             vec!["--timeout", "soon", "storage", "kv", "list"],
             "not a duration",
         ),
+        (
+            vec!["--timeout", "0", "storage", "kv", "list"],
+            "give a duration longer than zero",
+        ),
+        (
+            vec!["storage", "kv", "key", "get", NS, "."],
+            "`.` and `..` are path segments that HTTP clients and proxies rewrite",
+        ),
+        (
+            vec!["storage", "kv", "key", "put", NS, "..", "v"],
+            "`.` and `..` are path segments",
+        ),
+        (
+            vec!["storage", "kv", "key", "delete", NS, ".."],
+            "`.` and `..` are path segments",
+        ),
+        (vec!["storage", "kv", "get", NS, ".."], "`.` and `..`"),
+        (vec!["storage", "kv", "put", NS, ".", "v"], "`.` and `..`"),
+        (vec!["storage", "kv", "delete", NS, "."], "`.` and `..`"),
+        (
+            vec!["storage", "kv", "bulk", "get", NS, "a", ".."],
+            "`.` and `..`",
+        ),
     ];
     for (args, expected) in cases {
         let output = against(&server, home.path())
@@ -149,6 +172,48 @@ fn bad_input_exits_2_before_any_request() {
         server.received().is_empty(),
         "requests were sent: {:?}",
         server.received()
+    );
+}
+
+#[test]
+fn dot_segment_keys_in_bulk_work_are_failed_items_never_requests() {
+    let listed = r#"{"record_type":"storage_kv_key","data":[{"key":"..","size_bytes":1,"updated_at":"2026-01-01T00:00:00Z"},{"key":".","size_bytes":1,"updated_at":"2026-01-01T00:00:00Z"}],"meta":{"has_more":false}}"#;
+    let server = FaultServer::start(vec![Fault::json(200, listed), Fault::status(500, "")]);
+    let home = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        home.path().join("in.ndjson"),
+        "{\"key\":\".\",\"value\":\"a\"}\n{\"key\":\"..\",\"value\":\"b\"}\n",
+    )
+    .expect("write");
+    std::fs::write(home.path().join("keys.txt"), ".\n..\n").expect("write");
+    let cases: [&[&str]; 3] = [
+        &["bulk", "put", NS, "in.ndjson"],
+        &["bulk", "get", NS, "--from-file", "keys.txt"],
+        &["export", NS],
+    ];
+    for args in cases {
+        let output = against(&server, home.path())
+            .args(["storage", "kv"])
+            .args(args)
+            .arg("--continue-on-error")
+            .output()
+            .expect("runs");
+        let (code, stdout, stderr) = outcome(&output);
+        assert_eq!((code, stdout.as_str()), (Some(1), ""), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("`.` and `..` are path segments that HTTP clients and proxies rewrite"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("2 items failed"), "{args:?}: {stderr}");
+    }
+    let received: Vec<String> = server
+        .received()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.target))
+        .collect();
+    assert_eq!(
+        received,
+        [format!("GET /v2/storage/kvs/{NS}/keys?limit=1000")]
     );
 }
 
@@ -205,7 +270,7 @@ fn persistent_503s_exit_6_after_the_retries() {
     assert_eq!(server.received().len(), 3);
     assert!(
         stderr.ends_with(&format!(
-            "error: failed to get key `k` from KV namespace `{NS}`\n  Caused by: HTTP 503 Service Unavailable\nhint: The service is having trouble; try again later.\n"
+            "error: failed to get key `k` from KV namespace `{NS}`\n  Caused by: HTTP 503 Service Unavailable\n  Request id: req-503 (quote it to Telnyx support)\nhint: The service is having trouble; try again later.\n"
         )),
         "{stderr}"
     );
@@ -232,7 +297,7 @@ fn a_hang_past_the_timeout_exits_6() {
     assert_eq!(code, Some(6));
     assert!(
         stderr.contains(&format!(
-            "no response from {}/storage/kvs/{NS} within 1s",
+            "no complete response from {}/storage/kvs/{NS} within 1s",
             server.base_url
         )),
         "{stderr}"

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::cli::{Kv, outcome};
+use crate::cli::{Kv, masked_request_ids, outcome};
 
 #[test]
 fn values_round_trip_byte_for_byte() {
@@ -107,11 +107,13 @@ fn keys_at_the_edges_of_the_allowed_set_reach_the_service_intact() {
     let keys = [
         "user/123",
         "a=b",
-        ".",
-        "..",
+        "...",
+        "a.",
+        ".a",
         "a/../b",
         "./x",
         "x/.",
+        "x/..",
         long.as_str(),
     ];
     for key in keys {
@@ -195,9 +197,9 @@ fn ttl_expiry_makes_the_key_absent() {
     assert_eq!(code, Some(3));
     assert_eq!(stdout, "");
     assert_eq!(
-        stderr,
+        masked_request_ids(&stderr),
         format!(
-            "error: failed to get key `short` from KV namespace `{id}`\n  Caused by: Key not found (HTTP 404)\n"
+            "error: failed to get key `short` from KV namespace `{id}`\n  Caused by: Key not found (HTTP 404)\n  Request id: [id] (quote it to Telnyx support)\n"
         )
     );
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 use telnyx_edge::emulator::Config;
 
-use crate::cli::{Kv, outcome};
+use crate::cli::{Kv, masked_request_ids, outcome};
 
 /// Snapshot settings that replace what changes from run to run: ids, timestamps, durations.
 fn stable() -> insta::Settings {
@@ -105,8 +105,8 @@ fn a_taken_name_is_a_conflict_unless_if_not_exists() {
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!((code, stdout.as_str()), (Some(5), ""));
     assert_eq!(
-        stderr,
-        "error: failed to create KV namespace `taken`\n  Caused by: A KV namespace named `taken` already exists (HTTP 409)\nhint: Pass `--if-not-exists` to use the existing namespace, or choose another name.\n"
+        masked_request_ids(&stderr),
+        "error: failed to create KV namespace `taken`\n  Caused by: A KV namespace named `taken` already exists (HTTP 409)\n  Request id: [id] (quote it to Telnyx support)\nhint: Pass `--if-not-exists` to use the existing namespace, or choose another name.\n"
     );
     let again = kv.json(&[
         "storage",

@@ -15,6 +15,10 @@ pub enum Fault {
     Reset,
     /// Never answer (until the test ends).
     Hang,
+    /// Send a 200's headers announcing a body of this many bytes, a few of them, then stall.
+    Stall(usize),
+    /// Send a 200 with a chunked body that never ends (for 30 s at most).
+    Endless,
 }
 
 impl Fault {
@@ -126,6 +130,29 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Received>>, script: &Mutex<(Vec<Faul
             Fault::Reset => return,
             Fault::Hang => {
                 std::thread::sleep(Duration::from_secs(60));
+                return;
+            }
+            Fault::Stall(length) => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {length}\r\ncontent-type: application/json\r\n\r\n{{\"da"
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.flush();
+                std::thread::sleep(Duration::from_secs(60));
+                return;
+            }
+            Fault::Endless => {
+                let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-type: application/octet-stream\r\n\r\n";
+                if stream.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
+                let until = std::time::Instant::now() + Duration::from_secs(30);
+                while std::time::Instant::now() < until {
+                    if stream.write_all(chunk.as_bytes()).is_err() {
+                        return;
+                    }
+                }
                 return;
             }
             Fault::Respond(status, extra, body) => {

@@ -1,0 +1,583 @@
+//! The HTTP layer as a user behind a proxy, a company CA or a broken server meets it: proxies
+//! from the environment, trust from `SSL_CERT_FILE`/`SSL_CERT_DIR`, stalled and endless bodies,
+//! the waits a server asks for, and honest failure messages.
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+
+use crate::cli::{Kv, against, outcome};
+use crate::fault::{Fault, FaultServer};
+use crate::net::{Proxy, Seen, TestCa, TlsFront};
+
+const NS: &str = "550e8400-e29b-41d4-a716-446655440000";
+
+fn emulator_addr(kv: &Kv) -> SocketAddr {
+    kv.api
+        .base_url()
+        .trim_start_matches("http://")
+        .trim_end_matches("/v2")
+        .parse()
+        .expect("the emulator listens on an address")
+}
+
+#[test]
+fn http_requests_go_through_the_proxy_the_environment_names() {
+    let kv = Kv::start();
+    let id = kv.namespace("proxied");
+    let base = kv.api.base_url();
+    let proxy = Proxy::start();
+    let output = kv
+        .cmd()
+        .env("HTTP_PROXY", &proxy.url)
+        .args(["-v", "storage", "kv", "put", &id, "k", "through"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "> PUT {base}/storage/kvs/{id}/keys/k (via proxy {})\n",
+            proxy.url
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        proxy.seen(),
+        [Seen {
+            request: format!("PUT {base}/storage/kvs/{id}/keys/k HTTP/1.1"),
+            proxy_authorization: None,
+        }]
+    );
+    // Lower case and ALL_PROXY are read too.
+    for variable in ["http_proxy", "ALL_PROXY", "all_proxy"] {
+        let output = kv
+            .cmd()
+            .env(variable, &proxy.url)
+            .args(["storage", "kv", "get", &id, "k"])
+            .output()
+            .expect("runs");
+        assert_eq!(output.stdout, b"through", "{variable}");
+    }
+    assert_eq!(proxy.seen().len(), 4);
+    assert!(
+        proxy
+            .seen()
+            .iter()
+            .skip(1)
+            .all(|seen| seen.request.starts_with(&format!("GET {base}/"))),
+        "{:?}",
+        proxy.seen()
+    );
+}
+
+#[test]
+fn no_proxy_bypasses_the_proxy_and_local_mode_never_uses_one() {
+    let kv = Kv::start();
+    let id = kv.namespace("direct");
+    kv.ok(&["storage", "kv", "put", &id, "k", "direct"]);
+    let proxy = Proxy::start();
+    for no_proxy in [
+        ("NO_PROXY", "127.0.0.1"),
+        ("no_proxy", "localhost,127.0.0.0/8"),
+    ] {
+        let output = kv
+            .cmd()
+            .env("HTTP_PROXY", &proxy.url)
+            .env(no_proxy.0, no_proxy.1)
+            .args(["-v", "storage", "kv", "get", &id, "k"])
+            .output()
+            .expect("runs");
+        let (code, stdout, stderr) = outcome(&output);
+        assert_eq!((code, stdout.as_str()), (Some(0), "direct"), "{stderr}");
+        assert!(!stderr.contains("via proxy"), "{stderr}");
+    }
+    let output = kv
+        .cmd()
+        .env("HTTP_PROXY", &proxy.url)
+        .env("ALL_PROXY", &proxy.url)
+        .args(["--local", "storage", "kv", "list"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(proxy.seen(), [], "nothing went through the proxy");
+}
+
+#[test]
+fn proxy_credentials_are_sent_to_the_proxy_and_never_shown() {
+    let kv = Kv::start();
+    let id = kv.namespace("auth-proxy");
+    let proxy = Proxy::start();
+    let with_credentials = proxy.url.replace("http://", "http://user:s3cret@");
+    let output = kv
+        .cmd()
+        .env("HTTP_PROXY", &with_credentials)
+        .args(["-v", "storage", "kv", "put", &id, "k", "v"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    let shown = proxy.url.replace("http://", "http://[redacted]@");
+    assert!(stderr.contains(&format!("(via proxy {shown})")), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    assert_eq!(
+        proxy.seen()[0].proxy_authorization.as_deref(),
+        Some("Basic dXNlcjpzM2NyZXQ="),
+        "user:s3cret"
+    );
+}
+
+/// An emulator behind TLS with a CA of the test's own, and the CA's PEM file.
+struct Tls {
+    kv: Kv,
+    id: String,
+    front: TlsFront,
+    base: String,
+    ca_file: std::path::PathBuf,
+}
+
+impl Tls {
+    fn start() -> Self {
+        let kv = Kv::start();
+        let id = kv.namespace("tls");
+        kv.ok(&["storage", "kv", "put", &id, "k", "over tls"]);
+        let ca = TestCa::new();
+        let front = TlsFront::start(&ca, emulator_addr(&kv));
+        let ca_file = kv.path().join("company-ca.pem");
+        std::fs::write(&ca_file, &ca.ca_pem).expect("write the CA");
+        let base = format!("https://localhost:{}/v2", front.port);
+        Self {
+            kv,
+            id,
+            front,
+            base,
+            ca_file,
+        }
+    }
+
+    fn get(&self, env: &[(&str, &str)]) -> std::process::Output {
+        let mut command = self.kv.cmd();
+        command.env("TELNYX_BASE_URL", &self.base);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command
+            .args(["storage", "kv", "get", &self.id, "k"])
+            .output()
+            .expect("runs")
+    }
+}
+
+#[test]
+fn a_ca_named_by_ssl_cert_file_or_dir_is_trusted() {
+    let tls = Tls::start();
+    let ca_file = tls.ca_file.to_str().expect("UTF-8 path");
+    let output = tls.get(&[("SSL_CERT_FILE", ca_file)]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!((code, stdout.as_str()), (Some(0), "over tls"), "{stderr}");
+    // HTTP/2, negotiated by ALPN.
+    let mut verbose = tls.kv.cmd();
+    let output = verbose
+        .env("TELNYX_BASE_URL", &tls.base)
+        .env("SSL_CERT_FILE", ca_file)
+        .args(["-v", "storage", "kv", "get", &tls.id, "k"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("\n< HTTP/2.0 200 OK in "), "{stderr}");
+    let dir = tls.kv.path().join("certs");
+    std::fs::create_dir(&dir).expect("mkdir");
+    std::fs::copy(&tls.ca_file, dir.join("company-ca.pem")).expect("copy");
+    let output = tls.get(&[("SSL_CERT_DIR", dir.to_str().expect("UTF-8 path"))]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!((code, stdout.as_str()), (Some(0), "over tls"), "{stderr}");
+}
+
+#[test]
+fn https_goes_through_a_connect_proxy() {
+    let tls = Tls::start();
+    let proxy = Proxy::start();
+    let ca_file = tls.ca_file.to_str().expect("UTF-8 path");
+    let output = tls.get(&[("SSL_CERT_FILE", ca_file), ("HTTPS_PROXY", &proxy.url)]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!((code, stdout.as_str()), (Some(0), "over tls"), "{stderr}");
+    assert_eq!(
+        proxy.seen(),
+        [Seen {
+            request: format!("CONNECT localhost:{} HTTP/1.1", tls.front.port),
+            proxy_authorization: None,
+        }]
+    );
+    // HTTP_PROXY is for http:// only.
+    let output = tls.get(&[("SSL_CERT_FILE", ca_file), ("HTTP_PROXY", &proxy.url)]);
+    assert_eq!(output.stdout, b"over tls");
+    assert_eq!(proxy.seen().len(), 1);
+}
+
+#[test]
+fn an_untrusted_certificate_fails_at_once_with_a_hint() {
+    let tls = Tls::start();
+    let output = tls.get(&[]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!((code, stdout.as_str()), (Some(1), ""), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "Caused by: the TLS connection to {}/storage/kvs/{}/keys/k failed: invalid peer certificate: UnknownIssuer\n",
+            tls.base, tls.id
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: If a company proxy or CA signs this certificate, point SSL_CERT_FILE (or SSL_CERT_DIR) at its PEM certificate"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Retrying"), "{stderr}");
+    assert_eq!(tls.front.handshakes(), 1, "not retried");
+}
+
+#[test]
+fn an_unreadable_ssl_cert_file_is_reported_before_any_connection() {
+    let tls = Tls::start();
+    let missing = tls.kv.path().join("missing.pem");
+    let missing = missing.to_str().expect("UTF-8 path");
+    let output = tls.get(&[("SSL_CERT_FILE", missing)]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: cannot read the certificates in SSL_CERT_FILE `{missing}`"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: Point SSL_CERT_FILE at a PEM file"),
+        "{stderr}"
+    );
+    let not_pem = tls.kv.path().join("not.pem");
+    std::fs::write(&not_pem, "hello").expect("write");
+    let output = tls.get(&[("SSL_CERT_FILE", not_pem.to_str().expect("UTF-8"))]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("holds no PEM certificate"), "{stderr}");
+    assert_eq!(tls.front.handshakes(), 0);
+}
+
+#[test]
+fn a_body_that_stalls_times_out_and_is_retried() {
+    let server = FaultServer::start(vec![Fault::Stall(100)]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| {
+        against(&server, home.path())
+            .args(["--timeout", "1s"])
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let output = run(&["--retries", "1", "storage", "kv", "key", "get", NS, "k"]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!((code, stdout.as_str()), (Some(6), ""), "{stderr}");
+    assert!(stderr.contains("Retrying GET in"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "Caused by: no complete response from {}/storage/kvs/{NS}/keys/k within 1s",
+            server.base_url
+        )),
+        "{stderr}"
+    );
+    assert_eq!(server.received().len(), 2, "retried once");
+    let output = run(&["--retries", "0", "--json", "storage", "kv", "get", NS, "k"]);
+    assert_eq!(output.status.code(), Some(6));
+    assert_eq!(output.stdout, b"");
+    let output = run(&[
+        "--retries",
+        "0",
+        "storage",
+        "kv",
+        "key",
+        "get",
+        NS,
+        "k",
+        "--output-file",
+        "out.bin",
+    ]);
+    assert_eq!(output.status.code(), Some(6));
+    assert!(!home.path().join("out.bin").exists(), "no file is written");
+    let output = run(&[
+        "--retries",
+        "0",
+        "storage",
+        "kv",
+        "bulk",
+        "get",
+        NS,
+        "a",
+        "b",
+    ]);
+    let (code, _, stderr) = outcome(&output);
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("no complete response"), "{stderr}");
+    // JSON documents stall the same way.
+    let output = run(&["--retries", "0", "storage", "kv", "get", NS]);
+    assert_eq!(output.status.code(), Some(6));
+}
+
+#[test]
+fn an_endless_body_is_refused_not_buffered() {
+    let server = FaultServer::start(vec![Fault::Endless]);
+    let home = tempfile::tempdir().expect("tempdir");
+    for args in [
+        vec!["storage", "kv", "key", "get", NS, "k"],
+        vec!["--json", "storage", "kv", "key", "get", NS, "k"],
+        vec!["storage", "kv", "bulk", "get", NS, "k"],
+    ] {
+        let output = against(&server, home.path())
+            .args(&args)
+            .output()
+            .expect("runs");
+        let (code, stdout, stderr) = outcome(&output);
+        assert_eq!((code, stdout.as_str()), (Some(1), ""), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "the response from {}/storage/kvs/{NS}/keys/k is larger than 1114112 bytes, more than the API ever sends",
+                server.base_url
+            )),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+fn rate_limited(retry_after: &str) -> Fault {
+    Fault::Respond(
+        429,
+        vec![
+            ("retry-after", retry_after.to_owned()),
+            ("content-type", "application/json".to_owned()),
+        ],
+        r#"{"errors":[{"code":"10011","title":"Too many requests"}]}"#.to_owned(),
+    )
+}
+
+#[test]
+fn a_wait_longer_than_the_cap_ends_the_command_at_once() {
+    for (retry_after, shown) in [("1e20", "1e20s"), ("300", "5m"), ("121", "2m 1s")] {
+        let server = FaultServer::start(vec![rate_limited(retry_after)]);
+        let home = tempfile::tempdir().expect("tempdir");
+        let output = against(&server, home.path())
+            .args(["storage", "kv", "key", "get", NS, "k"])
+            .output()
+            .expect("runs");
+        let (code, _, stderr) = outcome(&output);
+        assert_eq!(code, Some(6), "{retry_after}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "Caused by: the service asked to wait {shown} before retrying (HTTP 429), longer than the 120s this tool waits\n  Request id: req-429"
+            )),
+            "{retry_after}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(server.received().len(), 1, "{retry_after}: not retried");
+    }
+}
+
+#[test]
+fn garbage_waits_are_ignored_and_normal_backoff_applies() {
+    for retry_after in ["NaN", "-5", "soon"] {
+        let server = FaultServer::start(vec![rate_limited(retry_after)]);
+        let home = tempfile::tempdir().expect("tempdir");
+        let output = against(&server, home.path())
+            .args(["--retries", "1", "storage", "kv", "key", "get", NS, "k"])
+            .output()
+            .expect("runs");
+        let (code, _, stderr) = outcome(&output);
+        assert_eq!(code, Some(6), "{retry_after}: {stderr}");
+        assert!(
+            stderr.contains("Retrying GET in ")
+                && stderr.contains("after: Too many requests (HTTP 429) (retry 1 of 1)"),
+            "{retry_after}: {stderr}"
+        );
+        assert_eq!(server.received().len(), 2, "{retry_after}");
+    }
+}
+
+#[test]
+fn a_404_that_is_not_the_apis_points_at_the_base_url() {
+    for fault in [
+        Fault::Respond(
+            404,
+            vec![("content-type", "text/html".into())],
+            "<html><body>Not Found</body></html>".into(),
+        ),
+        Fault::status(404, ""),
+    ] {
+        let server = FaultServer::start(vec![fault]);
+        let home = tempfile::tempdir().expect("tempdir");
+        let output = against(&server, home.path())
+            .args(["storage", "kv", "key", "get", NS, "k"])
+            .output()
+            .expect("runs");
+        let (code, _, stderr) = outcome(&output);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "Caused by: {}/storage/kvs/{NS}/keys/k is not the Telnyx KV API: it answered HTTP 404 without an API error",
+                server.base_url
+            )),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("hint: Check `--base-url` (or TELNYX_BASE_URL, or `api_endpoint` in the config file): it must be the API root and end in `/v2`"),
+            "{stderr}"
+        );
+        assert_eq!(server.received().len(), 1);
+    }
+}
+
+/// A loopback port with nothing listening on it.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    listener.local_addr().expect("addr").port()
+}
+
+/// The binary pointed at `base` with a key, for addresses no server of the test answers.
+fn against_url(home: &std::path::Path, base: &str) -> assert_cmd::Command {
+    let mut command = crate::cli::bare(home);
+    command
+        .env("TELNYX_BASE_URL", base)
+        .env("TELNYX_API_KEY", crate::util::TOKEN);
+    command
+}
+
+#[test]
+fn a_refused_connection_is_said_plainly() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let base = format!("http://127.0.0.1:{}/v2", closed_port());
+    let output = against_url(home.path(), &base)
+        .args(["--retries", "0", "storage", "kv", "list"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(6), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "Caused by: cannot connect to {base}/storage/kvs?page[number]=1&page[size]=250: the connection was refused\n"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: Check the network and the API address"),
+        "{stderr}"
+    );
+    // A proxy that is down is named, with a hint about the proxy variables.
+    let proxy = format!("http://127.0.0.1:{}", closed_port());
+    let output = against_url(home.path(), "http://127.0.0.1:9/v2")
+        .env("HTTP_PROXY", &proxy)
+        .args(["--retries", "0", "storage", "kv", "list"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(6), "{stderr}");
+    assert!(
+        stderr.contains(&format!("(through the proxy {proxy})\n")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: Check the proxy in HTTPS_PROXY, HTTP_PROXY or ALL_PROXY"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_key_that_cannot_be_sent_in_a_header_is_an_auth_error_that_hides_it() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = crate::cli::bare(home.path())
+        .env("TELNYX_BASE_URL", "http://127.0.0.1:9/v2")
+        .env("TELNYX_API_KEY", "KEYpasted\nsecret-part")
+        .args(["storage", "kv", "list"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("the API key has characters that cannot be sent in an HTTP header"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: The key must be printable ASCII"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret-part"), "{stderr}");
+}
+
+#[test]
+fn auth_status_that_cannot_reach_the_service_does_not_blame_the_key() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let base = format!("http://127.0.0.1:{}/v2", closed_port());
+    let output = against_url(home.path(), &base)
+        .args(["--retries", "0", "--json", "auth", "status"])
+        .output()
+        .expect("runs");
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(6), "{stderr}");
+    let status: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(status["valid"], Value::Null, "{stdout}");
+    assert!(
+        stderr.starts_with(
+            "error: cannot check the API key from the TELNYX_API_KEY environment variable: no answer from"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not accepted"), "{stderr}");
+}
+
+#[test]
+fn credentials_in_the_base_url_never_appear() {
+    let server = FaultServer::start(vec![Fault::Respond(
+        503,
+        vec![("retry-after", "0".into())],
+        String::new(),
+    )]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let with_credentials = server.base_url.replace("http://", "http://user:s3cret@");
+    let shown = server.base_url.replace("http://", "http://[redacted]@");
+    let output = against(&server, home.path())
+        .env("TELNYX_BASE_URL", &with_credentials)
+        .args([
+            "-v",
+            "--retries",
+            "1",
+            "storage",
+            "kv",
+            "key",
+            "get",
+            NS,
+            "k",
+        ])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(6), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("> GET {shown}/storage/kvs/{NS}/keys/k\n")),
+        "{stderr}"
+    );
+    // Only the bearer authenticates; the URL's credentials are not sent as a second header.
+    for received in server.received() {
+        let authorizations: Vec<_> = received
+            .headers
+            .iter()
+            .filter(|(name, _)| name == "authorization")
+            .collect();
+        assert_eq!(authorizations.len(), 1, "{:?}", received.headers);
+    }
+    let output = against_url(home.path(), &with_credentials)
+        .args(["--retries", "0", "auth", "status"])
+        .output()
+        .expect("runs");
+    let (_, stdout, stderr) = outcome(&output);
+    assert!(
+        !stdout.contains("s3cret") && !stderr.contains("s3cret"),
+        "{stdout}{stderr}"
+    );
+}
