@@ -1,40 +1,47 @@
 //! `telnyx-edge`: a command-line tool for Telnyx Edge Compute KV storage, and a local emulator
 //! of the same API.
+//!
+//! Each folder is one layer, and imports only point down (`docs/architecture.md`; a test checks
+//! it): `cli` → `commands` → `bulk` → `client`, `local`, `ui` → `api` ← `emulator`, with
+//! `error` and `env` at the bottom. Only the emulator (which tests start in-process) and the entry point
+//! are public.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod api;
-pub mod assets;
-pub mod atomic;
-pub mod bulk;
-pub mod cli;
-pub mod commands;
-pub mod completion;
-pub mod config;
-pub mod confirm;
-pub mod duration;
+mod api;
+mod bulk;
+mod cli;
+mod client;
+mod commands;
 pub mod emulator;
-pub mod exit;
-pub mod func_toml;
-pub mod output;
-pub mod printer;
-pub mod project;
-pub mod resolve;
-pub mod session;
-pub mod settings;
-pub mod validate;
+mod env;
+mod error;
+mod local;
+mod ui;
 
 use std::process::ExitCode;
 
-/// Runs a parsed command line and turns its outcome into the documented exit code.
-pub fn run(cli: cli::Cli) -> ExitCode {
-    let printer = printer::Printer::new(cli.global.format(), cli.global.quiet, cli.global.color);
+use clap::Parser as _;
+
+pub use commands::assets::files as generated_files;
+pub use local::func_toml::FuncToml;
+
+/// The whole program: answers a shell asking for completions, parses the command line (before
+/// any runtime exists, so `--help`, `--version` and usage errors never start async code), runs
+/// the command and turns its outcome into the documented exit code.
+pub fn main() -> ExitCode {
+    cli::complete::complete_if_asked();
+    let cli = cli::Cli::parse();
+    let printer = ui::Printer::new(cli.global.format(), cli.global.quiet, cli.global.color);
     match commands::dispatch(cli, printer) {
-        Ok(()) => exit::Exit::Success.into(),
-        Err(err) if exit::is_broken_pipe(&err) => exit::Exit::Success.into(),
+        Ok(()) => error::Exit::Success.into(),
+        Err(err) if error::is_broken_pipe(&err) => error::Exit::Success.into(),
         Err(err) => {
-            printer::stderr_line(&printer.render_error(&err));
-            exit::code_of(&err).into()
+            let report = commands::report::Report::of(&err);
+            let text =
+                printer.render_error(&err, report.request_id.as_deref(), report.hint.as_deref());
+            ui::printer::stderr_line(&text);
+            report.exit.into()
         }
     }
 }

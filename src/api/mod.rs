@@ -1,11 +1,5 @@
-//! The Telnyx KV REST API: wire types shared by the client and the emulator, the client, and its
-//! errors.
+//! The Telnyx KV REST API itself: the wire types and the API's rules for names, keys, values and
+//! TTLs, shared by the client and the emulator.
 
-pub mod client;
-pub mod error;
-mod net;
+pub mod rules;
 pub mod types;
-
-pub use client::{Client, ClientOptions};
-pub use error::ApiError;
-pub use net::redact_url;

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use crate::validate::{self, MAX_VALUE_BYTES};
+use crate::api::rules::{self, MAX_VALUE_BYTES};
 
 /// Longest line (or array element) read: a 1 MiB value written with JSON escapes fits.
 const MAX_RECORD: usize = 8 * 1024 * 1024;
@@ -66,7 +66,7 @@ fn item(json: &[u8], origin: String) -> Record {
         Some(_) => return bad("`key` must be a string".into()),
         None => return bad("`key` is missing".into()),
     };
-    if let Err(err) = validate::request_key(&key) {
+    if let Err(err) = rules::request_key(&key) {
         return bad(err.to_string());
     }
     let text = match line.value {
@@ -92,7 +92,7 @@ fn item(json: &[u8], origin: String) -> Record {
     let ttl = match line.ttl_secs.or(line.expiration_ttl) {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::Number(n)) => {
-            match n.as_u64().filter(|s| validate::ttl_secs(*s).is_ok()) {
+            match n.as_u64().filter(|s| rules::ttl_secs(*s).is_ok()) {
                 Some(secs) => Some(secs),
                 None => {
                     return bad(format!(
@@ -372,7 +372,7 @@ impl DirRecords {
             .collect::<Vec<_>>()
             .join("/");
         let origin = format!("file {key}");
-        if let Err(err) = validate::request_key(&key) {
+        if let Err(err) = rules::request_key(&key) {
             return Record::Bad {
                 origin,
                 error: err.to_string(),

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -16,9 +16,10 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::input::{Item, Record};
-use crate::api::{ApiError, Client};
-use crate::exit::Exit;
-use crate::printer::Printer;
+use crate::client::{ApiError, Client};
+use crate::error::Exit;
+use crate::ui::printer::Printer;
+use crate::ui::progress::CountBar;
 
 /// How a bulk run behaves.
 #[derive(Debug, Clone)]
@@ -73,58 +74,12 @@ pub struct ValueLine<'a> {
 impl<'a> ValueLine<'a> {
     /// Text when the bytes are UTF-8, base64 otherwise.
     pub fn new(key: &'a str, bytes: &[u8], content_type: Option<&'a str>) -> Self {
-        let (value, base64) = match std::str::from_utf8(bytes) {
-            Ok(text) => (text.to_owned(), false),
-            Err(_) => (STANDARD.encode(bytes), true),
-        };
+        let (value, base64) = crate::ui::text_or_base64(bytes);
         Self {
             key,
             value,
             base64,
             content_type,
-        }
-    }
-}
-
-/// Progress on stderr: a bar on a terminal, nothing otherwise (the summary says the rest).
-pub struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-}
-
-impl Progress {
-    pub fn new(printer: &Printer, total: Option<u64>, verb: &str) -> Self {
-        let bar = printer.animated().then(|| {
-            let (bar, template) = match total {
-                Some(total) => (
-                    indicatif::ProgressBar::new(total),
-                    format!("{{bar:30}} {{pos}}/{{len}} {verb} ({{per_sec}}, ETA {{eta}}) {{msg}}"),
-                ),
-                None => (
-                    indicatif::ProgressBar::new_spinner(),
-                    format!("{{spinner}} {{pos}} {verb} ({{per_sec}}, {{elapsed}}) {{msg}}"),
-                ),
-            };
-            if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
-                bar.set_style(style);
-            }
-            bar.enable_steady_tick(Duration::from_millis(100));
-            bar
-        });
-        Self { bar }
-    }
-
-    pub fn step(&self, failed: u64) {
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-            if failed > 0 {
-                bar.set_message(format!("{failed} failed"));
-            }
-        }
-    }
-
-    pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
         }
     }
 }
@@ -187,7 +142,7 @@ impl<'a> FailedLine<'a> {
 /// `--max-errors` is reached.
 struct Tally<'a> {
     printer: &'a Printer,
-    progress: Progress,
+    progress: CountBar,
     failed_file: FailedFile,
     max_errors: Option<u64>,
     summary: Summary,
@@ -198,7 +153,7 @@ impl<'a> Tally<'a> {
     fn new(printer: &'a Printer, options: &Options, total: Option<u64>, verb: &str) -> Self {
         Self {
             printer,
-            progress: Progress::new(printer, total, verb),
+            progress: CountBar::new(printer, total, verb),
             failed_file: FailedFile::new(options.failed_file.clone()),
             max_errors: options.max_errors,
             summary: Summary::default(),
@@ -217,7 +172,7 @@ impl<'a> Tally<'a> {
     }
 
     fn warn(&self, message: &str) {
-        progress_warn(&self.progress, self.printer, message);
+        self.progress.warn(self.printer, message);
     }
 
     /// Records a failed item: counted, reported on stderr, written to the failed file.
@@ -278,116 +233,11 @@ pub async fn put(
     let workers = options.concurrency.max(1);
     let stop = Arc::new(AtomicBool::new(false));
     let (events, mut collected) = mpsc::channel::<Event>(workers * 4);
-    let mut queues = Vec::with_capacity(workers);
-    let mut handles = Vec::with_capacity(workers);
-    // Items wait in per-worker queues; a budget of bytes, not the queue length, bounds memory,
-    // so that the reader never stalls on one busy worker while others are idle.
-    let budget = Arc::new(tokio::sync::Semaphore::new(QUEUED_KIB));
-    for _ in 0..workers {
-        let (queue, mut items) =
-            mpsc::unbounded_channel::<(Item, tokio::sync::OwnedSemaphorePermit)>();
-        queues.push(queue);
-        let client = client.clone();
-        let ns = ns.to_owned();
-        let events = events.clone();
-        let stop = Arc::clone(&stop);
-        handles.push(tokio::spawn(async move {
-            while let Some((item, _permit)) = items.recv().await {
-                let event = if stop.load(Ordering::Relaxed) {
-                    Event::Skipped
-                } else {
-                    match client
-                        .put_key(
-                            &ns,
-                            &item.key,
-                            item.value.clone(),
-                            item.ttl_secs,
-                            item.content_type.as_deref(),
-                        )
-                        .await
-                    {
-                        Ok(_) => Event::Done,
-                        Err(err) => Event::Failed(Box::new(item), err),
-                    }
-                };
-                if events.send(event).await.is_err() {
-                    return;
-                }
-            }
-        }));
-    }
-    let reader_stop = Arc::clone(&stop);
-    let reader_events = events.clone();
-    drop(events);
-    let reader = tokio::task::spawn_blocking(move || {
-        let mut seen = HashSet::new();
-        for record in records {
-            match record {
-                Record::Bad { origin, error } => {
-                    if reader_events
-                        .blocking_send(Event::Bad { origin, error })
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-                Record::Item(item) => {
-                    if reader_stop.load(Ordering::Relaxed) {
-                        let _ = reader_events.blocking_send(Event::Skipped);
-                        continue;
-                    }
-                    let hash = key_hash(&item.key);
-                    if !seen.insert(hash) {
-                        let _ = reader_events.blocking_send(Event::Duplicate {
-                            origin: item.origin.clone(),
-                            key: item.key.clone(),
-                        });
-                    }
-                    let kib = u32::try_from(item.value.len() / 1024 + 1).unwrap_or(u32::MAX);
-                    let Ok(permit) = tokio::runtime::Handle::current()
-                        .block_on(Arc::clone(&budget).acquire_many_owned(kib))
-                    else {
-                        return;
-                    };
-                    let queue = &queues[(hash % queues.len() as u64) as usize];
-                    if queue.send((item, permit)).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-
+    let (queues, handles) = start_writers(client, ns, workers, &events, &stop);
+    let reader = start_reader(records, queues, events, Arc::clone(&stop));
     let mut tally = Tally::new(printer, options, None, "written");
     while let Some(event) = collected.recv().await {
-        match event {
-            Event::Done => tally.done(),
-            Event::Skipped => tally.skipped(),
-            Event::Duplicate { origin, key } => tally.warn(&format!(
-                "{origin}: key `{key}` appeared earlier in the input; the last one wins"
-            )),
-            Event::Bad { origin, error } => {
-                tally.failed(&FailedLine::about(None, &origin, &error), Exit::Failure)?;
-            }
-            Event::Failed(item, err) => {
-                let error = err.to_string();
-                let (value, base64) = if item.base64 {
-                    (STANDARD.encode(&item.value), true)
-                } else {
-                    (String::from_utf8_lossy(&item.value).into_owned(), false)
-                };
-                let line = FailedLine {
-                    key: Some(&item.key),
-                    value: Some(value),
-                    base64: Some(base64),
-                    ttl_secs: item.ttl_secs,
-                    content_type: item.content_type.as_deref(),
-                    origin: &item.origin,
-                    error: &error,
-                };
-                tally.failed(&line, err.exit())?;
-            }
-        }
+        tally_put(&mut tally, event)?;
         if tally.should_stop() {
             stop.store(true, Ordering::Relaxed);
         }
@@ -399,12 +249,136 @@ pub async fn put(
     tally.finish()
 }
 
-/// A warning that does not tear the progress bar.
-pub fn progress_warn(progress: &Progress, printer: &Printer, message: &str) {
-    match &progress.bar {
-        Some(bar) => bar.suspend(|| printer.warn(message)),
-        None => printer.warn(message),
+/// An item on its way to a writer, holding its share of the byte budget until written.
+type Queued = (Item, tokio::sync::OwnedSemaphorePermit);
+
+/// `workers` tasks, each writing the items of its queue in order and reporting each outcome.
+fn start_writers(
+    client: &Client,
+    ns: &str,
+    workers: usize,
+    events: &mpsc::Sender<Event>,
+    stop: &Arc<AtomicBool>,
+) -> (
+    Vec<mpsc::UnboundedSender<Queued>>,
+    Vec<tokio::task::JoinHandle<()>>,
+) {
+    let mut queues = Vec::with_capacity(workers);
+    let mut handles = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let (queue, mut items) = mpsc::unbounded_channel::<Queued>();
+        queues.push(queue);
+        let client = client.clone();
+        let ns = ns.to_owned();
+        let events = events.clone();
+        let stop = Arc::clone(stop);
+        handles.push(tokio::spawn(async move {
+            while let Some((item, _permit)) = items.recv().await {
+                let event = if stop.load(Ordering::Relaxed) {
+                    Event::Skipped
+                } else {
+                    let written = client
+                        .put_key(
+                            &ns,
+                            &item.key,
+                            item.value.clone(),
+                            item.ttl_secs,
+                            item.content_type.as_deref(),
+                        )
+                        .await;
+                    match written {
+                        Ok(_) => Event::Done,
+                        Err(err) => Event::Failed(Box::new(item), err),
+                    }
+                };
+                if events.send(event).await.is_err() {
+                    return;
+                }
+            }
+        }));
     }
+    (queues, handles)
+}
+
+/// Reads the input on a blocking thread and hands each item to the writer its key hashes to
+/// (so that two items with one key are written in input order). Items wait in per-writer
+/// queues; a budget of bytes, not the queue length, bounds memory, so that the reader never
+/// stalls on one busy writer while others are idle.
+fn start_reader(
+    records: Box<dyn Iterator<Item = Record> + Send>,
+    queues: Vec<mpsc::UnboundedSender<Queued>>,
+    events: mpsc::Sender<Event>,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    let budget = Arc::new(tokio::sync::Semaphore::new(QUEUED_KIB));
+    tokio::task::spawn_blocking(move || {
+        let mut seen = HashSet::new();
+        for record in records {
+            let item = match record {
+                Record::Bad { origin, error } => {
+                    if events.blocking_send(Event::Bad { origin, error }).is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Record::Item(item) => item,
+            };
+            if stop.load(Ordering::Relaxed) {
+                let _ = events.blocking_send(Event::Skipped);
+                continue;
+            }
+            let hash = key_hash(&item.key);
+            if !seen.insert(hash) {
+                let _ = events.blocking_send(Event::Duplicate {
+                    origin: item.origin.clone(),
+                    key: item.key.clone(),
+                });
+            }
+            let kib = u32::try_from(item.value.len() / 1024 + 1).unwrap_or(u32::MAX);
+            let Ok(permit) = tokio::runtime::Handle::current()
+                .block_on(Arc::clone(&budget).acquire_many_owned(kib))
+            else {
+                return;
+            };
+            let queue = &queues[(hash % queues.len() as u64) as usize];
+            if queue.send((item, permit)).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// Counts one outcome of `put`; a failed item goes to the failed file as it was given.
+fn tally_put(tally: &mut Tally<'_>, event: Event) -> anyhow::Result<()> {
+    match event {
+        Event::Done => tally.done(),
+        Event::Skipped => tally.skipped(),
+        Event::Duplicate { origin, key } => tally.warn(&format!(
+            "{origin}: key `{key}` appeared earlier in the input; the last one wins"
+        )),
+        Event::Bad { origin, error } => {
+            tally.failed(&FailedLine::about(None, &origin, &error), Exit::Failure)?;
+        }
+        Event::Failed(item, err) => {
+            let error = err.to_string();
+            let (value, base64) = if item.base64 {
+                (STANDARD.encode(&item.value), true)
+            } else {
+                (String::from_utf8_lossy(&item.value).into_owned(), false)
+            };
+            let line = FailedLine {
+                key: Some(&item.key),
+                value: Some(value),
+                base64: Some(base64),
+                ttl_secs: item.ttl_secs,
+                content_type: item.content_type.as_deref(),
+                origin: &item.origin,
+                error: &error,
+            };
+            tally.failed(&line, err.exit())?;
+        }
+    }
+    Ok(())
 }
 
 /// Where the keys of `bulk get` / `bulk delete` / `export` come from.
@@ -503,7 +477,7 @@ fn produce(client: &Client, ns: &str, keys: Keys, capacity: usize) -> mpsc::Rece
 }
 
 fn check(key: String, origin: String) -> KeyRecord {
-    match crate::validate::request_key(&key) {
+    match crate::api::rules::request_key(&key) {
         Ok(()) => Ok((key, origin)),
         Err(err) => Err((origin, err.to_string())),
     }

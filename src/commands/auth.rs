@@ -5,12 +5,13 @@ use std::io::{IsTerminal as _, Read as _};
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::api::{Client, ClientOptions};
-use crate::cli::{ApiKeySetArgs, GlobalArgs, OutputFormat};
-use crate::config::{ConfigFile, mask};
-use crate::exit::{Exit, UserError};
-use crate::printer::Printer;
-use crate::settings::{self, Env};
+use crate::cli::{ApiKeySetArgs, GlobalArgs};
+use crate::client::Client;
+use crate::error::{Exit, UserError};
+use crate::local::config_file::{ConfigFile, mask};
+use crate::local::settings::{self, Env};
+use crate::ui::OutputFormat;
+use crate::ui::printer::Printer;
 
 /// Where a key is saved: the file, and the profile when `--profile` names one.
 fn place(config: &ConfigFile, profile: Option<&str>) -> String {
@@ -61,7 +62,7 @@ pub fn set(global: &GlobalArgs, args: ApiKeySetArgs, printer: &Printer) -> anyho
     let env = Env::from_process();
     let mut config = settings::load_config(&env)?;
     let profile = global.profile.as_deref();
-    config.set_api_key(profile, &key);
+    config.set_api_key(profile, &key)?;
     config.save()?;
     printer.status(&format!(
         "Saved the API key {} to {}",
@@ -117,7 +118,7 @@ struct KeyChange<'a> {
 }
 
 fn report<T: Serialize>(printer: &Printer, value: &T) -> anyhow::Result<()> {
-    match printer.format {
+    match printer.format() {
         OutputFormat::Json => printer.json_document(value)?,
         OutputFormat::Ndjson => printer.json_line(value)?,
         OutputFormat::Table | OutputFormat::Ids => {}
@@ -141,8 +142,8 @@ struct Status {
 pub async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()> {
     if global.local {
         let cwd = std::env::current_dir().context("cannot read the working directory")?;
-        let func_toml = crate::project::func_toml_path(global.func_toml.as_deref(), &cwd);
-        let state = crate::session::local_state_dir(func_toml.as_deref())?;
+        let func_toml = crate::local::project::func_toml_path(global.func_toml.as_deref(), &cwd);
+        let state = crate::commands::backend::local_state_dir(func_toml.as_deref())?;
         printer.status(&format!(
             "Running locally: no API key is needed (emulator state in `{}`)",
             state.display()
@@ -166,7 +167,7 @@ pub async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()
             printer,
             &Status {
                 local: false,
-                base_url: crate::api::redact_url(&remote.base_url),
+                base_url: crate::client::redact_url(&remote.base_url),
                 source: None,
                 key: None,
                 valid: None,
@@ -174,15 +175,14 @@ pub async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()
         )?;
         return Err(settings::missing_credentials().into());
     };
-    let client = Client::new(ClientOptions {
-        base_url: remote.base_url.clone(),
-        token: credential.token.clone(),
-        timeout: global.timeout.unwrap_or(settings::DEFAULT_TIMEOUT),
-        retries: global.retries,
-        verbose: global.verbose,
-        announce_retries: !printer.quiet,
-        direct: false,
-    })?;
+    let options = crate::commands::backend::client_options(
+        global,
+        printer,
+        global.timeout.unwrap_or(settings::DEFAULT_TIMEOUT),
+        remote.base_url.clone(),
+        credential.token.clone(),
+    );
+    let client = Client::new(options)?;
     let checked = client.list_namespaces(1, 1).await;
     let valid = match &checked {
         Ok(_) => Some(true),
@@ -193,7 +193,7 @@ pub async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()
         printer,
         &Status {
             local: false,
-            base_url: crate::api::redact_url(&remote.base_url),
+            base_url: crate::client::redact_url(&remote.base_url),
             source: Some(credential.source.to_string()),
             key: Some(mask(&credential.token)),
             valid,
@@ -204,19 +204,19 @@ pub async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()
         Err(err) if valid == Some(false) => Err(anyhow::Error::new(err).context(format!(
             "the API key from {} was not accepted by {}",
             credential.source,
-            crate::api::redact_url(&remote.base_url)
+            crate::client::redact_url(&remote.base_url)
         ))),
         // Not reaching the service says nothing about the key.
         Err(err) => Err(anyhow::Error::new(err).context(format!(
             "cannot check the API key from {}: no answer from {} that says whether it is accepted",
             credential.source,
-            crate::api::redact_url(&remote.base_url)
+            crate::client::redact_url(&remote.base_url)
         ))),
     }
 }
 
 fn report_status(printer: &Printer, status: &Status) -> anyhow::Result<()> {
-    match printer.format {
+    match printer.format() {
         OutputFormat::Table | OutputFormat::Ids => {
             if status.local {
                 return Ok(());
@@ -226,7 +226,7 @@ fn report_status(printer: &Printer, status: &Status) -> anyhow::Result<()> {
                 Some(false) => "no",
                 None => "unknown",
             };
-            let text = crate::output::table(
+            let text = crate::ui::tables::table(
                 &["FIELD", "VALUE"],
                 vec![
                     vec!["api".into(), status.base_url.clone()],

@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::api::types::Namespace;
-use crate::cli::{BindArgs, OutputFormat, UnbindArgs};
-use crate::exit::{Exit, UserError};
-use crate::func_toml::{Bound, FuncToml, FuncTomlError, binding_for};
-use crate::printer::Printer;
-use crate::resolve;
-use crate::session::Session;
+use crate::cli::{BindArgs, UnbindArgs};
+use crate::commands::backend::Backend;
+use crate::commands::target;
+use crate::error::{Exit, UserError};
+use crate::local::func_toml::{Bound, FuncToml, FuncTomlError, binding_for};
+use crate::ui::OutputFormat;
+use crate::ui::printer::Printer;
 
 /// What `bind` and `unbind` print with `--json`.
 #[derive(Serialize)]
@@ -37,7 +38,7 @@ pub fn require_func_toml(path: Option<&Path>) -> Result<PathBuf, UserError> {
         )
         .hint("Run it from your function's directory, or pass `--func-toml PATH` (created if missing).")
     })?;
-    let dir = crate::atomic::parent_dir(&path);
+    let dir = crate::local::atomic::parent_dir(&path);
     if !path.exists() && !dir.is_dir() {
         return Err(UserError::new(
             Exit::Usage,
@@ -83,7 +84,7 @@ pub fn bind_in(
     let bound = toml
         .bind(binding, &namespace.id, force)
         .map_err(|err| edit_error(err, &namespace.id))?;
-    let shown = crate::project::display_path(path);
+    let shown = crate::local::project::display_path(path);
     let diff = if toml.changed() {
         toml.diff()
     } else {
@@ -96,7 +97,7 @@ pub fn bind_in(
     };
     let changed = bound != Bound::Unchanged;
     if dry_run {
-        if printer.format == OutputFormat::Table {
+        if printer.format() == OutputFormat::Table {
             printer.out(&diff)?;
         }
         printer.status(&format!("Dry run: `{shown}` was not changed"));
@@ -139,13 +140,13 @@ fn report(printer: &Printer, change: &Change<'_>) -> anyhow::Result<()> {
 
 /// `storage kv bind`: `GET /storage/kvs/{id}` (or the list, for a name) to check the namespace,
 /// then edits `func.toml`.
-pub async fn bind(session: &Session, args: BindArgs, printer: &Printer) -> anyhow::Result<()> {
+pub async fn bind(backend: &Backend, args: BindArgs, printer: &Printer) -> anyhow::Result<()> {
     // Find the file before any request, so a missing one fails fast.
-    let path = require_func_toml(session.func_toml.as_deref())?;
+    let path = require_func_toml(backend.func_toml.as_deref())?;
     if path.is_file() {
         FuncToml::load(&path)?;
     }
-    let (_, namespace) = resolve::namespace(session, &args.namespace).await?;
+    let (_, namespace) = target::namespace(backend, &args.namespace).await?;
     let binding = args
         .binding
         .clone()
@@ -164,7 +165,7 @@ pub async fn bind(session: &Session, args: BindArgs, printer: &Printer) -> anyho
 pub fn unbind(func_toml: Option<&Path>, args: UnbindArgs, printer: &Printer) -> anyhow::Result<()> {
     let path = require_func_toml(func_toml)?;
     let mut toml = FuncToml::load(&path)?;
-    let shown = crate::project::display_path(&path);
+    let shown = crate::local::project::display_path(&path);
     let previous = toml.binding(&args.binding);
     if !toml.unbind(&args.binding) {
         let known: Vec<String> = toml.bindings().into_iter().map(|(name, _)| name).collect();
@@ -181,7 +182,7 @@ pub fn unbind(func_toml: Option<&Path>, args: UnbindArgs, printer: &Printer) -> 
     }
     let diff = toml.diff();
     if args.dry_run {
-        if printer.format == OutputFormat::Table {
+        if printer.format() == OutputFormat::Table {
             printer.out(&diff)?;
         }
         printer.status(&format!("Dry run: `{shown}` was not changed"));
@@ -237,7 +238,7 @@ pub fn remove_bindings(path: &Path, bindings: &[String], printer: &Printer) -> a
             .map(|b| format!("`{b}`"))
             .collect::<Vec<_>>()
             .join(", "),
-        crate::project::display_path(path)
+        crate::local::project::display_path(path)
     ));
     Ok(())
 }

@@ -6,18 +6,18 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::atomic::AtomicFile;
 use crate::bulk::input;
 use crate::bulk::run::{self, Keys, Options, Summary};
 use crate::cli::{
     BulkDeleteArgs, BulkGetArgs, BulkOptions, BulkPutArgs, ExportArgs, ImportArgs, KeySelection,
-    OutputFormat,
 };
-use crate::confirm::{Answer, confirm};
-use crate::exit::{Exit, UserError};
-use crate::printer::Printer;
-use crate::resolve;
-use crate::session::Session;
+use crate::commands::backend::Backend;
+use crate::commands::target;
+use crate::error::{Exit, UserError};
+use crate::local::atomic::AtomicFile;
+use crate::ui::OutputFormat;
+use crate::ui::confirm::{Answer, confirm};
+use crate::ui::printer::Printer;
 
 fn options(bulk: &BulkOptions) -> Options {
     Options {
@@ -64,7 +64,7 @@ fn finish(
         summary.failed,
         summary.skipped
     ));
-    if matches!(printer.format, OutputFormat::Json | OutputFormat::Ndjson) {
+    if matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson) {
         printer.json_line(summary)?;
     }
     if summary.failed == 0 && summary.skipped == 0 {
@@ -91,7 +91,7 @@ fn finish(
 }
 
 /// `storage kv bulk put`
-pub async fn put(session: &Session, args: BulkPutArgs, printer: &Printer) -> anyhow::Result<()> {
+pub async fn put(backend: &Backend, args: BulkPutArgs, printer: &Printer) -> anyhow::Result<()> {
     let records = match &args.dir {
         Some(dir) => {
             if !dir.is_dir() {
@@ -105,24 +105,24 @@ pub async fn put(session: &Session, args: BulkPutArgs, printer: &Printer) -> any
         }
         None => input::from_reader(open_input(args.file.as_deref().unwrap_or(Path::new("-")))?),
     };
-    write_records(session, &args.namespace, records, &args.bulk, printer).await
+    write_records(backend, &args.namespace, records, &args.bulk, printer).await
 }
 
 /// `storage kv import`
-pub async fn import(session: &Session, args: ImportArgs, printer: &Printer) -> anyhow::Result<()> {
+pub async fn import(backend: &Backend, args: ImportArgs, printer: &Printer) -> anyhow::Result<()> {
     let records = input::from_reader(open_input(&args.file)?);
-    write_records(session, &args.namespace, records, &args.bulk, printer).await
+    write_records(backend, &args.namespace, records, &args.bulk, printer).await
 }
 
 async fn write_records(
-    session: &Session,
+    backend: &Backend,
     spec: &str,
     records: Box<dyn Iterator<Item = input::Record> + Send>,
     bulk: &BulkOptions,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let target = resolve::id(session, spec).await?;
-    let client = session.client.without_retry_messages();
+    let target = target::id(backend, spec).await?;
+    let client = backend.client.without_retry_messages();
     let summary = run::put(&client, &target.id, records, &options(bulk), printer)
         .await
         .with_context(|| format!("failed to write keys to KV namespace `{}`", target.label))?;
@@ -140,10 +140,10 @@ fn keys(select: KeySelection) -> Result<Keys, UserError> {
 }
 
 /// `storage kv bulk get`
-pub async fn get(session: &Session, args: BulkGetArgs, printer: &Printer) -> anyhow::Result<()> {
+pub async fn get(backend: &Backend, args: BulkGetArgs, printer: &Printer) -> anyhow::Result<()> {
     let keys = keys(args.select)?;
     read_keys(
-        session,
+        backend,
         &args.namespace,
         keys,
         args.output_file.as_deref(),
@@ -154,10 +154,10 @@ pub async fn get(session: &Session, args: BulkGetArgs, printer: &Printer) -> any
 }
 
 /// `storage kv export`
-pub async fn export(session: &Session, args: ExportArgs, printer: &Printer) -> anyhow::Result<()> {
+pub async fn export(backend: &Backend, args: ExportArgs, printer: &Printer) -> anyhow::Result<()> {
     let keys = Keys::Prefix(args.prefix.unwrap_or_default());
     read_keys(
-        session,
+        backend,
         &args.namespace,
         keys,
         args.output_file.as_deref(),
@@ -168,20 +168,17 @@ pub async fn export(session: &Session, args: ExportArgs, printer: &Printer) -> a
 }
 
 async fn read_keys(
-    session: &Session,
+    backend: &Backend,
     spec: &str,
     keys: Keys,
     output_file: Option<&Path>,
     bulk: &BulkOptions,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let target = resolve::id(session, spec).await?;
-    let client = session.client.without_retry_messages();
+    let target = target::id(backend, spec).await?;
+    let client = backend.client.without_retry_messages();
     // The NDJSON is the result; the summary goes to stderr only.
-    let quiet_json = Printer {
-        format: OutputFormat::Table,
-        ..*printer
-    };
+    let quiet_json = printer.stderr_only();
     let summary = match output_file {
         Some(path) => {
             let cannot = || format!("cannot write `{}`", path.display());
@@ -209,14 +206,14 @@ async fn read_keys(
 
 /// `storage kv bulk delete`
 pub async fn delete(
-    session: &Session,
+    backend: &Backend,
     args: BulkDeleteArgs,
     yes: bool,
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let keys = keys(args.select)?;
-    let target = resolve::id(session, &args.namespace).await?;
-    let client = session.client.without_retry_messages();
+    let target = target::id(backend, &args.namespace).await?;
+    let client = backend.client.without_retry_messages();
     if args.dry_run {
         let count = run::count(&client, &target.id, &keys, Some(printer)).await?;
         printer.status(&format!(

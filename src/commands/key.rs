@@ -4,30 +4,30 @@ use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use base64::Engine as _;
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::atomic::AtomicFile;
-use crate::cli::{KeyListArgs, KeyPutArgs, OutputFormat};
-use crate::confirm::{Answer, confirm};
-use crate::exit::{Exit, UserError};
-use crate::output::{JsonArray, key_rows};
-use crate::printer::Printer;
-use crate::resolve;
-use crate::session::Session;
-use crate::validate::MAX_VALUE_BYTES;
+use crate::api::rules::MAX_VALUE_BYTES;
+use crate::cli::{KeyListArgs, KeyPutArgs};
+use crate::commands::backend::Backend;
+use crate::commands::target;
+use crate::error::{Exit, UserError};
+use crate::local::atomic::AtomicFile;
+use crate::ui::OutputFormat;
+use crate::ui::confirm::{Answer, confirm};
+use crate::ui::printer::Printer;
+use crate::ui::tables::{JsonArray, key_rows};
 
 /// Keys per request when listing.
 const PAGE: u32 = 1000;
 
 /// `storage kv key list`: `GET /storage/kvs/{id}/keys`, page after page, printed as it comes.
-pub async fn list(session: &Session, args: KeyListArgs, printer: &Printer) -> anyhow::Result<()> {
-    let client = &session.client;
-    let target = resolve::id(session, &args.namespace).await?;
+pub async fn list(backend: &Backend, args: KeyListArgs, printer: &Printer) -> anyhow::Result<()> {
+    let client = &backend.client;
+    let target = target::id(backend, &args.namespace).await?;
     let mut remaining = args.limit;
     let mut cursor = args.cursor.clone();
-    let mut json = match printer.format {
+    let mut json = match printer.format() {
         OutputFormat::Json => Some(JsonArray::new(std::io::stdout().lock())?),
         _ => None,
     };
@@ -44,7 +44,7 @@ pub async fn list(session: &Session, args: KeyListArgs, printer: &Printer) -> an
             .await
             .with_context(|| format!("failed to list keys of KV namespace `{}`", target.label))?;
         listed_any |= !page.data.is_empty();
-        match printer.format {
+        match printer.format() {
             OutputFormat::Table if !page.data.is_empty() => printer.out(&key_rows(&page.data))?,
             OutputFormat::Table => {}
             OutputFormat::Json => {
@@ -82,7 +82,7 @@ pub async fn list(session: &Session, args: KeyListArgs, printer: &Printer) -> an
     if let Some(array) = json {
         array.finish()?;
     }
-    if !listed_any && printer.format == OutputFormat::Table {
+    if !listed_any && printer.format() == OutputFormat::Table {
         printer.status(&format!("No keys in namespace `{}`", target.label));
     }
     Ok(())
@@ -101,14 +101,14 @@ struct ValueJson<'a> {
 /// `storage kv key get`: `GET /storage/kvs/{id}/keys/{key}`, the exact bytes to stdout or
 /// (atomically) to `--output-file`.
 pub async fn get(
-    session: &Session,
+    backend: &Backend,
     spec: &str,
     key: &str,
     output_file: Option<PathBuf>,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let client = &session.client;
-    let target = resolve::id(session, spec).await?;
+    let client = &backend.client;
+    let target = target::id(backend, spec).await?;
     let what = || {
         format!(
             "failed to get key `{key}` from KV namespace `{}`",
@@ -117,14 +117,8 @@ pub async fn get(
     };
     let value = client.get_key(&target.id, key).await.with_context(what)?;
     let bytes = value.bytes;
-    if printer.format == OutputFormat::Json || printer.format == OutputFormat::Ndjson {
-        let (text, base64) = match std::str::from_utf8(&bytes) {
-            Ok(text) => (text.to_owned(), false),
-            Err(_) => (
-                base64::engine::general_purpose::STANDARD.encode(&bytes),
-                true,
-            ),
-        };
+    if printer.format() == OutputFormat::Json || printer.format() == OutputFormat::Ndjson {
+        let (text, base64) = crate::ui::text_or_base64(&bytes);
         let json = ValueJson {
             key,
             value: text,
@@ -132,7 +126,7 @@ pub async fn get(
             content_type: value.content_type,
             size_bytes: bytes.len(),
         };
-        if printer.format == OutputFormat::Json {
+        if printer.format() == OutputFormat::Json {
             printer.json_document(&json)?;
         } else {
             printer.json_line(&json)?;
@@ -227,7 +221,7 @@ struct PutJson<'a> {
 
 /// `storage kv key put`: `PUT /storage/kvs/{id}/keys/{key}?ttl_secs=T` with the raw value.
 pub async fn put(
-    session: &Session,
+    backend: &Backend,
     spec: &str,
     args: KeyPutArgs,
     printer: &Printer,
@@ -248,8 +242,8 @@ pub async fn put(
         .hint("Use a media type such as `text/plain; charset=utf-8`.")
         .into());
     }
-    let client = &session.client;
-    let target = resolve::id(session, spec).await?;
+    let client = &backend.client;
+    let target = target::id(backend, spec).await?;
     let key = &args.key;
     let size = value.len();
     let created = client
@@ -298,14 +292,14 @@ struct DeleteJson<'a> {
 /// `storage kv key delete`: `DELETE /storage/kvs/{id}/keys/{key}`; a missing key is not an
 /// error.
 pub async fn delete(
-    session: &Session,
+    backend: &Backend,
     spec: &str,
     key: &str,
     yes: bool,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let client = &session.client;
-    let target = resolve::id(session, spec).await?;
+    let client = &backend.client;
+    let target = target::id(backend, spec).await?;
     confirm(
         yes,
         &format!("delete key `{key}` from namespace `{}`", target.label),

@@ -1,11 +1,15 @@
 //! One module per command group; each handler takes resolved arguments and a printer.
 
+pub mod assets;
 pub mod auth;
+pub mod backend;
 pub mod binding;
 pub mod bulk;
 pub mod key;
 pub mod namespace;
+pub mod report;
 pub mod serve;
+pub mod target;
 
 use std::future::Future;
 
@@ -15,8 +19,8 @@ use crate::cli::{
     ApiKeyCommand, AuthCommand, BulkCommand, Cli, Command, GlobalArgs, KeyCommand, KvCommand,
     StorageCommand,
 };
-use crate::printer::Printer;
-use crate::session::Session;
+use crate::commands::backend::Backend;
+use crate::ui::printer::Printer;
 
 /// Runs the command `cli` names.
 pub fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
@@ -24,11 +28,11 @@ pub fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
     match cli.command {
         Command::Completions(args) => {
             let mut stdout = std::io::stdout().lock();
-            crate::completion::write_script(args.shell, &mut stdout)?;
+            crate::cli::complete::write_script(args.shell, &mut stdout)?;
             Ok(())
         }
         Command::GenerateAssets(args) => {
-            let written = crate::assets::write_all(&args.dir)
+            let written = crate::commands::assets::write_all(&args.dir)
                 .with_context(|| format!("cannot write into `{}`", args.dir.display()))?;
             printer.status(&format!(
                 "Wrote {} files under `{}`",
@@ -47,26 +51,26 @@ pub fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
         Command::Storage(storage) => match storage.command {
             StorageCommand::Kv(kv) => match kv.command {
                 KvCommand::Serve(args) => serve::serve(args, global.func_toml.as_deref(), printer),
-                KvCommand::Create(args) => with_session(&global, &printer, None, async |s| {
+                KvCommand::Create(args) => with_backend(&global, &printer, None, async |s| {
                     namespace::create(s, args, &printer).await
                 }),
-                KvCommand::List(args) => with_session(&global, &printer, None, async |s| {
+                KvCommand::List(args) => with_backend(&global, &printer, None, async |s| {
                     namespace::list(s, args, &printer).await
                 }),
                 KvCommand::Get(args) => {
-                    with_session(&global, &printer, None, async |s| match args.key {
+                    with_backend(&global, &printer, None, async |s| match args.key {
                         Some(key) => {
                             key::get(s, &args.namespace, &key, args.output_file, &printer).await
                         }
                         None => namespace::get(s, &args.namespace, &printer).await,
                     })
                 }
-                KvCommand::Put(args) => with_session(&global, &printer, None, async |s| {
+                KvCommand::Put(args) => with_backend(&global, &printer, None, async |s| {
                     key::put(s, &args.namespace, args.put, &printer).await
                 }),
                 KvCommand::Delete(args) => {
                     let yes = global.yes;
-                    with_session(&global, &printer, None, async |s| match &args.key {
+                    with_backend(&global, &printer, None, async |s| match &args.key {
                         Some(key) => key::delete(s, &args.namespace, key, yes, &printer).await,
                         None => namespace::delete(s, &args, yes, &printer).await,
                     })
@@ -77,55 +81,56 @@ pub fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
                         .wait_timeout
                         .or(global.timeout)
                         .unwrap_or(namespace::DEFAULT_WAIT);
-                    with_session(
+                    with_backend(
                         &global,
                         &printer,
-                        Some(crate::settings::DEFAULT_TIMEOUT),
+                        Some(crate::local::settings::DEFAULT_TIMEOUT),
                         async |s| namespace::wait(s, &args.namespace, deadline, &printer).await,
                     )
                 }
-                KvCommand::Bind(args) => with_session(&global, &printer, None, async |s| {
+                KvCommand::Bind(args) => with_backend(&global, &printer, None, async |s| {
                     binding::bind(s, args, &printer).await
                 }),
                 KvCommand::Unbind(args) => {
                     let cwd =
                         std::env::current_dir().context("cannot read the working directory")?;
-                    let path = crate::project::func_toml_path(global.func_toml.as_deref(), &cwd);
+                    let path =
+                        crate::local::project::func_toml_path(global.func_toml.as_deref(), &cwd);
                     binding::unbind(path.as_deref(), args, &printer)
                 }
                 KvCommand::Bulk(bulk) => match bulk.command {
-                    BulkCommand::Put(args) => with_bulk_session(&global, &printer, async |s| {
+                    BulkCommand::Put(args) => with_bulk_backend(&global, &printer, async |s| {
                         bulk::put(s, args, &printer).await
                     }),
-                    BulkCommand::Get(args) => with_bulk_session(&global, &printer, async |s| {
+                    BulkCommand::Get(args) => with_bulk_backend(&global, &printer, async |s| {
                         bulk::get(s, args, &printer).await
                     }),
                     BulkCommand::Delete(args) => {
                         let yes = global.yes;
-                        with_bulk_session(&global, &printer, async |s| {
+                        with_bulk_backend(&global, &printer, async |s| {
                             bulk::delete(s, args, yes, &printer).await
                         })
                     }
                 },
-                KvCommand::Export(args) => with_bulk_session(&global, &printer, async |s| {
+                KvCommand::Export(args) => with_bulk_backend(&global, &printer, async |s| {
                     bulk::export(s, args, &printer).await
                 }),
-                KvCommand::Import(args) => with_bulk_session(&global, &printer, async |s| {
+                KvCommand::Import(args) => with_bulk_backend(&global, &printer, async |s| {
                     bulk::import(s, args, &printer).await
                 }),
                 KvCommand::Key(key) => match key.command {
-                    KeyCommand::List(args) => with_session(&global, &printer, None, async |s| {
+                    KeyCommand::List(args) => with_backend(&global, &printer, None, async |s| {
                         key::list(s, args, &printer).await
                     }),
-                    KeyCommand::Get(args) => with_session(&global, &printer, None, async |s| {
+                    KeyCommand::Get(args) => with_backend(&global, &printer, None, async |s| {
                         key::get(s, &args.namespace, &args.key, args.output_file, &printer).await
                     }),
-                    KeyCommand::Put(args) => with_session(&global, &printer, None, async |s| {
+                    KeyCommand::Put(args) => with_backend(&global, &printer, None, async |s| {
                         key::put(s, &args.namespace, args.put, &printer).await
                     }),
                     KeyCommand::Delete(args) => {
                         let yes = global.yes;
-                        with_session(&global, &printer, None, async |s| {
+                        with_backend(&global, &printer, None, async |s| {
                             key::delete(s, &args.namespace, &args.key, yes, &printer).await
                         })
                     }
@@ -144,32 +149,32 @@ fn block_on<F: Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result
         .block_on(future)
 }
 
-/// Opens a session (remote, or the local emulator) and runs `command` with it.
-fn with_session(
+/// Opens a backend (remote, or the local emulator) and runs `command` with it.
+fn with_backend(
     global: &GlobalArgs,
     printer: &Printer,
     request_timeout: Option<std::time::Duration>,
-    command: impl AsyncFnOnce(&Session) -> anyhow::Result<()>,
+    command: impl AsyncFnOnce(&Backend) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     block_on(async {
-        let session = Session::open(global, printer, request_timeout).await?;
-        command(&session).await
+        let backend = Backend::open(global, printer, request_timeout).await?;
+        command(&backend).await
     })
 }
 
-/// Like [`with_session`], on a runtime with a worker per core: bulk commands keep many requests
+/// Like [`with_backend`], on a runtime with a worker per core: bulk commands keep many requests
 /// in flight (and with `--local`, the emulator serves them in the same process).
-fn with_bulk_session(
+fn with_bulk_backend(
     global: &GlobalArgs,
     printer: &Printer,
-    command: impl AsyncFnOnce(&Session) -> anyhow::Result<()>,
+    command: impl AsyncFnOnce(&Backend) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?
         .block_on(async {
-            let session = Session::open(global, printer, None).await?;
-            command(&session).await
+            let backend = Backend::open(global, printer, None).await?;
+            command(&backend).await
         })
 }

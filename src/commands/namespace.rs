@@ -5,15 +5,17 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::api::types::{Namespace, NamespaceStatus};
-use crate::api::{ApiError, Client};
-use crate::cli::{CreateArgs, DeleteArgs, ListArgs, OutputFormat};
+use crate::cli::{CreateArgs, DeleteArgs, ListArgs};
+use crate::client::{ApiError, Client};
+use crate::commands::backend::Backend;
 use crate::commands::binding;
-use crate::confirm::{Answer, confirm};
-use crate::exit::{Exit, UserError};
-use crate::output::{JsonArray, namespace_rows};
-use crate::printer::Printer;
-use crate::resolve;
-use crate::session::Session;
+use crate::commands::target;
+use crate::error::{Exit, UserError};
+use crate::ui::OutputFormat;
+use crate::ui::confirm::{Answer, confirm};
+use crate::ui::printer::Printer;
+use crate::ui::progress::WaitSpinner;
+use crate::ui::tables::{JsonArray, namespace_rows};
 
 /// How long `wait` waits when not told.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(300);
@@ -25,7 +27,7 @@ const LIST_PAGE: u64 = 250;
 
 /// Prints one namespace in the chosen format.
 fn print_namespace(printer: &Printer, namespace: &Namespace) -> anyhow::Result<()> {
-    match printer.format {
+    match printer.format() {
         OutputFormat::Table => printer.out(&namespace_rows(std::slice::from_ref(namespace)))?,
         OutputFormat::Json => printer.json_document(namespace)?,
         OutputFormat::Ndjson => printer.json_line(namespace)?,
@@ -37,26 +39,26 @@ fn print_namespace(printer: &Printer, namespace: &Namespace) -> anyhow::Result<(
 /// `storage kv create`: `POST /storage/kvs`, then `GET /storage/kvs/{id}` until `provision_ok`
 /// (unless `--no-wait`). With `--if-not-exists` a taken name is looked up with
 /// `GET /storage/kvs` instead of failing.
-pub async fn create(session: &Session, args: CreateArgs, printer: &Printer) -> anyhow::Result<()> {
-    let client = &session.client;
+pub async fn create(backend: &Backend, args: CreateArgs, printer: &Printer) -> anyhow::Result<()> {
+    let client = &backend.client;
     let name = &args.name;
     // With --bind, everything about the file is checked before the namespace is created.
     let bind_to = match &args.bind {
         None => None,
         Some(binding) => {
             let binding = if binding.is_empty() {
-                crate::func_toml::binding_for(name)
+                crate::local::func_toml::binding_for(name)
             } else {
                 binding.clone()
             };
-            let path = binding::require_func_toml(session.func_toml.as_deref())?;
-            let existing = crate::func_toml::FuncToml::load(&path)?.binding(&binding);
+            let path = binding::require_func_toml(backend.func_toml.as_deref())?;
+            let existing = crate::local::func_toml::FuncToml::load(&path)?.binding(&binding);
             if let (Some(existing), false) = (existing, args.if_not_exists) {
                 return Err(UserError::new(
                     Exit::Conflict,
                     format!(
                         "binding `{binding}` in `{}` already points to namespace `{existing}`",
-                        crate::project::display_path(&path)
+                        crate::local::project::display_path(&path)
                     ),
                 )
                 .hint("Choose another binding with `--bind NAME`, or create without `--bind` and use `telnyx-edge storage kv bind --force`.")
@@ -103,10 +105,7 @@ pub async fn create(session: &Session, args: CreateArgs, printer: &Printer) -> a
             ));
         }
         // The binding's report goes to stderr only; stdout keeps the namespace.
-        let quiet_report = Printer {
-            format: OutputFormat::Table,
-            ..*printer
-        };
+        let quiet_report = printer.stderr_only();
         binding::bind_in(&path, &binding, &namespace, false, false, &quiet_report)?;
     }
     print_namespace(printer, &namespace)
@@ -127,13 +126,13 @@ fn create_error(err: ApiError, name: &str) -> anyhow::Error {
 
 /// `storage kv wait`: `GET /storage/kvs/{id}` until `provision_ok`.
 pub async fn wait(
-    session: &Session,
+    backend: &Backend,
     spec: &str,
     timeout: Duration,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let (_, namespace) = resolve::namespace(session, spec).await?;
-    let namespace = wait_until_ready(&session.client, namespace, timeout, printer).await?;
+    let (_, namespace) = target::namespace(backend, spec).await?;
+    let namespace = wait_until_ready(&backend.client, namespace, timeout, printer).await?;
     print_namespace(printer, &namespace)
 }
 
@@ -141,56 +140,55 @@ pub async fn wait(
 /// `provision_failed`, deletion, the deadline or Ctrl-C.
 async fn wait_until_ready(
     client: &Client,
-    mut namespace: Namespace,
+    namespace: Namespace,
     timeout: Duration,
     printer: &Printer,
 ) -> anyhow::Result<Namespace> {
     let name = namespace.name.clone();
-    let start = Instant::now();
-    let mut progress = Progress::start(printer, &name, namespace.status);
-    let mut delay = FIRST_POLL;
-    loop {
-        match namespace.status {
-            NamespaceStatus::ProvisionOk => {
-                progress.finish(&format!(
-                    "Namespace `{name}` is ready ({:.1}s)",
-                    start.elapsed().as_secs_f64()
-                ));
-                return Ok(namespace);
-            }
-            NamespaceStatus::ProvisionFailed => {
-                progress.abandon();
-                return Err(UserError::new(
-                    Exit::WaitFailed,
-                    format!("provisioning of namespace `{name}` failed (status: provision_failed)"),
-                )
-                .hint(format!(
-                    "Delete it with `telnyx-edge storage kv delete {name} --yes` and create it again."
-                ))
-                .into());
-            }
-            NamespaceStatus::Deleting | NamespaceStatus::DeleteFailed => {
-                progress.abandon();
-                return Err(UserError::new(
-                    Exit::Conflict,
-                    format!(
-                        "namespace `{name}` is being deleted (status: {})",
-                        namespace.status
-                    ),
-                )
-                .into());
-            }
-            NamespaceStatus::Pending => {}
+    let mut progress = WaitSpinner::start(printer, &name, namespace.status);
+    let outcome = poll(
+        client,
+        &namespace,
+        timeout,
+        |status| match status {
+            NamespaceStatus::ProvisionOk => Some(Ok(())),
+            NamespaceStatus::Pending => None,
+            NamespaceStatus::ProvisionFailed => Some(Err(UserError::new(
+                Exit::WaitFailed,
+                format!("provisioning of namespace `{name}` failed (status: provision_failed)"),
+            )
+            .hint(format!(
+                "Delete it with `telnyx-edge storage kv delete {name} --yes` and create it again."
+            )))),
+            NamespaceStatus::Deleting | NamespaceStatus::DeleteFailed => Some(Err(UserError::new(
+                Exit::Conflict,
+                format!("namespace `{name}` is being deleted (status: {status})"),
+            ))),
+        },
+        |status| progress.update(status),
+    )
+    .await;
+    let (ready, elapsed) = match outcome {
+        Polled::Done(Some(ready), elapsed) => (ready, elapsed),
+        Polled::Done(None, _) => {
+            progress.abandon();
+            return Err(UserError::new(
+                Exit::Conflict,
+                format!("namespace `{name}` was deleted while waiting for it"),
+            )
+            .into());
         }
-        let elapsed = start.elapsed();
-        if elapsed >= timeout {
+        Polled::Failed(err) => {
+            progress.abandon();
+            return Err(err);
+        }
+        Polled::TimedOut(status) => {
             progress.abandon();
             return Err(UserError::new(
                 Exit::WaitFailed,
                 format!(
-                    "namespace `{name}` is still {} after {}",
-                    namespace.status,
-                    humantime::format_duration(Duration::from_secs(timeout.as_secs()))
+                    "namespace `{name}` is still {status} after {}",
+                    whole(timeout)
                 ),
             )
             .hint(format!(
@@ -198,91 +196,93 @@ async fn wait_until_ready(
             ))
             .into());
         }
+        Polled::Interrupted => {
+            progress.abandon();
+            return Err(UserError::new(
+                Exit::Interrupted,
+                format!("interrupted while waiting for namespace `{name}`"),
+            )
+            .hint(format!(
+                "Provisioning goes on at the service; resume with `telnyx-edge storage kv wait {name}`."
+            ))
+            .into());
+        }
+    };
+    progress.finish(&format!(
+        "Namespace `{name}` is ready ({:.1}s)",
+        elapsed.as_secs_f64()
+    ));
+    Ok(ready)
+}
+
+/// How a [`poll`] ended.
+enum Polled {
+    /// `done` said so (with the namespace), or the namespace is gone (`None`).
+    Done(Option<Namespace>, Duration),
+    /// `done` returned an error, or a request failed.
+    Failed(anyhow::Error),
+    /// The deadline passed; the last status seen.
+    TimedOut(NamespaceStatus),
+    Interrupted,
+}
+
+/// Checks `namespace` with `GET /storage/kvs/{id}`, backing off from 0.5 s to 5 s, until `done`
+/// decides on its status, the namespace is gone (404), the `timeout` passes or Ctrl-C.
+/// `seen` is told each status.
+async fn poll(
+    client: &Client,
+    namespace: &Namespace,
+    timeout: Duration,
+    done: impl Fn(NamespaceStatus) -> Option<Result<(), UserError>>,
+    mut seen: impl FnMut(NamespaceStatus),
+) -> Polled {
+    let start = Instant::now();
+    let mut current = namespace.clone();
+    let mut delay = FIRST_POLL;
+    loop {
+        match done(current.status) {
+            Some(Ok(())) => return Polled::Done(Some(current), start.elapsed()),
+            Some(Err(err)) => return Polled::Failed(err.into()),
+            None => {}
+        }
+        let elapsed = start.elapsed();
+        if elapsed >= timeout {
+            return Polled::TimedOut(current.status);
+        }
         tokio::select! {
             () = tokio::time::sleep(delay.min(timeout - elapsed)) => {}
-            _ = tokio::signal::ctrl_c() => {
-                progress.abandon();
-                return Err(UserError::new(
-                    Exit::Interrupted,
-                    format!("interrupted while waiting for namespace `{name}`"),
-                )
-                .hint(format!(
-                    "Provisioning goes on at the service; resume with `telnyx-edge storage kv wait {name}`."
-                ))
-                .into());
-            }
+            _ = tokio::signal::ctrl_c() => return Polled::Interrupted,
         }
         delay = (delay * 3 / 2).min(MAX_POLL);
-        namespace = match client.get_namespace(&namespace.id).await {
-            Ok(namespace) => namespace,
+        current = match client.get_namespace(&namespace.id).await {
+            Ok(found) => found,
+            Err(err) if err.status() == Some(404) => {
+                return Polled::Done(None, start.elapsed());
+            }
             Err(err) => {
-                progress.abandon();
-                return Err(anyhow::Error::new(err)
-                    .context(format!("failed to check KV namespace `{name}`")));
+                let name = &namespace.name;
+                return Polled::Failed(
+                    anyhow::Error::new(err)
+                        .context(format!("failed to check KV namespace `{name}`")),
+                );
             }
         };
-        progress.update(namespace.status);
+        seen(current.status);
     }
 }
 
-/// A spinner on a terminal; otherwise one status line on start and one on finish.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    printer: Printer,
-}
-
-impl Progress {
-    fn start(printer: &Printer, name: &str, status: NamespaceStatus) -> Self {
-        let bar = printer.animated().then(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{spinner} Waiting for namespace `{prefix}`: {msg} ({elapsed})",
-            ) {
-                bar.set_style(style);
-            }
-            bar.set_prefix(name.to_owned());
-            bar.set_message(status.to_string());
-            bar.enable_steady_tick(Duration::from_millis(100));
-            bar
-        });
-        if bar.is_none() && status != NamespaceStatus::ProvisionOk {
-            printer.status(&format!(
-                "Waiting for namespace `{name}` to be ready ({status})"
-            ));
-        }
-        Self {
-            bar,
-            printer: *printer,
-        }
-    }
-
-    fn update(&self, status: NamespaceStatus) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(status.to_string());
-        }
-    }
-
-    fn finish(&mut self, message: &str) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-        self.printer.status(message);
-    }
-
-    fn abandon(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-    }
+/// A duration in whole seconds, as people write it (`5m`).
+fn whole(duration: Duration) -> humantime::FormattedDuration {
+    humantime::format_duration(Duration::from_secs(duration.as_secs()))
 }
 
 /// `storage kv list`: `GET /storage/kvs`, every page unless `--page`.
-pub async fn list(session: &Session, args: ListArgs, printer: &Printer) -> anyhow::Result<()> {
-    let client = &session.client;
+pub async fn list(backend: &Backend, args: ListArgs, printer: &Printer) -> anyhow::Result<()> {
+    let client = &backend.client;
     let size = args.page_size.unwrap_or(LIST_PAGE);
     let mut page = args.page.unwrap_or(1);
     let mut table_rows = Vec::new();
-    let mut json = match printer.format {
+    let mut json = match printer.format() {
         OutputFormat::Json => Some(JsonArray::new(std::io::stdout().lock())?),
         _ => None,
     };
@@ -291,7 +291,7 @@ pub async fn list(session: &Session, args: ListArgs, printer: &Printer) -> anyho
             .list_namespaces(page, size)
             .await
             .context("failed to list KV namespaces")?;
-        match printer.format {
+        match printer.format() {
             OutputFormat::Table => table_rows.extend(listed.data),
             OutputFormat::Json => {
                 if let Some(array) = json.as_mut() {
@@ -322,7 +322,7 @@ pub async fn list(session: &Session, args: ListArgs, printer: &Printer) -> anyho
     if let Some(array) = json {
         array.finish()?;
     }
-    if printer.format == OutputFormat::Table {
+    if printer.format() == OutputFormat::Table {
         if table_rows.is_empty() {
             printer.status(
                 "No KV namespaces yet; create one with `telnyx-edge storage kv create --name NAME`",
@@ -335,43 +335,24 @@ pub async fn list(session: &Session, args: ListArgs, printer: &Printer) -> anyho
 }
 
 /// `storage kv get NAMESPACE`: `GET /storage/kvs/{id}` (after `GET /storage/kvs` for a name).
-pub async fn get(session: &Session, spec: &str, printer: &Printer) -> anyhow::Result<()> {
-    let (_, namespace) = resolve::namespace(session, spec).await?;
+pub async fn get(backend: &Backend, spec: &str, printer: &Printer) -> anyhow::Result<()> {
+    let (_, namespace) = target::namespace(backend, spec).await?;
     print_namespace(printer, &namespace)
 }
 
 /// `storage kv delete NAMESPACE`: `DELETE /storage/kvs/{id}`; with `--wait`,
 /// `GET /storage/kvs/{id}` until 404.
 pub async fn delete(
-    session: &Session,
+    backend: &Backend,
     args: &DeleteArgs,
     yes: bool,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let client = &session.client;
-    let (target, namespace) = resolve::namespace(session, &args.namespace).await?;
+    let client = &backend.client;
+    let (target, namespace) = target::namespace(backend, &args.namespace).await?;
     let name = &namespace.name;
-    let bound = binding::bindings_of(session.func_toml.as_deref(), &target.id);
-    if !bound.is_empty() {
-        let path = session
-            .func_toml
-            .as_deref()
-            .map(crate::project::display_path)
-            .unwrap_or_default();
-        let names = bound
-            .iter()
-            .map(|b| format!("`{b}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let advice = if args.unbind {
-            "it will be removed too"
-        } else {
-            "pass `--unbind` to remove it too"
-        };
-        printer.warn(&format!(
-            "namespace `{name}` is bound as {names} in `{path}`; {advice}"
-        ));
-    }
+    let bound = binding::bindings_of(backend.func_toml.as_deref(), &target.id);
+    warn_about_bindings(backend, printer, name, &bound, args.unbind);
     confirm(
         yes,
         &format!("delete namespace `{name}` and all its keys"),
@@ -383,58 +364,97 @@ pub async fn delete(
         anyhow::Error::new(err).context(what)
     })?;
     printer.status(&format!("Deleting namespace `{name}` ({})", deleted.id));
-    if let Some(path) = session.func_toml.as_deref()
+    if let Some(path) = backend.func_toml.as_deref()
         && args.unbind
         && !bound.is_empty()
     {
         binding::remove_bindings(path, &bound, printer)?;
     }
     if args.wait {
-        let start = Instant::now();
-        let mut delay = FIRST_POLL;
-        loop {
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                _ = tokio::signal::ctrl_c() => {
-                    return Err(UserError::new(
-                        Exit::Interrupted,
-                        format!("interrupted while waiting for namespace `{name}` to be deleted"),
-                    )
-                    .hint("The deletion goes on at the service.")
-                    .into());
-                }
-            }
-            match client.get_namespace(&deleted.id).await {
-                Err(err) if err.status() == Some(404) => break,
-                Err(err) => {
-                    return Err(anyhow::Error::new(err)
-                        .context(format!("failed to check KV namespace `{name}`")));
-                }
-                Ok(ns) if ns.status == NamespaceStatus::DeleteFailed => {
-                    return Err(UserError::new(
-                        Exit::WaitFailed,
-                        format!("deleting namespace `{name}` failed (status: delete_failed)"),
-                    )
-                    .into());
-                }
-                Ok(_) => {}
-            }
-            if start.elapsed() >= DEFAULT_WAIT {
-                return Err(UserError::new(
-                    Exit::WaitFailed,
-                    format!("namespace `{name}` is still being deleted after 5m"),
-                )
-                .into());
-            }
-            delay = (delay * 3 / 2).min(MAX_POLL);
-        }
-        printer.status(&format!(
-            "Deleted namespace `{name}` ({:.1}s)",
-            start.elapsed().as_secs_f64()
-        ));
+        wait_until_gone(client, &deleted, args.wait_timeout, printer).await?;
     }
-    match printer.format {
+    match printer.format() {
         OutputFormat::Table => Ok(()),
         _ => print_namespace(printer, &deleted),
+    }
+}
+
+/// Deleting a namespace that `func.toml` binds leaves a dangling binding unless `--unbind`.
+fn warn_about_bindings(
+    backend: &Backend,
+    printer: &Printer,
+    name: &str,
+    bound: &[String],
+    unbind: bool,
+) {
+    if bound.is_empty() {
+        return;
+    }
+    let path = backend
+        .func_toml
+        .as_deref()
+        .map(crate::local::project::display_path)
+        .unwrap_or_default();
+    let names = bound
+        .iter()
+        .map(|b| format!("`{b}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let advice = if unbind {
+        "it will be removed too"
+    } else {
+        "pass `--unbind` to remove it too"
+    };
+    printer.warn(&format!(
+        "namespace `{name}` is bound as {names} in `{path}`; {advice}"
+    ));
+}
+
+/// `delete --wait`: polls until the namespace is gone (404).
+async fn wait_until_gone(
+    client: &Client,
+    deleted: &Namespace,
+    timeout: Duration,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let name = &deleted.name;
+    let outcome = poll(
+        client,
+        deleted,
+        timeout,
+        |status| match status {
+            NamespaceStatus::DeleteFailed => Some(Err(UserError::new(
+                Exit::WaitFailed,
+                format!("deleting namespace `{name}` failed (status: delete_failed)"),
+            ))),
+            _ => None,
+        },
+        |_| {},
+    )
+    .await;
+    match outcome {
+        Polled::Done(_, elapsed) => {
+            printer.status(&format!(
+                "Deleted namespace `{name}` ({:.1}s)",
+                elapsed.as_secs_f64()
+            ));
+            Ok(())
+        }
+        Polled::Failed(err) => Err(err),
+        Polled::TimedOut(_) => Err(UserError::new(
+            Exit::WaitFailed,
+            format!(
+                "namespace `{name}` is still being deleted after {}",
+                whole(timeout)
+            ),
+        )
+        .hint("The deletion goes on at the service; check with `telnyx-edge storage kv list`.")
+        .into()),
+        Polled::Interrupted => Err(UserError::new(
+            Exit::Interrupted,
+            format!("interrupted while waiting for namespace `{name}` to be deleted"),
+        )
+        .hint("The deletion goes on at the service.")
+        .into()),
     }
 }

@@ -6,15 +6,14 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::cli::{OutputFormat, ServeArgs};
+use crate::cli::ServeArgs;
+use crate::commands::backend;
 use crate::emulator::{self, BindError, Config, Emulator, Storage};
-use crate::exit::{Exit, UserError};
-use crate::func_toml::FuncToml;
-use crate::printer::Printer;
-use crate::project;
-
-/// The token printed when `--api-key` is not given; the emulator then accepts any token.
-pub const DEFAULT_LOCAL_KEY: &str = "KEYlocal-emulator";
+use crate::error::{Exit, UserError};
+use crate::local::func_toml::FuncToml;
+use crate::local::project;
+use crate::ui::OutputFormat;
+use crate::ui::printer::Printer;
 
 /// What `serve --json` prints once it listens.
 #[derive(Debug, Serialize)]
@@ -35,86 +34,91 @@ pub fn serve(args: ServeArgs, func_toml: Option<&Path>, printer: Printer) -> any
     let storage = if args.in_memory {
         Storage::InMemory
     } else {
-        Storage::Dir(args.state_dir.clone().unwrap_or_else(|| match &func_toml {
-            Some(path) => project::state_dir_beside(path),
-            None => project::default_state_dir(&cwd),
-        }))
+        Storage::Dir(project::state_dir(
+            args.state_dir.as_deref(),
+            func_toml.as_deref(),
+            &cwd,
+        ))
     };
-    let bindings = match &func_toml {
-        Some(path) => FuncToml::load(path)
-            .with_context(|| "cannot read the bindings to mirror")?
-            .bindings(),
+    let mirrored = match &func_toml {
+        Some(path) => {
+            let toml = FuncToml::load(path).context("cannot read the bindings to mirror")?;
+            backend::mirrors(&toml, &printer)
+        }
         None => Vec::new(),
     };
-    let (mirrors, warnings) = project::mirrors(&bindings);
-    for warning in warnings {
-        printer.warn(&warning);
-    }
     if let Some(warning) = exposure_warning(args.host, args.api_key.as_deref()) {
         printer.warn(&warning);
     }
     let config = Config {
-        storage: storage.clone(),
+        storage,
         provision_delay: args.provision_delay,
         delete_delay: args.delete_delay,
         fail_provision: args.fail_provision,
         api_key: args.api_key.clone(),
         rate_limit: args.rate_limit,
         ttl_support: !args.no_ttl,
-        log_requests: !printer.quiet,
-        mirrors,
+        log_requests: !printer.quiet(),
+        mirrors: mirrored.iter().map(|(_, mirror)| mirror.clone()).collect(),
     };
-    // Only bindings with a valid id were mirrored; those are the ones exported.
-    let mirrored: Vec<(String, String)> = bindings
+    // The bindings that were mirrored are the ones exported.
+    let mirrored: Vec<(String, String)> = mirrored
         .into_iter()
-        .filter_map(|(binding, id)| {
-            let id = uuid::Uuid::try_parse(&id).ok()?.hyphenated().to_string();
-            Some((binding, id))
-        })
+        .map(|(binding, mirror)| (binding, mirror.id))
         .collect();
     let addr = SocketAddr::new(args.host, args.port);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let emulator = Emulator::bind(config, addr)
-            .await
-            .map_err(|err| bind_error(err, addr))?;
-        let bound = emulator
-            .local_addr()
-            .context("cannot read the listening address")?;
-        let base_url = emulator::base_url(bound);
-        let api_key = args.api_key.as_deref().unwrap_or(DEFAULT_LOCAL_KEY);
-        let state_dir = match &storage {
-            Storage::Dir(dir) => Some(dir.display().to_string()),
-            Storage::InMemory => None,
-        };
-        match printer.format {
-            OutputFormat::Json | OutputFormat::Ndjson => printer.json_line(&Listening {
-                base_url: &base_url,
-                api_key,
-                address: bound.to_string(),
-                state_dir: state_dir.clone(),
-                bindings: mirrored.iter().cloned().collect(),
-            })?,
-            OutputFormat::Table | OutputFormat::Ids => {
-                printer.out(&exports(&base_url, api_key, &mirrored))?
-            }
+    let api_key = args.api_key.as_deref().unwrap_or(emulator::LOCAL_API_KEY);
+    runtime.block_on(run(config, addr, api_key, &mirrored, &printer))
+}
+
+/// Binds, says where (the exports or `--json` on stdout, a status line on stderr), and serves
+/// until Ctrl-C or SIGTERM.
+async fn run(
+    config: Config,
+    addr: SocketAddr,
+    api_key: &str,
+    mirrored: &[(String, String)],
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let state_dir = match &config.storage {
+        Storage::Dir(dir) => Some(dir.display().to_string()),
+        Storage::InMemory => None,
+    };
+    let emulator = Emulator::bind(config, addr)
+        .await
+        .map_err(|err| bind_error(err, addr))?;
+    let bound = emulator
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let base_url = emulator::base_url(bound);
+    match printer.format() {
+        OutputFormat::Json | OutputFormat::Ndjson => printer.json_line(&Listening {
+            base_url: &base_url,
+            api_key,
+            address: bound.to_string(),
+            state_dir: state_dir.clone(),
+            bindings: mirrored.iter().cloned().collect(),
+        })?,
+        OutputFormat::Table | OutputFormat::Ids => {
+            printer.out(&exports(&base_url, api_key, mirrored))?
         }
-        let kept = match &state_dir {
-            Some(dir) => format!("state in `{dir}`"),
-            None => "in memory, nothing is saved".to_owned(),
-        };
-        printer.status(&format!("Serving the KV emulator at {base_url} ({kept})"));
-        printer.status("Press Ctrl-C to stop");
-        emulator
-            .serve(shutdown_signal())
-            .await
-            .context("the emulator stopped with an error")?;
-        printer.status("Stopped the KV emulator");
-        Ok(())
-    })
+    }
+    let kept = match &state_dir {
+        Some(dir) => format!("state in `{dir}`"),
+        None => "in memory, nothing is saved".to_owned(),
+    };
+    printer.status(&format!("Serving the KV emulator at {base_url} ({kept})"));
+    printer.status("Press Ctrl-C to stop");
+    emulator
+        .serve(shutdown_signal())
+        .await
+        .context("the emulator stopped with an error")?;
+    printer.status("Stopped the KV emulator");
+    Ok(())
 }
 
 /// Serving beyond this machine without a key lets anyone on the network use the data.

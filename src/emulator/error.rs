@@ -7,7 +7,7 @@ use crate::api::types::{ErrorBody, ErrorObject, ErrorSource};
 
 /// An error the emulator answers with. Codes follow Telnyx's general table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub struct ErrorResponse {
     pub status: StatusCode,
     code: &'static str,
     title: &'static str,
@@ -15,7 +15,7 @@ pub struct ApiError {
     source: Option<ErrorSource>,
 }
 
-impl ApiError {
+impl ErrorResponse {
     fn new(status: StatusCode, code: &'static str, title: &'static str, detail: String) -> Self {
         Self {
             status,
@@ -143,7 +143,7 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for ErrorResponse {
     fn into_response(self) -> Response {
         (self.status, axum::Json(self.body())).into_response()
     }

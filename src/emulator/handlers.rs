@@ -14,14 +14,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use super::error::ApiError;
+use super::error::ErrorResponse;
 use super::store::{DeleteOutcome, KeyRow, NamespaceRow, Store, StoreError, Unusable, Value};
 use super::{Settings, now_ms, timestamp};
+use crate::api::rules::{self, MAX_TTL_SECS, MAX_VALUE_BYTES};
 use crate::api::types::{
     CreateNamespace, Data, KEY_LIST_RECORD_TYPE, Key, KeyList, KeyListMeta, NAMESPACE_RECORD_TYPE,
     Namespace, NamespaceList, NamespaceStatus, PageMeta,
 };
-use crate::validate::{self, MAX_TTL_SECS, MAX_VALUE_BYTES};
 
 /// Shared by every handler.
 pub struct AppState {
@@ -30,7 +30,7 @@ pub struct AppState {
 }
 
 type Shared = State<Arc<AppState>>;
-type ApiResult = Result<Response, ApiError>;
+type ApiResult = Result<Response, ErrorResponse>;
 
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 const DEFAULT_PAGE_SIZE: u64 = 20;
@@ -43,12 +43,12 @@ const MAX_CREATE_BODY: usize = 64 * 1024;
 async fn blocking<T: Send + 'static>(
     store: &Arc<Store>,
     op: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
+) -> Result<T, ErrorResponse> {
     let store = Arc::clone(store);
     match tokio::task::spawn_blocking(move || op(&store)).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => Err(ApiError::internal(format!("storage error: {err}"))),
-        Err(_) => Err(ApiError::internal("storage task failed")),
+        Ok(Err(err)) => Err(ErrorResponse::internal(format!("storage error: {err}"))),
+        Err(_) => Err(ErrorResponse::internal("storage task failed")),
     }
 }
 
@@ -63,24 +63,24 @@ fn namespace_json(row: &NamespaceRow, status: NamespaceStatus, updated_ms: i64) 
     }
 }
 
-fn not_found_namespace() -> ApiError {
-    ApiError::not_found("KV namespace not found").parameter("id")
+fn not_found_namespace() -> ErrorResponse {
+    ErrorResponse::not_found("KV namespace not found").parameter("id")
 }
 
-fn unusable(err: Unusable) -> ApiError {
+fn unusable(err: Unusable) -> ErrorResponse {
     match err {
         Unusable::Missing => not_found_namespace(),
         Unusable::NotReady(status) => {
-            ApiError::conflict(format!("Namespace is not ready (status: {status})"))
+            ErrorResponse::conflict(format!("Namespace is not ready (status: {status})"))
         }
     }
 }
 
 /// A namespace id must be a UUID in its canonical hyphenated form; it is answered lowercase.
-fn namespace_id(path: &str) -> Result<String, ApiError> {
+fn namespace_id(path: &str) -> Result<String, ErrorResponse> {
     match uuid::Uuid::try_parse(path) {
         Ok(id) if path.len() == 36 => Ok(id.hyphenated().to_string()),
-        _ => Err(ApiError::bad_request(format!(
+        _ => Err(ErrorResponse::bad_request(format!(
             "`{}` is not a KV namespace id; ids are UUIDs such as 550e8400-e29b-41d4-a716-446655440000",
             path.escape_debug()
         ))
@@ -88,12 +88,12 @@ fn namespace_id(path: &str) -> Result<String, ApiError> {
     }
 }
 
-fn key_name(key: &str) -> Result<(), ApiError> {
-    validate::key(key).map_err(|err| ApiError::bad_request(err.to_string()).parameter("key"))
+fn key_name(key: &str) -> Result<(), ErrorResponse> {
+    rules::key(key).map_err(|err| ErrorResponse::bad_request(err.to_string()).parameter("key"))
 }
 
-fn path_error(rejection: PathRejection) -> ApiError {
-    ApiError::bad_request(format!("invalid path: {}", rejection.body_text()))
+fn path_error(rejection: PathRejection) -> ErrorResponse {
+    ErrorResponse::bad_request(format!("invalid path: {}", rejection.body_text()))
 }
 
 /// The query string as decoded pairs; `page%5Bnumber%5D` and `page[number]` are the same name.
@@ -122,11 +122,15 @@ fn positive_integer(value: &str) -> Option<u64> {
     (n >= 1).then_some(n)
 }
 
-fn integer_param(pairs: &[(String, String)], name: &str, default: u64) -> Result<u64, ApiError> {
+fn integer_param(
+    pairs: &[(String, String)],
+    name: &str,
+    default: u64,
+) -> Result<u64, ErrorResponse> {
     match param(pairs, name) {
         None => Ok(default),
         Some(value) => positive_integer(value).ok_or_else(|| {
-            ApiError::bad_request(format!(
+            ErrorResponse::bad_request(format!(
                 "`{name}` must be a whole number of at least 1, not `{}`",
                 value.escape_debug()
             ))
@@ -167,7 +171,7 @@ pub async fn create_namespace(State(app): Shared, headers: HeaderMap, body: Body
     if let Some(content_type) = headers.get(header::CONTENT_TYPE)
         && !is_json(content_type)
     {
-        return Err(ApiError::bad_request(format!(
+        return Err(ErrorResponse::bad_request(format!(
             "Content-Type must be application/json, not `{}`",
             String::from_utf8_lossy(content_type.as_bytes()).escape_debug()
         )));
@@ -175,11 +179,15 @@ pub async fn create_namespace(State(app): Shared, headers: HeaderMap, body: Body
     let bytes = match Limited::new(body, MAX_CREATE_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(err) if err.is::<LengthLimitError>() => {
-            return Err(ApiError::bad_request(
+            return Err(ErrorResponse::bad_request(
                 "request body is too large for a namespace; send {\"name\": \"...\"}",
             ));
         }
-        Err(_) => return Err(ApiError::bad_request("could not read the request body")),
+        Err(_) => {
+            return Err(ErrorResponse::bad_request(
+                "could not read the request body",
+            ));
+        }
     };
     let request = parse_create(&bytes)?;
     let now = now_ms();
@@ -196,7 +204,7 @@ pub async fn create_namespace(State(app): Shared, headers: HeaderMap, body: Body
     let name = row.name.clone();
     let created = blocking(&app.store, move |s| s.create_namespace(&row, now)).await?;
     let Some(row) = created else {
-        return Err(ApiError::duplicate_name(&name));
+        return Err(ErrorResponse::duplicate_name(&name));
     };
     // A new namespace is always answered as `pending`, even with no provisioning delay.
     let body = Data {
@@ -216,26 +224,28 @@ fn is_json(content_type: &HeaderValue) -> bool {
             && essence.to_ascii_lowercase().ends_with("+json"))
 }
 
-fn parse_create(bytes: &[u8]) -> Result<CreateNamespace, ApiError> {
+fn parse_create(bytes: &[u8]) -> Result<CreateNamespace, ErrorResponse> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| {
-        ApiError::bad_request(format!(
+        ErrorResponse::bad_request(format!(
             "request body is not valid JSON ({err}); send {{\"name\": \"...\"}}"
         ))
     })?;
     let name = match value.get("name") {
         Some(serde_json::Value::String(name)) => name.clone(),
-        Some(_) => return Err(ApiError::bad_request("`name` must be a string").pointer("/name")),
+        Some(_) => {
+            return Err(ErrorResponse::bad_request("`name` must be a string").pointer("/name"));
+        }
         None if value.is_object() => {
-            return Err(ApiError::bad_request("`name` is required").pointer("/name"));
+            return Err(ErrorResponse::bad_request("`name` is required").pointer("/name"));
         }
         None => {
-            return Err(ApiError::bad_request(
+            return Err(ErrorResponse::bad_request(
                 "request body must be a JSON object such as {\"name\": \"my-cache\"}",
             ));
         }
     };
-    validate::namespace_name(&name)
-        .map_err(|err| ApiError::bad_request(err.to_string()).pointer("/name"))?;
+    rules::namespace_name(&name)
+        .map_err(|err| ErrorResponse::bad_request(err.to_string()).pointer("/name"))?;
     Ok(CreateNamespace { name })
 }
 
@@ -268,7 +278,7 @@ pub async fn delete_namespace(
     let gone = now.saturating_add(app.settings.delete_delay_ms);
     match blocking(&app.store, move |s| s.delete_namespace(&id, now, gone)).await? {
         DeleteOutcome::Missing => Err(not_found_namespace()),
-        DeleteOutcome::AlreadyDeleting => Err(ApiError::conflict(
+        DeleteOutcome::AlreadyDeleting => Err(ErrorResponse::conflict(
             "KV namespace is already being deleted (status: deleting)",
         )),
         DeleteOutcome::Deleting(row) => Ok(axum::Json(Data {
@@ -327,14 +337,14 @@ pub async fn list_keys(
 }
 
 /// A cursor is the last key of the previous page, base64url-encoded.
-fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+fn decode_cursor(cursor: &str) -> Result<String, ErrorResponse> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .filter(|key| validate::key(key).is_ok())
+        .filter(|key| rules::key(key).is_ok())
         .ok_or_else(|| {
-            ApiError::bad_request(
+            ErrorResponse::bad_request(
                 "`cursor` is not one this server issued; pass `meta.cursor` from the previous page",
             )
             .parameter("cursor")
@@ -353,7 +363,7 @@ pub async fn get_key(
     let value = blocking(&app.store, move |s| s.get_value(&id, &key, now))
         .await?
         .map_err(unusable)?
-        .ok_or_else(|| ApiError::not_found("Key not found").parameter("key"))?;
+        .ok_or_else(|| ErrorResponse::not_found("Key not found").parameter("key"))?;
     let content_type = HeaderValue::from_str(&value.content_type)
         .unwrap_or_else(|_| HeaderValue::from_static(DEFAULT_CONTENT_TYPE));
     Ok((
@@ -380,7 +390,7 @@ pub async fn put_key(
         None => DEFAULT_CONTENT_TYPE.to_owned(),
         Some(value) => value
             .to_str()
-            .map_err(|_| ApiError::bad_request("Content-Type must be printable ASCII"))?
+            .map_err(|_| ErrorResponse::bad_request("Content-Type must be printable ASCII"))?
             .to_owned(),
     };
     let declared = headers
@@ -395,7 +405,7 @@ pub async fn put_key(
         let lookup = id.clone();
         return match blocking(&app.store, move |s| s.namespace(&lookup, now)).await? {
             None => Err(not_found_namespace()),
-            Some(_) => Err(ApiError::conflict(
+            Some(_) => Err(ErrorResponse::conflict(
                 "This KV namespace does not support TTL; store the key without `ttl_secs`",
             )
             .parameter("ttl_secs")),
@@ -404,7 +414,11 @@ pub async fn put_key(
     let bytes = match Limited::new(body, MAX_VALUE_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(err) if err.is::<LengthLimitError>() => return Err(value_too_large()),
-        Err(_) => return Err(ApiError::bad_request("could not read the request body")),
+        Err(_) => {
+            return Err(ErrorResponse::bad_request(
+                "could not read the request body",
+            ));
+        }
     };
     let now = now_ms();
     let expires = ttl.map(|secs| now.saturating_add((secs as i64).saturating_mul(1000)));
@@ -425,13 +439,13 @@ pub async fn put_key(
     Ok(status.into_response())
 }
 
-fn value_too_large() -> ApiError {
-    ApiError::too_large("Value exceeds the maximum size of 1 MiB (1048576 bytes)")
+fn value_too_large() -> ErrorResponse {
+    ErrorResponse::too_large("Value exceeds the maximum size of 1 MiB (1048576 bytes)")
 }
 
-fn ttl_param(pairs: &[(String, String)]) -> Result<Option<u64>, ApiError> {
+fn ttl_param(pairs: &[(String, String)]) -> Result<Option<u64>, ErrorResponse> {
     if param(pairs, "ttl").is_some() {
-        return Err(ApiError::unprocessable(
+        return Err(ErrorResponse::unprocessable(
             "The `ttl` parameter is not supported; use `ttl_secs` (whole seconds)",
         )
         .parameter("ttl"));
@@ -443,7 +457,7 @@ fn ttl_param(pairs: &[(String, String)]) -> Result<Option<u64>, ApiError> {
         .filter(|secs| *secs <= MAX_TTL_SECS)
         .map(Some)
         .ok_or_else(|| {
-            ApiError::unprocessable(format!(
+            ErrorResponse::unprocessable(format!(
                 "`ttl_secs` must be a whole number of seconds from 1 to {MAX_TTL_SECS}, not `{}`",
                 value.escape_debug()
             ))
@@ -467,8 +481,8 @@ pub async fn delete_key(
 }
 
 /// Any path the API does not have.
-pub async fn unknown_path() -> ApiError {
-    ApiError::not_found("No such API path; KV paths start with /v2/storage/kvs")
+pub async fn unknown_path() -> ErrorResponse {
+    ErrorResponse::not_found("No such API path; KV paths start with /v2/storage/kvs")
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
 use super::Config;
-use super::error::ApiError;
+use super::error::ErrorResponse;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -83,7 +83,7 @@ async fn authenticate(api_key: Option<Arc<str>>, req: Request, next: Next) -> Re
     if allowed {
         next.run(req).await
     } else {
-        ApiError::unauthorized().into_response()
+        ErrorResponse::unauthorized().into_response()
     }
 }
 
@@ -124,7 +124,7 @@ async fn rate_limit(limiter: Arc<RateLimiter>, req: Request, next: Next) -> Resp
     let mut response = match remaining {
         Some(_) => next.run(req).await,
         None => {
-            let mut response = ApiError::rate_limited().into_response();
+            let mut response = ErrorResponse::rate_limited().into_response();
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(reset));
@@ -146,7 +146,7 @@ async fn error_bodies(req: Request, next: Next) -> Response {
         return response;
     }
     let (parts, _) = response.into_parts();
-    let mut replaced = ApiError::method_not_allowed().into_response();
+    let mut replaced = ErrorResponse::method_not_allowed().into_response();
     if let Some(allow) = parts.headers.get(header::ALLOW) {
         replaced.headers_mut().insert(header::ALLOW, allow.clone());
     }

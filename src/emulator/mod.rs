@@ -19,7 +19,7 @@ use axum::Router;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
-pub use error::ApiError;
+pub use error::ErrorResponse;
 use handlers::AppState;
 pub use store::{Store, StoreError};
 
@@ -54,6 +54,10 @@ pub struct Config {
     /// namespace with the id exists.
     pub mirrors: Vec<Mirror>,
 }
+
+/// The API key `serve` prints when `--api-key` is not given, and the one `--local` sends: the
+/// emulator then accepts any key.
+pub const LOCAL_API_KEY: &str = "KEYlocal-emulator";
 
 /// A namespace to create locally with a given id.
 #[derive(Debug, Clone, PartialEq, Eq)]

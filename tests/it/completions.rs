@@ -14,7 +14,7 @@ fn root() -> PathBuf {
 
 #[test]
 fn generated_files_are_up_to_date() {
-    let generated = telnyx_edge::assets::files().expect("generates");
+    let generated = telnyx_edge::generated_files().expect("generates");
     let mut stale = Vec::new();
     for (relative, contents) in &generated {
         match std::fs::read(root().join(relative)) {

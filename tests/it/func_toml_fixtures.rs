@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use telnyx_edge::func_toml::FuncToml;
+use telnyx_edge::FuncToml;
 
 fn apply(file: &Path, cmd: &str) -> Result<String, String> {
     let words: Vec<&str> = cmd.split_whitespace().collect();

@@ -4,8 +4,14 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
+use clap::{Args, Parser, Subcommand, ValueHint};
 use clap_complete::engine::ArgValueCandidates;
+
+use crate::env;
+pub use crate::ui::format::{ColorWhen, OutputFormat};
+
+pub mod complete;
+pub mod duration;
 
 /// Manage Telnyx Edge Compute KV storage, or run a local emulator of it.
 #[derive(Debug, Parser)]
@@ -24,11 +30,11 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// API root including `/v2` [default: config `api_endpoint` + `/v2`, else
     /// https://api.telnyx.com/v2]
-    #[arg(long, global = true, env = "TELNYX_BASE_URL", value_name = "URL")]
+    #[arg(long, global = true, env = env::BASE_URL, value_name = "URL")]
     pub base_url: Option<String>,
 
     /// Use `[profiles.NAME]` from the config file
-    #[arg(long, global = true, env = "TELNYX_PROFILE", value_name = "NAME")]
+    #[arg(long, global = true, env = env::PROFILE, value_name = "NAME")]
     pub profile: Option<String>,
 
     /// The function's func.toml [default: the nearest, searching up from the working directory]
@@ -36,7 +42,7 @@ pub struct GlobalArgs {
     pub func_toml: Option<PathBuf>,
 
     /// Run against the embedded emulator and its on-disk state: no network, no key
-    #[arg(long, global = true, env = "TELNYX_EDGE_LOCAL", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true, env = env::LOCAL, value_parser = clap::builder::BoolishValueParser::new())]
     pub local: bool,
 
     /// Output format: `table` for people, `json`, `ndjson` or `ids` for scripts
@@ -69,13 +75,13 @@ pub struct GlobalArgs {
     #[arg(
         long,
         global = true,
-        env = "TELNYX_EDGE_SKIP_CONFIRMATIONS",
+        env = env::SKIP_CONFIRMATIONS,
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub yes: bool,
 
     /// Deadline for each request, body included [default: 30s]; for `wait`, how long to wait [default: 5m]
-    #[arg(long, global = true, value_name = "DUR", value_parser = crate::duration::parse_positive)]
+    #[arg(long, global = true, value_name = "DUR", value_parser = crate::cli::duration::parse_positive)]
     pub timeout: Option<Duration>,
 
     /// Retries for retryable failures (429, 502, 503, 504, connection errors)
@@ -91,26 +97,6 @@ impl GlobalArgs {
             self.output
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorWhen {
-    /// Colour only on a terminal, and not when NO_COLOR is set
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Aligned columns and plain lines for people
-    Table,
-    /// One JSON document
-    Json,
-    /// One JSON object per line, streamed
-    Ndjson,
-    /// One id or key per line
-    Ids,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,7 +127,7 @@ network call.";
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
-    pub shell: crate::completion::Shell,
+    pub shell: crate::cli::complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -249,7 +235,7 @@ pub struct CreateArgs {
     pub no_wait: bool,
 
     /// How long to wait for `provision_ok`
-    #[arg(long, value_name = "DUR", default_value = "5m", value_parser = crate::duration::parse)]
+    #[arg(long, value_name = "DUR", default_value = "5m", value_parser = crate::cli::duration::parse)]
     pub wait_timeout: Duration,
 
     /// Succeed with the existing namespace when the name is taken
@@ -263,7 +249,7 @@ pub struct CreateArgs {
 
 #[derive(Debug, Args)]
 pub struct BindArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     /// Binding name, `[A-Z_][A-Z0-9_]*` [default: the namespace name upper-cased, `-` → `_`]
@@ -282,7 +268,7 @@ pub struct BindArgs {
 #[derive(Debug, Args)]
 pub struct UnbindArgs {
     /// Binding name in func.toml
-    #[arg(value_parser = binding_name, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(value_parser = binding_name, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub binding: String,
 
     /// Print the change as a unified diff and write nothing
@@ -303,7 +289,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     /// A key: print its value instead of the namespace
@@ -317,7 +303,7 @@ pub struct GetArgs {
 
 #[derive(Debug, Args)]
 pub struct PutArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     #[command(flatten)]
@@ -326,7 +312,7 @@ pub struct PutArgs {
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     /// A key: delete it instead of the namespace
@@ -337,6 +323,10 @@ pub struct DeleteArgs {
     #[arg(long, conflicts_with = "key")]
     pub wait: bool,
 
+    /// With `--wait`: how long to wait
+    #[arg(long, value_name = "DUR", default_value = "5m", requires = "wait", value_parser = crate::cli::duration::parse)]
+    pub wait_timeout: Duration,
+
     /// Also remove the func.toml bindings of the namespace once it is deleted
     #[arg(long, conflicts_with = "key")]
     pub unbind: bool,
@@ -344,11 +334,11 @@ pub struct DeleteArgs {
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     /// How long to wait (the global `--timeout` means the same here) [default: 5m]
-    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse)]
+    #[arg(long, value_name = "DUR", value_parser = crate::cli::duration::parse)]
     pub wait_timeout: Option<Duration>,
 }
 
@@ -399,7 +389,7 @@ pub struct BulkOptions {
 
 #[derive(Debug, Args)]
 pub struct BulkPutArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     /// NDJSON or JSON array input; `-` (the default) reads stdin
@@ -432,7 +422,7 @@ pub struct KeySelection {
 
 #[derive(Debug, Args)]
 pub struct BulkGetArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     #[command(flatten)]
@@ -448,7 +438,7 @@ pub struct BulkGetArgs {
 
 #[derive(Debug, Args)]
 pub struct BulkDeleteArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     #[command(flatten)]
@@ -464,7 +454,7 @@ pub struct BulkDeleteArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     /// Only keys that start with P
@@ -481,7 +471,7 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     /// An export (NDJSON); `-` reads stdin
@@ -512,7 +502,7 @@ pub enum KeyCommand {
 
 #[derive(Debug, Args)]
 pub struct KeyListArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     /// Only keys that start with this
@@ -530,7 +520,7 @@ pub struct KeyListArgs {
 
 #[derive(Debug, Args)]
 pub struct KeyGetArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     #[arg(value_parser = key_name)]
@@ -543,7 +533,7 @@ pub struct KeyGetArgs {
 
 #[derive(Debug, Args)]
 pub struct KeyPutFullArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     #[command(flatten)]
@@ -576,7 +566,7 @@ pub struct KeyPutArgs {
 
 #[derive(Debug, Args)]
 pub struct KeyDeleteArgs {
-    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::completion::bindings))]
+    #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
     #[arg(value_parser = key_name)]
@@ -602,7 +592,7 @@ pub struct ServeArgs {
 
     /// Directory of the emulator's database [default: .telnyx-edge/state next to the nearest
     /// func.toml, else in the working directory]
-    #[arg(long, env = "TELNYX_EDGE_STATE_DIR", value_name = "DIR", value_hint = ValueHint::DirPath)]
+    #[arg(long, env = env::STATE_DIR, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub state_dir: Option<PathBuf>,
 
     /// Keep everything in memory; nothing is written to disk
@@ -614,11 +604,11 @@ pub struct ServeArgs {
     pub api_key: Option<String>,
 
     /// How long a new namespace stays `pending` before `provision_ok`
-    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = crate::duration::parse)]
+    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = crate::cli::duration::parse)]
     pub provision_delay: Duration,
 
     /// How long a deleted namespace stays `deleting` before it is gone
-    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = crate::duration::parse)]
+    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = crate::cli::duration::parse)]
     pub delete_delay: Duration,
 
     /// Make provisioning of this namespace name end in `provision_failed` (repeatable)
@@ -635,12 +625,12 @@ pub struct ServeArgs {
 }
 
 fn binding_name(value: &str) -> Result<String, String> {
-    if crate::func_toml::valid_binding(value) {
+    if crate::local::func_toml::valid_binding(value) {
         Ok(value.to_owned())
     } else {
         Err(format!(
             "`{value}` is not a binding name; use upper-case letters, digits and `_`, not starting with a digit, such as `{}`",
-            crate::func_toml::binding_for(value)
+            crate::local::func_toml::binding_for(value)
         ))
     }
 }
@@ -655,16 +645,16 @@ fn binding_or_default(value: &str) -> Result<String, String> {
 }
 
 fn key_name(value: &str) -> Result<String, String> {
-    crate::validate::request_key(value)
+    crate::api::rules::request_key(value)
         .map(|()| value.to_owned())
         .map_err(|err| err.to_string())
 }
 
 /// A TTL: a duration of whole seconds within the API's range.
 fn ttl(value: &str) -> Result<u64, String> {
-    crate::duration::parse(value)
+    crate::cli::duration::parse(value)
         .ok()
-        .filter(|d| d.subsec_nanos() == 0 && crate::validate::ttl_secs(d.as_secs()).is_ok())
+        .filter(|d| d.subsec_nanos() == 0 && crate::api::rules::ttl_secs(d.as_secs()).is_ok())
         .map(|d| d.as_secs())
         .ok_or_else(|| {
             format!(
@@ -674,7 +664,7 @@ fn ttl(value: &str) -> Result<u64, String> {
 }
 
 fn namespace_name(value: &str) -> Result<String, String> {
-    crate::validate::namespace_name(value)
+    crate::api::rules::namespace_name(value)
         .map(|()| value.to_owned())
         .map_err(|err| err.to_string())
 }

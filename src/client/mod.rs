@@ -14,6 +14,12 @@
 //! `x-ratelimit-reset`. POST (create) is retried only when the request certainly did not reach
 //! the service; see [`Client::create_namespace`].
 
+mod error;
+mod net;
+
+pub use error::ApiError;
+pub use net::redact_url;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -23,11 +29,10 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
-use super::error::{ApiError, MAX_WAIT_SECS};
-use super::net;
-use super::types::{CreateNamespace, Data, ErrorBody, KeyList, Namespace, NamespaceList};
-use crate::printer::stderr_line;
-use crate::validate::MAX_VALUE_BYTES;
+use error::MAX_WAIT_SECS;
+
+use crate::api::rules::MAX_VALUE_BYTES;
+use crate::api::types::{CreateNamespace, Data, ErrorBody, KeyList, Namespace, NamespaceList};
 
 /// Everything but `A-Z a-z 0-9 - _ =` is percent-encoded in a key, so that no URL normalisation
 /// on the way can rewrite it (`/` → `%2F`, `.` → `%2E`).
@@ -52,7 +57,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(20);
 const USER_AGENT: &str = concat!("telnyx-edge/", env!("CARGO_PKG_VERSION"));
 
 /// How the client connects and behaves.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientOptions {
     /// API root including `/v2`, e.g. `https://api.telnyx.com/v2`.
     pub base_url: String,
@@ -60,13 +65,42 @@ pub struct ClientOptions {
     /// Per attempt: from sending the request to the last byte of the response.
     pub timeout: Duration,
     pub retries: u32,
-    /// Trace each request on stderr (the token redacted).
-    pub verbose: bool,
-    /// Say on stderr when a request is retried.
-    pub announce_retries: bool,
     /// Connect directly whatever the proxy variables say: for the in-process emulator.
     pub direct: bool,
+    /// Told of each request, response and retry; the client itself prints nothing.
+    pub observer: Option<Observer>,
 }
+
+/// What the client does, as it does it, for the command layer to show (`-v`, retry notices).
+/// URLs are redacted.
+pub enum Event<'a> {
+    /// A request is about to be sent.
+    Sending {
+        method: &'a Method,
+        url: &'a str,
+        proxy: Option<&'a str>,
+    },
+    /// A response arrived and its body was read.
+    Received {
+        version: reqwest::Version,
+        status: StatusCode,
+        elapsed: Duration,
+        request_id: Option<&'a str>,
+    },
+    /// An attempt failed and will be repeated after `delay`.
+    Retrying {
+        method: &'a Method,
+        delay: Duration,
+        error: &'a ApiError,
+        retry: u32,
+        retries: u32,
+        /// The caller reports final failures itself (bulk work): worth a trace, not a notice.
+        caller_reports: bool,
+    },
+}
+
+/// Receives the client's [`Event`]s; shared by every clone of a client.
+pub type Observer = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
 
 /// A connected API client; cheap to clone. Clones share the connection pool and the
 /// [`Gate`], so concurrent workers slow down together when the service asks one to wait.
@@ -80,6 +114,8 @@ pub struct Client {
     proxy: Option<String>,
     auth: HeaderValue,
     options: ClientOptions,
+    /// See [`Client::without_retry_messages`].
+    caller_reports: bool,
     gate: Arc<Gate>,
 }
 
@@ -185,6 +221,7 @@ impl Client {
             proxy,
             auth,
             options,
+            caller_reports: false,
             gate: Arc::new(Gate::default()),
         })
     }
@@ -192,7 +229,7 @@ impl Client {
     /// The same client, without the "Retrying …" lines (bulk work reports failures itself).
     pub fn without_retry_messages(&self) -> Self {
         let mut client = self.clone();
-        client.options.announce_retries = false;
+        client.caller_reports = true;
         client
     }
 
@@ -425,13 +462,14 @@ impl Client {
                 Some(ServerDelay::Wait(delay)) => delay,
                 _ => backoff(attempt),
             };
-            if self.options.announce_retries || self.options.verbose {
-                stderr_line(&format!(
-                    "Retrying {method} in {:.1}s after: {err} (retry {attempt} of {})",
-                    delay.as_secs_f64(),
-                    self.options.retries
-                ));
-            }
+            self.emit(&Event::Retrying {
+                method: &method,
+                delay,
+                error: &err,
+                retry: attempt,
+                retries: self.options.retries,
+                caller_reports: self.caller_reports,
+            });
             tokio::time::sleep(delay).await;
         }
     }
@@ -454,15 +492,11 @@ impl Client {
         if let Some((bytes, content_type)) = body {
             request = request.header(CONTENT_TYPE, content_type).body(bytes);
         }
-        if self.options.verbose {
-            let via = self
-                .proxy
-                .as_deref()
-                .map(|proxy| format!(" (via proxy {proxy})"))
-                .unwrap_or_default();
-            stderr_line(&format!("> {method} {shown}{via}"));
-            stderr_line("> authorization: Bearer [redacted]");
-        }
+        self.emit(&Event::Sending {
+            method,
+            url: &shown,
+            proxy: self.proxy.as_deref(),
+        });
         let start = Instant::now();
         let fail = |err: reqwest::Error| {
             net::classify(err, &shown, self.proxy.as_deref(), self.options.timeout)
@@ -474,14 +508,14 @@ impl Client {
         let status = response.status();
         let version = response.version();
         let headers = response.headers().clone();
-        let request_id = headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let content_type = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let request_id = header("x-request-id");
+        let content_type = header(CONTENT_TYPE.as_str());
         if status.is_success() {
             let body = read_body(response, limit, &shown, fail).await;
             self.trace(version, status, start, request_id.as_deref());
@@ -500,26 +534,8 @@ impl Client {
             .await
             .unwrap_or_default();
         self.trace(version, status, start, request_id.as_deref());
-        let error = serde_json::from_slice::<ErrorBody>(&bytes)
-            .ok()
-            .and_then(|body| body.errors.into_iter().next());
-        if status == StatusCode::NOT_FOUND && error.is_none() {
-            return (
-                Err(ApiError::Endpoint {
-                    url: shown,
-                    request_id,
-                }),
-                None,
-            );
-        }
         (
-            Err(ApiError::Status {
-                status: status.as_u16(),
-                code: error.as_ref().map(|e| e.code.clone()),
-                title: error.as_ref().map(|e| e.title.clone()),
-                detail: error.and_then(|e| e.detail),
-                request_id,
-            }),
+            Err(status_error(status, &bytes, shown, request_id)),
             server_delay,
         )
     }
@@ -531,15 +547,44 @@ impl Client {
         start: Instant,
         request_id: Option<&str>,
     ) {
-        if self.options.verbose {
-            stderr_line(&format!(
-                "< {version:?} {status} in {:.1}ms{}",
-                start.elapsed().as_secs_f64() * 1000.0,
-                request_id
-                    .map(|id| format!(" (request id {id})"))
-                    .unwrap_or_default()
-            ));
+        self.emit(&Event::Received {
+            version,
+            status,
+            elapsed: start.elapsed(),
+            request_id,
+        });
+    }
+
+    fn emit(&self, event: &Event<'_>) {
+        if let Some(observer) = &self.options.observer {
+            observer(event);
         }
+    }
+}
+
+/// The error for a failed status: the API's own error document, or, for a 404 without one, a
+/// wrong endpoint (an HTML page or an empty body is not the API's "not found").
+fn status_error(
+    status: StatusCode,
+    body: &[u8],
+    shown: String,
+    request_id: Option<String>,
+) -> ApiError {
+    let error = serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .and_then(|body| body.errors.into_iter().next());
+    if status == StatusCode::NOT_FOUND && error.is_none() {
+        return ApiError::Endpoint {
+            url: shown,
+            request_id,
+        };
+    }
+    ApiError::Status {
+        status: status.as_u16(),
+        code: error.as_ref().map(|e| e.code.clone()),
+        title: error.as_ref().map(|e| e.title.clone()),
+        detail: error.and_then(|e| e.detail),
+        request_id,
     }
 }
 

@@ -12,6 +12,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use super::error::{ApiError, ConnectFailure};
+use crate::env;
 
 /// The TLS set-up: rustls with the platform's verifier (the operating system's trust store) plus
 /// the certificates of `SSL_CERT_FILE`/`SSL_CERT_DIR`, offering HTTP/2 and HTTP/1.1 by ALPN.
@@ -113,10 +114,10 @@ impl ServerCertVerifier for LazyVerifier {
 /// system bundle too, because rustls-native-certs reads only the variables once they are set.
 /// A company CA therefore adds to the system's trust instead of replacing it.
 fn extra_roots() -> Result<Vec<CertificateDer<'static>>, ApiError> {
-    let file = std::env::var_os("SSL_CERT_FILE")
+    let file = std::env::var_os(env::SSL_CERT_FILE)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
-    let dirs: Vec<PathBuf> = std::env::var_os("SSL_CERT_DIR")
+    let dirs: Vec<PathBuf> = std::env::var_os(env::SSL_CERT_DIR)
         .map(|v| {
             std::env::split_paths(&v)
                 .filter(|p| !p.as_os_str().is_empty())
@@ -128,10 +129,10 @@ fn extra_roots() -> Result<Vec<CertificateDer<'static>>, ApiError> {
     }
     let mut certs = Vec::new();
     if let Some(file) = &file {
-        certs.extend(load("SSL_CERT_FILE", Some(file), None)?);
+        certs.extend(load(env::SSL_CERT_FILE, Some(file), None)?);
     }
     for dir in &dirs {
-        certs.extend(load("SSL_CERT_DIR", None, Some(dir))?);
+        certs.extend(load(env::SSL_CERT_DIR, None, Some(dir))?);
     }
     certs.extend(system_bundle());
     Ok(certs)

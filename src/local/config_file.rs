@@ -8,7 +8,7 @@
 
 use std::io::Write as _;
 
-use crate::atomic::AtomicFile;
+use crate::local::atomic::AtomicFile;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, Table};
@@ -35,6 +35,8 @@ pub enum ConfigError {
     },
     #[error("no home directory to keep the config file in; set TELNYX_CONFIG_PATH")]
     NoHome,
+    #[error("cannot save the key in the config file `{}`: `{key}` there is not a table", path.display())]
+    NotATable { path: PathBuf, key: String },
 }
 
 /// Where the config file is: `TELNYX_CONFIG_PATH`, else `~/.telnyx-edge/config.toml`.
@@ -125,32 +127,35 @@ impl ConfigFile {
     }
 
     /// Sets `api_key` at the top level or in `[profiles.NAME]`, creating the table if needed.
-    pub fn set_api_key(&mut self, profile: Option<&str>, key: &str) {
+    /// A `profiles` (or `profiles.NAME`) that is a value rather than a table is refused: replacing
+    /// it would lose what it holds.
+    pub fn set_api_key(&mut self, profile: Option<&str>, key: &str) -> Result<(), ConfigError> {
+        let not_a_table = |key: String| ConfigError::NotATable {
+            path: self.path.clone(),
+            key,
+        };
         let table = match profile {
             None => self.doc.as_table_mut(),
             Some(name) => {
-                let profiles = self.doc.entry("profiles").or_insert_with(|| {
-                    let mut t = Table::new();
-                    t.set_implicit(true);
-                    Item::Table(t)
-                });
-                let Some(profiles) = profiles.as_table_mut() else {
-                    // `profiles` is not a table; replacing it would lose data, so the key goes
-                    // to the top level only when there is no profile. Callers check profiles
-                    // with `has_profile` first.
-                    return;
-                };
-                match profiles
+                let profiles = self
+                    .doc
+                    .entry("profiles")
+                    .or_insert_with(|| {
+                        let mut t = Table::new();
+                        t.set_implicit(true);
+                        Item::Table(t)
+                    })
+                    .as_table_mut()
+                    .ok_or_else(|| not_a_table("profiles".into()))?;
+                profiles
                     .entry(name)
                     .or_insert_with(|| Item::Table(Table::new()))
                     .as_table_mut()
-                {
-                    Some(table) => table,
-                    None => return,
-                }
+                    .ok_or_else(|| not_a_table(format!("profiles.{name}")))?
             }
         };
         table.insert("api_key", toml_edit::value(key));
+        Ok(())
     }
 
     /// Removes `api_key`; returns whether there was one.
@@ -173,7 +178,7 @@ impl ConfigFile {
             path: self.path.clone(),
             source,
         };
-        let dir = crate::atomic::parent_dir(&self.path);
+        let dir = crate::local::atomic::parent_dir(&self.path);
         if !dir.exists() {
             create_private_dir(dir).map_err(write_error)?;
         }
@@ -245,7 +250,7 @@ mod tests {
     #[test]
     fn setting_a_key_keeps_everything_else_byte_for_byte() {
         let (dir, mut config) = load(SAMPLE);
-        config.set_api_key(None, "KEYnew");
+        config.set_api_key(None, "KEYnew").expect("sets");
         config.save().expect("saves");
         let text = std::fs::read_to_string(dir.path().join("config.toml")).expect("read");
         assert_eq!(
@@ -279,7 +284,7 @@ mod tests {
         let path = dir.path().join("new/dir/config.toml");
         let mut config = ConfigFile::load(&path).expect("loads");
         assert_eq!(config.api_key(None), None);
-        config.set_api_key(Some("ci"), "KEYci");
+        config.set_api_key(Some("ci"), "KEYci").expect("sets");
         config.save().expect("saves");
         assert_eq!(
             std::fs::read_to_string(&path).expect("read"),

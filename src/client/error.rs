@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::exit::Exit;
+use crate::error::Exit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

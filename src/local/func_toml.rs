@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 
-use crate::atomic::AtomicFile;
+use crate::local::atomic::AtomicFile;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FuncTomlError {
@@ -139,10 +139,6 @@ impl FuncToml {
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    pub fn exists(&self) -> bool {
-        self.exists
     }
 
     fn kv(&self) -> Option<&Item> {
@@ -337,7 +333,7 @@ impl FuncToml {
 
     /// A unified diff from the file on disk to what would be written.
     pub fn diff(&self) -> String {
-        let name = crate::project::display_path(&self.path);
+        let name = crate::local::project::display_path(&self.path);
         let (old, new) = if Path::new(&name).is_relative() {
             (format!("a/{name}"), format!("b/{name}"))
         } else {

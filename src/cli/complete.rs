@@ -69,10 +69,10 @@ pub fn bindings() -> Vec<CompletionCandidate> {
     let Ok(cwd) = std::env::current_dir() else {
         return Vec::new();
     };
-    let Some(path) = crate::project::nearest_func_toml(&cwd) else {
+    let Some(path) = crate::local::project::nearest_func_toml(&cwd) else {
         return Vec::new();
     };
-    let Ok(toml) = crate::func_toml::FuncToml::load(&path) else {
+    let Ok(toml) = crate::local::func_toml::FuncToml::load(&path) else {
         return Vec::new();
     };
     toml.bindings()

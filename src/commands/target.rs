@@ -7,9 +7,9 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::api::types::Namespace;
-use crate::exit::{Exit, UserError};
-use crate::func_toml::{FuncToml, valid_binding};
-use crate::session::Session;
+use crate::commands::backend::Backend;
+use crate::error::{Exit, UserError};
+use crate::local::func_toml::{FuncToml, valid_binding};
 
 /// A namespace a command operates on.
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ pub fn is_uuid(spec: &str) -> bool {
 
 /// Resolves without a request when `spec` is a UUID or a binding (key commands need only the
 /// id).
-pub async fn id(session: &Session, spec: &str) -> anyhow::Result<Target> {
+pub async fn id(backend: &Backend, spec: &str) -> anyhow::Result<Target> {
     if is_uuid(spec) {
         return Ok(Target {
             id: spec.to_ascii_lowercase(),
@@ -37,9 +37,9 @@ pub async fn id(session: &Session, spec: &str) -> anyhow::Result<Target> {
         });
     }
     if valid_binding(spec) {
-        return by_binding(session.func_toml.as_deref(), spec);
+        return by_binding(backend.func_toml.as_deref(), spec);
     }
-    by_name(session, spec).await
+    by_name(backend, spec).await
 }
 
 fn by_binding(func_toml: Option<&Path>, spec: &str) -> anyhow::Result<Target> {
@@ -81,16 +81,16 @@ fn by_binding(func_toml: Option<&Path>, spec: &str) -> anyhow::Result<Target> {
             };
             Err(not_found(format!(
                 "`{}` has no such binding ({listed})",
-                crate::project::display_path(path)
+                crate::local::project::display_path(path)
             )))
         }
     }
 }
 
 /// Resolves and fetches the namespace object.
-pub async fn namespace(session: &Session, spec: &str) -> anyhow::Result<(Target, Namespace)> {
-    let client = &session.client;
-    let target = id(session, spec).await?;
+pub async fn namespace(backend: &Backend, spec: &str) -> anyhow::Result<(Target, Namespace)> {
+    let client = &backend.client;
+    let target = id(backend, spec).await?;
     if let Some(namespace) = target.namespace.clone() {
         return Ok((target, namespace));
     }
@@ -119,9 +119,9 @@ pub async fn namespace(session: &Session, spec: &str) -> anyhow::Result<(Target,
     }
 }
 
-async fn by_name(session: &Session, spec: &str) -> anyhow::Result<Target> {
-    let client = &session.client;
-    if crate::validate::namespace_name(spec).is_err() {
+async fn by_name(backend: &Backend, spec: &str) -> anyhow::Result<Target> {
+    let client = &backend.client;
+    if crate::api::rules::namespace_name(spec).is_err() {
         return Err(UserError::new(
             Exit::NotFound,
             format!(

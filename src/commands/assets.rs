@@ -8,7 +8,7 @@ use std::path::Path;
 
 use clap::{Arg, ArgAction, Command, CommandFactory as _};
 
-use crate::completion::{Shell, write_script};
+use crate::cli::complete::{Shell, write_script};
 
 /// Every generated file, as (path relative to the repository root, contents).
 pub fn files() -> std::io::Result<Vec<(String, Vec<u8>)>> {

@@ -1,8 +1,7 @@
-//! The documented exit codes (`docs/exit-codes.md`) and the error type that carries one.
+//! The error model: the documented exit codes (`docs/exit-codes.md`), the error that carries one
+//! from where it is raised, and how to find a typed error in an `anyhow` chain.
 
 use std::process::ExitCode;
-
-use crate::api::ApiError;
 
 /// Every exit code the binary uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,31 +47,9 @@ impl UserError {
     }
 }
 
-/// The exit code for `err`: a [`UserError`] anywhere in it decides, else an [`ApiError`],
-/// else 1.
-pub fn code_of(err: &anyhow::Error) -> Exit {
-    if let Some(user) = find::<UserError>(err) {
-        return user.exit;
-    }
-    find::<ApiError>(err).map_or(Exit::Failure, ApiError::exit)
-}
-
-/// The hint of the [`UserError`] that decides the exit code, else the [`ApiError`]'s.
-pub fn hint_of(err: &anyhow::Error) -> Option<String> {
-    if let Some(hint) = find::<UserError>(err).and_then(|user| user.hint.clone()) {
-        return Some(hint);
-    }
-    find::<ApiError>(err).and_then(ApiError::hint)
-}
-
-/// The service's id for the request that failed, when it gave one.
-pub fn request_id_of(err: &anyhow::Error) -> Option<&str> {
-    find::<ApiError>(err).and_then(ApiError::request_id)
-}
-
 /// Finds an error of type `E` whether it was added as context (which `downcast_ref` sees) or
 /// sits in the chain of sources.
-fn find<E: std::error::Error + Send + Sync + 'static>(err: &anyhow::Error) -> Option<&E> {
+pub fn find<E: std::error::Error + Send + Sync + 'static>(err: &anyhow::Error) -> Option<&E> {
     err.downcast_ref::<E>()
         .or_else(|| err.chain().find_map(|cause| cause.downcast_ref::<E>()))
 }
@@ -92,12 +69,15 @@ mod tests {
     use anyhow::Context as _;
 
     #[test]
-    fn the_innermost_user_error_decides() {
+    fn a_user_error_is_found_as_context_or_as_a_source() {
         let err = Err::<(), _>(UserError::new(Exit::Conflict, "taken").hint("Use another name."))
             .context("failed to create KV namespace `a`")
             .expect_err("is an error");
-        assert_eq!(code_of(&err), Exit::Conflict);
-        assert_eq!(hint_of(&err).as_deref(), Some("Use another name."));
-        assert_eq!(code_of(&anyhow::anyhow!("plain")), Exit::Failure);
+        let found = find::<UserError>(&err).expect("found");
+        assert_eq!(
+            (found.exit, found.hint.as_deref()),
+            (Exit::Conflict, Some("Use another name."))
+        );
+        assert!(find::<UserError>(&anyhow::anyhow!("plain")).is_none());
     }
 }

@@ -33,39 +33,30 @@ pub fn display_path(path: &Path) -> String {
     }
 }
 
-/// The local mirrors of a `func.toml`'s bindings: each binding's namespace, with the same id,
-/// named after the binding (`MY_CACHE` → `my-cache`). Ids that are not UUIDs are skipped and
-/// named in the returned warnings.
-pub fn mirrors(bindings: &[(String, String)]) -> (Vec<crate::emulator::Mirror>, Vec<String>) {
-    let mut mirrors = Vec::new();
-    let mut warnings = Vec::new();
-    for (binding, id) in bindings {
-        match uuid::Uuid::try_parse(id) {
-            Ok(uuid) if id.len() == 36 => mirrors.push(crate::emulator::Mirror {
-                id: uuid.hyphenated().to_string(),
-                name: crate::func_toml::name_for(binding),
-            }),
-            _ => warnings.push(format!(
-                "binding `{binding}` has id `{}`, which is not a namespace UUID; it is not mirrored locally",
-                id.escape_debug()
-            )),
-        }
-    }
-    (mirrors, warnings)
-}
-
 /// `.telnyx-edge/state/` next to the nearest `func.toml`, else in `cwd`: where `--local` and
 /// `storage kv serve` keep the emulator's data.
-pub fn default_state_dir(cwd: &Path) -> PathBuf {
+fn default_state_dir(cwd: &Path) -> PathBuf {
     match nearest_func_toml(cwd) {
         Some(file) => state_dir_beside(&file),
         None => cwd.join(".telnyx-edge").join("state"),
     }
 }
 
+/// Where `--local` and `storage kv serve` keep the emulator's data: `explicit` (`--state-dir`,
+/// `TELNYX_EDGE_STATE_DIR`), else next to the `func.toml` in use, else the default for `cwd`.
+pub fn state_dir(explicit: Option<&Path>, func_toml: Option<&Path>, cwd: &Path) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir.to_path_buf();
+    }
+    match func_toml.filter(|path| path.is_file()) {
+        Some(path) => state_dir_beside(path),
+        None => default_state_dir(cwd),
+    }
+}
+
 /// `.telnyx-edge/state/` in the directory of `func_toml`.
-pub fn state_dir_beside(func_toml: &Path) -> PathBuf {
-    crate::atomic::parent_dir(func_toml)
+fn state_dir_beside(func_toml: &Path) -> PathBuf {
+    crate::local::atomic::parent_dir(func_toml)
         .join(".telnyx-edge")
         .join("state")
 }

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
-use crate::exit::{Exit, UserError};
+use crate::error::{Exit, UserError};
 
 /// What the user must type.
 pub enum Answer<'a> {

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::GlobalArgs;
-use crate::config::{self, ConfigFile};
-use crate::exit::{Exit, UserError};
+use crate::error::{Exit, UserError};
+use crate::local::config_file::{self, ConfigFile};
 
 /// The service's API root.
 pub const DEFAULT_BASE_URL: &str = "https://api.telnyx.com/v2";
@@ -63,7 +63,7 @@ pub struct Credential {
 impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credential")
-            .field("token", &config::mask(&self.token))
+            .field("token", &config_file::mask(&self.token))
             .field("source", &self.source)
             .finish()
     }
@@ -80,8 +80,8 @@ impl Env {
     pub fn from_process() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self {
-            api_key: var("TELNYX_API_KEY"),
-            config_path: var("TELNYX_CONFIG_PATH").map(PathBuf::from),
+            api_key: var(crate::env::API_KEY),
+            config_path: var(crate::env::CONFIG_PATH).map(PathBuf::from),
         }
     }
 }
@@ -92,12 +92,11 @@ pub struct Remote {
     pub base_url: String,
     /// `None` when nothing provides one; commands then fail with exit 4.
     pub credential: Option<Credential>,
-    pub config_path: PathBuf,
 }
 
 /// Loads the config file named by the environment (or the default path).
 pub fn load_config(env: &Env) -> anyhow::Result<ConfigFile> {
-    let path = config::default_path(env.config_path.clone())?;
+    let path = config_file::default_path(env.config_path.clone())?;
     Ok(ConfigFile::load(&path)?)
 }
 
@@ -176,7 +175,6 @@ pub fn remote(global: &GlobalArgs, env: &Env, config: &ConfigFile) -> Result<Rem
     Ok(Remote {
         base_url,
         credential,
-        config_path: path,
     })
 }
 

@@ -4,15 +4,17 @@ use std::io::{self, IsTerminal as _, Write};
 
 use serde::Serialize;
 
-use crate::cli::{ColorWhen, OutputFormat};
+use crate::ui::{ColorWhen, OutputFormat};
 
 /// Where and how a command reports.
 #[derive(Debug, Clone, Copy)]
 pub struct Printer {
-    pub format: OutputFormat,
-    pub quiet: bool,
+    format: OutputFormat,
+    quiet: bool,
     /// Colour on stderr.
-    pub color: bool,
+    color: bool,
+    /// Results go to stdout; see [`Printer::stderr_only`].
+    results: bool,
 }
 
 impl Printer {
@@ -21,7 +23,7 @@ impl Printer {
             ColorWhen::Always => true,
             ColorWhen::Never => false,
             ColorWhen::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                std::env::var_os(crate::env::NO_COLOR).is_none_or(|v| v.is_empty())
                     && io::stderr().is_terminal()
             }
         };
@@ -29,7 +31,28 @@ impl Printer {
             format,
             quiet,
             color,
+            results: true,
         }
+    }
+
+    /// The same printer for a step whose result is not the command's: its status lines and
+    /// warnings still go to stderr, but it writes nothing on stdout (as with `table`, where
+    /// results are reported by status lines).
+    pub fn stderr_only(&self) -> Self {
+        Self {
+            format: OutputFormat::Table,
+            results: false,
+            ..*self
+        }
+    }
+
+    pub fn format(&self) -> OutputFormat {
+        self.format
+    }
+
+    /// `--quiet`: no progress and no status lines.
+    pub fn quiet(&self) -> bool {
+        self.quiet
     }
 
     /// Whether a spinner may be drawn: a person is watching stderr and asked for no quiet.
@@ -44,6 +67,9 @@ impl Printer {
     }
 
     pub fn out_bytes(&self, bytes: &[u8]) -> io::Result<()> {
+        if !self.results {
+            return Ok(());
+        }
         let mut stdout = io::stdout().lock();
         stdout.write_all(bytes)?;
         stdout.flush()
@@ -89,17 +115,22 @@ impl Printer {
     /// Renders an error the way the binary reports every failure:
     /// `error: …`, then `  Caused by: …` for each cause, the request id of a failed request,
     /// then `hint: …`.
-    pub fn render_error(&self, err: &anyhow::Error) -> String {
+    pub fn render_error(
+        &self,
+        err: &anyhow::Error,
+        request_id: Option<&str>,
+        hint: Option<&str>,
+    ) -> String {
         let mut text = format!("{}: {err}", self.paint("error", "31"));
         for cause in err.chain().skip(1) {
             text.push_str(&format!("\n  Caused by: {cause}"));
         }
-        if let Some(id) = crate::exit::request_id_of(err) {
+        if let Some(id) = request_id {
             text.push_str(&format!(
                 "\n  Request id: {id} (quote it to Telnyx support)"
             ));
         }
-        if let Some(hint) = crate::exit::hint_of(err) {
+        if let Some(hint) = hint {
             text.push_str(&format!("\n{}: {hint}", self.paint("hint", "36")));
         }
         text

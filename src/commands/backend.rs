@@ -1,0 +1,228 @@
+//! The API a command talks to: the service with the resolved credentials, or with `--local` the
+//! embedded emulator started in-process over the project's state directory. Also the pieces
+//! `--local` and `serve` share: the state directory, the mirrors of `func.toml`'s bindings and
+//! how the client's events are shown.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::cli::GlobalArgs;
+use crate::client::{Client, ClientOptions, Event};
+use crate::emulator::{self, Config, Emulator, Mirror, Storage};
+use crate::local::func_toml::{self, FuncToml};
+use crate::local::project;
+use crate::local::settings::{self, Env};
+use crate::ui::printer::{Printer, stderr_line};
+
+/// A connected client, and the local emulator behind it when `--local`.
+pub struct Backend {
+    pub client: Client,
+    /// The `func.toml` in use: `--func-toml`, else the nearest (which may not exist).
+    pub func_toml: Option<PathBuf>,
+    local: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Backend {
+    /// Connects as `global` says. `request_timeout` overrides `--timeout` for commands that
+    /// give that flag another meaning (`wait`).
+    pub async fn open(
+        global: &GlobalArgs,
+        printer: &Printer,
+        request_timeout: Option<Duration>,
+    ) -> anyhow::Result<Self> {
+        let timeout = request_timeout
+            .or(global.timeout)
+            .unwrap_or(settings::DEFAULT_TIMEOUT);
+        let cwd = std::env::current_dir().context("cannot read the working directory")?;
+        let func_toml = project::func_toml_path(global.func_toml.as_deref(), &cwd);
+        if global.local {
+            let (client, stop) =
+                start_local(global, printer, timeout, func_toml.as_deref()).await?;
+            return Ok(Self {
+                client,
+                func_toml,
+                local: Some(stop),
+            });
+        }
+        let env = Env::from_process();
+        let config = settings::load_config(&env)?;
+        let remote = settings::remote(global, &env, &config)?;
+        let credential = remote
+            .credential
+            .ok_or_else(settings::missing_credentials)?;
+        let options = client_options(global, printer, timeout, remote.base_url, credential.token);
+        Ok(Self {
+            client: Client::new(options)?,
+            func_toml,
+            local: None,
+        })
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some(stop) = self.local.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts the emulator in this process over the local state and connects to it directly.
+async fn start_local(
+    global: &GlobalArgs,
+    printer: &Printer,
+    timeout: Duration,
+    func_toml: Option<&Path>,
+) -> anyhow::Result<(Client, tokio::sync::oneshot::Sender<()>)> {
+    let state_dir = local_state_dir(func_toml)?;
+    let config = Config {
+        storage: Storage::Dir(state_dir.clone()),
+        provision_delay: Duration::from_secs(1),
+        delete_delay: Duration::from_secs(1),
+        mirrors: local_mirrors(func_toml, printer),
+        ..Config::in_memory()
+    };
+    let emulator = Emulator::bind(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .context("cannot start the local emulator")?;
+    let addr = emulator
+        .local_addr()
+        .context("cannot start the local emulator")?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(emulator.serve(async {
+        let _ = stopped.await;
+    }));
+    printer.status(&format!(
+        "Running locally (emulator state in `{}`)",
+        state_dir.display()
+    ));
+    let options = ClientOptions {
+        direct: true,
+        ..client_options(
+            global,
+            printer,
+            timeout,
+            emulator::base_url(addr),
+            emulator::LOCAL_API_KEY.into(),
+        )
+    };
+    Ok((Client::new(options)?, stop))
+}
+
+/// The client options every command uses: `--timeout` (or the override), `--retries`, and an
+/// observer that shows `-v` traces and retry notices on stderr.
+pub fn client_options(
+    global: &GlobalArgs,
+    printer: &Printer,
+    timeout: Duration,
+    base_url: String,
+    token: String,
+) -> ClientOptions {
+    let verbose = global.verbose;
+    let notices = !printer.quiet();
+    ClientOptions {
+        base_url,
+        token,
+        timeout,
+        retries: global.retries,
+        direct: false,
+        observer: Some(Arc::new(move |event: &Event<'_>| {
+            show_event(event, verbose, notices);
+        })),
+    }
+}
+
+/// `-v` traces (`> GET …`, `< HTTP/1.1 200 OK in …`) and `Retrying …` notices.
+fn show_event(event: &Event<'_>, verbose: bool, notices: bool) {
+    match event {
+        Event::Sending { method, url, proxy } if verbose => {
+            let via = proxy
+                .map(|proxy| format!(" (via proxy {proxy})"))
+                .unwrap_or_default();
+            stderr_line(&format!("> {method} {url}{via}"));
+            stderr_line("> authorization: Bearer [redacted]");
+        }
+        Event::Received {
+            version,
+            status,
+            elapsed,
+            request_id,
+        } if verbose => {
+            let id = request_id
+                .map(|id| format!(" (request id {id})"))
+                .unwrap_or_default();
+            stderr_line(&format!(
+                "< {version:?} {status} in {:.1}ms{id}",
+                elapsed.as_secs_f64() * 1000.0
+            ));
+        }
+        Event::Retrying {
+            method,
+            delay,
+            error,
+            retry,
+            retries,
+            caller_reports,
+        } if verbose || (notices && !caller_reports) => {
+            stderr_line(&format!(
+                "Retrying {method} in {:.1}s after: {error} (retry {retry} of {retries})",
+                delay.as_secs_f64()
+            ));
+        }
+        _ => {}
+    }
+}
+
+/// `TELNYX_EDGE_STATE_DIR`, else the default place next to the `func.toml` in use: the same
+/// place `storage kv serve` uses.
+pub fn local_state_dir(func_toml: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let explicit = std::env::var_os(crate::env::STATE_DIR)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from);
+    let cwd = std::env::current_dir().context("cannot read the working directory")?;
+    Ok(project::state_dir(explicit.as_deref(), func_toml, &cwd))
+}
+
+/// The namespaces bound in `func.toml`, to exist locally under the same ids. A `func.toml`
+/// that cannot be read only costs the mirrors, with a warning.
+fn local_mirrors(func_toml: Option<&Path>, printer: &Printer) -> Vec<Mirror> {
+    let Some(path) = func_toml.filter(|path| path.is_file()) else {
+        return Vec::new();
+    };
+    match FuncToml::load(path) {
+        Ok(toml) => mirrors(&toml, printer)
+            .into_iter()
+            .map(|(_, mirror)| mirror)
+            .collect(),
+        Err(err) => {
+            printer.warn(&format!("{err}; its bindings are not mirrored locally"));
+            Vec::new()
+        }
+    }
+}
+
+/// The local mirrors of a `func.toml`'s bindings, with their binding names: each binding's
+/// namespace, with the same id, named after the binding (`MY_CACHE` → `my-cache`). Ids that are
+/// not namespace UUIDs are skipped with a warning.
+pub fn mirrors(toml: &FuncToml, printer: &Printer) -> Vec<(String, Mirror)> {
+    let mut mirrors = Vec::new();
+    for (binding, id) in toml.bindings() {
+        if super::target::is_uuid(&id) {
+            let mirror = Mirror {
+                id: id.to_ascii_lowercase(),
+                name: func_toml::name_for(&binding),
+            };
+            mirrors.push((binding, mirror));
+        } else {
+            printer.warn(&format!(
+                "binding `{binding}` has id `{}`, which is not a namespace UUID; it is not mirrored locally",
+                id.escape_debug()
+            ));
+        }
+    }
+    mirrors
+}

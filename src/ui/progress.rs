@@ -1,0 +1,110 @@
+//! Progress on stderr, drawn only for a person watching a terminal.
+
+use std::time::Duration;
+
+use crate::api::types::NamespaceStatus;
+use crate::ui::Printer;
+
+/// Waiting for a namespace: a spinner with its status on a terminal; otherwise one status line
+/// on start and one on finish.
+pub struct WaitSpinner {
+    bar: Option<indicatif::ProgressBar>,
+    printer: Printer,
+}
+
+impl WaitSpinner {
+    pub fn start(printer: &Printer, name: &str, status: NamespaceStatus) -> Self {
+        let bar = printer.animated().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} Waiting for namespace `{prefix}`: {msg} ({elapsed})",
+            ) {
+                bar.set_style(style);
+            }
+            bar.set_prefix(name.to_owned());
+            bar.set_message(status.to_string());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        if bar.is_none() && status != NamespaceStatus::ProvisionOk {
+            printer.status(&format!(
+                "Waiting for namespace `{name}` to be ready ({status})"
+            ));
+        }
+        Self {
+            bar,
+            printer: *printer,
+        }
+    }
+
+    pub fn update(&self, status: NamespaceStatus) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(status.to_string());
+        }
+    }
+
+    pub fn finish(&mut self, message: &str) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        self.printer.status(message);
+    }
+
+    pub fn abandon(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Bulk progress: a bar (or, with no total, a counter) on a terminal, nothing otherwise (the
+/// summary says the rest).
+pub struct CountBar {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl CountBar {
+    pub fn new(printer: &Printer, total: Option<u64>, verb: &str) -> Self {
+        let bar = printer.animated().then(|| {
+            let (bar, template) = match total {
+                Some(total) => (
+                    indicatif::ProgressBar::new(total),
+                    format!("{{bar:30}} {{pos}}/{{len}} {verb} ({{per_sec}}, ETA {{eta}}) {{msg}}"),
+                ),
+                None => (
+                    indicatif::ProgressBar::new_spinner(),
+                    format!("{{spinner}} {{pos}} {verb} ({{per_sec}}, {{elapsed}}) {{msg}}"),
+                ),
+            };
+            if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        Self { bar }
+    }
+
+    pub fn step(&self, failed: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            if failed > 0 {
+                bar.set_message(format!("{failed} failed"));
+            }
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// A warning that does not tear the bar.
+    pub fn warn(&self, printer: &Printer, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| printer.warn(message)),
+            None => printer.warn(message),
+        }
+    }
+}
