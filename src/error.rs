@@ -26,14 +26,14 @@ impl From<Exit> for ExitCode {
 /// An error whose exit code and hint are known where it is raised.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
-pub struct UserError {
+pub(crate) struct UserError {
     pub exit: Exit,
     pub message: String,
     pub hint: Option<String>,
 }
 
 impl UserError {
-    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+    pub(crate) fn new(exit: Exit, message: impl Into<String>) -> Self {
         Self {
             exit,
             message: message.into(),
@@ -41,7 +41,7 @@ impl UserError {
         }
     }
 
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -49,13 +49,15 @@ impl UserError {
 
 /// Finds an error of type `E` whether it was added as context (which `downcast_ref` sees) or
 /// sits in the chain of sources.
-pub fn find<E: std::error::Error + Send + Sync + 'static>(err: &anyhow::Error) -> Option<&E> {
+pub(crate) fn find<E: std::error::Error + Send + Sync + 'static>(
+    err: &anyhow::Error,
+) -> Option<&E> {
     err.downcast_ref::<E>()
         .or_else(|| err.chain().find_map(|cause| cause.downcast_ref::<E>()))
 }
 
 /// Whether `err` comes from writing to a closed pipe (`telnyx-edge … | head`).
-pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()

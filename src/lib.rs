@@ -7,6 +7,7 @@
 //! are public.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
+#![deny(unreachable_pub)]
 
 mod api;
 mod bulk;

@@ -4,17 +4,17 @@
 use thiserror::Error;
 
 /// Longest namespace name the API accepts.
-pub const MAX_NAMESPACE_NAME_LEN: usize = 255;
+pub(crate) const MAX_NAMESPACE_NAME_LEN: usize = 255;
 /// Longest key name the API accepts.
-pub const MAX_KEY_LEN: usize = 256;
+pub(crate) const MAX_KEY_LEN: usize = 256;
 /// Largest value the API stores: 1 MiB.
-pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_VALUE_BYTES: usize = 1024 * 1024;
 /// Largest `ttl_secs` the API accepts.
-pub const MAX_TTL_SECS: u64 = 9_223_372_036;
+pub(crate) const MAX_TTL_SECS: u64 = 9_223_372_036;
 
 /// Why a name, key or TTL was refused. The messages say what is allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum Invalid {
+pub(crate) enum Invalid {
     #[error("namespace name must not be empty")]
     EmptyName,
     #[error("namespace name is {0} characters long; at most 255 are allowed")]
@@ -42,7 +42,7 @@ pub enum Invalid {
 }
 
 /// Checks a namespace name: `^[a-z0-9-]+$`, 1–255 characters.
-pub fn namespace_name(name: &str) -> Result<(), Invalid> {
+pub(crate) fn namespace_name(name: &str) -> Result<(), Invalid> {
     if name.is_empty() {
         return Err(Invalid::EmptyName);
     }
@@ -60,7 +60,7 @@ pub fn namespace_name(name: &str) -> Result<(), Invalid> {
 }
 
 /// Checks a key name: `a-z A-Z 0-9 - _ / = .`, 1–256 characters, no leading `_`.
-pub fn key(key: &str) -> Result<(), Invalid> {
+pub(crate) fn key(key: &str) -> Result<(), Invalid> {
     if key.is_empty() {
         return Err(Invalid::EmptyKey);
     }
@@ -80,7 +80,7 @@ pub fn key(key: &str) -> Result<(), Invalid> {
 /// Checks a key the client is about to send: the API's rules, and not exactly `.` or `..`,
 /// which URL handling on the way (WHATWG parsers, proxies) turns into "this folder" and
 /// "the folder above". The emulator accepts them from raw clients; this client never sends them.
-pub fn request_key(name: &str) -> Result<(), Invalid> {
+pub(crate) fn request_key(name: &str) -> Result<(), Invalid> {
     key(name)?;
     if name == "." || name == ".." {
         return Err(Invalid::DotSegment(name.to_owned()));
@@ -93,7 +93,7 @@ fn is_key_byte(b: u8) -> bool {
 }
 
 /// Checks a TTL in seconds against the API's range.
-pub fn ttl_secs(secs: u64) -> Result<(), Invalid> {
+pub(crate) fn ttl_secs(secs: u64) -> Result<(), Invalid> {
     if (1..=MAX_TTL_SECS).contains(&secs) {
         Ok(())
     } else {

@@ -6,9 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 /// `record_type` of a namespace object.
-pub const NAMESPACE_RECORD_TYPE: &str = "storage_kv";
+pub(crate) const NAMESPACE_RECORD_TYPE: &str = "storage_kv";
 /// `record_type` of a key list.
-pub const KEY_LIST_RECORD_TYPE: &str = "storage_kv_key";
+pub(crate) const KEY_LIST_RECORD_TYPE: &str = "storage_kv_key";
 
 /// Lifecycle of a namespace. Creation and deletion are asynchronous on the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,7 +41,7 @@ impl std::fmt::Display for NamespaceStatus {
 
 /// A KV namespace as the API returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Namespace {
+pub(crate) struct Namespace {
     pub record_type: String,
     pub id: String,
     pub name: String,
@@ -52,13 +52,13 @@ pub struct Namespace {
 
 /// `{"data": …}`, the envelope of every single object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Data<T> {
+pub(crate) struct Data<T> {
     pub data: T,
 }
 
 /// Page metadata of the namespace list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PageMeta {
+pub(crate) struct PageMeta {
     pub page_number: u64,
     pub page_size: u64,
     pub total_pages: u64,
@@ -67,20 +67,20 @@ pub struct PageMeta {
 
 /// `GET /storage/kvs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NamespaceList {
+pub(crate) struct NamespaceList {
     pub data: Vec<Namespace>,
     pub meta: PageMeta,
 }
 
 /// `POST /storage/kvs` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreateNamespace {
+pub(crate) struct CreateNamespace {
     pub name: String,
 }
 
 /// One entry of a key list; values are never listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Key {
+pub(crate) struct Key {
     pub key: String,
     pub size_bytes: u64,
     pub updated_at: String,
@@ -88,7 +88,7 @@ pub struct Key {
 
 /// Cursor metadata of the key list; `cursor` is absent on the last page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyListMeta {
+pub(crate) struct KeyListMeta {
     pub has_more: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
@@ -96,7 +96,7 @@ pub struct KeyListMeta {
 
 /// `GET /storage/kvs/{id}/keys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyList {
+pub(crate) struct KeyList {
     pub record_type: String,
     pub data: Vec<Key>,
     pub meta: KeyListMeta,

@@ -17,7 +17,7 @@ const MAX_RECORD: usize = 8 * 1024 * 1024;
 
 /// One key to write.
 #[derive(Debug, Clone)]
-pub struct Item {
+pub(crate) struct Item {
     pub key: String,
     pub value: Bytes,
     pub base64: bool,
@@ -29,7 +29,7 @@ pub struct Item {
 
 /// What reading produced next.
 #[derive(Debug)]
-pub enum Record {
+pub(crate) enum Record {
     Item(Item),
     /// An item that cannot be written, with where it was and why.
     Bad {
@@ -126,7 +126,9 @@ fn item(json: &[u8], origin: String) -> Record {
 
 /// Reads records from a file or stdin (`-`), telling NDJSON from a JSON array by the first
 /// byte that is not white space.
-pub fn from_reader(reader: Box<dyn BufRead + Send>) -> Box<dyn Iterator<Item = Record> + Send> {
+pub(crate) fn from_reader(
+    reader: Box<dyn BufRead + Send>,
+) -> Box<dyn Iterator<Item = Record> + Send> {
     let mut reader = reader;
     let first = loop {
         match reader.fill_buf() {
@@ -310,7 +312,7 @@ impl Iterator for ArrayRecords {
 }
 
 /// `--dir DIR`: every file below DIR, its path relative to DIR (with `/`) as the key.
-pub fn from_dir(dir: &Path) -> Box<dyn Iterator<Item = Record> + Send> {
+pub(crate) fn from_dir(dir: &Path) -> Box<dyn Iterator<Item = Record> + Send> {
     Box::new(DirRecords {
         root: dir.to_path_buf(),
         stack: vec![dir.to_path_buf()],

@@ -1,4 +1,4 @@
 //! Bulk work: many single-key requests driven concurrently, politely and resumably.
 
-pub mod input;
-pub mod run;
+pub(crate) mod input;
+pub(crate) mod run;

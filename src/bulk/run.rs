@@ -23,7 +23,7 @@ use crate::ui::progress::CountBar;
 
 /// How a bulk run behaves.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     pub concurrency: usize,
     /// Stop after this many failed items; `None` never stops.
     pub max_errors: Option<u64>,
@@ -33,7 +33,7 @@ pub struct Options {
 
 /// What a run did.
 #[derive(Debug, Default, Clone, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub done: u64,
     pub failed: u64,
     pub skipped: u64,
@@ -46,7 +46,7 @@ pub struct Summary {
 /// A line of the failed-items file: the item as it was read (so the file can be fed back) and
 /// why it failed.
 #[derive(Serialize)]
-pub struct FailedLine<'a> {
+pub(crate) struct FailedLine<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,7 +63,7 @@ pub struct FailedLine<'a> {
 
 /// One line of `bulk get` / `export` output, the same format `bulk put` / `import` read.
 #[derive(Serialize)]
-pub struct ValueLine<'a> {
+pub(crate) struct ValueLine<'a> {
     pub key: &'a str,
     pub value: String,
     pub base64: bool,
@@ -73,7 +73,7 @@ pub struct ValueLine<'a> {
 
 impl<'a> ValueLine<'a> {
     /// Text when the bytes are UTF-8, base64 otherwise.
-    pub fn new(key: &'a str, bytes: &[u8], content_type: Option<&'a str>) -> Self {
+    pub(crate) fn new(key: &'a str, bytes: &[u8], content_type: Option<&'a str>) -> Self {
         let (value, base64) = crate::ui::text_or_base64(bytes);
         Self {
             key,
@@ -85,17 +85,17 @@ impl<'a> ValueLine<'a> {
 }
 
 /// The failed-items file, opened on the first failure.
-pub struct FailedFile {
+pub(crate) struct FailedFile {
     path: Option<PathBuf>,
     file: Option<std::io::BufWriter<std::fs::File>>,
 }
 
 impl FailedFile {
-    pub fn new(path: Option<PathBuf>) -> Self {
+    pub(crate) fn new(path: Option<PathBuf>) -> Self {
         Self { path, file: None }
     }
 
-    pub fn write(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
+    pub(crate) fn write(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
         };
@@ -115,7 +115,7 @@ impl FailedFile {
         Ok(())
     }
 
-    pub fn finish(mut self) -> anyhow::Result<()> {
+    pub(crate) fn finish(mut self) -> anyhow::Result<()> {
         if let Some(file) = self.file.as_mut() {
             file.flush()?;
         }
@@ -223,7 +223,7 @@ const QUEUED_KIB: usize = 16 * 1024;
 
 /// Writes every item of `records` to namespace `ns`. Items with the same key go to the same
 /// worker in input order, so the last one wins.
-pub async fn put(
+pub(crate) async fn put(
     client: &Client,
     ns: &str,
     records: Box<dyn Iterator<Item = Record> + Send>,
@@ -383,7 +383,7 @@ fn tally_put(tally: &mut Tally<'_>, event: Event) -> anyhow::Result<()> {
 
 /// Where the keys of `bulk get` / `bulk delete` / `export` come from.
 #[derive(Debug, Clone)]
-pub enum Keys {
+pub(crate) enum Keys {
     /// Given on the command line.
     Given(Vec<String>),
     /// One per line in a file, or stdin for `-`.
@@ -491,7 +491,7 @@ fn stream(receiver: mpsc::Receiver<KeyRecord>) -> impl futures_util::Stream<Item
 
 /// Reads every key's value and writes NDJSON lines to `out`, in key order, `concurrency`
 /// requests at a time. Keys that vanished between listing and reading are skipped.
-pub async fn get(
+pub(crate) async fn get(
     client: &Client,
     ns: &str,
     keys: Keys,
@@ -549,7 +549,7 @@ pub async fn get(
 
 /// Counts the keys `keys` names, without keeping them, and prints them when `list` (dry run).
 /// `None` when they cannot be counted ahead (stdin).
-pub async fn count(
+pub(crate) async fn count(
     client: &Client,
     ns: &str,
     keys: &Keys,
@@ -575,7 +575,7 @@ pub async fn count(
 }
 
 /// Deletes every key, `concurrency` requests at a time.
-pub async fn delete(
+pub(crate) async fn delete(
     client: &Client,
     ns: &str,
     keys: Keys,

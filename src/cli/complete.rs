@@ -12,12 +12,12 @@ use clap_complete::engine::CompletionCandidate;
 use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
 
 /// The environment variable that turns a run into a completion request.
-pub const ENV_VAR: &str = "_TELNYX_EDGE_COMPLETE";
+pub(crate) const ENV_VAR: &str = "_TELNYX_EDGE_COMPLETE";
 /// The binary the scripts call: found on PATH, never a build path.
-pub const BIN: &str = "telnyx-edge";
+pub(crate) const BIN: &str = "telnyx-edge";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Shell {
+pub(crate) enum Shell {
     Bash,
     Zsh,
     Fish,
@@ -37,7 +37,7 @@ impl Shell {
     }
 
     /// The file name packagers install the script under, as committed in `completions/`.
-    pub fn file_name(self) -> &'static str {
+    pub(crate) fn file_name(self) -> &'static str {
         match self {
             Self::Bash => "telnyx-edge.bash",
             Self::Zsh => "_telnyx-edge",
@@ -49,14 +49,14 @@ impl Shell {
 }
 
 /// Writes the registration script for `shell`.
-pub fn write_script(shell: Shell, out: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn write_script(shell: Shell, out: &mut dyn Write) -> std::io::Result<()> {
     shell
         .completer()
         .write_registration(ENV_VAR, BIN, BIN, BIN, out)
 }
 
 /// Answers a completion request and exits when the shell made one; returns otherwise.
-pub fn complete_if_asked() {
+pub(crate) fn complete_if_asked() {
     clap_complete::CompleteEnv::with_factory(<crate::cli::Cli as clap::CommandFactory>::command)
         .var(ENV_VAR)
         .bin(BIN)
@@ -65,7 +65,7 @@ pub fn complete_if_asked() {
 }
 
 /// The binding names of the nearest `func.toml`, each with its namespace id as help.
-pub fn bindings() -> Vec<CompletionCandidate> {
+pub(crate) fn bindings() -> Vec<CompletionCandidate> {
     let Ok(cwd) = std::env::current_dir() else {
         return Vec::new();
     };

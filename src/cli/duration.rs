@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 /// Parses a duration; plain digits are seconds. Used as a clap value parser.
-pub fn parse(input: &str) -> Result<Duration, String> {
+pub(crate) fn parse(input: &str) -> Result<Duration, String> {
     let text = input.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return text
@@ -21,7 +21,7 @@ pub fn parse(input: &str) -> Result<Duration, String> {
 
 /// Parses a duration that must be longer than zero (`--timeout`: a zero deadline would fail
 /// every request).
-pub fn parse_positive(input: &str) -> Result<Duration, String> {
+pub(crate) fn parse_positive(input: &str) -> Result<Duration, String> {
     let duration = parse(input)?;
     if duration.is_zero() {
         return Err(format!(

@@ -8,15 +8,15 @@ use clap::{Args, Parser, Subcommand, ValueHint};
 use clap_complete::engine::ArgValueCandidates;
 
 use crate::env;
-pub use crate::ui::format::{ColorWhen, OutputFormat};
+pub(crate) use crate::ui::format::{ColorWhen, OutputFormat};
 
-pub mod complete;
-pub mod duration;
+pub(crate) mod complete;
+pub(crate) mod duration;
 
 /// Manage Telnyx Edge Compute KV storage, or run a local emulator of it.
 #[derive(Debug, Parser)]
 #[command(name = "telnyx-edge", version, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
 
@@ -27,7 +27,7 @@ pub struct Cli {
 /// Options every command accepts.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// API root including `/v2` [default: config `api_endpoint` + `/v2`, else
     /// https://api.telnyx.com/v2]
     #[arg(long, global = true, env = env::BASE_URL, value_name = "URL")]
@@ -90,7 +90,15 @@ pub struct GlobalArgs {
 }
 
 impl GlobalArgs {
-    pub fn format(&self) -> OutputFormat {
+    /// What `--base-url` and `--profile` ask of the remote.
+    pub(crate) fn choices(&self) -> crate::local::settings::Choices<'_> {
+        crate::local::settings::Choices {
+            base_url: self.base_url.as_deref(),
+            profile: self.profile.as_deref(),
+        }
+    }
+
+    pub(crate) fn format(&self) -> OutputFormat {
         if self.json {
             OutputFormat::Json
         } else {
@@ -100,7 +108,7 @@ impl GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Edge Compute storage
     Storage(StorageNamespace),
     /// Credentials
@@ -126,87 +134,126 @@ Binding names of the nearest func.toml complete wherever a namespace is expected
 network call.";
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     pub shell: crate::cli::complete::Shell,
 }
 
 #[derive(Debug, Args)]
-pub struct GenerateAssetsArgs {
+pub(crate) struct GenerateAssetsArgs {
     /// The repository root to write into
     #[arg(default_value = ".", value_hint = ValueHint::DirPath)]
     pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
-pub struct AuthNamespace {
+pub(crate) struct AuthNamespace {
     #[command(subcommand)]
     pub command: AuthCommand,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum AuthCommand {
+pub(crate) enum AuthCommand {
     /// The API key in the config file
     ApiKey(ApiKeyNamespace),
     /// Where the API key comes from (masked) and whether the service accepts it
+    ///
+    /// Shows the API root, the key (masked: `KEY0…cdef`), where it comes from, and whether the
+    /// service accepts it (`GET /storage/kvs?page[size]=1`). Exits 4 when there is no key or
+    /// it is refused; when the service cannot be reached it says so and exits as the failure
+    /// does, never claiming the key was refused.
     Status,
 }
 
 #[derive(Debug, Args)]
-pub struct ApiKeyNamespace {
+pub(crate) struct ApiKeyNamespace {
     #[command(subcommand)]
     pub command: ApiKeyCommand,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ApiKeyCommand {
+pub(crate) enum ApiKeyCommand {
     /// Save an API key to the config file (to `[profiles.NAME]` with `--profile`)
+    ///
+    /// Saves `api_key` in the config file. Without KEY it reads the key from stdin (hidden
+    /// input on a terminal, else the first line), which keeps it out of shell history. The
+    /// file is written atomically with mode 0600 (its directory 0700 when created) and
+    /// everything else in it is kept as it was. No request is sent.
     Set(ApiKeySetArgs),
     /// Remove the API key from the config file
     Clear,
 }
 
 #[derive(Debug, Args)]
-pub struct ApiKeySetArgs {
+pub(crate) struct ApiKeySetArgs {
     /// The key; read from stdin when omitted (without echo on a terminal), which keeps it out
     /// of shell history
     pub key: Option<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct StorageNamespace {
+pub(crate) struct StorageNamespace {
     #[command(subcommand)]
     pub command: StorageCommand,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum StorageCommand {
+pub(crate) enum StorageCommand {
     /// KV namespaces and keys
     Kv(KvNamespace),
 }
 
 #[derive(Debug, Args)]
-pub struct KvNamespace {
+pub(crate) struct KvNamespace {
     #[command(subcommand)]
     pub command: KvCommand,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum KvCommand {
+pub(crate) enum KvCommand {
     /// Create a namespace and wait until it is ready
+    ///
+    /// Creates a namespace (`POST /storage/kvs`) and waits until it is `provision_ok`, with a
+    /// spinner on a terminal or one status line at the start and one at the end. Provisioning
+    /// that ends in `provision_failed`, or a wait past `--wait-timeout`, exits 7; Ctrl-C exits
+    /// 130 and says how to resume (`storage kv wait NAME`), since provisioning goes on at the
+    /// service. A create is retried only when it certainly did not reach the service; after an
+    /// ambiguous failure the name is looked up before an error is reported. With `--bind`,
+    /// everything about func.toml is checked before the namespace is created.
     Create(CreateArgs),
     /// List namespaces (every page unless `--page`)
+    ///
+    /// Reads `GET /storage/kvs?page[number]=N&page[size]=S`, every page unless `--page`.
     List(ListArgs),
     /// Show a namespace, or with KEY print a key's value (= `key get`)
+    ///
+    /// Without KEY: the namespace (`GET /storage/kvs/{id}`). With KEY: the same as `key get`,
+    /// `--output-file` included.
     Get(GetArgs),
     /// Set a key's value (= `key put`)
     Put(PutArgs),
     /// Delete a namespace, or with KEY a key (= `key delete`)
+    ///
+    /// Without KEY: deletes the namespace and all its keys (`DELETE /storage/kvs/{id}`). On a
+    /// terminal it asks you to type the namespace's name; without one it exits 2 unless
+    /// `--yes`. `--wait` waits until the namespace is gone. It warns when func.toml binds the
+    /// namespace; `--unbind` also removes those bindings once the delete succeeds. With KEY:
+    /// the same as `key delete`.
     Delete(DeleteArgs),
     /// Wait until a namespace is ready (`provision_ok`)
+    ///
+    /// Polls the namespace (backoff from 0.5 s to 5 s) until `provision_ok`; exits 7 on
+    /// `provision_failed` or when the time is up, 130 on Ctrl-C.
     Wait(WaitArgs),
     /// Bind a namespace in func.toml as `[storage.kv.BINDING]`
+    ///
+    /// Adds `[storage.kv.BINDING]` with the namespace's id to func.toml, leaving every other
+    /// byte of the file as it was, and writes it atomically. The same binding again changes
+    /// nothing; one that points elsewhere exits 5 unless `--force`. A malformed func.toml is
+    /// reported with its line and column and left untouched.
     Bind(BindArgs),
     /// Remove a binding from func.toml
+    ///
+    /// Removes `[storage.kv.BINDING]` and nothing else; a binding that does not exist exits 3.
     Unbind(UnbindArgs),
     /// Keys and values
     Key(KeyNamespace),
@@ -217,6 +264,11 @@ pub enum KvCommand {
     /// Write the keys of an NDJSON export (or `bulk get` output) into a namespace
     Import(ImportArgs),
     /// Run the local KV emulator: the Telnyx KV REST API on this machine
+    ///
+    /// Serves every `/v2/storage/kvs…` endpoint from a SQLite database in the state directory
+    /// (data survives restarts and SIGKILL), mirrors the namespaces func.toml binds under the
+    /// same ids, prints the exports a client needs on stdout and logs each request on stderr,
+    /// until Ctrl-C or SIGTERM (exit 0).
     #[command(after_help = SERVE_EXAMPLE)]
     Serve(ServeArgs),
 }
@@ -225,7 +277,7 @@ pub enum KvCommand {
 const NAMESPACE_HELP: &str = "Namespace: its UUID, a binding in func.toml, or its name";
 
 #[derive(Debug, Args)]
-pub struct CreateArgs {
+pub(crate) struct CreateArgs {
     /// Name: lowercase letters, digits and `-`, 1 to 255 characters
     #[arg(long, value_parser = namespace_name)]
     pub name: String,
@@ -248,7 +300,7 @@ pub struct CreateArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct BindArgs {
+pub(crate) struct BindArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -266,7 +318,7 @@ pub struct BindArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct UnbindArgs {
+pub(crate) struct UnbindArgs {
     /// Binding name in func.toml
     #[arg(value_parser = binding_name, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub binding: String,
@@ -277,7 +329,7 @@ pub struct UnbindArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Only this page (from 1); every page when omitted
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub page: Option<u64>,
@@ -288,7 +340,7 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct GetArgs {
+pub(crate) struct GetArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -302,7 +354,7 @@ pub struct GetArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PutArgs {
+pub(crate) struct PutArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -311,7 +363,7 @@ pub struct PutArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DeleteArgs {
+pub(crate) struct DeleteArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -333,7 +385,7 @@ pub struct DeleteArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct WaitArgs {
+pub(crate) struct WaitArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -343,13 +395,13 @@ pub struct WaitArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct BulkNamespace {
+pub(crate) struct BulkNamespace {
     #[command(subcommand)]
     pub command: BulkCommand,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum BulkCommand {
+pub(crate) enum BulkCommand {
     /// Write keys from NDJSON lines, a JSON array, or the files of a directory
     #[command(after_long_help = BULK_PUT_FORMAT)]
     Put(BulkPutArgs),
@@ -369,7 +421,7 @@ A bad line is reported with its number and counted as failed; the rest goes on."
 
 /// What every bulk command shares.
 #[derive(Debug, Args)]
-pub struct BulkOptions {
+pub(crate) struct BulkOptions {
     /// Requests in flight at once
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
@@ -388,7 +440,7 @@ pub struct BulkOptions {
 }
 
 #[derive(Debug, Args)]
-pub struct BulkPutArgs {
+pub(crate) struct BulkPutArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -406,7 +458,7 @@ pub struct BulkPutArgs {
 
 /// Which keys `bulk get` and `bulk delete` work on: given, by prefix, or from a file.
 #[derive(Debug, Args)]
-pub struct KeySelection {
+pub(crate) struct KeySelection {
     /// Keys, as arguments
     #[arg(value_parser = key_name, conflicts_with_all = ["prefix", "from_file"])]
     pub keys: Vec<String>,
@@ -421,7 +473,7 @@ pub struct KeySelection {
 }
 
 #[derive(Debug, Args)]
-pub struct BulkGetArgs {
+pub(crate) struct BulkGetArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -437,7 +489,7 @@ pub struct BulkGetArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct BulkDeleteArgs {
+pub(crate) struct BulkDeleteArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -453,7 +505,7 @@ pub struct BulkDeleteArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -470,7 +522,7 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -483,25 +535,41 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct KeyNamespace {
+pub(crate) struct KeyNamespace {
     #[command(subcommand)]
     pub command: KeyCommand,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum KeyCommand {
+pub(crate) enum KeyCommand {
     /// List keys (every page, streamed; never values)
+    ///
+    /// Lists key names, sizes and update times, every page, printed as the pages arrive so
+    /// memory does not grow with the number of keys. With `--limit`, when more keys follow,
+    /// stderr says the `--cursor` to continue with.
     List(KeyListArgs),
     /// Print a key's value: its exact bytes
+    ///
+    /// Writes the value's exact bytes to stdout, or to `--output-file` (a temporary file
+    /// beside it, then a rename, so it is never half written). A missing key prints nothing
+    /// on stdout and exits 3. With `--json` the value is an object: the text when it is UTF-8,
+    /// else base64.
     Get(KeyGetArgs),
     /// Set a key's value
+    ///
+    /// Stores a value byte for byte (`PUT /storage/kvs/{id}/keys/{key}`). Keys may use
+    /// letters, digits and `-` `_` `/` `=` `.`, at most 256 characters, not starting with `_`,
+    /// and not exactly `.` or `..` (path segments that HTTP clients and proxies rewrite).
+    /// Values are at most 1 MiB. Both are checked before any request (exit 2).
     Put(KeyPutFullArgs),
     /// Delete a key (succeeds when it does not exist)
+    ///
+    /// Asks `[y/N]` on a terminal; without one it exits 2 unless `--yes`.
     Delete(KeyDeleteArgs),
 }
 
 #[derive(Debug, Args)]
-pub struct KeyListArgs {
+pub(crate) struct KeyListArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -519,7 +587,7 @@ pub struct KeyListArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct KeyGetArgs {
+pub(crate) struct KeyGetArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -532,7 +600,7 @@ pub struct KeyGetArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct KeyPutFullArgs {
+pub(crate) struct KeyPutFullArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -542,7 +610,7 @@ pub struct KeyPutFullArgs {
 
 /// What `key put` and `put` share after NAMESPACE.
 #[derive(Debug, Args)]
-pub struct KeyPutArgs {
+pub(crate) struct KeyPutArgs {
     /// Key: letters, digits and `-` `_` `/` `=` `.`, up to 256 characters, not starting with `_`
     #[arg(value_parser = key_name)]
     pub key: String,
@@ -565,7 +633,7 @@ pub struct KeyPutArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct KeyDeleteArgs {
+pub(crate) struct KeyDeleteArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
@@ -581,7 +649,7 @@ It prints the `export TELNYX_BASE_URL=…` and `export TELNYX_API_KEY=…` lines
 code, the official SDKs and `telnyx-edge` itself at it. Ctrl-C or SIGTERM stops it.";
 
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on; anything but loopback exposes your data to the network
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,

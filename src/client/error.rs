@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::error::Exit;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// The service answered with an error status and (usually) a Telnyx error document.
     #[error("{}", status_message(*status, title.as_deref(), detail.as_deref()))]
     Status {
@@ -72,11 +72,11 @@ pub enum ApiError {
 }
 
 /// The longest wait for a `Retry-After` or `x-ratelimit-reset` that the client honours.
-pub const MAX_WAIT_SECS: u64 = 120;
+pub(super) const MAX_WAIT_SECS: u64 = 120;
 
 /// Why a connection could not be made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectFailure {
+pub(crate) enum ConnectFailure {
     /// Nothing listens there (or a firewall says so).
     Refused,
     Other,
@@ -121,7 +121,7 @@ fn status_message(status: u16, title: Option<&str>, detail: Option<&str>) -> Str
 }
 
 impl ApiError {
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             Self::Status { status, .. } | Self::WaitTooLong { status, .. } => Some(*status),
             Self::Endpoint { .. } => Some(404),
@@ -131,7 +131,7 @@ impl ApiError {
 
     /// Whether a retry could succeed where this attempt failed. Name resolution and TLS
     /// failures are not transient: retrying them only delays the message.
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         match self {
             Self::Status { status, .. } => matches!(status, 429 | 502 | 503 | 504),
             Self::Connect { .. } | Self::Timeout { .. } | Self::Transport { .. } => true,
@@ -150,12 +150,12 @@ impl ApiError {
 
     /// Whether the request certainly did not reach the service, so that even a create may be
     /// repeated.
-    pub fn is_unsent(&self) -> bool {
+    pub(crate) fn is_unsent(&self) -> bool {
         matches!(self, Self::Connect { .. }) || self.status() == Some(429)
     }
 
     /// The documented exit code for this failure.
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         match self {
             Self::Status { status, .. } => match status {
                 401 | 403 => Exit::Auth,
@@ -181,7 +181,7 @@ impl ApiError {
     }
 
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         let hint = match self {
             Self::Status { status, .. } => match status {
                 401 | 403 => {
@@ -220,7 +220,7 @@ impl ApiError {
     }
 
     /// The request id the service gave the failed request, for support.
-    pub fn request_id(&self) -> Option<&str> {
+    pub(crate) fn request_id(&self) -> Option<&str> {
         match self {
             Self::Status { request_id, .. }
             | Self::Endpoint { request_id, .. }

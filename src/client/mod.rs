@@ -17,8 +17,8 @@
 mod error;
 mod net;
 
-pub use error::ApiError;
-pub use net::redact_url;
+pub(crate) use error::ApiError;
+pub(crate) use net::redact_url;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -58,7 +58,7 @@ const USER_AGENT: &str = concat!("telnyx-edge/", env!("CARGO_PKG_VERSION"));
 
 /// How the client connects and behaves.
 #[derive(Clone)]
-pub struct ClientOptions {
+pub(crate) struct ClientOptions {
     /// API root including `/v2`, e.g. `https://api.telnyx.com/v2`.
     pub base_url: String,
     pub token: String,
@@ -73,7 +73,7 @@ pub struct ClientOptions {
 
 /// What the client does, as it does it, for the command layer to show (`-v`, retry notices).
 /// URLs are redacted.
-pub enum Event<'a> {
+pub(crate) enum Event<'a> {
     /// A request is about to be sent.
     Sending {
         method: &'a Method,
@@ -100,12 +100,12 @@ pub enum Event<'a> {
 }
 
 /// Receives the client's [`Event`]s; shared by every clone of a client.
-pub type Observer = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
+pub(crate) type Observer = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
 
 /// A connected API client; cheap to clone. Clones share the connection pool and the
 /// [`Gate`], so concurrent workers slow down together when the service asks one to wait.
 #[derive(Clone)]
-pub struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     /// `base` with any credentials redacted, for messages and traces.
@@ -122,7 +122,7 @@ pub struct Client {
 /// Holds every request of a client (and its clones) back until a time the service named in a
 /// `Retry-After` or `x-ratelimit-reset`.
 #[derive(Debug, Default)]
-pub struct Gate {
+pub(crate) struct Gate {
     until: std::sync::Mutex<Option<Instant>>,
 }
 
@@ -144,7 +144,7 @@ impl Gate {
 }
 
 /// A value as the service returned it.
-pub struct Value {
+pub(crate) struct Value {
     pub content_type: Option<String>,
     pub bytes: Bytes,
 }
@@ -172,7 +172,7 @@ enum ServerDelay {
 }
 
 impl Client {
-    pub fn new(options: ClientOptions) -> Result<Self, ApiError> {
+    pub(crate) fn new(options: ClientOptions) -> Result<Self, ApiError> {
         let given = options.base_url.trim_end_matches('/');
         let shown = net::redact_url(given);
         let Some(mut url) = reqwest::Url::parse(given)
@@ -227,20 +227,24 @@ impl Client {
     }
 
     /// The same client, without the "Retrying …" lines (bulk work reports failures itself).
-    pub fn without_retry_messages(&self) -> Self {
+    pub(crate) fn without_retry_messages(&self) -> Self {
         let mut client = self.clone();
         client.caller_reports = true;
         client
     }
 
     /// `GET /storage/kvs?page[number]=N&page[size]=S`
-    pub async fn list_namespaces(&self, page: u64, size: u64) -> Result<NamespaceList, ApiError> {
+    pub(crate) async fn list_namespaces(
+        &self,
+        page: u64,
+        size: u64,
+    ) -> Result<NamespaceList, ApiError> {
         let path = format!("/storage/kvs?page[number]={page}&page[size]={size}");
         self.json(Method::GET, &path, None).await
     }
 
     /// `GET /storage/kvs/{id}`
-    pub async fn get_namespace(&self, id: &str) -> Result<Namespace, ApiError> {
+    pub(crate) async fn get_namespace(&self, id: &str) -> Result<Namespace, ApiError> {
         let data: Data<Namespace> = self
             .json(Method::GET, &format!("/storage/kvs/{id}"), None)
             .await?;
@@ -248,7 +252,7 @@ impl Client {
     }
 
     /// `DELETE /storage/kvs/{id}`
-    pub async fn delete_namespace(&self, id: &str) -> Result<Namespace, ApiError> {
+    pub(crate) async fn delete_namespace(&self, id: &str) -> Result<Namespace, ApiError> {
         let data: Data<Namespace> = self
             .json(Method::DELETE, &format!("/storage/kvs/{id}"), None)
             .await?;
@@ -258,7 +262,7 @@ impl Client {
     /// `POST /storage/kvs`. Retried only when the request certainly did not reach the service
     /// (it could not connect, or a 429 refused it). After an ambiguous failure (a timeout, a
     /// reset, a 5xx) the name is looked up: if the namespace exists, that was our create.
-    pub async fn create_namespace(&self, name: &str) -> Result<Namespace, ApiError> {
+    pub(crate) async fn create_namespace(&self, name: &str) -> Result<Namespace, ApiError> {
         let body = serde_json::to_vec(&CreateNamespace {
             name: name.to_owned(),
         })
@@ -290,7 +294,10 @@ impl Client {
     }
 
     /// Looks a namespace up by name across every page of the list.
-    pub async fn find_namespace_by_name(&self, name: &str) -> Result<Option<Namespace>, ApiError> {
+    pub(crate) async fn find_namespace_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<Namespace>, ApiError> {
         let mut page = 1;
         loop {
             let list = self.list_namespaces(page, 250).await?;
@@ -305,7 +312,7 @@ impl Client {
     }
 
     /// `GET /storage/kvs/{id}/keys?prefix=P&limit=L&cursor=C`
-    pub async fn list_keys(
+    pub(crate) async fn list_keys(
         &self,
         id: &str,
         prefix: Option<&str>,
@@ -337,7 +344,7 @@ impl Client {
     }
 
     /// `GET /storage/kvs/{id}/keys/{key}`: the value's exact bytes and content type.
-    pub async fn get_key(&self, id: &str, key: &str) -> Result<Value, ApiError> {
+    pub(crate) async fn get_key(&self, id: &str, key: &str) -> Result<Value, ApiError> {
         let reply = self
             .send(
                 Method::GET,
@@ -354,7 +361,7 @@ impl Client {
     }
 
     /// `PUT /storage/kvs/{id}/keys/{key}?ttl_secs=T`; `true` when the key was created.
-    pub async fn put_key(
+    pub(crate) async fn put_key(
         &self,
         id: &str,
         key: &str,
@@ -380,7 +387,7 @@ impl Client {
     }
 
     /// `DELETE /storage/kvs/{id}/keys/{key}`; succeeds when the key did not exist.
-    pub async fn delete_key(&self, id: &str, key: &str) -> Result<(), ApiError> {
+    pub(crate) async fn delete_key(&self, id: &str, key: &str) -> Result<(), ApiError> {
         self.send(
             Method::DELETE,
             &key_path(id, key),
@@ -625,7 +632,7 @@ fn error_text(err: &reqwest::Error) -> String {
 }
 
 /// `/storage/kvs/{id}/keys/{key}` with the key as one percent-encoded path segment.
-pub fn key_path(id: &str, key: &str) -> String {
+pub(crate) fn key_path(id: &str, key: &str) -> String {
     format!(
         "/storage/kvs/{id}/keys/{}",
         utf8_percent_encode(key, KEY_SEGMENT)

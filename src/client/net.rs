@@ -21,7 +21,7 @@ use crate::env;
 /// milliseconds that a command talking plain HTTP (`--local`, a test server) should not pay.
 /// `SSL_CERT_FILE`/`SSL_CERT_DIR` are read now, when `read_extra_roots`, so that a bad one is
 /// reported before any connection.
-pub fn tls_config(read_extra_roots: bool) -> Result<rustls::ClientConfig, ApiError> {
+pub(super) fn tls_config(read_extra_roots: bool) -> Result<rustls::ClientConfig, ApiError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = LazyVerifier {
         provider: Arc::clone(&provider),
@@ -179,7 +179,7 @@ fn system_bundle() -> Vec<CertificateDer<'static>> {
 /// The proxy reqwest will use for `url`, from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and
 /// `NO_PROXY` (either case) as curl reads them, with any credentials redacted. It asks the same
 /// matcher reqwest asks, so what `-v` says is what happens.
-pub fn proxy_for(url: &str) -> Option<String> {
+pub(super) fn proxy_for(url: &str) -> Option<String> {
     let uri: http::Uri = url.parse().ok()?;
     let intercept = Matcher::from_system().intercept(&uri)?;
     let proxy = intercept.uri().to_string();
@@ -193,7 +193,7 @@ pub fn proxy_for(url: &str) -> Option<String> {
 }
 
 /// `url` with any `user:password@` replaced by `[redacted]@`, for messages and traces.
-pub fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -209,14 +209,14 @@ pub fn redact_url(url: &str) -> String {
 /// error chain (DNS failures are not retried).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot resolve `{host}`: {source}")]
-pub struct DnsError {
+pub(super) struct DnsError {
     host: String,
     #[source]
     source: std::io::Error,
 }
 
 /// The system resolver (`getaddrinfo`, as reqwest's default), with typed failures.
-pub struct Resolver;
+pub(super) struct Resolver;
 
 impl reqwest::dns::Resolve for Resolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
@@ -235,7 +235,7 @@ impl reqwest::dns::Resolve for Resolver {
 
 /// What a reqwest failure means for the user. `url` is already redacted; `proxy` is the proxy
 /// the request went through, if any.
-pub fn classify(
+pub(super) fn classify(
     err: reqwest::Error,
     url: &str,
     proxy: Option<&str>,

@@ -44,7 +44,7 @@ pub fn files() -> std::io::Result<Vec<(String, Vec<u8>)>> {
 }
 
 /// Writes every generated file under `root`, replacing the old man pages.
-pub fn write_all(root: &Path) -> std::io::Result<Vec<String>> {
+pub(crate) fn write_all(root: &Path) -> std::io::Result<Vec<String>> {
     let files = files()?;
     let man = root.join("docs/man");
     if man.is_dir() {
@@ -68,17 +68,34 @@ fn command() -> Command {
 
 /// The command reference in Markdown: every command, argument, option, default and
 /// environment variable, from the clap definitions.
-pub fn reference() -> String {
+pub(crate) fn reference() -> String {
     let cmd = command();
     let mut out = String::from(
         "# Command reference (generated)\n\n\
          Generated from the command definitions by `telnyx-edge generate-assets`; do not edit by hand\n\
          (`bash scripts/generate.sh` refreshes it). The guides in this directory explain the\n\
-         behaviour behind each command.\n",
+         behaviour behind the commands: [configuration.md](configuration.md) (credentials,\n\
+         proxies, certificates, timeouts and retries), [output.md](output.md),\n\
+         [exit-codes.md](exit-codes.md), [func-toml.md](func-toml.md), [bulk.md](bulk.md) and\n\
+         [emulator.md](emulator.md).\n\n\
+         Every command accepts the global options and `--json`. Results go to stdout; status\n\
+         lines, progress, warnings and errors go to stderr.\n\n\
+         `NAMESPACE` is a namespace's UUID, a binding name from the func.toml in use, or the\n\
+         namespace's name (looked up across every page of the namespace list), tried in that\n\
+         order. Nothing found exits 3 and says what was tried.\n",
     );
     let globals: Vec<&Arg> = cmd.get_arguments().filter(|a| a.is_global_set()).collect();
     out.push_str("\n## Global options\n\nAccepted by every command.\n\n");
     options_table(&mut out, &globals);
+    out.push_str(
+        "\n## Environment\n\n\
+         Boolean variables accept `1`, `true`, `yes`, `on` (and `0`, `false`, `no`, `off`);\n\
+         durations take plain seconds or units: `500ms`, `30s`, `5m`, `1h30m`.\n\n\
+         | Variable | Meaning |\n|---|---|\n",
+    );
+    for (name, meaning) in crate::env::ALL {
+        let _ = writeln!(out, "| `{name}` | {meaning} |");
+    }
     section(&mut out, &cmd, "telnyx-edge");
     out
 }

@@ -57,7 +57,11 @@ fn read_key(args: ApiKeySetArgs) -> anyhow::Result<String> {
 }
 
 /// `auth api-key set`: writes `api_key` to the config file (atomically, mode 0600). No request.
-pub fn set(global: &GlobalArgs, args: ApiKeySetArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) fn set(
+    global: &GlobalArgs,
+    args: ApiKeySetArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     let key = read_key(args)?;
     let env = Env::from_process();
     let mut config = settings::load_config(&env)?;
@@ -83,7 +87,7 @@ pub fn set(global: &GlobalArgs, args: ApiKeySetArgs, printer: &Printer) -> anyho
 }
 
 /// `auth api-key clear`: removes `api_key` from the config file. No request.
-pub fn clear(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) fn clear(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()> {
     let env = Env::from_process();
     let mut config = settings::load_config(&env)?;
     let profile = global.profile.as_deref();
@@ -139,7 +143,7 @@ struct Status {
 }
 
 /// `auth status`: where the key comes from, masked, and whether `GET /storage/kvs` accepts it.
-pub async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()> {
     if global.local {
         let cwd = std::env::current_dir().context("cannot read the working directory")?;
         let func_toml = crate::local::project::func_toml_path(global.func_toml.as_deref(), &cwd);
@@ -161,7 +165,7 @@ pub async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()
     }
     let env = Env::from_process();
     let config = settings::load_config(&env)?;
-    let remote = settings::remote(global, &env, &config)?;
+    let remote = settings::remote(&global.choices(), &env, &config)?;
     let Some(credential) = remote.credential else {
         report_status(
             printer,

@@ -19,7 +19,7 @@ use crate::local::settings::{self, Env};
 use crate::ui::printer::{Printer, stderr_line};
 
 /// A connected client, and the local emulator behind it when `--local`.
-pub struct Backend {
+pub(crate) struct Backend {
     pub client: Client,
     /// The `func.toml` in use: `--func-toml`, else the nearest (which may not exist).
     pub func_toml: Option<PathBuf>,
@@ -29,7 +29,7 @@ pub struct Backend {
 impl Backend {
     /// Connects as `global` says. `request_timeout` overrides `--timeout` for commands that
     /// give that flag another meaning (`wait`).
-    pub async fn open(
+    pub(crate) async fn open(
         global: &GlobalArgs,
         printer: &Printer,
         request_timeout: Option<Duration>,
@@ -50,7 +50,7 @@ impl Backend {
         }
         let env = Env::from_process();
         let config = settings::load_config(&env)?;
-        let remote = settings::remote(global, &env, &config)?;
+        let remote = settings::remote(&global.choices(), &env, &config)?;
         let credential = remote
             .credential
             .ok_or_else(settings::missing_credentials)?;
@@ -115,7 +115,7 @@ async fn start_local(
 
 /// The client options every command uses: `--timeout` (or the override), `--retries`, and an
 /// observer that shows `-v` traces and retry notices on stderr.
-pub fn client_options(
+pub(crate) fn client_options(
     global: &GlobalArgs,
     printer: &Printer,
     timeout: Duration,
@@ -179,7 +179,7 @@ fn show_event(event: &Event<'_>, verbose: bool, notices: bool) {
 
 /// `TELNYX_EDGE_STATE_DIR`, else the default place next to the `func.toml` in use: the same
 /// place `storage kv serve` uses.
-pub fn local_state_dir(func_toml: Option<&Path>) -> anyhow::Result<PathBuf> {
+pub(crate) fn local_state_dir(func_toml: Option<&Path>) -> anyhow::Result<PathBuf> {
     let explicit = std::env::var_os(crate::env::STATE_DIR)
         .filter(|d| !d.is_empty())
         .map(PathBuf::from);
@@ -208,7 +208,7 @@ fn local_mirrors(func_toml: Option<&Path>, printer: &Printer) -> Vec<Mirror> {
 /// The local mirrors of a `func.toml`'s bindings, with their binding names: each binding's
 /// namespace, with the same id, named after the binding (`MY_CACHE` → `my-cache`). Ids that are
 /// not namespace UUIDs are skipped with a warning.
-pub fn mirrors(toml: &FuncToml, printer: &Printer) -> Vec<(String, Mirror)> {
+pub(crate) fn mirrors(toml: &FuncToml, printer: &Printer) -> Vec<(String, Mirror)> {
     let mut mirrors = Vec::new();
     for (binding, id) in toml.bindings() {
         if super::target::is_uuid(&id) {

@@ -30,7 +30,7 @@ struct Change<'a> {
 
 /// The `func.toml` to edit, or the usage error that says how to name one. A file that does not
 /// exist yet will be created, but its directory must exist.
-pub fn require_func_toml(path: Option<&Path>) -> Result<PathBuf, UserError> {
+pub(crate) fn require_func_toml(path: Option<&Path>) -> Result<PathBuf, UserError> {
     let path = path.map(Path::to_path_buf).ok_or_else(|| {
         UserError::new(
             Exit::Usage,
@@ -72,7 +72,7 @@ fn edit_error(err: FuncTomlError, id: &str) -> anyhow::Error {
 }
 
 /// Binds `namespace` as `binding` in the file at `path`, printing what happened.
-pub fn bind_in(
+pub(crate) fn bind_in(
     path: &Path,
     binding: &str,
     namespace: &Namespace,
@@ -140,7 +140,11 @@ fn report(printer: &Printer, change: &Change<'_>) -> anyhow::Result<()> {
 
 /// `storage kv bind`: `GET /storage/kvs/{id}` (or the list, for a name) to check the namespace,
 /// then edits `func.toml`.
-pub async fn bind(backend: &Backend, args: BindArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) async fn bind(
+    backend: &Backend,
+    args: BindArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     // Find the file before any request, so a missing one fails fast.
     let path = require_func_toml(backend.func_toml.as_deref())?;
     if path.is_file() {
@@ -162,7 +166,11 @@ pub async fn bind(backend: &Backend, args: BindArgs, printer: &Printer) -> anyho
 }
 
 /// `storage kv unbind`: removes `[storage.kv.BINDING]` from `func.toml`. No request.
-pub fn unbind(func_toml: Option<&Path>, args: UnbindArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) fn unbind(
+    func_toml: Option<&Path>,
+    args: UnbindArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     let path = require_func_toml(func_toml)?;
     let mut toml = FuncToml::load(&path)?;
     let shown = crate::local::project::display_path(&path);
@@ -208,7 +216,7 @@ pub fn unbind(func_toml: Option<&Path>, args: UnbindArgs, printer: &Printer) -> 
 }
 
 /// The bindings of `id` in the `func.toml` in use, if it can be read.
-pub fn bindings_of(func_toml: Option<&Path>, id: &str) -> Vec<String> {
+pub(crate) fn bindings_of(func_toml: Option<&Path>, id: &str) -> Vec<String> {
     let Some(path) = func_toml.filter(|path| path.is_file()) else {
         return Vec::new();
     };
@@ -224,7 +232,11 @@ pub fn bindings_of(func_toml: Option<&Path>, id: &str) -> Vec<String> {
 }
 
 /// Removes `bindings` from the file at `path` after the namespace was deleted.
-pub fn remove_bindings(path: &Path, bindings: &[String], printer: &Printer) -> anyhow::Result<()> {
+pub(crate) fn remove_bindings(
+    path: &Path,
+    bindings: &[String],
+    printer: &Printer,
+) -> anyhow::Result<()> {
     let mut toml = FuncToml::load(path)?;
     for binding in bindings {
         toml.unbind(binding);

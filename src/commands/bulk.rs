@@ -91,7 +91,11 @@ fn finish(
 }
 
 /// `storage kv bulk put`
-pub async fn put(backend: &Backend, args: BulkPutArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) async fn put(
+    backend: &Backend,
+    args: BulkPutArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     let records = match &args.dir {
         Some(dir) => {
             if !dir.is_dir() {
@@ -109,7 +113,11 @@ pub async fn put(backend: &Backend, args: BulkPutArgs, printer: &Printer) -> any
 }
 
 /// `storage kv import`
-pub async fn import(backend: &Backend, args: ImportArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) async fn import(
+    backend: &Backend,
+    args: ImportArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     let records = input::from_reader(open_input(&args.file)?);
     write_records(backend, &args.namespace, records, &args.bulk, printer).await
 }
@@ -140,39 +148,33 @@ fn keys(select: KeySelection) -> Result<Keys, UserError> {
 }
 
 /// `storage kv bulk get`
-pub async fn get(backend: &Backend, args: BulkGetArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) async fn get(
+    backend: &Backend,
+    args: BulkGetArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     let keys = keys(args.select)?;
-    read_keys(
-        backend,
-        &args.namespace,
-        keys,
-        args.output_file.as_deref(),
-        &args.bulk,
-        printer,
-    )
-    .await
+    let output = (args.output_file.as_deref(), &args.bulk);
+    read_keys(backend, &args.namespace, keys, output, printer).await
 }
 
 /// `storage kv export`
-pub async fn export(backend: &Backend, args: ExportArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) async fn export(
+    backend: &Backend,
+    args: ExportArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     let keys = Keys::Prefix(args.prefix.unwrap_or_default());
-    read_keys(
-        backend,
-        &args.namespace,
-        keys,
-        args.output_file.as_deref(),
-        &args.bulk,
-        printer,
-    )
-    .await
+    let output = (args.output_file.as_deref(), &args.bulk);
+    read_keys(backend, &args.namespace, keys, output, printer).await
 }
 
+/// Reads `keys` and writes them as NDJSON to `--output-file` (atomically) or stdout.
 async fn read_keys(
     backend: &Backend,
     spec: &str,
     keys: Keys,
-    output_file: Option<&Path>,
-    bulk: &BulkOptions,
+    (output_file, bulk): (Option<&Path>, &BulkOptions),
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let target = target::id(backend, spec).await?;
@@ -205,7 +207,7 @@ async fn read_keys(
 }
 
 /// `storage kv bulk delete`
-pub async fn delete(
+pub(crate) async fn delete(
     backend: &Backend,
     args: BulkDeleteArgs,
     yes: bool,

@@ -22,7 +22,11 @@ use crate::ui::tables::{JsonArray, key_rows};
 const PAGE: u32 = 1000;
 
 /// `storage kv key list`: `GET /storage/kvs/{id}/keys`, page after page, printed as it comes.
-pub async fn list(backend: &Backend, args: KeyListArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) async fn list(
+    backend: &Backend,
+    args: KeyListArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     let client = &backend.client;
     let target = target::id(backend, &args.namespace).await?;
     let mut remaining = args.limit;
@@ -100,7 +104,7 @@ struct ValueJson<'a> {
 
 /// `storage kv key get`: `GET /storage/kvs/{id}/keys/{key}`, the exact bytes to stdout or
 /// (atomically) to `--output-file`.
-pub async fn get(
+pub(crate) async fn get(
     backend: &Backend,
     spec: &str,
     key: &str,
@@ -220,7 +224,7 @@ struct PutJson<'a> {
 }
 
 /// `storage kv key put`: `PUT /storage/kvs/{id}/keys/{key}?ttl_secs=T` with the raw value.
-pub async fn put(
+pub(crate) async fn put(
     backend: &Backend,
     spec: &str,
     args: KeyPutArgs,
@@ -291,7 +295,7 @@ struct DeleteJson<'a> {
 
 /// `storage kv key delete`: `DELETE /storage/kvs/{id}/keys/{key}`; a missing key is not an
 /// error.
-pub async fn delete(
+pub(crate) async fn delete(
     backend: &Backend,
     spec: &str,
     key: &str,

@@ -1,15 +1,15 @@
 //! One module per command group; each handler takes resolved arguments and a printer.
 
-pub mod assets;
-pub mod auth;
-pub mod backend;
-pub mod binding;
-pub mod bulk;
-pub mod key;
-pub mod namespace;
-pub mod report;
-pub mod serve;
-pub mod target;
+pub(crate) mod assets;
+pub(crate) mod auth;
+pub(crate) mod backend;
+pub(crate) mod binding;
+pub(crate) mod bulk;
+pub(crate) mod key;
+pub(crate) mod namespace;
+pub(crate) mod report;
+pub(crate) mod serve;
+pub(crate) mod target;
 
 use std::future::Future;
 
@@ -23,7 +23,7 @@ use crate::commands::backend::Backend;
 use crate::ui::printer::Printer;
 
 /// Runs the command `cli` names.
-pub fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
+pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => {

@@ -18,7 +18,7 @@ use crate::ui::progress::WaitSpinner;
 use crate::ui::tables::{JsonArray, namespace_rows};
 
 /// How long `wait` waits when not told.
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(300);
 /// Polling starts at this interval and grows by half each time, up to `MAX_POLL`.
 const FIRST_POLL: Duration = Duration::from_millis(500);
 const MAX_POLL: Duration = Duration::from_secs(5);
@@ -39,7 +39,11 @@ fn print_namespace(printer: &Printer, namespace: &Namespace) -> anyhow::Result<(
 /// `storage kv create`: `POST /storage/kvs`, then `GET /storage/kvs/{id}` until `provision_ok`
 /// (unless `--no-wait`). With `--if-not-exists` a taken name is looked up with
 /// `GET /storage/kvs` instead of failing.
-pub async fn create(backend: &Backend, args: CreateArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) async fn create(
+    backend: &Backend,
+    args: CreateArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     let client = &backend.client;
     let name = &args.name;
     // With --bind, everything about the file is checked before the namespace is created.
@@ -125,7 +129,7 @@ fn create_error(err: ApiError, name: &str) -> anyhow::Error {
 }
 
 /// `storage kv wait`: `GET /storage/kvs/{id}` until `provision_ok`.
-pub async fn wait(
+pub(crate) async fn wait(
     backend: &Backend,
     spec: &str,
     timeout: Duration,
@@ -277,7 +281,11 @@ fn whole(duration: Duration) -> humantime::FormattedDuration {
 }
 
 /// `storage kv list`: `GET /storage/kvs`, every page unless `--page`.
-pub async fn list(backend: &Backend, args: ListArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) async fn list(
+    backend: &Backend,
+    args: ListArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     let client = &backend.client;
     let size = args.page_size.unwrap_or(LIST_PAGE);
     let mut page = args.page.unwrap_or(1);
@@ -335,14 +343,14 @@ pub async fn list(backend: &Backend, args: ListArgs, printer: &Printer) -> anyho
 }
 
 /// `storage kv get NAMESPACE`: `GET /storage/kvs/{id}` (after `GET /storage/kvs` for a name).
-pub async fn get(backend: &Backend, spec: &str, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) async fn get(backend: &Backend, spec: &str, printer: &Printer) -> anyhow::Result<()> {
     let (_, namespace) = target::namespace(backend, spec).await?;
     print_namespace(printer, &namespace)
 }
 
 /// `storage kv delete NAMESPACE`: `DELETE /storage/kvs/{id}`; with `--wait`,
 /// `GET /storage/kvs/{id}` until 404.
-pub async fn delete(
+pub(crate) async fn delete(
     backend: &Backend,
     args: &DeleteArgs,
     yes: bool,

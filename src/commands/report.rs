@@ -5,7 +5,7 @@ use crate::error::{Exit, UserError, find};
 
 /// What `main` prints under an error and exits with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
+pub(crate) struct Report {
     pub exit: Exit,
     pub hint: Option<String>,
     /// The service's id for the request that failed, for support.
@@ -15,7 +15,7 @@ pub struct Report {
 impl Report {
     /// A [`UserError`] anywhere in `err` decides the exit code and hint, else an [`ApiError`],
     /// else exit 1.
-    pub fn of(err: &anyhow::Error) -> Self {
+    pub(crate) fn of(err: &anyhow::Error) -> Self {
         let user = find::<UserError>(err);
         let api = find::<ApiError>(err);
         Self {

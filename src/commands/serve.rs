@@ -28,7 +28,11 @@ struct Listening<'a> {
 
 /// Serves the emulator's API (every `/v2/storage/kvs…` endpoint) until Ctrl-C or SIGTERM. The
 /// namespaces bound in `func.toml` are mirrored with the same ids.
-pub fn serve(args: ServeArgs, func_toml: Option<&Path>, printer: Printer) -> anyhow::Result<()> {
+pub(crate) fn serve(
+    args: ServeArgs,
+    func_toml: Option<&Path>,
+    printer: Printer,
+) -> anyhow::Result<()> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
     let func_toml = project::func_toml_path(func_toml, &cwd).filter(|path| path.is_file());
     let storage = if args.in_memory {

@@ -13,7 +13,7 @@ use crate::local::func_toml::{FuncToml, valid_binding};
 
 /// A namespace a command operates on.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     pub id: String,
     /// How messages name it: the name when known, else the id.
     pub label: String,
@@ -22,13 +22,13 @@ pub struct Target {
 }
 
 /// Whether `spec` is a UUID in the form the API uses.
-pub fn is_uuid(spec: &str) -> bool {
+pub(crate) fn is_uuid(spec: &str) -> bool {
     spec.len() == 36 && uuid::Uuid::try_parse(spec).is_ok()
 }
 
 /// Resolves without a request when `spec` is a UUID or a binding (key commands need only the
 /// id).
-pub async fn id(backend: &Backend, spec: &str) -> anyhow::Result<Target> {
+pub(crate) async fn id(backend: &Backend, spec: &str) -> anyhow::Result<Target> {
     if is_uuid(spec) {
         return Ok(Target {
             id: spec.to_ascii_lowercase(),
@@ -88,7 +88,10 @@ fn by_binding(func_toml: Option<&Path>, spec: &str) -> anyhow::Result<Target> {
 }
 
 /// Resolves and fetches the namespace object.
-pub async fn namespace(backend: &Backend, spec: &str) -> anyhow::Result<(Target, Namespace)> {
+pub(crate) async fn namespace(
+    backend: &Backend,
+    spec: &str,
+) -> anyhow::Result<(Target, Namespace)> {
     let client = &backend.client;
     let target = id(backend, spec).await?;
     if let Some(namespace) = target.namespace.clone() {

@@ -24,7 +24,7 @@ use crate::api::types::{
 };
 
 /// Shared by every handler.
-pub struct AppState {
+pub(super) struct AppState {
     pub store: Arc<Store>,
     pub settings: Settings,
 }
@@ -92,6 +92,16 @@ fn key_name(key: &str) -> Result<(), ErrorResponse> {
     rules::key(key).map_err(|err| ErrorResponse::bad_request(err.to_string()).parameter("key"))
 }
 
+/// `{id}/keys/{key}`: a namespace UUID and a key the API allows.
+fn key_path(
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<(String, String), ErrorResponse> {
+    let Path((id, key)) = path.map_err(path_error)?;
+    let id = namespace_id(&id)?;
+    key_name(&key)?;
+    Ok((id, key))
+}
+
 fn path_error(rejection: PathRejection) -> ErrorResponse {
     ErrorResponse::bad_request(format!("invalid path: {}", rejection.body_text()))
 }
@@ -140,7 +150,7 @@ fn integer_param(
 }
 
 /// `GET /storage/kvs`
-pub async fn list_namespaces(State(app): Shared, RawQuery(query): RawQuery) -> ApiResult {
+pub(super) async fn list_namespaces(State(app): Shared, RawQuery(query): RawQuery) -> ApiResult {
     let pairs = query_pairs(query.as_deref());
     let page_number = integer_param(&pairs, "page[number]", 1)?;
     let page_size = integer_param(&pairs, "page[size]", DEFAULT_PAGE_SIZE)?.min(MAX_PAGE_SIZE);
@@ -167,7 +177,11 @@ pub async fn list_namespaces(State(app): Shared, RawQuery(query): RawQuery) -> A
 }
 
 /// `POST /storage/kvs`
-pub async fn create_namespace(State(app): Shared, headers: HeaderMap, body: Body) -> ApiResult {
+pub(super) async fn create_namespace(
+    State(app): Shared,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
     if let Some(content_type) = headers.get(header::CONTENT_TYPE)
         && !is_json(content_type)
     {
@@ -250,7 +264,7 @@ fn parse_create(bytes: &[u8]) -> Result<CreateNamespace, ErrorResponse> {
 }
 
 /// `GET /storage/kvs/{id}`
-pub async fn get_namespace(
+pub(super) async fn get_namespace(
     State(app): Shared,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
@@ -268,7 +282,7 @@ pub async fn get_namespace(
 }
 
 /// `DELETE /storage/kvs/{id}`
-pub async fn delete_namespace(
+pub(super) async fn delete_namespace(
     State(app): Shared,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
@@ -289,7 +303,7 @@ pub async fn delete_namespace(
 }
 
 /// `GET /storage/kvs/{id}/keys`
-pub async fn list_keys(
+pub(super) async fn list_keys(
     State(app): Shared,
     path: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
@@ -352,13 +366,11 @@ fn decode_cursor(cursor: &str) -> Result<String, ErrorResponse> {
 }
 
 /// `GET /storage/kvs/{id}/keys/{key}`
-pub async fn get_key(
+pub(super) async fn get_key(
     State(app): Shared,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> ApiResult {
-    let Path((id, key)) = path.map_err(path_error)?;
-    let id = namespace_id(&id)?;
-    key_name(&key)?;
+    let (id, key) = key_path(path)?;
     let now = now_ms();
     let value = blocking(&app.store, move |s| s.get_value(&id, &key, now))
         .await?
@@ -374,16 +386,14 @@ pub async fn get_key(
 }
 
 /// `PUT /storage/kvs/{id}/keys/{key}?ttl_secs=T`
-pub async fn put_key(
+pub(super) async fn put_key(
     State(app): Shared,
     path: Result<Path<(String, String)>, PathRejection>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult {
-    let Path((id, key)) = path.map_err(path_error)?;
-    let id = namespace_id(&id)?;
-    key_name(&key)?;
+    let (id, key) = key_path(path)?;
     let pairs = query_pairs(query.as_deref());
     let ttl = ttl_param(&pairs)?;
     let content_type = match headers.get(header::CONTENT_TYPE) {
@@ -466,13 +476,11 @@ fn ttl_param(pairs: &[(String, String)]) -> Result<Option<u64>, ErrorResponse> {
 }
 
 /// `DELETE /storage/kvs/{id}/keys/{key}`
-pub async fn delete_key(
+pub(super) async fn delete_key(
     State(app): Shared,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> ApiResult {
-    let Path((id, key)) = path.map_err(path_error)?;
-    let id = namespace_id(&id)?;
-    key_name(&key)?;
+    let (id, key) = key_path(path)?;
     let now = now_ms();
     blocking(&app.store, move |s| s.delete_value(&id, &key, now))
         .await?
@@ -481,7 +489,7 @@ pub async fn delete_key(
 }
 
 /// Any path the API does not have.
-pub async fn unknown_path() -> ErrorResponse {
+pub(super) async fn unknown_path() -> ErrorResponse {
     ErrorResponse::not_found("No such API path; KV paths start with /v2/storage/kvs")
 }
 

@@ -20,7 +20,7 @@ const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// Adds the layers that `config` asks for; the last one added runs first.
-pub fn wrap(router: Router, config: &Config) -> Router {
+pub(super) fn wrap(router: Router, config: &Config) -> Router {
     let mut router = router.layer(middleware::from_fn(error_bodies));
     let api_key = config.api_key.clone().map(Arc::<str>::from);
     router = router.layer(middleware::from_fn(move |req, next| {

@@ -257,20 +257,7 @@ impl Store {
             }
             purge_namespace(&tx, &existing.id)?;
         }
-        tx.execute(
-            &format!(
-                "INSERT INTO namespaces ({NAMESPACE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-            ),
-            params![
-                row.id,
-                row.name,
-                row.created_ms,
-                row.ready_ms,
-                row.fail,
-                row.deleted_ms,
-                row.gone_ms
-            ],
-        )?;
+        insert_namespace(&tx, row, &row.name)?;
         tx.commit()?;
         Ok(Some(row.clone()))
     }
@@ -314,20 +301,7 @@ impl Store {
                 purge_namespace(&tx, &taken.id)?;
             }
         }
-        tx.execute(
-            &format!(
-                "INSERT INTO namespaces ({NAMESPACE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-            ),
-            params![
-                row.id,
-                name,
-                row.created_ms,
-                row.ready_ms,
-                row.fail,
-                row.deleted_ms,
-                row.gone_ms
-            ],
-        )?;
+        insert_namespace(&tx, row, &name)?;
         tx.commit()?;
         Ok(Some(name))
     }
@@ -587,6 +561,28 @@ fn usable(conn: &Connection, ns: &str, now: i64) -> Result<Result<(), Unusable>,
             Some((NamespaceStatus::ProvisionOk, _)) => Ok(()),
             Some((status, _)) => Err(Unusable::NotReady(status)),
         },
+    )
+}
+
+/// Inserts `row` under `name` (a mirror may be renamed to avoid a taken name).
+fn insert_namespace(
+    tx: &rusqlite::Transaction<'_>,
+    row: &NamespaceRow,
+    name: &str,
+) -> rusqlite::Result<usize> {
+    tx.execute(
+        &format!(
+            "INSERT INTO namespaces ({NAMESPACE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        ),
+        params![
+            row.id,
+            name,
+            row.created_ms,
+            row.ready_ms,
+            row.fail,
+            row.deleted_ms,
+            row.gone_ms
+        ],
     )
 }
 

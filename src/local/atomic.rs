@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// The directory a path is in; `.` for a bare file name.
-pub fn parent_dir(path: &Path) -> &Path {
+pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -15,25 +15,25 @@ pub fn parent_dir(path: &Path) -> &Path {
 
 /// A file being written. Nothing appears at `path` until [`AtomicFile::commit`]; dropping it
 /// removes the temporary file. The temporary file is created with mode 0600 on Unix.
-pub struct AtomicFile {
+pub(crate) struct AtomicFile {
     temp: tempfile::NamedTempFile,
     path: PathBuf,
 }
 
 impl AtomicFile {
-    pub fn new(path: &Path) -> io::Result<Self> {
+    pub(crate) fn new(path: &Path) -> io::Result<Self> {
         Ok(Self {
             temp: tempfile::NamedTempFile::new_in(parent_dir(path))?,
             path: path.to_path_buf(),
         })
     }
 
-    pub fn set_permissions(&self, permissions: Permissions) -> io::Result<()> {
+    pub(crate) fn set_permissions(&self, permissions: Permissions) -> io::Result<()> {
         self.temp.as_file().set_permissions(permissions)
     }
 
     /// Flushes the contents to disk and renames the file into place.
-    pub fn commit(mut self) -> io::Result<()> {
+    pub(crate) fn commit(mut self) -> io::Result<()> {
         self.temp.flush()?;
         self.temp.as_file().sync_all()?;
         self.temp.persist(&self.path).map_err(|err| err.error)?;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::{DocumentMut, Item, Table};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("cannot read the config file `{}`", path.display())]
     Read {
         path: PathBuf,
@@ -40,7 +40,7 @@ pub enum ConfigError {
 }
 
 /// Where the config file is: `TELNYX_CONFIG_PATH`, else `~/.telnyx-edge/config.toml`.
-pub fn default_path(env_path: Option<PathBuf>) -> Result<PathBuf, ConfigError> {
+pub(crate) fn default_path(env_path: Option<PathBuf>) -> Result<PathBuf, ConfigError> {
     match env_path {
         Some(path) => Ok(path),
         None => dirs::home_dir()
@@ -51,13 +51,13 @@ pub fn default_path(env_path: Option<PathBuf>) -> Result<PathBuf, ConfigError> {
 
 /// The parsed config file, or an empty one when it does not exist yet.
 #[derive(Debug, Clone)]
-pub struct ConfigFile {
+pub(crate) struct ConfigFile {
     path: PathBuf,
     doc: DocumentMut,
 }
 
 impl ConfigFile {
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+    pub(crate) fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -80,7 +80,7 @@ impl ConfigFile {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -100,25 +100,25 @@ impl ConfigFile {
         item.as_str().filter(|s| !s.is_empty())
     }
 
-    pub fn api_key(&self, profile: Option<&str>) -> Option<&str> {
+    pub(crate) fn api_key(&self, profile: Option<&str>) -> Option<&str> {
         self.string(profile, &["api_key"])
     }
 
-    pub fn api_endpoint(&self, profile: Option<&str>) -> Option<&str> {
+    pub(crate) fn api_endpoint(&self, profile: Option<&str>) -> Option<&str> {
         self.string(profile, &["api_endpoint"])
     }
 
     /// The OAuth token the official CLI's `auth login` stores.
-    pub fn access_token(&self, profile: Option<&str>) -> Option<&str> {
+    pub(crate) fn access_token(&self, profile: Option<&str>) -> Option<&str> {
         self.string(profile, &["tokens", "access_token"])
     }
 
-    pub fn has_profile(&self, name: &str) -> bool {
+    pub(crate) fn has_profile(&self, name: &str) -> bool {
         self.section(Some(name)).is_some()
     }
 
     /// The names of the `[profiles.*]` tables, for error messages.
-    pub fn profile_names(&self) -> Vec<String> {
+    pub(crate) fn profile_names(&self) -> Vec<String> {
         self.doc
             .get("profiles")
             .and_then(Item::as_table)
@@ -129,7 +129,11 @@ impl ConfigFile {
     /// Sets `api_key` at the top level or in `[profiles.NAME]`, creating the table if needed.
     /// A `profiles` (or `profiles.NAME`) that is a value rather than a table is refused: replacing
     /// it would lose what it holds.
-    pub fn set_api_key(&mut self, profile: Option<&str>, key: &str) -> Result<(), ConfigError> {
+    pub(crate) fn set_api_key(
+        &mut self,
+        profile: Option<&str>,
+        key: &str,
+    ) -> Result<(), ConfigError> {
         let not_a_table = |key: String| ConfigError::NotATable {
             path: self.path.clone(),
             key,
@@ -159,7 +163,7 @@ impl ConfigFile {
     }
 
     /// Removes `api_key`; returns whether there was one.
-    pub fn clear_api_key(&mut self, profile: Option<&str>) -> bool {
+    pub(crate) fn clear_api_key(&mut self, profile: Option<&str>) -> bool {
         let table = match profile {
             None => Some(self.doc.as_table_mut()),
             Some(name) => self
@@ -173,7 +177,7 @@ impl ConfigFile {
 
     /// Writes the file atomically (a temporary file in the same directory, then a rename), with
     /// mode 0600; the directory is created with mode 0700 when missing.
-    pub fn save(&self) -> Result<(), ConfigError> {
+    pub(crate) fn save(&self) -> Result<(), ConfigError> {
         let write_error = |source| ConfigError::Write {
             path: self.path.clone(),
             source,
@@ -207,7 +211,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Shows enough of a secret to recognise it and nothing that would let anyone use it:
 /// `KEY0…cd12` (first 4 and last 4 characters of keys longer than 12, else `****`).
-pub fn mask(secret: &str) -> String {
+pub(crate) fn mask(secret: &str) -> String {
     let chars: Vec<char> = secret.chars().collect();
     if chars.len() <= 12 {
         return "****".to_owned();
@@ -296,5 +300,24 @@ mod tests {
     fn masks_secrets() {
         assert_eq!(mask("KEY0123456789abcdef"), "KEY0…cdef");
         assert_eq!(mask("short"), "****");
+    }
+
+    #[test]
+    fn a_profiles_value_that_is_not_a_table_is_refused_not_lost() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "profiles = \"oops\"\n").expect("write");
+        let mut config = ConfigFile::load(&path).expect("loads");
+        let err = config
+            .set_api_key(Some("ci"), "KEYci")
+            .expect_err("not a table");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot save the key in the config file `{}`: `profiles` there is not a table",
+                path.display()
+            )
+        );
+        assert_eq!(config.api_key(Some("ci")), None);
     }
 }

@@ -56,7 +56,7 @@ pub enum Bound {
 }
 
 /// Checks a binding name: `[A-Z_][A-Z0-9_]*`.
-pub fn valid_binding(name: &str) -> bool {
+pub(crate) fn valid_binding(name: &str) -> bool {
     let mut bytes = name.bytes();
     bytes
         .next()
@@ -66,7 +66,7 @@ pub fn valid_binding(name: &str) -> bool {
 
 /// The conventional binding of a namespace name: upper case, `-` → `_`, anything else outside
 /// `[A-Z0-9_]` → `_`, and a leading `_` when it would start with a digit.
-pub fn binding_for(name: &str) -> String {
+pub(crate) fn binding_for(name: &str) -> String {
     let mut binding: String = name
         .chars()
         .map(|c| match c {
@@ -82,7 +82,7 @@ pub fn binding_for(name: &str) -> String {
 }
 
 /// The namespace name a local mirror of a binding gets: lower case, `_` → `-`.
-pub fn name_for(binding: &str) -> String {
+pub(crate) fn name_for(binding: &str) -> String {
     let name: String = binding
         .chars()
         .map(|c| match c {

@@ -2,8 +2,8 @@
 //! the environment variables read, `func.toml`, where a project and its local state live, and
 //! atomic writes.
 
-pub mod atomic;
-pub mod config_file;
-pub mod func_toml;
-pub mod project;
-pub mod settings;
+pub(crate) mod atomic;
+pub(crate) mod config_file;
+pub(crate) mod func_toml;
+pub(crate) mod project;
+pub(crate) mod settings;

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 /// The function's configuration file.
-pub const FUNC_TOML: &str = "func.toml";
+pub(crate) const FUNC_TOML: &str = "func.toml";
 
 /// The nearest `func.toml` in `start` or one of its ancestors.
-pub fn nearest_func_toml(start: &Path) -> Option<PathBuf> {
+pub(crate) fn nearest_func_toml(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
         .map(|dir| dir.join(FUNC_TOML))
@@ -15,7 +15,7 @@ pub fn nearest_func_toml(start: &Path) -> Option<PathBuf> {
 
 /// The `func.toml` commands use: the one `--func-toml` names (which may not exist yet), else
 /// the nearest.
-pub fn func_toml_path(explicit: Option<&Path>, cwd: &Path) -> Option<PathBuf> {
+pub(crate) fn func_toml_path(explicit: Option<&Path>, cwd: &Path) -> Option<PathBuf> {
     match explicit {
         Some(path) => Some(path.to_path_buf()),
         None => nearest_func_toml(cwd),
@@ -23,7 +23,7 @@ pub fn func_toml_path(explicit: Option<&Path>, cwd: &Path) -> Option<PathBuf> {
 }
 
 /// How messages show a path: relative to the working directory when it is inside it.
-pub fn display_path(path: &Path) -> String {
+pub(crate) fn display_path(path: &Path) -> String {
     let relative = std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf));
@@ -44,7 +44,7 @@ fn default_state_dir(cwd: &Path) -> PathBuf {
 
 /// Where `--local` and `storage kv serve` keep the emulator's data: `explicit` (`--state-dir`,
 /// `TELNYX_EDGE_STATE_DIR`), else next to the `func.toml` in use, else the default for `cwd`.
-pub fn state_dir(explicit: Option<&Path>, func_toml: Option<&Path>, cwd: &Path) -> PathBuf {
+pub(crate) fn state_dir(explicit: Option<&Path>, func_toml: Option<&Path>, cwd: &Path) -> PathBuf {
     if let Some(dir) = explicit {
         return dir.to_path_buf();
     }

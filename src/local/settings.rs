@@ -4,18 +4,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::GlobalArgs;
 use crate::error::{Exit, UserError};
 use crate::local::config_file::{self, ConfigFile};
 
 /// The service's API root.
-pub const DEFAULT_BASE_URL: &str = "https://api.telnyx.com/v2";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.telnyx.com/v2";
 /// Per-request timeout when `--timeout` is not given.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where a credential came from, for `auth status` and error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// `TELNYX_API_KEY`
     Env,
     /// `api_key` in the config file, at the top level or in a profile.
@@ -55,7 +54,7 @@ impl std::fmt::Display for Source {
 
 /// A bearer credential and where it came from.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credential {
+pub(crate) struct Credential {
     pub token: String,
     pub source: Source,
 }
@@ -71,13 +70,13 @@ impl std::fmt::Debug for Credential {
 
 /// What the environment contributes, read once so that resolution is testable.
 #[derive(Debug, Clone, Default)]
-pub struct Env {
+pub(crate) struct Env {
     pub api_key: Option<String>,
     pub config_path: Option<PathBuf>,
 }
 
 impl Env {
-    pub fn from_process() -> Self {
+    pub(crate) fn from_process() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self {
             api_key: var(crate::env::API_KEY),
@@ -88,24 +87,32 @@ impl Env {
 
 /// The resolved target of API commands (not `--local`).
 #[derive(Debug, Clone)]
-pub struct Remote {
+pub(crate) struct Remote {
     pub base_url: String,
     /// `None` when nothing provides one; commands then fail with exit 4.
     pub credential: Option<Credential>,
 }
 
+/// What the command line asks for: `--base-url` and `--profile` (or the variables clap reads
+/// for them).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Choices<'a> {
+    pub(crate) base_url: Option<&'a str>,
+    pub(crate) profile: Option<&'a str>,
+}
+
 /// Loads the config file named by the environment (or the default path).
-pub fn load_config(env: &Env) -> anyhow::Result<ConfigFile> {
+pub(crate) fn load_config(env: &Env) -> anyhow::Result<ConfigFile> {
     let path = config_file::default_path(env.config_path.clone())?;
     Ok(ConfigFile::load(&path)?)
 }
 
 /// The profile to use, checked against the config file.
-pub fn profile<'a>(
-    global: &'a GlobalArgs,
+pub(crate) fn profile<'a>(
+    choices: &Choices<'a>,
     config: &ConfigFile,
 ) -> Result<Option<&'a str>, UserError> {
-    match global.profile.as_deref() {
+    match choices.profile {
         None => Ok(None),
         Some(name) if config.has_profile(name) => Ok(Some(name)),
         Some(name) => {
@@ -128,16 +135,20 @@ pub fn profile<'a>(
 }
 
 /// Resolves the base URL and credential for the remote API.
-pub fn remote(global: &GlobalArgs, env: &Env, config: &ConfigFile) -> Result<Remote, UserError> {
-    let profile = profile(global, config)?;
+pub(crate) fn remote(
+    choices: &Choices<'_>,
+    env: &Env,
+    config: &ConfigFile,
+) -> Result<Remote, UserError> {
+    let profile = profile(choices, config)?;
     let endpoint = |p: Option<&str>| {
         config
             .api_endpoint(p)
             .map(|e| format!("{}/v2", e.trim_end_matches('/')))
     };
-    let base_url = global
+    let base_url = choices
         .base_url
-        .clone()
+        .map(str::to_owned)
         .or_else(|| profile.and_then(|p| endpoint(Some(p))))
         .or_else(|| endpoint(None))
         .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
@@ -179,7 +190,7 @@ pub fn remote(global: &GlobalArgs, env: &Env, config: &ConfigFile) -> Result<Rem
 }
 
 /// The error for API commands run without any credential.
-pub fn missing_credentials() -> UserError {
+pub(crate) fn missing_credentials() -> UserError {
     UserError::new(Exit::Auth, "no Telnyx API key").hint(
         "Set TELNYX_API_KEY, save one with `telnyx-edge auth api-key set`, or use `--local` for the local emulator.",
     )
@@ -188,15 +199,18 @@ pub fn missing_credentials() -> UserError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser as _;
 
-    fn global(args: &[&str]) -> GlobalArgs {
-        let mut argv = vec!["telnyx-edge"];
-        argv.extend(args);
-        argv.extend(["auth", "status"]);
-        crate::cli::Cli::try_parse_from(argv)
-            .expect("parses")
-            .global
+    /// `--base-url` and `--profile` as pairs of words, as on a command line.
+    fn global<'a>(args: &[&'a str]) -> Choices<'a> {
+        let mut choices = Choices::default();
+        for pair in args.chunks(2) {
+            match pair {
+                ["--profile", name] => choices.profile = Some(name),
+                ["--base-url", url] => choices.base_url = Some(url),
+                other => panic!("not a choice: {other:?}"),
+            }
+        }
+        choices
     }
 
     fn config(text: &str) -> (tempfile::TempDir, ConfigFile) {

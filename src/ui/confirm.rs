@@ -6,7 +6,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use crate::error::{Exit, UserError};
 
 /// What the user must type.
-pub enum Answer<'a> {
+pub(crate) enum Answer<'a> {
     /// `y` or `yes`.
     Yes,
     /// This exact text (a namespace's name).
@@ -15,7 +15,7 @@ pub enum Answer<'a> {
 
 /// Asks `question` on stderr and reads the answer from stdin. `action` names what would
 /// happen, for the error when nobody can be asked.
-pub fn confirm(
+pub(crate) fn confirm(
     yes: bool,
     action: &str,
     question: &str,

@@ -1,17 +1,17 @@
 //! What a person or a script sees: the printer (results on stdout, the rest on stderr), output
 //! formats, tables, progress and confirmations.
 
-pub mod confirm;
-pub mod format;
-pub mod printer;
-pub mod progress;
-pub mod tables;
+pub(crate) mod confirm;
+pub(crate) mod format;
+pub(crate) mod printer;
+pub(crate) mod progress;
+pub(crate) mod tables;
 
-pub use format::{ColorWhen, OutputFormat};
-pub use printer::Printer;
+pub(crate) use format::{ColorWhen, OutputFormat};
+pub(crate) use printer::Printer;
 
 /// A value for JSON output: the text when the bytes are UTF-8, else base64 (and `true`).
-pub fn text_or_base64(bytes: &[u8]) -> (String, bool) {
+pub(crate) fn text_or_base64(bytes: &[u8]) -> (String, bool) {
     use base64::Engine as _;
     match std::str::from_utf8(bytes) {
         Ok(text) => (text.to_owned(), false),

@@ -8,7 +8,7 @@ use crate::ui::{ColorWhen, OutputFormat};
 
 /// Where and how a command reports.
 #[derive(Debug, Clone, Copy)]
-pub struct Printer {
+pub(crate) struct Printer {
     format: OutputFormat,
     quiet: bool,
     /// Colour on stderr.
@@ -18,7 +18,7 @@ pub struct Printer {
 }
 
 impl Printer {
-    pub fn new(format: OutputFormat, quiet: bool, color: ColorWhen) -> Self {
+    pub(crate) fn new(format: OutputFormat, quiet: bool, color: ColorWhen) -> Self {
         let color = match color {
             ColorWhen::Always => true,
             ColorWhen::Never => false,
@@ -38,7 +38,7 @@ impl Printer {
     /// The same printer for a step whose result is not the command's: its status lines and
     /// warnings still go to stderr, but it writes nothing on stdout (as with `table`, where
     /// results are reported by status lines).
-    pub fn stderr_only(&self) -> Self {
+    pub(crate) fn stderr_only(&self) -> Self {
         Self {
             format: OutputFormat::Table,
             results: false,
@@ -46,27 +46,27 @@ impl Printer {
         }
     }
 
-    pub fn format(&self) -> OutputFormat {
+    pub(crate) fn format(&self) -> OutputFormat {
         self.format
     }
 
     /// `--quiet`: no progress and no status lines.
-    pub fn quiet(&self) -> bool {
+    pub(crate) fn quiet(&self) -> bool {
         self.quiet
     }
 
     /// Whether a spinner may be drawn: a person is watching stderr and asked for no quiet.
-    pub fn animated(&self) -> bool {
+    pub(crate) fn animated(&self) -> bool {
         !self.quiet && self.format == OutputFormat::Table && io::stderr().is_terminal()
     }
 
     /// Writes a result on stdout. Errors (a closed pipe) are returned so that `main` can end
     /// quietly.
-    pub fn out(&self, text: &str) -> io::Result<()> {
+    pub(crate) fn out(&self, text: &str) -> io::Result<()> {
         self.out_bytes(text.as_bytes())
     }
 
-    pub fn out_bytes(&self, bytes: &[u8]) -> io::Result<()> {
+    pub(crate) fn out_bytes(&self, bytes: &[u8]) -> io::Result<()> {
         if !self.results {
             return Ok(());
         }
@@ -76,14 +76,14 @@ impl Printer {
     }
 
     /// Writes `value` as one line of JSON on stdout (`ndjson`, and `serve --json`).
-    pub fn json_line<T: Serialize>(&self, value: &T) -> io::Result<()> {
+    pub(crate) fn json_line<T: Serialize>(&self, value: &T) -> io::Result<()> {
         let mut line = serde_json::to_string(value).map_err(io::Error::other)?;
         line.push('\n');
         self.out(&line)
     }
 
     /// Writes `value` as one indented JSON document on stdout (`json`).
-    pub fn json_document<T: Serialize>(&self, value: &T) -> io::Result<()> {
+    pub(crate) fn json_document<T: Serialize>(&self, value: &T) -> io::Result<()> {
         let mut text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
         text.push('\n');
         self.out(&text)
@@ -91,7 +91,7 @@ impl Printer {
 
     /// Prints a command's result object for scripts: the object with `json`/`ndjson`, `id`
     /// with `ids`, and nothing with `table` (people got a status line on stderr instead).
-    pub fn result<T: Serialize>(&self, value: &T, id: &str) -> io::Result<()> {
+    pub(crate) fn result<T: Serialize>(&self, value: &T, id: &str) -> io::Result<()> {
         match self.format {
             OutputFormat::Table => Ok(()),
             OutputFormat::Json => self.json_document(value),
@@ -101,21 +101,21 @@ impl Printer {
     }
 
     /// A status line on stderr (`Created …`), unless `--quiet`.
-    pub fn status(&self, message: &str) {
+    pub(crate) fn status(&self, message: &str) {
         if !self.quiet {
             stderr_line(message);
         }
     }
 
     /// A warning on stderr; shown even with `--quiet`, since it asks for attention.
-    pub fn warn(&self, message: &str) {
+    pub(crate) fn warn(&self, message: &str) {
         stderr_line(&format!("{}: {message}", self.paint("warning", "33")));
     }
 
     /// Renders an error the way the binary reports every failure:
     /// `error: …`, then `  Caused by: …` for each cause, the request id of a failed request,
     /// then `hint: …`.
-    pub fn render_error(
+    pub(crate) fn render_error(
         &self,
         err: &anyhow::Error,
         request_id: Option<&str>,
@@ -146,6 +146,6 @@ impl Printer {
 }
 
 /// Best effort: when stderr itself is closed there is nowhere left to report to.
-pub fn stderr_line(message: &str) {
+pub(crate) fn stderr_line(message: &str) {
     let _ = writeln!(io::stderr().lock(), "{message}");
 }

@@ -7,13 +7,13 @@ use crate::ui::Printer;
 
 /// Waiting for a namespace: a spinner with its status on a terminal; otherwise one status line
 /// on start and one on finish.
-pub struct WaitSpinner {
+pub(crate) struct WaitSpinner {
     bar: Option<indicatif::ProgressBar>,
     printer: Printer,
 }
 
 impl WaitSpinner {
-    pub fn start(printer: &Printer, name: &str, status: NamespaceStatus) -> Self {
+    pub(crate) fn start(printer: &Printer, name: &str, status: NamespaceStatus) -> Self {
         let bar = printer.animated().then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -37,20 +37,20 @@ impl WaitSpinner {
         }
     }
 
-    pub fn update(&self, status: NamespaceStatus) {
+    pub(crate) fn update(&self, status: NamespaceStatus) {
         if let Some(bar) = &self.bar {
             bar.set_message(status.to_string());
         }
     }
 
-    pub fn finish(&mut self, message: &str) {
+    pub(crate) fn finish(&mut self, message: &str) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
         self.printer.status(message);
     }
 
-    pub fn abandon(&mut self) {
+    pub(crate) fn abandon(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -59,12 +59,12 @@ impl WaitSpinner {
 
 /// Bulk progress: a bar (or, with no total, a counter) on a terminal, nothing otherwise (the
 /// summary says the rest).
-pub struct CountBar {
+pub(crate) struct CountBar {
     bar: Option<indicatif::ProgressBar>,
 }
 
 impl CountBar {
-    pub fn new(printer: &Printer, total: Option<u64>, verb: &str) -> Self {
+    pub(crate) fn new(printer: &Printer, total: Option<u64>, verb: &str) -> Self {
         let bar = printer.animated().then(|| {
             let (bar, template) = match total {
                 Some(total) => (
@@ -85,7 +85,7 @@ impl CountBar {
         Self { bar }
     }
 
-    pub fn step(&self, failed: u64) {
+    pub(crate) fn step(&self, failed: u64) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
             if failed > 0 {
@@ -94,14 +94,14 @@ impl CountBar {
         }
     }
 
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
     }
 
     /// A warning that does not tear the bar.
-    pub fn warn(&self, printer: &Printer, message: &str) {
+    pub(crate) fn warn(&self, printer: &Printer, message: &str) {
         match &self.bar {
             Some(bar) => bar.suspend(|| printer.warn(message)),
             None => printer.warn(message),

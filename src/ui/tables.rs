@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::api::types::{Key, Namespace};
 
 /// Columns separated by two spaces, no borders, no trailing blanks.
-pub fn table(headers: &[&str], rows: Vec<Vec<String>>, right_aligned: &[usize]) -> String {
+pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>, right_aligned: &[usize]) -> String {
     let mut table = Table::new();
     table.load_style(presets::NOTHING);
     table.force_no_tty();
@@ -34,7 +34,7 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>, right_aligned: &[usize]) 
     text
 }
 
-pub fn namespace_rows(namespaces: &[Namespace]) -> String {
+pub(crate) fn namespace_rows(namespaces: &[Namespace]) -> String {
     table(
         &["ID", "NAME", "STATUS", "CREATED_AT"],
         namespaces
@@ -52,7 +52,7 @@ pub fn namespace_rows(namespaces: &[Namespace]) -> String {
     )
 }
 
-pub fn key_rows(keys: &[Key]) -> String {
+pub(crate) fn key_rows(keys: &[Key]) -> String {
     table(
         &["KEY", "SIZE", "UPDATED_AT"],
         keys.iter()
@@ -69,18 +69,18 @@ pub fn key_rows(keys: &[Key]) -> String {
 }
 
 /// A JSON array written element by element, so a list never has to be held whole.
-pub struct JsonArray<W: Write> {
+pub(crate) struct JsonArray<W: Write> {
     out: W,
     empty: bool,
 }
 
 impl<W: Write> JsonArray<W> {
-    pub fn new(mut out: W) -> io::Result<Self> {
+    pub(crate) fn new(mut out: W) -> io::Result<Self> {
         out.write_all(b"[")?;
         Ok(Self { out, empty: true })
     }
 
-    pub fn push<T: Serialize>(&mut self, item: &T) -> io::Result<()> {
+    pub(crate) fn push<T: Serialize>(&mut self, item: &T) -> io::Result<()> {
         self.out
             .write_all(if self.empty { b"\n  " } else { b",\n  " })?;
         serde_json::to_writer(&mut self.out, item).map_err(io::Error::other)?;
@@ -88,7 +88,7 @@ impl<W: Write> JsonArray<W> {
         Ok(())
     }
 
-    pub fn finish(mut self) -> io::Result<()> {
+    pub(crate) fn finish(mut self) -> io::Result<()> {
         self.out
             .write_all(if self.empty { b"]\n" } else { b"\n]\n" })?;
         self.out.flush()

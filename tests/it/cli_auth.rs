@@ -3,8 +3,8 @@
 use serde_json::json;
 use telnyx_edge::emulator::Config;
 
-use crate::cli::{Kv, bare, outcome};
-use crate::util::TOKEN;
+use crate::support::api::TOKEN;
+use crate::support::cli::{Kv, bare, outcome};
 
 /// An emulator that accepts only `TOKEN`.
 fn guarded() -> Kv {

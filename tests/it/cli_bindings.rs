@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::cli::{BIN, Kv, bare, outcome};
+use crate::support::cli::{BIN, Kv, bare, outcome};
 
 const ORIGINAL: &str = "# my function\n[edge_compute]\nfunc_name = \"f\"   # keep this comment\n\n[env_vars]\nA = 'b'\n";
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use telnyx_edge::emulator::Config;
 
-use crate::cli::{Kv, against, outcome};
-use crate::fault::{Fault, FaultServer};
+use crate::support::cli::{Kv, against, outcome};
+use crate::support::fault::{Fault, FaultServer};
 
 fn lines(text: &[u8]) -> Vec<Value> {
     std::str::from_utf8(text)

@@ -2,12 +2,12 @@
 //! the fault server can produce.
 
 use std::io::Read as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use crate::cli::{BIN, Kv, against, outcome};
-use crate::fault::{Fault, FaultServer};
-use crate::util::TOKEN;
+use crate::support::api::TOKEN;
+use crate::support::cli::{Kv, against, outcome};
+use crate::support::fault::{Fault, FaultServer};
 
 const NS: &str = "550e8400-e29b-41d4-a716-446655440000";
 
@@ -441,10 +441,7 @@ fn a_closed_stdout_ends_quietly_with_exit_0() {
     let big: Vec<u8> = vec![b'x'; 1024 * 1024];
     std::fs::write(kv.path().join("big"), &big).expect("write");
     kv.ok(&["storage", "kv", "put", &id, "big", "--path", "big"]);
-    let mut child = Command::new(BIN)
-        .env_clear()
-        .env("HOME", kv.path())
-        .env("TELNYX_CONFIG_PATH", kv.path().join("config.toml"))
+    let mut child = crate::support::cli::scrubbed(&kv.path())
         .env("TELNYX_BASE_URL", kv.api.base_url())
         .env("TELNYX_API_KEY", TOKEN)
         .args(["storage", "kv", "get", &id, "big"])

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::cli::{Kv, masked_request_ids, outcome};
+use crate::support::cli::{Kv, masked_request_ids, outcome};
 
 #[test]
 fn values_round_trip_byte_for_byte() {

@@ -3,7 +3,7 @@
 use std::io::BufRead as _;
 use std::process::{Command, Stdio};
 
-use crate::cli::{BIN, bare, outcome};
+use crate::support::cli::{BIN, bare, outcome};
 
 #[test]
 fn the_main_job_runs_locally_next_to_func_toml() {

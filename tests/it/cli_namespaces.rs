@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 use telnyx_edge::emulator::Config;
 
-use crate::cli::{Kv, masked_request_ids, outcome};
+use crate::support::cli::{Kv, masked_request_ids, outcome};
 
 /// Snapshot settings that replace what changes from run to run: ids, timestamps, durations.
 fn stable() -> insta::Settings {
@@ -166,12 +166,12 @@ fn ctrl_c_while_waiting_exits_130_and_says_how_to_resume() {
         provision_delay: Duration::from_secs(60),
         ..Config::in_memory()
     });
-    let child = std::process::Command::new(crate::cli::BIN)
+    let child = std::process::Command::new(crate::support::cli::BIN)
         .env_clear()
         .env("HOME", kv.path())
         .env("TELNYX_CONFIG_PATH", kv.path().join("config.toml"))
         .env("TELNYX_BASE_URL", kv.api.base_url())
-        .env("TELNYX_API_KEY", crate::util::TOKEN)
+        .env("TELNYX_API_KEY", crate::support::api::TOKEN)
         .args(["storage", "kv", "create", "--name", "interrupted"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

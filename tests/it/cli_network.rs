@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 
-use crate::cli::{Kv, against, outcome};
-use crate::fault::{Fault, FaultServer};
-use crate::net::{Proxy, Seen, TestCa, TlsFront};
+use crate::support::cli::{Kv, against, outcome};
+use crate::support::fault::{Fault, FaultServer};
+use crate::support::net::{Proxy, Seen, TestCa, TlsFront};
 
 const NS: &str = "550e8400-e29b-41d4-a716-446655440000";
 
@@ -441,10 +441,10 @@ fn closed_port() -> u16 {
 
 /// The binary pointed at `base` with a key, for addresses no server of the test answers.
 fn against_url(home: &std::path::Path, base: &str) -> assert_cmd::Command {
-    let mut command = crate::cli::bare(home);
+    let mut command = crate::support::cli::bare(home);
     command
         .env("TELNYX_BASE_URL", base)
-        .env("TELNYX_API_KEY", crate::util::TOKEN);
+        .env("TELNYX_API_KEY", crate::support::api::TOKEN);
     command
 }
 
@@ -490,7 +490,7 @@ fn a_refused_connection_is_said_plainly() {
 #[test]
 fn a_key_that_cannot_be_sent_in_a_header_is_an_auth_error_that_hides_it() {
     let home = tempfile::tempdir().expect("tempdir");
-    let output = crate::cli::bare(home.path())
+    let output = crate::support::cli::bare(home.path())
         .env("TELNYX_BASE_URL", "http://127.0.0.1:9/v2")
         .env("TELNYX_API_KEY", "KEYpasted\nsecret-part")
         .args(["storage", "kv", "list"])

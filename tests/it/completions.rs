@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cli::BIN;
+use crate::support::cli::BIN;
 
 const FUNC_TOML: &str = "[storage.kv.MY_CACHE]\nid = \"550e8400-e29b-41d4-a716-446655440000\"\n\n[storage.kv.SESSIONS]\nid = \"7819cf01-39a8-400e-9bce-3d792ffa4017\"\n";
 
@@ -54,7 +54,7 @@ fn the_completions_command_prints_the_committed_scripts() {
         ("powershell", "_telnyx-edge.ps1"),
         ("elvish", "telnyx-edge.elv"),
     ] {
-        let output = crate::cli::bare(dir.path())
+        let output = crate::support::cli::bare(dir.path())
             .args(["completions", shell])
             .output()
             .expect("runs");
@@ -65,7 +65,7 @@ fn the_completions_command_prints_the_committed_scripts() {
         let text = String::from_utf8_lossy(&output.stdout);
         assert!(!text.contains("target/"), "{shell}: {text}");
     }
-    let help = crate::cli::bare(dir.path())
+    let help = crate::support::cli::bare(dir.path())
         .args(["completions", "--help"])
         .output()
         .expect("runs");

@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::cli::BIN;
-
 /// One `telnyx-edge …` command line found in a fenced code block.
 struct Example {
     file: String,
@@ -121,15 +119,10 @@ fn workspace() -> tempfile::TempDir {
 }
 
 fn command(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
+    let mut command = crate::support::cli::scrubbed(dir);
     command
-        .env_clear()
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env("TELNYX_CONFIG_PATH", dir.join("config.toml"))
         .env("TELNYX_EDGE_LOCAL", "1")
         .env("TELNYX_EDGE_SKIP_CONFIRMATIONS", "1")
-        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use telnyx_edge::emulator::Config;
 
-use crate::util::{Api, assert_error, is_timestamp, json};
+use crate::support::api::{Api, assert_error, is_timestamp, json};
 
 const MISSING_ID: &str = "550e8400-e29b-41d4-a716-446655440000";
 

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use telnyx_edge::emulator::Config;
 
-use crate::util::{Api, TOKEN, assert_error, json};
+use crate::support::api::{Api, TOKEN, assert_error, json};
 
 const UNAUTHORIZED_DETAIL: &str =
     "The API key is missing or invalid; send `Authorization: Bearer <API key>`";

@@ -1,7 +1,7 @@
 //! Integration tests: one binary, each test with its own emulator on `127.0.0.1:0` and its own
 //! temporary directory.
 
-mod cli;
+mod architecture;
 mod cli_auth;
 mod cli_bindings;
 mod cli_bulk;
@@ -15,8 +15,6 @@ mod doc_examples;
 mod emulator_keys;
 mod emulator_namespaces;
 mod emulator_server;
-mod fault;
 mod func_toml_fixtures;
-mod net;
 mod serve;
-mod util;
+mod support;

@@ -8,18 +8,7 @@ use std::time::Duration;
 use reqwest::blocking::Client;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_telnyx-edge");
-
-/// The binary with a scrubbed environment, run in `cwd`.
-fn telnyx_edge(cwd: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .current_dir(cwd)
-        .env_clear()
-        .env("HOME", cwd)
-        .env("NO_COLOR", "1");
-    command
-}
+use crate::support::cli::scrubbed as telnyx_edge;
 
 /// A running `serve` and what it printed on stdout before serving.
 struct Served {

@@ -7,14 +7,15 @@ use assert_cmd::Command;
 use serde_json::Value;
 use telnyx_edge::emulator::Config;
 
-use crate::util::{Api, TOKEN};
+use crate::support::api::{Api, TOKEN};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_telnyx-edge");
 
-/// The binary with nothing from the developer's environment: a temporary HOME and config path,
-/// no colour, run in `cwd`.
-pub fn bare(home: &Path) -> Command {
-    let mut command = Command::new(BIN);
+/// The binary with nothing from the developer's environment (no proxy variables, no key, no
+/// config): `home` as HOME and working directory, the config file under it, no colour. The one
+/// command builder every test starts from; [`bare`] wraps it for assert_cmd.
+pub fn scrubbed(home: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(BIN);
     command
         .env_clear()
         .current_dir(home)
@@ -24,8 +25,13 @@ pub fn bare(home: &Path) -> Command {
     command
 }
 
+/// [`scrubbed`], as an assert_cmd command.
+pub fn bare(home: &Path) -> Command {
+    Command::from_std(scrubbed(home))
+}
+
 /// The binary pointed at a fault server, with a key.
-pub fn against(server: &crate::fault::FaultServer, home: &Path) -> Command {
+pub fn against(server: &crate::support::fault::FaultServer, home: &Path) -> Command {
     let mut command = bare(home);
     command
         .env("TELNYX_BASE_URL", &server.base_url)

@@ -1,0 +1,8 @@
+//! What the integration tests share: running the real binary (`cli`), an in-process emulator
+//! and HTTP helpers (`api`), a fault server (`fault`), and a TLS front and a forward proxy on
+//! loopback (`net`).
+
+pub mod api;
+pub mod cli;
+pub mod fault;
+pub mod net;
