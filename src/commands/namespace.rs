@@ -154,62 +154,15 @@ async fn wait_until_ready(
         client,
         &namespace,
         timeout,
-        |status| match status {
-            NamespaceStatus::ProvisionOk => Some(Ok(())),
-            NamespaceStatus::Pending => None,
-            NamespaceStatus::ProvisionFailed => Some(Err(UserError::new(
-                Exit::WaitFailed,
-                format!("provisioning of namespace `{name}` failed (status: provision_failed)"),
-            )
-            .hint(format!(
-                "Delete it with `telnyx-edge storage kv delete {name} --yes` and create it again."
-            )))),
-            NamespaceStatus::Deleting | NamespaceStatus::DeleteFailed => Some(Err(UserError::new(
-                Exit::Conflict,
-                format!("namespace `{name}` is being deleted (status: {status})"),
-            ))),
-        },
+        |status| ready_or_failed(&name, status),
         |status| progress.update(status),
     )
     .await;
     let (ready, elapsed) = match outcome {
         Polled::Done(Some(ready), elapsed) => (ready, elapsed),
-        Polled::Done(None, _) => {
+        other => {
             progress.abandon();
-            return Err(UserError::new(
-                Exit::Conflict,
-                format!("namespace `{name}` was deleted while waiting for it"),
-            )
-            .into());
-        }
-        Polled::Failed(err) => {
-            progress.abandon();
-            return Err(err);
-        }
-        Polled::TimedOut(status) => {
-            progress.abandon();
-            return Err(UserError::new(
-                Exit::WaitFailed,
-                format!(
-                    "namespace `{name}` is still {status} after {}",
-                    whole(timeout)
-                ),
-            )
-            .hint(format!(
-                "It may still become ready; keep waiting with `telnyx-edge storage kv wait {name}`."
-            ))
-            .into());
-        }
-        Polled::Interrupted => {
-            progress.abandon();
-            return Err(UserError::new(
-                Exit::Interrupted,
-                format!("interrupted while waiting for namespace `{name}`"),
-            )
-            .hint(format!(
-                "Provisioning goes on at the service; resume with `telnyx-edge storage kv wait {name}`."
-            ))
-            .into());
+            return Err(not_ready(other, &name, timeout));
         }
     };
     progress.finish(&format!(
@@ -217,6 +170,57 @@ async fn wait_until_ready(
         elapsed.as_secs_f64()
     ));
     Ok(ready)
+}
+
+/// Whether waiting for `provision_ok` is over at `status`, and how.
+fn ready_or_failed(name: &str, status: NamespaceStatus) -> Option<Result<(), UserError>> {
+    match status {
+        NamespaceStatus::ProvisionOk => Some(Ok(())),
+        NamespaceStatus::Pending => None,
+        NamespaceStatus::ProvisionFailed => Some(Err(UserError::new(
+            Exit::WaitFailed,
+            format!("provisioning of namespace `{name}` failed (status: provision_failed)"),
+        )
+        .hint(format!(
+            "Delete it with `telnyx-edge storage kv delete {name} --yes` and create it again."
+        )))),
+        NamespaceStatus::Deleting | NamespaceStatus::DeleteFailed => Some(Err(UserError::new(
+            Exit::Conflict,
+            format!("namespace `{name}` is being deleted (status: {status})"),
+        ))),
+    }
+}
+
+/// The error for a wait for `provision_ok` that ended any other way than ready.
+fn not_ready(outcome: Polled, name: &str, timeout: Duration) -> anyhow::Error {
+    match outcome {
+        // Only `Done(None)`, a namespace gone, gets here.
+        Polled::Done(..) => UserError::new(
+            Exit::Conflict,
+            format!("namespace `{name}` was deleted while waiting for it"),
+        )
+        .into(),
+        Polled::Failed(err) => err,
+        Polled::TimedOut(status) => UserError::new(
+            Exit::WaitFailed,
+            format!(
+                "namespace `{name}` is still {status} after {}",
+                whole(timeout)
+            ),
+        )
+        .hint(format!(
+            "It may still become ready; keep waiting with `telnyx-edge storage kv wait {name}`."
+        ))
+        .into(),
+        Polled::Interrupted => UserError::new(
+            Exit::Interrupted,
+            format!("interrupted while waiting for namespace `{name}`"),
+        )
+        .hint(format!(
+            "Provisioning goes on at the service; resume with `telnyx-edge storage kv wait {name}`."
+        ))
+        .into(),
+    }
 }
 
 /// How a [`poll`] ended.
