@@ -1,7 +1,9 @@
 //! Reading bulk input as a stream, one item at a time: NDJSON lines, a wrangler-style JSON array
 //! (parsed element by element), or a directory whose files are the values. Nothing is read
-//! whole; a bad item is reported with its line (or array index, or path) and reading goes on.
+//! whole, not even an oversized line; a bad item is reported with its line (or array index, or
+//! path) and its original text, and reading goes on.
 
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
@@ -10,17 +12,20 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use crate::api::rules::{self, MAX_VALUE_BYTES};
+use crate::api::rules::{self, MAX_TTL_SECS, MAX_VALUE_BYTES};
 
 /// Longest line (or array element) read: a 1 MiB value written with JSON escapes fits.
 const MAX_RECORD: usize = 8 * 1024 * 1024;
+/// Most of a bad line's text kept for the failed file.
+const MAX_KEPT_INPUT: usize = 64 * 1024;
+/// A UTF-8 byte order mark, which some editors put at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One key to write.
 #[derive(Debug, Clone)]
 pub(crate) struct Item {
     pub key: String,
     pub value: Bytes,
-    pub base64: bool,
     pub ttl_secs: Option<u64>,
     pub content_type: Option<String>,
     /// Where it came from: `line 12`, `index 3`, `file a/b.txt`.
@@ -31,15 +36,60 @@ pub(crate) struct Item {
 #[derive(Debug)]
 pub(crate) enum Record {
     Item(Item),
-    /// An item that cannot be written, with where it was and why.
+    /// An item that cannot be written, with where it was, why, and its text when there is one.
     Bad {
         origin: String,
         error: String,
+        input: Option<String>,
+    },
+    /// Something the user should know that does not stop the item (a dropped field).
+    Warning {
+        origin: String,
+        message: String,
     },
 }
 
-/// The line format (`bulk get`, `export` write it; `bulk put`, `import` read it). Wrangler's
-/// `expiration_ttl` is accepted for `ttl_secs`.
+impl Record {
+    fn bad(origin: String, error: impl Into<String>, input: Option<&[u8]>) -> Self {
+        Self::Bad {
+            origin,
+            error: error.into(),
+            input: input.map(kept_text),
+        }
+    }
+}
+
+/// A bad record's text as kept for the failed file: UTF-8 (lossy), shortened when huge.
+fn kept_text(bytes: &[u8]) -> String {
+    let shown = &bytes[..bytes.len().min(MAX_KEPT_INPUT)];
+    let mut text = String::from_utf8_lossy(shown).trim_end().to_owned();
+    if bytes.len() > MAX_KEPT_INPUT {
+        text.push('…');
+    }
+    text
+}
+
+/// How records are read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reading {
+    /// Unknown fields make an item fail instead of a warning.
+    pub strict: bool,
+    /// Seconds since the epoch, for wrangler's absolute `expiration`.
+    pub now_secs: u64,
+}
+
+impl Reading {
+    pub(crate) fn now(strict: bool) -> Self {
+        let now_secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Self { strict, now_secs }
+    }
+}
+
+/// The line format (`bulk get`, `export` write it; `bulk put`, `import` read it), and
+/// wrangler's bulk format: `expiration_ttl` (seconds) and `expiration` (epoch seconds) become
+/// `ttl_secs`; `metadata` has no place in Telnyx KV and is dropped with a warning.
 #[derive(Debug, Deserialize)]
 struct Line {
     key: Option<serde_json::Value>,
@@ -48,114 +98,300 @@ struct Line {
     base64: Option<bool>,
     ttl_secs: Option<serde_json::Value>,
     expiration_ttl: Option<serde_json::Value>,
+    expiration: Option<serde_json::Value>,
     content_type: Option<String>,
+    metadata: Option<serde_json::Value>,
+    /// Fields the failed file adds, accepted so that it can be fed back as input.
+    #[serde(rename = "origin")]
+    _origin: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "error")]
+    _error: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "input")]
+    _input: Option<serde::de::IgnoredAny>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, serde_json::Value>,
 }
 
-/// Checks one parsed record and turns it into an item.
-fn item(json: &[u8], origin: String) -> Record {
-    let bad = |error: String| Record::Bad {
-        origin: origin.clone(),
-        error,
-    };
-    let line: Line = match serde_json::from_slice(json) {
-        Ok(line) => line,
-        Err(err) => return bad(format!("not a JSON object with `key` and `value`: {err}")),
-    };
-    let key = match line.key {
-        Some(serde_json::Value::String(key)) => key,
-        Some(_) => return bad("`key` must be a string".into()),
-        None => return bad("`key` is missing".into()),
-    };
-    if let Err(err) = rules::request_key(&key) {
-        return bad(err.to_string());
-    }
-    let text = match line.value {
-        Some(serde_json::Value::String(text)) => text,
-        Some(_) => return bad(format!("`value` of `{key}` must be a string")),
-        None => return bad(format!("`value` of `{key}` is missing")),
-    };
-    let base64 = line.base64.unwrap_or(false);
-    let value = if base64 {
-        match STANDARD.decode(text.as_bytes()) {
-            Ok(bytes) => bytes,
-            Err(err) => return bad(format!("`value` of `{key}` is not valid base64: {err}")),
+/// Turns parsed records into items, warning once per run about each dropped field.
+struct Interpreter {
+    reading: Reading,
+    warned: HashSet<String>,
+}
+
+impl Interpreter {
+    fn new(reading: Reading) -> Self {
+        Self {
+            reading,
+            warned: HashSet::new(),
         }
-    } else {
-        text.into_bytes()
-    };
-    if value.len() > MAX_VALUE_BYTES {
-        return bad(format!(
-            "the value of `{key}` is {} bytes; at most 1048576 bytes (1 MiB) are allowed",
-            value.len()
-        ));
     }
-    let ttl = match line.ttl_secs.or(line.expiration_ttl) {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::Number(n)) => {
-            match n.as_u64().filter(|s| rules::ttl_secs(*s).is_ok()) {
-                Some(secs) => Some(secs),
-                None => {
-                    return bad(format!(
-                        "`ttl_secs` of `{key}` must be a whole number from 1 to 9223372036"
-                    ));
-                }
+
+    /// Checks one record; warnings (first use of a dropped field) go to `out` before it.
+    fn record(&mut self, json: &[u8], origin: String, out: &mut VecDeque<Record>) {
+        let bad = |error: String| Record::bad(origin.clone(), error, Some(json));
+        let line: Line = match serde_json::from_slice(json) {
+            Ok(line) => line,
+            Err(err) => {
+                out.push_back(bad(format!(
+                    "not a JSON object with `key` and `value`: {err}"
+                )));
+                return;
+            }
+        };
+        if let Some(field) = line.unknown.keys().next()
+            && self.reading.strict
+        {
+            out.push_back(bad(format!(
+                "unknown field `{field}`; the fields are key, value, base64, ttl_secs (or expiration_ttl, expiration) and content_type"
+            )));
+            return;
+        }
+        for field in line.unknown.keys() {
+            if self.warned.insert(field.clone()) {
+                out.push_back(Record::Warning {
+                    origin: origin.clone(),
+                    message: format!(
+                        "unknown field `{field}` is ignored (here and on later lines); pass `--strict` to refuse such items"
+                    ),
+                });
             }
         }
-        Some(_) => {
-            return bad(format!(
-                "`ttl_secs` of `{key}` must be a whole number from 1 to 9223372036"
+        if line.metadata.is_some() && self.warned.insert("metadata".into()) {
+            out.push_back(Record::Warning {
+                origin: origin.clone(),
+                message: "`metadata` is dropped (here and on later lines): Telnyx KV has no per-key metadata".into(),
+            });
+        }
+        out.push_back(match self.item(line, &origin) {
+            Ok(item) => Record::Item(item),
+            Err(error) => bad(error),
+        });
+    }
+
+    fn item(&self, line: Line, origin: &str) -> Result<Item, String> {
+        let key = match line.key {
+            Some(serde_json::Value::String(key)) => key,
+            Some(_) => return Err("`key` must be a string".into()),
+            None => return Err("`key` is missing".into()),
+        };
+        rules::request_key(&key).map_err(|err| err.to_string())?;
+        let text = match line.value {
+            Some(serde_json::Value::String(text)) => text,
+            Some(_) => return Err(format!("`value` of `{key}` must be a string")),
+            None => return Err(format!("`value` of `{key}` is missing")),
+        };
+        let base64 = line.base64.unwrap_or(false);
+        let value = if base64 {
+            STANDARD
+                .decode(text.as_bytes())
+                .map_err(|err| format!("`value` of `{key}` is not valid base64: {err}"))?
+        } else {
+            text.into_bytes()
+        };
+        if value.len() > MAX_VALUE_BYTES {
+            return Err(format!(
+                "the value of `{key}` is {} bytes; at most 1048576 bytes (1 MiB) are allowed",
+                value.len()
             ));
         }
-    };
-    if let Some(content_type) = &line.content_type
-        && http::HeaderValue::from_str(content_type).is_err()
-    {
-        return bad(format!(
-            "`content_type` of `{key}` is not a valid Content-Type"
-        ));
+        let ttl_secs = self.ttl(&key, line.ttl_secs, line.expiration_ttl, line.expiration)?;
+        if let Some(content_type) = &line.content_type
+            && http::HeaderValue::from_str(content_type).is_err()
+        {
+            return Err(format!(
+                "`content_type` of `{key}` is not a valid Content-Type"
+            ));
+        }
+        Ok(Item {
+            key,
+            value: Bytes::from(value),
+            ttl_secs,
+            content_type: line.content_type,
+            origin: origin.to_owned(),
+        })
     }
-    Record::Item(Item {
-        key,
-        value: Bytes::from(value),
-        base64,
-        ttl_secs: ttl,
-        content_type: line.content_type,
-        origin,
-    })
+
+    /// `ttl_secs`, else `expiration_ttl`, else `expiration` made relative to now.
+    fn ttl(
+        &self,
+        key: &str,
+        ttl_secs: Option<serde_json::Value>,
+        expiration_ttl: Option<serde_json::Value>,
+        expiration: Option<serde_json::Value>,
+    ) -> Result<Option<u64>, String> {
+        let whole = |value: &serde_json::Value| value.as_u64();
+        let relative = ttl_secs
+            .filter(|v| !v.is_null())
+            .map(|v| ("ttl_secs", v))
+            .or_else(|| {
+                expiration_ttl
+                    .filter(|v| !v.is_null())
+                    .map(|v| ("expiration_ttl", v))
+            });
+        if let Some((field, value)) = relative {
+            return match whole(&value).filter(|s| rules::ttl_secs(*s).is_ok()) {
+                Some(secs) => Ok(Some(secs)),
+                None => Err(format!(
+                    "`{field}` of `{key}` must be a whole number from 1 to {MAX_TTL_SECS}"
+                )),
+            };
+        }
+        let Some(expiration) = expiration.filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        let Some(at) = whole(&expiration) else {
+            return Err(format!(
+                "`expiration` of `{key}` must be whole seconds since 1970 (UTC)"
+            ));
+        };
+        if at <= self.reading.now_secs {
+            return Err(format!(
+                "`expiration` of `{key}` ({at}) is in the past; the key would expire at once"
+            ));
+        }
+        let secs = at - self.reading.now_secs;
+        rules::ttl_secs(secs).map_err(|_| {
+            format!("`expiration` of `{key}` is more than {MAX_TTL_SECS} seconds away")
+        })?;
+        Ok(Some(secs))
+    }
 }
 
-/// Reads records from a file or stdin (`-`), telling NDJSON from a JSON array by the first
-/// byte that is not white space.
+/// Reads records from a file or stdin, telling NDJSON from a JSON array by the first byte that
+/// is not white space (after a byte order mark, which is skipped).
 pub(crate) fn from_reader(
     reader: Box<dyn BufRead + Send>,
+    reading: Reading,
 ) -> Box<dyn Iterator<Item = Record> + Send> {
     let mut reader = reader;
-    let first = loop {
-        match reader.fill_buf() {
-            Ok([]) => break None,
-            Ok(buf) => {
-                if let Some(pos) = buf.iter().position(|b| !b.is_ascii_whitespace()) {
-                    let byte = buf[pos];
-                    break Some(byte);
-                }
-                let len = buf.len();
-                reader.consume(len);
-            }
-            Err(err) => {
-                return Box::new(std::iter::once(Record::Bad {
-                    origin: "input".into(),
-                    error: format!("cannot read: {err}"),
-                }));
-            }
+    let first = match first_byte(&mut reader) {
+        Ok(first) => first,
+        Err(err) => {
+            return Box::new(std::iter::once(Record::bad(
+                "input".into(),
+                format!("cannot read: {err}"),
+                None,
+            )));
         }
     };
+    let interpreter = Interpreter::new(reading);
     match first {
-        None => Box::new(std::iter::once(Record::Bad {
-            origin: "input".into(),
-            error: "the input is empty; expected NDJSON lines or a JSON array".into(),
-        })),
-        Some(b'[') => Box::new(ArrayRecords::new(reader)),
-        Some(_) => Box::new(NdjsonRecords { reader, line: 0 }),
+        None => Box::new(std::iter::once(Record::bad(
+            "input".into(),
+            "the input is empty; expected NDJSON lines or a JSON array",
+            None,
+        ))),
+        Some(b'[') => Box::new(ArrayRecords::new(reader, interpreter)),
+        Some(_) => Box::new(NdjsonRecords {
+            reader,
+            line: 0,
+            interpreter,
+            pending: VecDeque::new(),
+        }),
+    }
+}
+
+/// Skips a byte order mark and white space; the first other byte, left unread.
+fn first_byte(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<Option<u8>> {
+    let start = reader.fill_buf()?;
+    if start.starts_with(BOM) {
+        reader.consume(BOM.len());
+    }
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        if let Some(pos) = buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            let byte = buf[pos];
+            reader.consume(pos);
+            return Ok(Some(byte));
+        }
+        let len = buf.len();
+        reader.consume(len);
+    }
+}
+
+/// Whether the JSON array in `path` is all there is: anything after its `]` but white space
+/// (two arrays joined with `cat`, say) is an error found before anything is written.
+pub(crate) fn check_array_file(path: &Path) -> Result<(), String> {
+    let file = std::fs::File::open(path).map_err(|err| format!("cannot read: {err}"))?;
+    let mut reader = std::io::BufReader::with_capacity(256 * 1024, file);
+    let mut scanner = Scanner::default();
+    let mut bom = [0u8; 3];
+    let mut started = false;
+    let mut closed = false;
+    let mut offset: u64 = 0;
+    loop {
+        let buf = reader
+            .fill_buf()
+            .map_err(|err| format!("cannot read: {err}"))?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let mut skip = 0;
+        if offset == 0 && buf.len() >= 3 {
+            bom.copy_from_slice(&buf[..3]);
+            if bom == BOM[..] {
+                skip = 3;
+            }
+        }
+        for (index, &byte) in buf.iter().enumerate().skip(skip) {
+            if closed {
+                if !byte.is_ascii_whitespace() {
+                    return Err(format!(
+                        "the input goes on after its JSON array ends (at byte {}); give one array, or NDJSON lines",
+                        offset + index as u64
+                    ));
+                }
+                continue;
+            }
+            if !started {
+                match byte {
+                    b'[' => {
+                        started = true;
+                        scanner.depth = 1;
+                    }
+                    b if b.is_ascii_whitespace() => {}
+                    // NDJSON (or nothing readable): not an array to check.
+                    _ => return Ok(()),
+                }
+                continue;
+            }
+            scanner.feed(byte);
+            closed = scanner.depth == 0;
+        }
+        let len = buf.len();
+        offset += len as u64;
+        reader.consume(len);
+    }
+}
+
+/// Where a JSON text is: inside a string (and after a backslash), and how deep in brackets.
+#[derive(Debug, Default, Clone, Copy)]
+struct Scanner {
+    depth: i32,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Scanner {
+    fn feed(&mut self, byte: u8) {
+        if self.in_string {
+            match (self.escaped, byte) {
+                (true, _) => self.escaped = false,
+                (false, b'\\') => self.escaped = true,
+                (false, b'"') => self.in_string = false,
+                _ => {}
+            }
+            return;
+        }
+        match byte {
+            b'"' => self.in_string = true,
+            b'{' | b'[' => self.depth += 1,
+            b'}' | b']' => self.depth -= 1,
+            _ => {}
+        }
     }
 }
 
@@ -163,6 +399,26 @@ pub(crate) fn from_reader(
 struct NdjsonRecords {
     reader: Box<dyn BufRead + Send>,
     line: usize,
+    interpreter: Interpreter,
+    pending: VecDeque<Record>,
+}
+
+impl NdjsonRecords {
+    /// Consumes the rest of a line without keeping it.
+    fn skip_line(&mut self) -> std::io::Result<()> {
+        loop {
+            let buf = self.reader.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            if let Some(pos) = buf.iter().position(|&b| b == b'\n') {
+                self.reader.consume(pos + 1);
+                return Ok(());
+            }
+            let len = buf.len();
+            self.reader.consume(len);
+        }
+    }
 }
 
 impl Iterator for NdjsonRecords {
@@ -170,6 +426,9 @@ impl Iterator for NdjsonRecords {
 
     fn next(&mut self) -> Option<Record> {
         loop {
+            if let Some(record) = self.pending.pop_front() {
+                return Some(record);
+            }
             self.line += 1;
             let origin = format!("line {}", self.line);
             let mut buf = Vec::new();
@@ -179,26 +438,25 @@ impl Iterator for NdjsonRecords {
             {
                 Ok(0) => return None,
                 Ok(_) if buf.len() > MAX_RECORD && !buf.ends_with(b"\n") => {
-                    // Skip the rest of the oversized line.
-                    let mut rest = Vec::new();
-                    let _ = self.reader.read_until(b'\n', &mut rest);
-                    return Some(Record::Bad {
+                    // The rest of the line is skipped, never held in memory.
+                    if let Err(err) = self.skip_line() {
+                        return Some(Record::bad(origin, format!("cannot read: {err}"), None));
+                    }
+                    return Some(Record::bad(
                         origin,
-                        error: "the line is longer than 8 MiB".into(),
-                    });
+                        "the line is longer than 8 MiB",
+                        Some(&buf[..MAX_KEPT_INPUT.min(buf.len())]),
+                    ));
                 }
                 Ok(_) => {}
                 Err(err) => {
-                    return Some(Record::Bad {
-                        origin,
-                        error: format!("cannot read: {err}"),
-                    });
+                    return Some(Record::bad(origin, format!("cannot read: {err}"), None));
                 }
             }
             if buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Some(item(&buf, origin));
+            self.interpreter.record(&buf, origin, &mut self.pending);
         }
     }
 }
@@ -208,17 +466,28 @@ struct ArrayRecords {
     reader: Box<dyn BufRead + Send>,
     index: usize,
     done: bool,
+    interpreter: Interpreter,
+    pending: VecDeque<Record>,
+}
+
+/// The next element of an array, as read.
+enum Element {
+    Bytes(Vec<u8>),
+    /// Longer than [`MAX_RECORD`]: skipped, its first bytes kept.
+    TooLong(Vec<u8>),
+    End,
 }
 
 impl ArrayRecords {
-    fn new(mut reader: Box<dyn BufRead + Send>) -> Self {
-        // Skip up to and including the `[`.
-        let mut skipped = Vec::new();
-        let _ = reader.read_until(b'[', &mut skipped);
+    fn new(mut reader: Box<dyn BufRead + Send>, interpreter: Interpreter) -> Self {
+        // The reader stands at the `[`.
+        reader.consume(1);
         Self {
             reader,
             index: 0,
             done: false,
+            interpreter,
+            pending: VecDeque::new(),
         }
     }
 
@@ -231,27 +500,26 @@ impl ArrayRecords {
         Ok(Some(byte))
     }
 
-    /// The bytes of the next element; `None` at `]`.
-    fn element(&mut self) -> Result<Option<Vec<u8>>, String> {
+    /// The bytes of the next element; [`Element::End`] at `]`.
+    fn element(&mut self) -> Result<Element, String> {
         let io = |err: std::io::Error| format!("cannot read: {err}");
         // Skip white space and the comma before the element.
         let first = loop {
             match self.byte().map_err(io)? {
                 None => return Err("the array ends without `]`: the input is truncated".into()),
                 Some(b) if b.is_ascii_whitespace() || b == b',' => {}
-                Some(b']') => return Ok(None),
+                Some(b']') => return Ok(Element::End),
                 Some(b) => break b,
             }
         };
         let mut bytes = vec![first];
-        let (mut depth, mut in_string, mut escaped) = (0i32, first == b'"', false);
-        if first == b'{' || first == b'[' {
-            depth = 1;
-        }
-        let scalar = depth == 0 && !in_string;
+        let mut too_long = false;
+        let mut scanner = Scanner::default();
+        scanner.feed(first);
+        let scalar = scanner.depth == 0 && !scanner.in_string;
         loop {
-            if depth == 0 && !in_string && !scalar {
-                return Ok(Some(bytes));
+            if !scalar && scanner.depth == 0 && !scanner.in_string {
+                break;
             }
             let Some(byte) = self.byte().map_err(io)? else {
                 return Err("the array ends inside an element: the input is truncated".into());
@@ -260,30 +528,49 @@ impl ArrayRecords {
                 if byte == b']' {
                     self.done = true;
                 }
-                return Ok(Some(bytes));
+                break;
             }
-            bytes.push(byte);
-            if bytes.len() > MAX_RECORD {
-                return Err("an element is longer than 8 MiB".into());
+            scanner.feed(byte);
+            if bytes.len() < MAX_RECORD {
+                bytes.push(byte);
+            } else {
+                too_long = true;
             }
-            if in_string {
-                match (escaped, byte) {
-                    (true, _) => escaped = false,
-                    (false, b'\\') => escaped = true,
-                    (false, b'"') => in_string = false,
-                    _ => {}
+        }
+        Ok(if too_long {
+            bytes.truncate(MAX_KEPT_INPUT);
+            Element::TooLong(bytes)
+        } else {
+            Element::Bytes(bytes)
+        })
+    }
+
+    /// After the closing `]`: anything but white space is an error (on stdin, where it cannot
+    /// be checked ahead).
+    fn trailing(&mut self) -> Option<Record> {
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(err) => {
+                    return Some(Record::bad(
+                        "input".into(),
+                        format!("cannot read: {err}"),
+                        None,
+                    ));
                 }
-                if !in_string && depth == 0 {
-                    return Ok(Some(bytes));
-                }
-                continue;
+            };
+            if buf.is_empty() {
+                return None;
             }
-            match byte {
-                b'"' => in_string = true,
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => depth -= 1,
-                _ => {}
+            if buf.iter().any(|b| !b.is_ascii_whitespace()) {
+                return Some(Record::bad(
+                    "input".into(),
+                    "the input goes on after its JSON array ends; give one array, or NDJSON lines",
+                    None,
+                ));
             }
+            let len = buf.len();
+            self.reader.consume(len);
         }
     }
 }
@@ -292,20 +579,34 @@ impl Iterator for ArrayRecords {
     type Item = Record;
 
     fn next(&mut self) -> Option<Record> {
-        if self.done {
-            return None;
-        }
-        let origin = format!("index {}", self.index);
-        self.index += 1;
-        match self.element() {
-            Ok(Some(bytes)) => Some(item(&bytes, origin)),
-            Ok(None) => {
-                self.done = true;
-                None
+        loop {
+            if let Some(record) = self.pending.pop_front() {
+                return Some(record);
             }
-            Err(error) => {
-                self.done = true;
-                Some(Record::Bad { origin, error })
+            if self.done {
+                return None;
+            }
+            let origin = format!("index {}", self.index);
+            self.index += 1;
+            match self.element() {
+                Ok(Element::Bytes(bytes)) => {
+                    self.interpreter.record(&bytes, origin, &mut self.pending);
+                }
+                Ok(Element::TooLong(start)) => {
+                    return Some(Record::bad(
+                        origin,
+                        "the element is longer than 8 MiB",
+                        Some(&start),
+                    ));
+                }
+                Ok(Element::End) => {
+                    self.done = true;
+                    return self.trailing();
+                }
+                Err(error) => {
+                    self.done = true;
+                    return Some(Record::bad(origin, error, None));
+                }
             }
         }
     }
@@ -338,10 +639,11 @@ impl Iterator for DirRecords {
             let entries = match std::fs::read_dir(&dir) {
                 Ok(entries) => entries,
                 Err(err) => {
-                    return Some(Record::Bad {
-                        origin: format!("directory {}", dir.display()),
-                        error: format!("cannot read: {err}"),
-                    });
+                    return Some(Record::bad(
+                        format!("directory {}", dir.display()),
+                        format!("cannot read: {err}"),
+                        None,
+                    ));
                 }
             };
             let mut files = Vec::new();
@@ -375,30 +677,24 @@ impl DirRecords {
             .join("/");
         let origin = format!("file {key}");
         if let Err(err) = rules::request_key(&key) {
-            return Record::Bad {
-                origin,
-                error: err.to_string(),
-            };
+            return Record::bad(origin, err.to_string(), None);
         }
         let mut value = Vec::new();
         let read = std::fs::File::open(path)
             .and_then(|f| f.take(MAX_VALUE_BYTES as u64 + 1).read_to_end(&mut value));
         if let Err(err) = read {
-            return Record::Bad {
-                origin,
-                error: format!("cannot read: {err}"),
-            };
+            return Record::bad(origin, format!("cannot read: {err}"), None);
         }
         if value.len() > MAX_VALUE_BYTES {
-            return Record::Bad {
+            return Record::bad(
                 origin,
-                error: "the file is larger than 1048576 bytes (1 MiB)".into(),
-            };
+                "the file is larger than 1048576 bytes (1 MiB)",
+                None,
+            );
         }
         Record::Item(Item {
             key,
             value: Bytes::from(value),
-            base64: false,
             ttl_secs: None,
             content_type: None,
             origin,
@@ -410,11 +706,23 @@ impl DirRecords {
 mod tests {
     use super::*;
 
+    const NOW: u64 = 1_800_000_000;
+
+    fn read(input: &[u8], strict: bool) -> Vec<Record> {
+        let reading = Reading {
+            strict,
+            now_secs: NOW,
+        };
+        from_reader(Box::new(std::io::Cursor::new(input.to_vec())), reading).collect()
+    }
+
     fn records(input: &str) -> Vec<Result<(String, Vec<u8>), String>> {
-        from_reader(Box::new(std::io::Cursor::new(input.as_bytes().to_vec())))
-            .map(|r| match r {
-                Record::Item(item) => Ok((item.key, item.value.to_vec())),
-                Record::Bad { origin, error } => Err(format!("{origin}: {error}")),
+        read(input.as_bytes(), false)
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Item(item) => Some(Ok((item.key, item.value.to_vec()))),
+                Record::Bad { origin, error, .. } => Some(Err(format!("{origin}: {error}"))),
+                Record::Warning { .. } => None,
             })
             .collect()
     }
@@ -491,5 +799,70 @@ mod tests {
             got,
             [Err("line 1: the value of `k` is 1048577 bytes; at most 1048576 bytes (1 MiB) are allowed".into())]
         );
+    }
+
+    #[test]
+    fn wrangler_expirations_become_ttls() {
+        let input = format!(
+            "{}\n{}\n{}\n",
+            r#"{"key":"a","value":"1","expiration":1800000060}"#,
+            r#"{"key":"b","value":"2","expiration":1799999999}"#,
+            r#"{"key":"c","value":"3","expiration_ttl":30,"expiration":1800000060}"#,
+        );
+        let ttls: Vec<Result<Option<u64>, String>> = read(input.as_bytes(), false)
+            .into_iter()
+            .map(|r| match r {
+                Record::Item(item) => Ok(item.ttl_secs),
+                Record::Bad { error, .. } => Err(error),
+                Record::Warning { message, .. } => Err(message),
+            })
+            .collect();
+        assert_eq!(ttls[0], Ok(Some(60)));
+        assert_eq!(
+            ttls[1],
+            Err(
+                "`expiration` of `b` (1799999999) is in the past; the key would expire at once"
+                    .into()
+            )
+        );
+        assert_eq!(ttls[2], Ok(Some(30)), "a relative TTL wins");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_and_trailing_input_after_an_array_is_an_error() {
+        let mut input = BOM.to_vec();
+        input.extend_from_slice(br#"{"key":"a","value":"1"}"#);
+        assert_eq!(
+            records(std::str::from_utf8(&input).expect("UTF-8")),
+            [Ok(("a".into(), b"1".to_vec()))]
+        );
+        assert_eq!(
+            records(r#"[{"key":"a","value":"1"}] [{"key":"b","value":"2"}]"#),
+            [
+                Ok(("a".into(), b"1".to_vec())),
+                Err("input: the input goes on after its JSON array ends; give one array, or NDJSON lines".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn an_oversized_line_is_skipped_and_reading_goes_on() {
+        let input = format!(
+            "{}\n{}\n",
+            "x".repeat(MAX_RECORD + 10),
+            r#"{"key":"next","value":"1"}"#
+        );
+        let got = records(&input);
+        assert_eq!(got[0], Err("line 1: the line is longer than 8 MiB".into()));
+        assert_eq!(got[1], Ok(("next".into(), b"1".to_vec())));
+    }
+
+    #[test]
+    fn a_bad_line_keeps_its_text_for_the_failed_file() {
+        let got = read(b"{not json\n", false);
+        match &got[..] {
+            [Record::Bad { input, .. }] => assert_eq!(input.as_deref(), Some("{not json")),
+            other => panic!("{other:?}"),
+        }
     }
 }

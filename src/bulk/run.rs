@@ -1,24 +1,28 @@
 //! The bulk engine: a reader feeding workers over bounded channels, so memory stays bounded by
-//! the concurrency and the 1 MiB value limit whatever the number of items; a collector that
-//! counts, draws progress, writes failed items and stops after `--max-errors`.
+//! the concurrency and the 1 MiB value limit whatever the number of items, and a collector that
+//! counts, draws progress and writes the remainder file.
+//!
+//! Stopping is exact. A shared [`Budget`] counts failed items as they happen; once it is spent,
+//! or on Ctrl-C or SIGTERM, no new request starts, the requests in flight finish, and every item
+//! not written goes to the remainder file as its original input. So `done + failed - invalid`
+//! is the number of requests the service answered, and `skipped` the items never sent.
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Instant;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::input::{Item, Record};
 use crate::client::{ApiError, Client};
 use crate::error::Exit;
-use crate::ui::printer::Printer;
+use crate::local::atomic::AtomicFile;
+use crate::ui::printer::{Printer, stderr_line};
 use crate::ui::progress::CountBar;
 
 /// How a bulk run behaves.
@@ -27,24 +31,136 @@ pub(crate) struct Options {
     pub concurrency: usize,
     /// Stop after this many failed items; `None` never stops.
     pub max_errors: Option<u64>,
-    /// Where failed items go, as NDJSON that can be fed back as input.
+    /// Where the items not written go, as NDJSON that can be fed back as input.
     pub failed_file: Option<PathBuf>,
 }
 
 /// What a run did.
 #[derive(Debug, Default, Clone, Serialize)]
 pub(crate) struct Summary {
+    /// Items the service confirmed.
     pub done: u64,
+    /// Items that failed: refused by the service, or `invalid`.
     pub failed: u64,
+    /// Of `failed`, the items refused before any request (bad input).
+    pub invalid: u64,
+    /// Items never sent because the run stopped.
     pub skipped: u64,
+    /// Listed keys that were gone when read (someone deleted them meanwhile).
+    pub vanished: u64,
     pub seconds: f64,
+    /// Ctrl-C or SIGTERM stopped the run.
+    pub interrupted: bool,
     /// The exit code the first failure calls for.
     #[serde(skip)]
     pub exit: Option<Exit>,
 }
 
-/// A line of the failed-items file: the item as it was read (so the file can be fed back) and
-/// why it failed.
+impl Summary {
+    /// Items that were not written: what the remainder file holds.
+    pub(crate) fn remaining(&self) -> u64 {
+        self.failed + self.skipped
+    }
+}
+
+/// Why a run stops, shared by the reader, the workers, the collector and the signal watcher.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    max_errors: Option<u64>,
+    failed: AtomicU64,
+    /// 0: running; [`BUDGET_SPENT`]; [`INTERRUPTED`].
+    stop: AtomicU8,
+}
+
+const BUDGET_SPENT: u8 = 1;
+const INTERRUPTED: u8 = 2;
+
+impl Budget {
+    pub(crate) fn new(max_errors: Option<u64>) -> Arc<Self> {
+        Arc::new(Self {
+            max_errors,
+            failed: AtomicU64::new(0),
+            stop: AtomicU8::new(0),
+        })
+    }
+
+    /// Counts a failed item; the one that spends the budget stops the run.
+    fn fail(&self) {
+        let failed = self.failed.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.max_errors.is_some_and(|max| failed >= max) {
+            let _ = self
+                .stop
+                .compare_exchange(0, BUDGET_SPENT, Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
+
+    fn interrupt(&self) {
+        self.stop.store(INTERRUPTED, Ordering::SeqCst);
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) != 0
+    }
+
+    fn interrupted(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) == INTERRUPTED
+    }
+
+    /// Why an item was not sent, for the remainder file.
+    fn reason(&self) -> String {
+        if self.interrupted() {
+            return "not sent: the run was interrupted".into();
+        }
+        let max = self.max_errors.unwrap_or_default();
+        format!(
+            "not sent: the run stopped after {max} failed item{} (`--max-errors`)",
+            if max == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// Until the run ends: the first Ctrl-C (or SIGTERM) stops issuing requests and lets the run
+/// finish its summary and remainder file; a second Ctrl-C quits at once.
+pub(crate) fn watch_signals(budget: &Arc<Budget>) -> tokio::task::JoinHandle<()> {
+    let budget = Arc::clone(budget);
+    tokio::spawn(async move {
+        interrupt_signal().await;
+        budget.interrupt();
+        stderr_line(
+            "Stopping: finishing the requests in flight and writing the summary (Ctrl-C again quits at once)",
+        );
+        interrupt_signal().await;
+        // The user insists: there is nothing left worth waiting for.
+        #[allow(clippy::exit)]
+        std::process::exit(Exit::Interrupted as i32);
+    })
+}
+
+async fn interrupt_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// A line of the remainder file: the item as it was given (so the file can be fed back) and
+/// why it was not written.
 #[derive(Serialize)]
 pub(crate) struct FailedLine<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,6 +175,41 @@ pub(crate) struct FailedLine<'a> {
     pub content_type: Option<&'a str>,
     pub origin: &'a str,
     pub error: &'a str,
+    /// The text of an input line that could not be read as an item.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<&'a str>,
+}
+
+impl<'a> FailedLine<'a> {
+    /// A key to read or delete, or a bad line: nothing to write back but the key.
+    fn about(key: Option<&'a str>, origin: &'a str, error: &'a str) -> Self {
+        Self {
+            key,
+            value: None,
+            base64: None,
+            ttl_secs: None,
+            content_type: None,
+            origin,
+            error,
+            input: None,
+        }
+    }
+
+    /// An item to write, exactly as it would be read back: text stays text, anything that is
+    /// not UTF-8 goes as base64.
+    fn item(item: &'a Item, error: &'a str) -> Self {
+        let (value, base64) = crate::ui::text_or_base64(&item.value);
+        Self {
+            key: Some(&item.key),
+            value: Some(value),
+            base64: Some(base64),
+            ttl_secs: item.ttl_secs,
+            content_type: item.content_type.as_deref(),
+            origin: &item.origin,
+            error,
+            input: None,
+        }
+    }
 }
 
 /// One line of `bulk get` / `export` output, the same format `bulk put` / `import` read.
@@ -84,78 +235,89 @@ impl<'a> ValueLine<'a> {
     }
 }
 
-/// The failed-items file, opened on the first failure.
-pub(crate) struct FailedFile {
+/// The remainder file, written to a temporary file beside it and renamed into place at the end,
+/// so it is complete or absent (never a torn line), and so that it may name the input file
+/// itself ("retry in place") without truncating what is still being read.
+struct FailedFile {
     path: Option<PathBuf>,
-    file: Option<std::io::BufWriter<std::fs::File>>,
+    file: Option<std::io::BufWriter<AtomicFile>>,
 }
 
 impl FailedFile {
-    pub(crate) fn new(path: Option<PathBuf>) -> Self {
+    fn new(path: Option<PathBuf>) -> Self {
         Self { path, file: None }
     }
 
-    pub(crate) fn write(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
+    fn write(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
         };
         if self.file.is_none() {
-            let file = std::fs::File::create(path).map_err(|err| {
-                anyhow::anyhow!(
-                    "cannot write the failed items to `{}`: {err}",
-                    path.display()
-                )
-            })?;
+            let file = AtomicFile::new(path).map_err(|err| cannot_write(path, &err))?;
             self.file = Some(std::io::BufWriter::new(file));
         }
         if let Some(file) = self.file.as_mut() {
-            serde_json::to_writer(&mut *file, line)?;
-            file.write_all(b"\n")?;
+            let mut text = serde_json::to_vec(line)?;
+            text.push(b'\n');
+            file.write_all(&text)
+                .map_err(|err| cannot_write(path, &err))?;
         }
         Ok(())
     }
 
-    pub(crate) fn finish(mut self) -> anyhow::Result<()> {
-        if let Some(file) = self.file.as_mut() {
-            file.flush()?;
-        }
-        Ok(())
+    /// Puts the file in place. With nothing remaining, an existing file is emptied (it would
+    /// describe an earlier run) and none is created.
+    fn finish(mut self) -> anyhow::Result<()> {
+        let Some(path) = self.path.take() else {
+            return Ok(());
+        };
+        let file = match self.file.take() {
+            Some(file) => file,
+            None if path.exists() => std::io::BufWriter::new(
+                AtomicFile::new(&path).map_err(|e| cannot_write(&path, &e))?,
+            ),
+            None => return Ok(()),
+        };
+        let file = file
+            .into_inner()
+            .map_err(|err| cannot_write(&path, err.error()))?;
+        file.commit().map_err(|err| cannot_write(&path, &err))
     }
 }
 
-impl<'a> FailedLine<'a> {
-    /// A failure that has no value to write back: a key to read or delete, or a bad line.
-    fn about(key: Option<&'a str>, origin: &'a str, error: &'a str) -> Self {
-        Self {
-            key,
-            value: None,
-            base64: None,
-            ttl_secs: None,
-            content_type: None,
-            origin,
-            error,
-        }
-    }
+fn cannot_write(path: &std::path::Path, err: &std::io::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot write the failed items to `{}`: {err}",
+        path.display()
+    )
 }
 
-/// Counts a run's outcomes, draws its progress, writes its failed items and says when
-/// `--max-errors` is reached.
+/// Failed-item warnings shown in full before the rest are only counted.
+const SHOWN_FAILURES: u64 = 10;
+
+/// Counts a run's outcomes, draws its progress and writes its remainder file.
 struct Tally<'a> {
     printer: &'a Printer,
     progress: CountBar,
     failed_file: FailedFile,
-    max_errors: Option<u64>,
+    budget: Arc<Budget>,
     summary: Summary,
     start: Instant,
 }
 
 impl<'a> Tally<'a> {
-    fn new(printer: &'a Printer, options: &Options, total: Option<u64>, verb: &str) -> Self {
+    fn new(
+        printer: &'a Printer,
+        options: &Options,
+        budget: &Arc<Budget>,
+        total: Option<u64>,
+        verb: &str,
+    ) -> Self {
         Self {
             printer,
             progress: CountBar::new(printer, total, verb),
             failed_file: FailedFile::new(options.failed_file.clone()),
-            max_errors: options.max_errors,
+            budget: Arc::clone(budget),
             summary: Summary::default(),
             start: Instant::now(),
         }
@@ -166,49 +328,82 @@ impl<'a> Tally<'a> {
         self.progress.step(self.summary.failed);
     }
 
-    fn skipped(&mut self) {
-        self.summary.skipped += 1;
+    fn vanished(&mut self) {
+        self.summary.vanished += 1;
         self.progress.step(self.summary.failed);
+    }
+
+    /// An item never sent; it goes to the remainder file.
+    fn skipped(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
+        self.summary.skipped += 1;
+        self.failed_file.write(line)?;
+        self.progress.step(self.summary.failed);
+        Ok(())
     }
 
     fn warn(&self, message: &str) {
         self.progress.warn(self.printer, message);
     }
 
-    /// Records a failed item: counted, reported on stderr, written to the failed file.
-    fn failed(&mut self, line: &FailedLine<'_>, exit: Exit) -> anyhow::Result<()> {
+    /// A failed item: counted, reported on stderr (the first few), written to the remainder
+    /// file. `invalid` when no request was made for it.
+    fn failed(&mut self, line: &FailedLine<'_>, exit: Exit, invalid: bool) -> anyhow::Result<()> {
         self.summary.failed += 1;
+        if invalid {
+            self.summary.invalid += 1;
+        }
         self.summary.exit.get_or_insert(exit);
-        let shown = line
-            .key
-            .map(|key| format!("key `{key}`: "))
-            .unwrap_or_default();
-        self.warn(&format!("{}: {shown}{}", line.origin, line.error));
+        if self.summary.failed <= SHOWN_FAILURES {
+            let shown = line
+                .key
+                .map(|key| format!("key `{key}`: "))
+                .unwrap_or_default();
+            self.warn(&format!("{}: {shown}{}", line.origin, line.error));
+        }
         self.failed_file.write(line)?;
         self.progress.step(self.summary.failed);
         Ok(())
-    }
-
-    fn should_stop(&self) -> bool {
-        self.max_errors
-            .is_some_and(|max| self.summary.failed >= max)
     }
 
     fn finish(self) -> anyhow::Result<Summary> {
         self.progress.finish();
         self.failed_file.finish()?;
         let mut summary = self.summary;
+        if summary.failed > SHOWN_FAILURES {
+            self.printer.warn(&format!(
+                "{} more items failed; they are not shown one by one",
+                summary.failed - SHOWN_FAILURES
+            ));
+        }
         summary.seconds = self.start.elapsed().as_secs_f64();
+        summary.interrupted = self.budget.interrupted();
         Ok(summary)
+    }
+
+    fn bad(&mut self, origin: &str, error: &str, input: Option<&str>) -> anyhow::Result<()> {
+        let line = FailedLine {
+            input,
+            ..FailedLine::about(None, origin, error)
+        };
+        self.failed(&line, Exit::Failure, true)
     }
 }
 
+/// What happened to one item of `put`.
 enum Event {
     Done,
     Failed(Box<Item>, ApiError),
-    Bad { origin: String, error: String },
-    Duplicate { origin: String, key: String },
-    Skipped,
+    Bad {
+        origin: String,
+        error: String,
+        input: Option<String>,
+    },
+    Warning(String),
+    Duplicate {
+        origin: String,
+        key: String,
+    },
+    Skipped(Box<Item>),
 }
 
 fn key_hash(key: &str) -> u64 {
@@ -231,21 +426,20 @@ pub(crate) async fn put(
     printer: &Printer,
 ) -> anyhow::Result<Summary> {
     let workers = options.concurrency.max(1);
-    let stop = Arc::new(AtomicBool::new(false));
+    let budget = Budget::new(options.max_errors);
+    let signals = watch_signals(&budget);
     let (events, mut collected) = mpsc::channel::<Event>(workers * 4);
-    let (queues, handles) = start_writers(client, ns, workers, &events, &stop);
-    let reader = start_reader(records, queues, events, Arc::clone(&stop));
-    let mut tally = Tally::new(printer, options, None, "written");
+    let (queues, handles) = start_writers(client, ns, workers, &events, &budget);
+    let reader = start_reader(records, queues, events, Arc::clone(&budget));
+    let mut tally = Tally::new(printer, options, &budget, None, "written");
     while let Some(event) = collected.recv().await {
         tally_put(&mut tally, event)?;
-        if tally.should_stop() {
-            stop.store(true, Ordering::Relaxed);
-        }
     }
     let _ = reader.await;
     for handle in handles {
         let _ = handle.await;
     }
+    signals.abort();
     tally.finish()
 }
 
@@ -253,12 +447,13 @@ pub(crate) async fn put(
 type Queued = (Item, tokio::sync::OwnedSemaphorePermit);
 
 /// `workers` tasks, each writing the items of its queue in order and reporting each outcome.
+/// Once the run stops, a queued item is reported as skipped instead of sent.
 fn start_writers(
     client: &Client,
     ns: &str,
     workers: usize,
     events: &mpsc::Sender<Event>,
-    stop: &Arc<AtomicBool>,
+    budget: &Arc<Budget>,
 ) -> (
     Vec<mpsc::UnboundedSender<Queued>>,
     Vec<tokio::task::JoinHandle<()>>,
@@ -271,11 +466,11 @@ fn start_writers(
         let client = client.clone();
         let ns = ns.to_owned();
         let events = events.clone();
-        let stop = Arc::clone(stop);
+        let budget = Arc::clone(budget);
         handles.push(tokio::spawn(async move {
             while let Some((item, _permit)) = items.recv().await {
-                let event = if stop.load(Ordering::Relaxed) {
-                    Event::Skipped
+                let event = if budget.stopped() {
+                    Event::Skipped(Box::new(item))
                 } else {
                     let written = client
                         .put_key(
@@ -288,7 +483,10 @@ fn start_writers(
                         .await;
                     match written {
                         Ok(_) => Event::Done,
-                        Err(err) => Event::Failed(Box::new(item), err),
+                        Err(err) => {
+                            budget.fail();
+                            Event::Failed(Box::new(item), err)
+                        }
                     }
                 };
                 if events.send(event).await.is_err() {
@@ -303,40 +501,62 @@ fn start_writers(
 /// Reads the input on a blocking thread and hands each item to the writer its key hashes to
 /// (so that two items with one key are written in input order). Items wait in per-writer
 /// queues; a budget of bytes, not the queue length, bounds memory, so that the reader never
-/// stalls on one busy writer while others are idle.
+/// stalls on one busy writer while others are idle. Once the run stops, the rest of the input
+/// is still read, straight into the remainder file.
 fn start_reader(
     records: Box<dyn Iterator<Item = Record> + Send>,
     queues: Vec<mpsc::UnboundedSender<Queued>>,
     events: mpsc::Sender<Event>,
-    stop: Arc<AtomicBool>,
+    budget: Arc<Budget>,
 ) -> tokio::task::JoinHandle<()> {
-    let budget = Arc::new(tokio::sync::Semaphore::new(QUEUED_KIB));
+    let bytes = Arc::new(tokio::sync::Semaphore::new(QUEUED_KIB));
     tokio::task::spawn_blocking(move || {
         let mut seen = HashSet::new();
+        let send = |event: Event| events.blocking_send(event).is_ok();
         for record in records {
             let item = match record {
-                Record::Bad { origin, error } => {
-                    if events.blocking_send(Event::Bad { origin, error }).is_err() {
+                Record::Bad {
+                    origin,
+                    error,
+                    input,
+                } => {
+                    budget.fail();
+                    if !send(Event::Bad {
+                        origin,
+                        error,
+                        input,
+                    }) {
+                        return;
+                    }
+                    continue;
+                }
+                Record::Warning { origin, message } => {
+                    if !send(Event::Warning(format!("{origin}: {message}"))) {
                         return;
                     }
                     continue;
                 }
                 Record::Item(item) => item,
             };
-            if stop.load(Ordering::Relaxed) {
-                let _ = events.blocking_send(Event::Skipped);
+            if budget.stopped() {
+                if !send(Event::Skipped(Box::new(item))) {
+                    return;
+                }
                 continue;
             }
             let hash = key_hash(&item.key);
             if !seen.insert(hash) {
-                let _ = events.blocking_send(Event::Duplicate {
+                let duplicate = Event::Duplicate {
                     origin: item.origin.clone(),
                     key: item.key.clone(),
-                });
+                };
+                if !send(duplicate) {
+                    return;
+                }
             }
             let kib = u32::try_from(item.value.len() / 1024 + 1).unwrap_or(u32::MAX);
             let Ok(permit) = tokio::runtime::Handle::current()
-                .block_on(Arc::clone(&budget).acquire_many_owned(kib))
+                .block_on(Arc::clone(&bytes).acquire_many_owned(kib))
             else {
                 return;
             };
@@ -348,34 +568,26 @@ fn start_reader(
     })
 }
 
-/// Counts one outcome of `put`; a failed item goes to the failed file as it was given.
+/// Counts one outcome of `put`; an item not written goes to the remainder file as it was given.
 fn tally_put(tally: &mut Tally<'_>, event: Event) -> anyhow::Result<()> {
     match event {
         Event::Done => tally.done(),
-        Event::Skipped => tally.skipped(),
+        Event::Skipped(item) => {
+            let reason = tally.budget.reason();
+            tally.skipped(&FailedLine::item(&item, &reason))?;
+        }
+        Event::Warning(message) => tally.warn(&message),
         Event::Duplicate { origin, key } => tally.warn(&format!(
             "{origin}: key `{key}` appeared earlier in the input; the last one wins"
         )),
-        Event::Bad { origin, error } => {
-            tally.failed(&FailedLine::about(None, &origin, &error), Exit::Failure)?;
-        }
+        Event::Bad {
+            origin,
+            error,
+            input,
+        } => tally.bad(&origin, &error, input.as_deref())?,
         Event::Failed(item, err) => {
             let error = err.to_string();
-            let (value, base64) = if item.base64 {
-                (STANDARD.encode(&item.value), true)
-            } else {
-                (String::from_utf8_lossy(&item.value).into_owned(), false)
-            };
-            let line = FailedLine {
-                key: Some(&item.key),
-                value: Some(value),
-                base64: Some(base64),
-                ttl_secs: item.ttl_secs,
-                content_type: item.content_type.as_deref(),
-                origin: &item.origin,
-                error: &error,
-            };
-            tally.failed(&line, err.exit())?;
+            tally.failed(&FailedLine::item(&item, &error), err.exit(), false)?;
         }
     }
     Ok(())
@@ -386,94 +598,130 @@ fn tally_put(tally: &mut Tally<'_>, event: Event) -> anyhow::Result<()> {
 pub(crate) enum Keys {
     /// Given on the command line.
     Given(Vec<String>),
-    /// One per line in a file, or stdin for `-`.
+    /// One per line in a file, or stdin for `-`: a plain key, or a JSON object with `key` (a
+    /// line of a remainder file).
     File(PathBuf),
     /// Every key with this prefix (all keys for an empty one), listed page by page.
     Prefix(String),
 }
 
-/// A key to work on, or why a line of input is not one.
+/// A key to work on, or why a line of input is not one: `(origin, error)`.
 type KeyRecord = Result<(String, String), (String, String)>;
 
-/// Feeds the keys into a bounded channel, so listing or reading never runs far ahead.
-fn produce(client: &Client, ns: &str, keys: Keys, capacity: usize) -> mpsc::Receiver<KeyRecord> {
+/// Feeds the keys into a bounded channel, so listing or reading never runs far ahead. Listing
+/// stops once the run stops; keys from arguments or a file keep coming, for the remainder file.
+fn produce(
+    client: &Client,
+    ns: &str,
+    keys: Keys,
+    capacity: usize,
+    budget: &Arc<Budget>,
+) -> mpsc::Receiver<KeyRecord> {
     let (send, receive) = mpsc::channel(capacity);
     match keys {
         Keys::Given(keys) => {
             tokio::spawn(async move {
                 for (index, key) in keys.into_iter().enumerate() {
-                    if send
-                        .send(check(key, format!("argument {}", index + 1)))
-                        .await
-                        .is_err()
-                    {
+                    let record = check(key, format!("argument {}", index + 1));
+                    if send.send(record).await.is_err() {
                         return;
                     }
                 }
             });
         }
         Keys::File(path) => {
-            tokio::task::spawn_blocking(move || {
-                use std::io::BufRead as _;
-                let reader: Box<dyn std::io::BufRead> = if path.as_os_str() == "-" {
-                    Box::new(std::io::stdin().lock())
-                } else {
-                    match std::fs::File::open(&path) {
-                        Ok(file) => Box::new(std::io::BufReader::new(file)),
-                        Err(err) => {
-                            let _ = send.blocking_send(Err((
-                                path.display().to_string(),
-                                format!("cannot read: {err}"),
-                            )));
-                            return;
-                        }
-                    }
-                };
-                for (index, line) in reader.lines().enumerate() {
-                    let origin = format!("line {}", index + 1);
-                    let record = match line {
-                        Ok(line) if line.trim().is_empty() => continue,
-                        Ok(line) => check(line.trim().to_owned(), origin),
-                        Err(err) => Err((origin, format!("cannot read: {err}"))),
-                    };
-                    if send.blocking_send(record).is_err() {
-                        return;
-                    }
-                }
-            });
+            tokio::task::spawn_blocking(move || read_key_file(&path, &send));
         }
         Keys::Prefix(prefix) => {
             let client = client.clone();
             let ns = ns.to_owned();
-            tokio::spawn(async move {
-                let mut cursor: Option<String> = None;
-                loop {
-                    let prefix = (!prefix.is_empty()).then_some(prefix.as_str());
-                    let page = match client
-                        .list_keys(&ns, prefix, Some(1000), cursor.as_deref())
-                        .await
-                    {
-                        Ok(page) => page,
-                        Err(err) => {
-                            let _ = send.send(Err(("key list".into(), err.to_string()))).await;
-                            return;
-                        }
-                    };
-                    for key in page.data {
-                        // A listed key this client cannot address fails as an item.
-                        if send.send(check(key.key, "listed".into())).await.is_err() {
-                            return;
-                        }
-                    }
-                    match page.meta.cursor.filter(|_| page.meta.has_more) {
-                        Some(next) => cursor = Some(next),
-                        None => return,
-                    }
-                }
-            });
+            let budget = Arc::clone(budget);
+            tokio::spawn(async move { list_prefix(&client, &ns, &prefix, &send, &budget).await });
         }
     }
     receive
+}
+
+fn read_key_file(path: &std::path::Path, send: &mpsc::Sender<KeyRecord>) {
+    use std::io::BufRead as _;
+    let reader: Box<dyn std::io::BufRead> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(path) {
+            Ok(file) => Box::new(std::io::BufReader::new(file)),
+            Err(err) => {
+                let origin = path.display().to_string();
+                let _ = send.blocking_send(Err((origin, format!("cannot read: {err}"))));
+                return;
+            }
+        }
+    };
+    for (index, line) in reader.lines().enumerate() {
+        let origin = format!("line {}", index + 1);
+        let record = match line {
+            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) => key_line(line.trim().trim_start_matches('\u{feff}'), origin),
+            Err(err) => Err((origin, format!("cannot read: {err}"))),
+        };
+        if send.blocking_send(record).is_err() {
+            return;
+        }
+    }
+}
+
+/// A line of a keys file: the key itself, or an object with `key` (from a remainder file).
+fn key_line(line: &str, origin: String) -> KeyRecord {
+    if !line.starts_with('{') {
+        return check(line.to_owned(), origin);
+    }
+    #[derive(serde::Deserialize)]
+    struct Keyed {
+        key: Option<String>,
+    }
+    match serde_json::from_str::<Keyed>(line) {
+        Ok(Keyed { key: Some(key) }) => check(key, origin),
+        Ok(Keyed { key: None }) => Err((origin, "the object has no `key`".into())),
+        Err(err) => Err((
+            origin,
+            format!("not a key, nor a JSON object with `key`: {err}"),
+        )),
+    }
+}
+
+async fn list_prefix(
+    client: &Client,
+    ns: &str,
+    prefix: &str,
+    send: &mpsc::Sender<KeyRecord>,
+    budget: &Budget,
+) {
+    let mut cursor: Option<String> = None;
+    let prefix = (!prefix.is_empty()).then_some(prefix);
+    loop {
+        if budget.stopped() {
+            return;
+        }
+        let page = match client
+            .list_keys(ns, prefix, Some(1000), cursor.as_deref())
+            .await
+        {
+            Ok(page) => page,
+            Err(err) => {
+                let _ = send.send(Err(("key list".into(), err.to_string()))).await;
+                return;
+            }
+        };
+        for key in page.data {
+            // A listed key this client cannot address fails as an item.
+            if send.send(check(key.key, "listed".into())).await.is_err() {
+                return;
+            }
+        }
+        match page.meta.cursor.filter(|_| page.meta.has_more) {
+            Some(next) => cursor = Some(next),
+            None => return,
+        }
+    }
 }
 
 fn check(key: String, origin: String) -> KeyRecord {
@@ -489,8 +737,38 @@ fn stream(receiver: mpsc::Receiver<KeyRecord>) -> impl futures_util::Stream<Item
     })
 }
 
+/// What became of one key of `get` or `delete`.
+enum KeyOutcome<T> {
+    Answered(Result<T, ApiError>),
+    /// The run had stopped: no request was made.
+    NotSent,
+}
+
+/// Starts the request for `record` unless the run has stopped; a failure counts against the
+/// budget the moment it happens, so that no later item starts after the budget is spent.
+async fn key_request<T, F>(
+    record: KeyRecord,
+    budget: Arc<Budget>,
+    request: impl FnOnce(String) -> F,
+) -> Result<(String, String, KeyOutcome<T>), (String, String)>
+where
+    F: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let (key, origin) = record.inspect_err(|_| budget.fail())?;
+    if budget.stopped() {
+        return Ok((key, origin, KeyOutcome::NotSent));
+    }
+    let result = request(key.clone()).await;
+    if let Err(err) = &result
+        && !(err.status() == Some(404) && origin == "listed")
+    {
+        budget.fail();
+    }
+    Ok((key, origin, KeyOutcome::Answered(result)))
+}
+
 /// Reads every key's value and writes NDJSON lines to `out`, in key order, `concurrency`
-/// requests at a time. Keys that vanished between listing and reading are skipped.
+/// requests at a time. Keys that vanished between listing and reading are counted apart.
 pub(crate) async fn get(
     client: &Client,
     ns: &str,
@@ -501,50 +779,72 @@ pub(crate) async fn get(
 ) -> anyhow::Result<Summary> {
     use futures_util::StreamExt as _;
     let concurrency = options.concurrency.max(1);
-    let receiver = produce(client, ns, keys, concurrency * 4);
+    let budget = Budget::new(options.max_errors);
+    let signals = watch_signals(&budget);
+    let receiver = produce(client, ns, keys, concurrency * 4, &budget);
     let fetches = stream(receiver)
         .map(|record| {
             let client = client.clone();
             let ns = ns.to_owned();
-            async move {
-                let (key, origin) = record?;
-                let fetched = client
-                    .get_key(&ns, &key)
-                    .await
-                    .map(|value| (value.bytes, value.content_type));
-                Ok((key, origin, fetched))
-            }
+            key_request(record, Arc::clone(&budget), move |key| async move {
+                client.get_key(&ns, &key).await
+            })
         })
         .buffered(concurrency);
     futures_util::pin_mut!(fetches);
-    let mut tally = Tally::new(printer, options, None, "read");
+    let mut tally = Tally::new(printer, options, &budget, None, "read");
     while let Some(result) = fetches.next().await {
-        if tally.should_stop() {
-            tally.skipped();
-            continue;
-        }
         match result {
-            Ok((key, _, Ok((bytes, content_type)))) => {
-                let line = ValueLine::new(&key, &bytes, content_type.as_deref());
-                serde_json::to_writer(&mut *out, &line)?;
-                out.write_all(b"\n")?;
+            Ok((key, _, KeyOutcome::Answered(Ok(value)))) => {
+                let line = ValueLine::new(&key, &value.bytes, value.content_type.as_deref());
+                let mut text = serde_json::to_vec(&line)?;
+                text.push(b'\n');
+                // A closed stdout ends the run: nothing more is read, nothing more is said.
+                if let Err(err) = out.write_all(&text) {
+                    signals.abort();
+                    budget.interrupt();
+                    return Err(err.into());
+                }
                 tally.done();
             }
-            // Listed, then deleted by someone else before it was read.
-            Ok((_, origin, Err(err))) if err.status() == Some(404) && origin == "listed" => {
-                tally.skipped();
-            }
-            Ok((key, origin, Err(err))) => {
-                let error = err.to_string();
-                tally.failed(&FailedLine::about(Some(&key), &origin, &error), err.exit())?;
-            }
-            Err((origin, error)) => {
-                tally.failed(&FailedLine::about(None, &origin, &error), Exit::Failure)?;
-            }
+            other => tally_key(&mut tally, other)?,
         }
     }
-    out.flush()?;
+    signals.abort();
+    if let Err(err) = out.flush() {
+        return Err(err.into());
+    }
     tally.finish()
+}
+
+/// Counts an outcome of `get` or `delete` other than a value read.
+fn tally_key<T>(
+    tally: &mut Tally<'_>,
+    result: Result<(String, String, KeyOutcome<T>), (String, String)>,
+) -> anyhow::Result<()> {
+    match result {
+        Ok((_, _, KeyOutcome::Answered(Ok(_)))) => tally.done(),
+        // Listed, then deleted by someone else before it was read.
+        Ok((_, origin, KeyOutcome::Answered(Err(err))))
+            if err.status() == Some(404) && origin == "listed" =>
+        {
+            tally.vanished();
+        }
+        Ok((key, origin, KeyOutcome::Answered(Err(err)))) => {
+            let error = err.to_string();
+            tally.failed(
+                &FailedLine::about(Some(&key), &origin, &error),
+                err.exit(),
+                false,
+            )?;
+        }
+        Ok((key, origin, KeyOutcome::NotSent)) => {
+            let reason = tally.budget.reason();
+            tally.skipped(&FailedLine::about(Some(&key), &origin, &reason))?;
+        }
+        Err((origin, error)) => tally.bad(&origin, &error, None)?,
+    }
+    Ok(())
 }
 
 /// Counts the keys `keys` names, without keeping them, and prints them when `list` (dry run).
@@ -558,7 +858,8 @@ pub(crate) async fn count(
     if matches!(keys, Keys::File(path) if path.as_os_str() == "-") {
         return Ok(None);
     }
-    let mut receiver = produce(client, ns, keys.clone(), 1000);
+    let budget = Budget::new(None);
+    let mut receiver = produce(client, ns, keys.clone(), 1000, &budget);
     let mut count = 0;
     while let Some(record) = receiver.recv().await {
         match record {
@@ -585,35 +886,81 @@ pub(crate) async fn delete(
 ) -> anyhow::Result<Summary> {
     use futures_util::StreamExt as _;
     let concurrency = options.concurrency.max(1);
-    let receiver = produce(client, ns, keys, concurrency * 4);
+    let budget = Budget::new(options.max_errors);
+    let signals = watch_signals(&budget);
+    let receiver = produce(client, ns, keys, concurrency * 4, &budget);
     let deletions = stream(receiver)
         .map(|record| {
             let client = client.clone();
             let ns = ns.to_owned();
-            async move {
-                let (key, origin) = record?;
-                let result = client.delete_key(&ns, &key).await;
-                Ok::<_, (String, String)>((key, origin, result))
-            }
+            key_request(record, Arc::clone(&budget), move |key| async move {
+                client.delete_key(&ns, &key).await
+            })
         })
         .buffer_unordered(concurrency);
     futures_util::pin_mut!(deletions);
-    let mut tally = Tally::new(printer, options, total, "deleted");
+    let mut tally = Tally::new(printer, options, &budget, total, "deleted");
     while let Some(result) = deletions.next().await {
-        if tally.should_stop() {
-            tally.skipped();
-            continue;
-        }
-        match result {
-            Ok((_, _, Ok(()))) => tally.done(),
-            Ok((key, origin, Err(err))) => {
-                let error = err.to_string();
-                tally.failed(&FailedLine::about(Some(&key), &origin, &error), err.exit())?;
-            }
-            Err((origin, error)) => {
-                tally.failed(&FailedLine::about(None, &origin, &error), Exit::Failure)?;
-            }
-        }
+        tally_key(&mut tally, result)?;
     }
+    signals.abort();
     tally.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_stops_at_max_errors_and_says_why() {
+        let budget = Budget::new(Some(2));
+        budget.fail();
+        assert!(!budget.stopped());
+        budget.fail();
+        assert!(budget.stopped() && !budget.interrupted());
+        assert_eq!(
+            budget.reason(),
+            "not sent: the run stopped after 2 failed items (`--max-errors`)"
+        );
+        budget.interrupt();
+        assert_eq!(budget.reason(), "not sent: the run was interrupted");
+        let unlimited = Budget::new(None);
+        for _ in 0..1000 {
+            unlimited.fail();
+        }
+        assert!(!unlimited.stopped());
+    }
+
+    #[test]
+    fn key_files_take_plain_keys_and_remainder_lines() {
+        assert_eq!(
+            key_line("a/b", "line 1".into()),
+            Ok(("a/b".into(), "line 1".into()))
+        );
+        assert_eq!(
+            key_line(
+                r#"{"key":"k","origin":"listed","error":"x"}"#,
+                "line 2".into()
+            ),
+            Ok(("k".into(), "line 2".into()))
+        );
+        assert!(key_line(r#"{"value":"v"}"#, "line 3".into()).is_err());
+        assert!(key_line("..", "line 4".into()).is_err());
+    }
+
+    #[test]
+    fn binary_values_go_to_the_remainder_as_base64() {
+        let item = Item {
+            key: "logo.png".into(),
+            value: bytes::Bytes::from_static(b"\x89PNG\r\n\x1a\n\x00\xff"),
+            ttl_secs: Some(60),
+            content_type: Some("image/png".into()),
+            origin: "file logo.png".into(),
+        };
+        let line = serde_json::to_string(&FailedLine::item(&item, "boom")).expect("JSON");
+        assert_eq!(
+            line,
+            r#"{"key":"logo.png","value":"iVBORw0KGgoA/w==","base64":true,"ttl_secs":60,"content_type":"image/png","origin":"file logo.png","error":"boom"}"#
+        );
+    }
 }

@@ -260,6 +260,11 @@ pub(crate) enum KvCommand {
     /// Many keys at once: put, get or delete, concurrently, with retries and a failed-items file
     Bulk(BulkNamespace),
     /// Write every key, value and content type of a namespace as NDJSON
+    ///
+    /// Lists the namespace and reads every value, writing the lines `import` and `bulk put`
+    /// read. TTLs cannot be exported: the API does not return a key's remaining time, so an
+    /// imported copy keeps its keys until they are deleted. With `--output-file`, a run that
+    /// fails leaves an existing file untouched and keeps what it read in `FILE.partial`.
     Export(ExportArgs),
     /// Write the keys of an NDJSON export (or `bulk get` output) into a namespace
     Import(ImportArgs),
@@ -417,7 +422,13 @@ const BULK_PUT_FORMAT: &str = "Input, detected from its first byte:
   a JSON array:  [{\"key\": \"...\", \"value\": \"...\", \"base64\": true, \"expiration_ttl\": 60}, ...] (wrangler's format)
   --dir DIR:     each file's path relative to DIR is the key, its bytes the value
 
-A bad line is reported with its number and counted as failed; the rest goes on.";
+Wrangler's fields are read too: `expiration_ttl` (seconds) and `expiration` (epoch seconds,
+made relative to now; one in the past fails the item) become `ttl_secs`; `metadata` is
+dropped with a warning (Telnyx KV has none). Other fields are warned about once and ignored,
+or with `--strict` fail their item. A UTF-8 byte order mark is skipped.
+
+A bad line is reported with its number, counts as failed (towards `--max-errors`) and goes to
+the `--failed-file` with its text; the rest goes on.";
 
 /// What every bulk command shares.
 #[derive(Debug, Args)]
@@ -426,7 +437,7 @@ pub(crate) struct BulkOptions {
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 
-    /// Stop after N failed items (the rest is skipped)
+    /// Stop after N failed items: no new request starts, and the rest goes to `--failed-file`
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_errors: u64,
 
@@ -434,7 +445,7 @@ pub(crate) struct BulkOptions {
     #[arg(long, conflicts_with = "max_errors")]
     pub continue_on_error: bool,
 
-    /// Write failed items to FILE as NDJSON, to feed back as input and retry just those
+    /// Write every item not written (failed or never sent) to FILE, to feed back as input
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub failed_file: Option<PathBuf>,
 }
@@ -444,13 +455,16 @@ pub(crate) struct BulkPutArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
-    /// NDJSON or JSON array input; `-` (the default) reads stdin
+    /// NDJSON or JSON array input; `-` or none reads stdin (when it is not a terminal)
     #[arg(value_name = "FILE", conflicts_with = "dir", value_hint = ValueHint::FilePath)]
     pub file: Option<PathBuf>,
 
     /// Write each file below DIR, keyed by its path relative to DIR
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub input: InputOptions,
 
     #[command(flatten)]
     pub bulk: BulkOptions,
@@ -467,8 +481,8 @@ pub(crate) struct KeySelection {
     #[arg(long, value_name = "P", conflicts_with = "from_file")]
     pub prefix: Option<String>,
 
-    /// Keys from FILE, one per line (`-` reads stdin)
-    #[arg(long, value_name = "F", value_hint = ValueHint::FilePath)]
+    /// Keys from F, one per line, or the lines of a failed-items file; `-` or no F reads stdin
+    #[arg(long, value_name = "F", num_args = 0..=1, default_missing_value = "-", value_hint = ValueHint::FilePath)]
     pub from_file: Option<PathBuf>,
 }
 
@@ -526,12 +540,23 @@ pub(crate) struct ImportArgs {
     #[arg(help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
     pub namespace: String,
 
-    /// An export (NDJSON); `-` reads stdin
+    /// An export (NDJSON) or a JSON array; `-` or none reads stdin (when it is not a terminal)
     #[arg(value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub input: InputOptions,
 
     #[command(flatten)]
     pub bulk: BulkOptions,
+}
+
+/// How `bulk put` and `import` read their input.
+#[derive(Debug, Args)]
+pub(crate) struct InputOptions {
+    /// Refuse items with unknown fields instead of warning and ignoring the fields
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,7 @@
 //! `storage kv bulk put|get|delete`, `export` and `import`: many single-key requests
 //! (`PUT|GET|DELETE /storage/kvs/{id}/keys/{key}`, with `GET …/keys` to list), concurrently.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal as _, Write};
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -9,7 +9,8 @@ use anyhow::Context as _;
 use crate::bulk::input;
 use crate::bulk::run::{self, Keys, Options, Summary};
 use crate::cli::{
-    BulkDeleteArgs, BulkGetArgs, BulkOptions, BulkPutArgs, ExportArgs, ImportArgs, KeySelection,
+    BulkDeleteArgs, BulkGetArgs, BulkOptions, BulkPutArgs, ExportArgs, ImportArgs, InputOptions,
+    KeySelection,
 };
 use crate::commands::backend::Backend;
 use crate::commands::target;
@@ -27,20 +28,38 @@ fn options(bulk: &BulkOptions) -> Options {
     }
 }
 
-fn open_input(path: &Path) -> anyhow::Result<Box<dyn BufRead + Send>> {
+/// The input `FILE` names: the file, or stdin for `-` or no FILE. A terminal on stdin with no
+/// FILE is a usage error rather than a silent wait; a JSON array in a file is checked to end
+/// where the input ends before anything is written.
+fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {
+    let path = path.unwrap_or(Path::new("-"));
     if path.as_os_str() == "-" {
+        if std::io::stdin().is_terminal() {
+            return Err(UserError::new(Exit::Usage, "no input: stdin is a terminal")
+                .hint("Name a FILE, or pipe the input in: `telnyx-edge storage kv export A | telnyx-edge storage kv import B`.")
+                .into());
+        }
         return Ok(Box::new(std::io::BufReader::new(std::io::stdin())));
     }
-    let file = std::fs::File::open(path).map_err(|err| {
-        UserError::new(
-            Exit::Usage,
-            format!("cannot read `{}`: {err}", path.display()),
-        )
-    })?;
+    let file = std::fs::File::open(path).map_err(|err| unreadable(path, &err))?;
+    if let Err(error) = input::check_array_file(path) {
+        return Err(
+            UserError::new(Exit::Failure, format!("`{}`: {error}", path.display()))
+                .hint("Nothing was written.")
+                .into(),
+        );
+    }
     Ok(Box::new(std::io::BufReader::with_capacity(
         256 * 1024,
         file,
     )))
+}
+
+fn unreadable(path: &Path, err: &std::io::Error) -> UserError {
+    UserError::new(
+        Exit::Usage,
+        format!("cannot read `{}`: {err}", path.display()),
+    )
 }
 
 /// Reports the summary (stderr for people, stdout with `--json`) and turns failures into the
@@ -56,8 +75,13 @@ fn finish(
     } else {
         0.0
     };
+    let vanished = if summary.vanished > 0 {
+        format!(", {} gone before they were read", summary.vanished)
+    } else {
+        String::new()
+    };
     printer.status(&format!(
-        "{verb} {} key{} in {:.1}s ({rate:.0}/s); {} failed, {} skipped",
+        "{verb} {} key{} in {:.1}s ({rate:.0}/s); {} failed, {} skipped{vanished}",
         summary.done,
         if summary.done == 1 { "" } else { "s" },
         summary.seconds,
@@ -67,27 +91,36 @@ fn finish(
     if matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson) {
         printer.json_line(summary)?;
     }
-    if summary.failed == 0 && summary.skipped == 0 {
+    if summary.remaining() == 0 && !summary.interrupted {
         return Ok(());
     }
-    let mut error = UserError::new(
-        summary.exit.unwrap_or(Exit::Failure),
-        format!(
-            "{} item{} failed and {} {} skipped",
-            summary.failed,
-            if summary.failed == 1 { "" } else { "s" },
-            summary.skipped,
-            if summary.skipped == 1 { "was" } else { "were" }
-        ),
+    let counts = format!(
+        "{} item{} failed and {} {} skipped",
+        summary.failed,
+        if summary.failed == 1 { "" } else { "s" },
+        summary.skipped,
+        if summary.skipped == 1 { "was" } else { "were" }
     );
-    error = match failed_file {
-        Some(path) => error.hint(format!(
-            "The failed items are in `{}`; feed it back as input to retry just those.",
-            path.display()
-        )),
-        None => error.hint("Pass `--failed-file FILE` to keep the failed items for a retry, or `--continue-on-error` not to stop."),
+    let (exit, message) = if summary.interrupted {
+        (Exit::Interrupted, format!("interrupted: {counts}"))
+    } else {
+        (summary.exit.unwrap_or(Exit::Failure), counts)
     };
-    Err(error.into())
+    let remaining = summary.remaining();
+    let hint = match failed_file {
+        Some(path) if remaining > 0 => format!(
+            "The {remaining} item{} not written {} in `{}`; feed it back as input to finish the job.",
+            if remaining == 1 { "" } else { "s" },
+            if remaining == 1 { "is" } else { "are" },
+            path.display()
+        ),
+        Some(_) => "Nothing was left unwritten.".to_owned(),
+        None => format!(
+            "{remaining} item{} not written; pass `--failed-file FILE` to keep them and feed FILE back to resume, or `--continue-on-error` not to stop.",
+            if remaining == 1 { " was" } else { "s were" }
+        ),
+    };
+    Err(UserError::new(exit, message).hint(hint).into())
 }
 
 /// `storage kv bulk put`
@@ -107,7 +140,7 @@ pub(crate) async fn put(
             }
             input::from_dir(dir)
         }
-        None => input::from_reader(open_input(args.file.as_deref().unwrap_or(Path::new("-")))?),
+        None => input::from_reader(open_input(args.file.as_deref())?, reading(&args.input)),
     };
     write_records(backend, &args.namespace, records, &args.bulk, printer).await
 }
@@ -118,7 +151,7 @@ pub(crate) async fn import(
     args: ImportArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let records = input::from_reader(open_input(&args.file)?);
+    let records = input::from_reader(open_input(args.file.as_deref())?, reading(&args.input));
     write_records(backend, &args.namespace, records, &args.bulk, printer).await
 }
 
@@ -137,11 +170,27 @@ async fn write_records(
     finish(printer, "Wrote", &summary, bulk.failed_file.as_deref())
 }
 
+fn reading(options: &InputOptions) -> input::Reading {
+    input::Reading::now(options.strict)
+}
+
+/// The keys a command names. A `--from-file` that cannot be read is a usage error before
+/// anything is sent; `-` on a terminal too.
 fn keys(select: KeySelection) -> Result<Keys, UserError> {
     match (select.keys.is_empty(), select.prefix, select.from_file) {
         (false, _, _) => Ok(Keys::Given(select.keys)),
         (true, Some(prefix), _) => Ok(Keys::Prefix(prefix)),
-        (true, None, Some(file)) => Ok(Keys::File(file)),
+        (true, None, Some(file)) if file.as_os_str() == "-" => {
+            if std::io::stdin().is_terminal() {
+                return Err(UserError::new(Exit::Usage, "no keys: stdin is a terminal")
+                    .hint("Name a file with `--from-file F`, or pipe the keys in."));
+            }
+            Ok(Keys::File(file))
+        }
+        (true, None, Some(file)) => {
+            std::fs::File::open(&file).map_err(|err| unreadable(&file, &err))?;
+            Ok(Keys::File(file))
+        }
         (true, None, None) => Err(UserError::new(Exit::Usage, "no keys given")
             .hint("Name keys as arguments, or use `--prefix P` or `--from-file F`.")),
     }
@@ -182,19 +231,7 @@ async fn read_keys(
     // The NDJSON is the result; the summary goes to stderr only.
     let quiet_json = printer.stderr_only();
     let summary = match output_file {
-        Some(path) => {
-            let cannot = || format!("cannot write `{}`", path.display());
-            let file = AtomicFile::new(path).with_context(cannot)?;
-            let mut out = std::io::BufWriter::new(file);
-            let summary =
-                run::get(&client, &target.id, keys, &mut out, &options(bulk), printer).await?;
-            let file = out
-                .into_inner()
-                .map_err(|err| err.into_error())
-                .with_context(cannot)?;
-            file.commit().with_context(cannot)?;
-            summary
-        }
+        Some(path) => read_to_file(&client, &target.id, keys, path, bulk, printer).await?,
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let summary =
@@ -206,6 +243,58 @@ async fn read_keys(
     finish(&quiet_json, "Read", &summary, bulk.failed_file.as_deref())
 }
 
+/// `--output-file PATH`: written whole, or not at all. A run that did not read every key
+/// leaves an existing PATH as it was and keeps what it read in `PATH.partial`.
+async fn read_to_file(
+    client: &crate::client::Client,
+    ns: &str,
+    keys: Keys,
+    path: &Path,
+    bulk: &BulkOptions,
+    printer: &Printer,
+) -> anyhow::Result<Summary> {
+    let complete = |summary: &Summary| summary.remaining() == 0 && !summary.interrupted;
+    let cannot = |path: &Path| format!("cannot write `{}`", path.display());
+    let file = AtomicFile::new(path).with_context(|| cannot(path))?;
+    let mut out = std::io::BufWriter::new(file);
+    let summary = run::get(client, ns, keys, &mut out, &options(bulk), printer).await?;
+    let file = out
+        .into_inner()
+        .map_err(|err| err.into_error())
+        .with_context(|| cannot(path))?;
+    if complete(&summary) {
+        file.commit().with_context(|| cannot(path))?;
+        return Ok(summary);
+    }
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    file.commit_to(&partial).with_context(|| cannot(&partial))?;
+    printer.warn(&format!(
+        "`{}` was left as it was; the {} key{} read are in `{}`",
+        path.display(),
+        summary.done,
+        if summary.done == 1 { "" } else { "s" },
+        partial.display()
+    ));
+    Ok(summary)
+}
+
+/// `bulk delete NS keys.txt`, the wrangler habit, would delete a key named `keys.txt`: one key
+/// argument that names an existing file is refused.
+fn refuse_file_as_key(select: &KeySelection) -> Result<(), UserError> {
+    match select.keys.as_slice() {
+        [only] if Path::new(only).is_file() => Err(UserError::new(
+            Exit::Usage,
+            format!("`{only}` is a file here; `bulk delete` takes keys as arguments"),
+        )
+        .hint(format!(
+            "Delete the keys listed in it with `--from-file {only}`; to delete a key with that name, use `telnyx-edge storage kv key delete NAMESPACE {only}`."
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// `storage kv bulk delete`
 pub(crate) async fn delete(
     backend: &Backend,
@@ -213,6 +302,7 @@ pub(crate) async fn delete(
     yes: bool,
     printer: &Printer,
 ) -> anyhow::Result<()> {
+    refuse_file_as_key(&args.select)?;
     let keys = keys(args.select)?;
     let target = target::id(backend, &args.namespace).await?;
     let client = backend.client.without_retry_messages();

@@ -41,6 +41,15 @@ impl AtomicFile {
     }
 }
 
+impl AtomicFile {
+    /// Like [`AtomicFile::commit`], but into `other` instead of the path it was made for (in
+    /// the same directory, so the rename stays atomic).
+    pub(crate) fn commit_to(mut self, other: &Path) -> io::Result<()> {
+        self.path = other.to_path_buf();
+        self.commit()
+    }
+}
+
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.temp.write(buf)

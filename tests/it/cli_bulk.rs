@@ -188,7 +188,7 @@ fn bad_lines_are_reported_with_their_number_and_retried_from_the_failed_file() {
         "warning: line 6: `value` of `b64` is not valid base64",
         "warning: line 7: key `good` appeared earlier in the input; the last one wins",
         "error: 5 items failed and 0 were skipped",
-        "hint: The failed items are in `failed.ndjson`",
+        "hint: The 5 items not written are in `failed.ndjson`; feed it back as input to finish the job.",
     ] {
         assert!(stderr.contains(expected), "{expected}\n{stderr}");
     }

@@ -5,6 +5,7 @@ mod architecture;
 mod cli_auth;
 mod cli_bindings;
 mod cli_bulk;
+mod cli_bulk_trust;
 mod cli_errors;
 mod cli_keys;
 mod cli_local;

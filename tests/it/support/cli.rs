@@ -61,6 +61,15 @@ impl Kv {
         self.home.path().to_path_buf()
     }
 
+    /// [`Kv::cmd`] as a plain `std::process::Command`, for tests that drive the child.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut command = scrubbed(self.home.path());
+        command
+            .env("TELNYX_BASE_URL", self.api.base_url())
+            .env("TELNYX_API_KEY", TOKEN);
+        command
+    }
+
     /// The binary pointed at the emulator with a key in the environment.
     pub fn cmd(&self) -> Command {
         let mut command = bare(self.home.path());

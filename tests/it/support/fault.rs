@@ -48,20 +48,39 @@ pub struct FaultServer {
     received: Arc<Mutex<Vec<Received>>>,
 }
 
+/// Chooses the answer to each request.
+type Responder = dyn Fn(&Received) -> Fault + Send + Sync;
+
 impl FaultServer {
     /// Serves `script` in order; once it runs out, every request gets the last entry again.
     pub fn start(script: Vec<Fault>) -> Self {
+        let script = Mutex::new((script, 0usize));
+        Self::answering(move |_| {
+            let mut script = script.lock().expect("lock");
+            let (faults, next) = &mut *script;
+            let fault = faults
+                .get(*next)
+                .or(faults.last())
+                .cloned()
+                .unwrap_or(Fault::Reset);
+            *next += 1;
+            fault
+        })
+    }
+
+    /// Answers each request as `respond` says, from what was received.
+    pub fn answering(respond: impl Fn(&Received) -> Fault + Send + Sync + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
         let addr = listener.local_addr().expect("addr");
         let received = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(Mutex::new((script, 0usize)));
+        let script: Arc<Responder> = Arc::new(respond);
         let log = Arc::clone(&received);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
                 let log = Arc::clone(&log);
                 let script = Arc::clone(&script);
-                std::thread::spawn(move || serve(stream, &log, &script));
+                std::thread::spawn(move || serve(stream, &log, &*script));
             }
         });
         Self {
@@ -75,7 +94,7 @@ impl FaultServer {
     }
 }
 
-fn serve(stream: TcpStream, log: &Mutex<Vec<Received>>, script: &Mutex<(Vec<Fault>, usize)>) {
+fn serve(stream: TcpStream, log: &Mutex<Vec<Received>>, script: &Responder) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
     let mut stream = stream;
@@ -110,22 +129,13 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Received>>, script: &Mutex<(Vec<Faul
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        log.lock().expect("lock").push(Received {
+        let request = Received {
             method,
             target,
             headers,
-        });
-        let fault = {
-            let mut script = script.lock().expect("lock");
-            let (faults, next) = &mut *script;
-            let fault = faults
-                .get(*next)
-                .or(faults.last())
-                .cloned()
-                .unwrap_or(Fault::Reset);
-            *next += 1;
-            fault
         };
+        let fault = script(&request);
+        log.lock().expect("lock").push(request);
         match fault {
             Fault::Reset => return,
             Fault::Hang => {

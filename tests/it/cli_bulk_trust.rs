@@ -1,0 +1,614 @@
+//! Bulk work as an unattended script meets it: a stop means no new request, the failed file is
+//! the complete remainder, Ctrl-C finishes cleanly, pipes end quietly, files are never left
+//! worse, and inputs are read exactly.
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::cli::{Kv, against, outcome};
+use crate::support::fault::{Fault, FaultServer, Received};
+
+const NS: &str = "550e8400-e29b-41d4-a716-446655440000";
+
+fn lines(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("an NDJSON line"))
+        .collect()
+}
+
+/// `(done, failed, skipped)` from the status line `Wrote N keys in …; F failed, S skipped`.
+fn summary(stderr: &str) -> (u64, u64, u64) {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains(" failed, ") && l.contains(" skipped"))
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
+    let number = |text: &str| -> u64 {
+        text.split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no number in {line}"))
+    };
+    let done = number(line.split_once(' ').expect("verb").1);
+    let (_, counts) = line.split_once("; ").expect("counts");
+    let (failed, skipped) = counts.split_once(", ").expect("two counts");
+    (done, number(failed), number(skipped))
+}
+
+/// A server that fails every request about key `k007` with a 500 and answers the rest.
+fn failing_k007() -> FaultServer {
+    FaultServer::answering(|request: &Received| {
+        if request.target.ends_with("/keys/k007") {
+            return Fault::json(
+                500,
+                r#"{"errors":[{"code":"10007","title":"Unexpected error"}]}"#,
+            );
+        }
+        match request.method.as_str() {
+            "PUT" => Fault::status(201, ""),
+            "GET" => Fault::Respond(
+                200,
+                vec![("content-type", "text/plain".into())],
+                "value".into(),
+            ),
+            _ => Fault::json(200, "{}"),
+        }
+    })
+}
+
+#[test]
+fn a_stop_starts_no_new_request_and_the_summary_counts_what_was_sent() {
+    let keys: Vec<String> = (0..400).map(|i| format!("k{i:03}")).collect();
+    let home = tempfile::tempdir().expect("tempdir");
+    let ndjson: String = keys
+        .iter()
+        .map(|k| format!("{}\n", json!({"key": k, "value": "v"})))
+        .collect();
+    std::fs::write(home.path().join("in.ndjson"), ndjson).expect("write");
+    std::fs::write(home.path().join("keys.txt"), keys.join("\n")).expect("write");
+    let commands: [&[&str]; 3] = [
+        &["bulk", "put", NS, "in.ndjson"],
+        &["bulk", "get", NS, "--from-file", "keys.txt"],
+        &["--yes", "bulk", "delete", NS, "--from-file", "keys.txt"],
+    ];
+    for args in commands {
+        let server = failing_k007();
+        let output = against(&server, home.path())
+            .args(["storage", "kv"])
+            .args(args)
+            .args(["--failed-file", "rest.ndjson"])
+            .output()
+            .expect("runs");
+        let (code, _, stderr) = outcome(&output);
+        assert_eq!(code, Some(6), "{args:?}: {stderr}");
+        let received = server.received().len() as u64;
+        let (done, failed, skipped) = summary(&stderr);
+        assert_eq!(failed, 1, "{args:?}: {stderr}");
+        assert_eq!(
+            done + failed,
+            received,
+            "{args:?}: answered = sent\n{stderr}"
+        );
+        assert_eq!(skipped, 400 - received, "{args:?}: skipped = never sent");
+        assert!(
+            received < 400,
+            "{args:?}: the run stopped ({received} sent)"
+        );
+        let rest = lines(&std::fs::read(home.path().join("rest.ndjson")).expect("rest"));
+        assert_eq!(rest.len() as u64, failed + skipped, "{args:?}");
+        assert!(
+            rest.iter()
+                .any(|l| l["key"] == "k007" && l["error"] == "Unexpected error (HTTP 500)"),
+            "{args:?}"
+        );
+        assert!(
+            rest.iter()
+                .any(|l| l["error"]
+                    == "not sent: the run stopped after 1 failed item (`--max-errors`)"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn a_stopped_run_and_one_rerun_from_its_failed_file_write_every_key() {
+    let kv = Kv::with(telnyx_edge::emulator::Config {
+        rate_limit: Some(50),
+        ..telnyx_edge::emulator::Config::in_memory()
+    });
+    let id = kv.namespace("remainder");
+    let input: String = (0..300)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"key": format!("k{i:03}"), "value": format!("v{i}")})
+            )
+        })
+        .collect();
+    std::fs::write(kv.path().join("in.ndjson"), input).expect("write");
+    let first = kv.run(&[
+        "--retries",
+        "0",
+        "storage",
+        "kv",
+        "bulk",
+        "put",
+        &id,
+        "in.ndjson",
+        "--failed-file",
+        "in.ndjson",
+    ]);
+    let (code, _, stderr) = outcome(&first);
+    assert_eq!(
+        code,
+        Some(6),
+        "the rate limit stops the first run: {stderr}"
+    );
+    let (done, failed, skipped) = summary(&stderr);
+    let rest = lines(&std::fs::read(kv.path().join("in.ndjson")).expect("rest"));
+    assert_eq!(
+        rest.len() as u64,
+        failed + skipped,
+        "retry in place: {stderr}"
+    );
+    assert_eq!(done + failed + skipped, 300);
+    kv.ok(&[
+        "--retries",
+        "10",
+        "storage",
+        "kv",
+        "bulk",
+        "put",
+        &id,
+        "in.ndjson",
+        "--failed-file",
+        "in.ndjson",
+    ]);
+    let listed = kv.ok(&["-o", "ids", "storage", "kv", "key", "list", &id]);
+    assert_eq!(String::from_utf8_lossy(&listed).lines().count(), 300);
+    assert_eq!(kv.ok(&["storage", "kv", "get", &id, "k299"]), b"v299");
+    assert_eq!(
+        std::fs::read(kv.path().join("in.ndjson")).expect("emptied"),
+        b"",
+        "nothing remains"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_finishes_in_flight_writes_the_remainder_and_exits_130() {
+    let kv = Kv::with(telnyx_edge::emulator::Config {
+        rate_limit: Some(100),
+        ..telnyx_edge::emulator::Config::in_memory()
+    });
+    let id = kv.namespace("interrupted");
+    let input: String = (0..2000)
+        .map(|i| format!("{}\n", json!({"key": format!("k{i:04}"), "value": "v"})))
+        .collect();
+    std::fs::write(kv.path().join("in.ndjson"), input).expect("write");
+    let mut child = kv
+        .std_cmd()
+        .args([
+            "--retries",
+            "20",
+            "storage",
+            "kv",
+            "bulk",
+            "put",
+            &id,
+            "in.ndjson",
+            "--failed-file",
+            "rest.ndjson",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("reads");
+    let code = child.wait().expect("exits").code();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("error: interrupted: "), "{stderr}");
+    assert!(stderr.contains("are in `rest.ndjson`"), "{stderr}");
+    let (done, failed, skipped) = summary(&stderr);
+    assert!(done > 0 && skipped > 0, "{stderr}");
+    let rest = lines(&std::fs::read(kv.path().join("rest.ndjson")).expect("rest"));
+    assert_eq!(rest.len() as u64, failed + skipped);
+    assert_eq!(done + failed + skipped, 2000);
+    kv.ok(&[
+        "--retries",
+        "20",
+        "storage",
+        "kv",
+        "bulk",
+        "put",
+        &id,
+        "rest.ndjson",
+        "--concurrency",
+        "4",
+    ]);
+    let listed = kv.ok(&["-o", "ids", "storage", "kv", "key", "list", &id]);
+    assert_eq!(String::from_utf8_lossy(&listed).lines().count(), 2000);
+}
+
+/// A namespace with `count` keys of about 1 KiB.
+fn filled(kv: &Kv, name: &str, count: usize) -> String {
+    let id = kv.namespace(name);
+    let value = "x".repeat(1000);
+    let input: String = (0..count)
+        .map(|i| format!("{}\n", json!({"key": format!("k{i:04}"), "value": value})))
+        .collect();
+    std::fs::write(kv.path().join("fill.ndjson"), input).expect("write");
+    kv.ok(&["storage", "kv", "bulk", "put", &id, "fill.ndjson"]);
+    id
+}
+
+#[test]
+fn export_into_a_closed_pipe_ends_quietly_and_export_pipes_into_import() {
+    let kv = Kv::start();
+    let a = filled(&kv, "source", 500);
+    let mut export = kv
+        .std_cmd()
+        .args(["storage", "kv", "export", &a])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut first = String::new();
+    BufReader::new(export.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("reads");
+    assert!(first.starts_with("{\"key\":\"k0000\""), "{first}");
+    let output = export.wait_with_output().expect("exits");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+
+    let b = kv.namespace("copy");
+    let mut export = kv
+        .std_cmd()
+        .args(["storage", "kv", "export", &a])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let import = kv
+        .std_cmd()
+        .args(["storage", "kv", "import", &b])
+        .stdin(export.stdout.take().expect("stdout"))
+        .output()
+        .expect("runs");
+    assert_eq!(export.wait().expect("exits").code(), Some(0));
+    assert_eq!(
+        import.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    assert_eq!(
+        kv.ok(&["storage", "kv", "export", &a]),
+        kv.ok(&["storage", "kv", "export", &b])
+    );
+}
+
+#[test]
+fn no_input_on_a_terminal_free_stdin_reads_it_and_missing_files_are_usage_errors() {
+    let kv = Kv::start();
+    let id = kv.namespace("stdin");
+    let output = kv
+        .cmd()
+        .args(["storage", "kv", "import", &id])
+        .write_stdin("{\"key\":\"piped\",\"value\":\"in\"}\n")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(kv.ok(&["storage", "kv", "get", &id, "piped"]), b"in");
+    let output = kv
+        .cmd()
+        .args([
+            "--yes",
+            "storage",
+            "kv",
+            "bulk",
+            "delete",
+            &id,
+            "--from-file",
+        ])
+        .write_stdin("piped\n")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    for args in [
+        vec!["bulk", "get", &id, "--from-file", "/missing/keys.txt"],
+        vec![
+            "bulk",
+            "delete",
+            &id,
+            "--from-file",
+            "/missing/keys.txt",
+            "--yes",
+        ],
+        vec!["bulk", "put", &id, "/missing/in.ndjson"],
+        vec!["import", &id, "/missing/in.ndjson"],
+    ] {
+        let output = kv
+            .cmd()
+            .args(["storage", "kv"])
+            .args(&args)
+            .output()
+            .expect("runs");
+        let (code, _, stderr) = outcome(&output);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot read `/missing/"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_file_given_as_the_only_key_of_bulk_delete_is_refused() {
+    let kv = Kv::start();
+    let id = kv.namespace("wrangler");
+    kv.ok(&[
+        "storage",
+        "kv",
+        "put",
+        &id,
+        "keys.txt",
+        "a key, not the file",
+    ]);
+    std::fs::write(kv.path().join("keys.txt"), "a\nb\n").expect("write");
+    let output = kv.run(&["--yes", "storage", "kv", "bulk", "delete", &id, "keys.txt"]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("error: `keys.txt` is a file here; `bulk delete` takes keys as arguments"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`--from-file keys.txt`"), "{stderr}");
+    assert_eq!(
+        kv.ok(&["storage", "kv", "get", &id, "keys.txt"]),
+        b"a key, not the file",
+        "nothing was deleted"
+    );
+}
+
+#[test]
+fn a_failed_export_leaves_the_previous_file_and_keeps_the_partial_apart() {
+    let kv = Kv::start();
+    let id = filled(&kv, "backup", 5);
+    kv.ok(&[
+        "storage",
+        "kv",
+        "export",
+        &id,
+        "--output-file",
+        "backup.ndjson",
+    ]);
+    let good = std::fs::read(kv.path().join("backup.ndjson")).expect("backup");
+    // A key this client cannot read (only raw clients can write it).
+    let (status, _) = crate::support::api::raw_request(
+        &kv.api,
+        "PUT",
+        &format!("/storage/kvs/{id}/keys/.."),
+        b"x",
+    );
+    assert_eq!(status, 201);
+    let output = kv.run(&[
+        "storage",
+        "kv",
+        "export",
+        &id,
+        "--output-file",
+        "backup.ndjson",
+        "--continue-on-error",
+    ]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "`backup.ndjson` was left as it was; the 5 keys read are in `backup.ndjson.partial`"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(kv.path().join("backup.ndjson")).expect("kept"),
+        good
+    );
+    assert_eq!(
+        lines(&std::fs::read(kv.path().join("backup.ndjson.partial")).expect("partial")).len(),
+        5
+    );
+}
+
+#[test]
+fn wrangler_fields_are_mapped_and_unknown_ones_are_named_once() {
+    let kv = Kv::start();
+    let id = kv.namespace("wrangler-fields");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let input = [
+        json!({"key": "a", "value": "1", "expiration_ttl": 3600, "metadata": {"x": 1}}),
+        json!({"key": "b", "value": "2", "expiration": now + 3600, "metadata": {"y": 2}}),
+        json!({"key": "c", "value": "3", "expiration": now - 10}),
+        json!({"key": "d", "value": "4", "ttl": 60}),
+        json!({"key": "e", "value": "5", "ttl": 60, "contentType": "text/plain"}),
+    ]
+    .map(|v| v.to_string())
+    .join("\n");
+    std::fs::write(kv.path().join("w.ndjson"), &input).expect("write");
+    let output = kv.run(&[
+        "storage",
+        "kv",
+        "bulk",
+        "put",
+        &id,
+        "w.ndjson",
+        "--continue-on-error",
+    ]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(1), "{stderr}");
+    let warned = |text: &str| stderr.matches(text).count();
+    assert_eq!(warned("`metadata` is dropped"), 1, "{stderr}");
+    assert_eq!(warned("unknown field `ttl` is ignored"), 1, "{stderr}");
+    assert_eq!(
+        warned("unknown field `contentType` is ignored"),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: line 4: unknown field `ttl`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 3: `expiration` of `c`"), "{stderr}");
+    assert_eq!(summary(&stderr), (4, 1, 0));
+    let output = kv.run(&[
+        "storage",
+        "kv",
+        "bulk",
+        "put",
+        &id,
+        "w.ndjson",
+        "--strict",
+        "--continue-on-error",
+    ]);
+    let (_, _, stderr) = outcome(&output);
+    assert!(stderr.contains("line 4: unknown field `ttl`;"), "{stderr}");
+    assert_eq!(summary(&stderr), (2, 3, 0));
+}
+
+#[test]
+fn inputs_are_read_exactly() {
+    let kv = Kv::start();
+    let id = kv.namespace("exact");
+    let one = json!([{"key": "a", "value": "1"}]).to_string();
+    std::fs::write(kv.path().join("two.json"), format!("{one}\n{one}\n")).expect("write");
+    let output = kv.run(&["storage", "kv", "bulk", "put", &id, "two.json"]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the input goes on after its JSON array ends"),
+        "{stderr}"
+    );
+    let listed = kv.ok(&["-o", "ids", "storage", "kv", "key", "list", &id]);
+    assert_eq!(listed, b"", "nothing was written");
+
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(json!({"key": "bom", "value": "ok"}).to_string().as_bytes());
+    std::fs::write(kv.path().join("bom.ndjson"), &bom).expect("write");
+    kv.ok(&["storage", "kv", "bulk", "put", &id, "bom.ndjson"]);
+    assert_eq!(kv.ok(&["storage", "kv", "get", &id, "bom"]), b"ok");
+
+    let big = "x".repeat(9 * 1024 * 1024);
+    let array = format!(
+        "[{}, {{\"key\":\"big\",\"value\":\"{big}\"}}, {}]",
+        json!({"key": "before", "value": "1"}),
+        json!({"key": "after", "value": "2"})
+    );
+    std::fs::write(kv.path().join("big.json"), array).expect("write");
+    let output = kv.run(&[
+        "storage",
+        "kv",
+        "bulk",
+        "put",
+        &id,
+        "big.json",
+        "--continue-on-error",
+    ]);
+    let (_, _, stderr) = outcome(&output);
+    assert!(
+        stderr.contains("index 1: the element is longer than 8 MiB"),
+        "{stderr}"
+    );
+    assert_eq!(
+        kv.ok(&["storage", "kv", "get", &id, "after"]),
+        b"2",
+        "the rest goes on"
+    );
+}
+
+#[test]
+fn binary_values_reach_the_failed_file_as_base64_and_come_back_exact() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\x00\xff\xfe";
+    std::fs::create_dir(home.path().join("site")).expect("mkdir");
+    std::fs::write(home.path().join("site/logo.png"), png).expect("write");
+    let server = FaultServer::start(vec![Fault::json(
+        500,
+        r#"{"errors":[{"code":"10007","title":"Unexpected error"}]}"#,
+    )]);
+    let output = against(&server, home.path())
+        .args([
+            "storage",
+            "kv",
+            "bulk",
+            "put",
+            NS,
+            "--dir",
+            "site",
+            "--failed-file",
+            "rest.ndjson",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(6));
+    let rest = lines(&std::fs::read(home.path().join("rest.ndjson")).expect("rest"));
+    assert_eq!(rest[0]["base64"], true);
+    assert_eq!(rest[0]["value"], "iVBORw0KGgoA//4=");
+    let kv = Kv::start();
+    let id = kv.namespace("binary");
+    std::fs::copy(
+        home.path().join("rest.ndjson"),
+        kv.path().join("rest.ndjson"),
+    )
+    .expect("copy");
+    kv.ok(&["storage", "kv", "bulk", "put", &id, "rest.ndjson"]);
+    assert_eq!(kv.ok(&["storage", "kv", "get", &id, "logo.png"]), png);
+}
+
+#[test]
+fn many_bad_lines_count_against_the_budget_and_are_shown_ten_at_a_time() {
+    let kv = Kv::start();
+    let id = kv.namespace("bad-lines");
+    let input: String = (0..2000).map(|i| format!("not json {i}\n")).collect();
+    std::fs::write(kv.path().join("bad.ndjson"), &input).expect("write");
+    let output = kv.run(&[
+        "storage",
+        "kv",
+        "bulk",
+        "put",
+        &id,
+        "bad.ndjson",
+        "--max-errors",
+        "50",
+        "--failed-file",
+        "rest.ndjson",
+    ]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.matches("warning: line ").count(), 10, "{stderr}");
+    assert!(
+        stderr.contains("more items failed; they are not shown one by one"),
+        "{stderr}"
+    );
+    let rest = lines(&std::fs::read(kv.path().join("rest.ndjson")).expect("rest"));
+    assert_eq!(rest.len(), 2000, "every line is in the remainder");
+    assert_eq!(rest[0]["input"], "not json 0");
+    assert_eq!(rest[0]["origin"], "line 1");
+}
