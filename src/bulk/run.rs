@@ -605,6 +605,9 @@ pub(crate) enum Keys {
     Prefix(String),
 }
 
+/// The origin of a failure to list the keys (rather than of one key).
+const LISTING: &str = "key list";
+
 /// A key to work on, or why a line of input is not one: `(origin, error)`.
 type KeyRecord = Result<(String, String), (String, String)>;
 
@@ -707,7 +710,7 @@ async fn list_prefix(
         {
             Ok(page) => page,
             Err(err) => {
-                let _ = send.send(Err(("key list".into(), err.to_string()))).await;
+                let _ = send.send(Err((LISTING.into(), err.to_string()))).await;
                 return;
             }
         };
@@ -862,14 +865,19 @@ pub(crate) async fn count(
     let mut receiver = produce(client, ns, keys.clone(), 1000, &budget);
     let mut count = 0;
     while let Some(record) = receiver.recv().await {
-        match record {
-            Ok((key, _)) => {
-                count += 1;
-                if let Some(printer) = list {
-                    printer.out(&format!("{key}\n"))?;
-                }
+        if let Err((origin, error)) = &record
+            && origin == LISTING
+        {
+            anyhow::bail!("{origin}: {error}");
+        }
+        count += 1;
+        match (record, list) {
+            (Ok((key, _)), Some(printer)) => printer.out(&format!("{key}\n"))?,
+            // Counted: it will fail as an item of the run, not stop it before it starts.
+            (Err((origin, error)), Some(printer)) => {
+                printer.warn(&format!("{origin}: {error}; it would fail"));
             }
-            Err((origin, error)) => anyhow::bail!("{origin}: {error}"),
+            (_, None) => {}
         }
     }
     Ok(Some(count))

@@ -16,13 +16,18 @@ pub(crate) enum ApiError {
         detail: Option<String>,
         request_id: Option<String>,
     },
-    /// A 404 without a Telnyx error document: the address is not the KV API (a web page, a
-    /// path outside `/v2`, a gateway).
-    #[error("{url} is not the Telnyx KV API: it answered HTTP 404 without an API error")]
+    /// A 404, 401 or 403 without a Telnyx error document: not the API's answer but that of
+    /// something else at that address or on the way (a web page, a path outside `/v2`, a
+    /// proxy or gateway that refuses).
+    #[error("{url} is not the Telnyx KV API: it answered HTTP {status} without an API error")]
     Endpoint {
         url: String,
+        status: u16,
         request_id: Option<String>,
     },
+    /// A proxy wants credentials (407), for plain requests or a `CONNECT` tunnel.
+    #[error("the proxy {proxy} asks for credentials (HTTP 407) to reach {url}")]
+    ProxyAuth { url: String, proxy: String },
     #[error("cannot connect to {url}{}{}", failure.describe(), via(proxy.as_deref()))]
     Connect {
         url: String,
@@ -37,20 +42,39 @@ pub(crate) enum ApiError {
         reason: String,
         proxy: Option<String>,
     },
-    #[error("the TLS connection to {url} failed: {reason}")]
-    Tls { url: String, reason: String },
+    #[error("the TLS connection to {url}{} failed: {reason}", via(proxy.as_deref()))]
+    Tls {
+        url: String,
+        reason: String,
+        /// A certificate was refused (rather than, say, a server that does not speak TLS).
+        certificate: bool,
+        proxy: Option<String>,
+    },
     #[error("no complete response from {url} within {secs}s (see `--timeout`)")]
-    Timeout { url: String, secs: f64 },
+    Timeout {
+        url: String,
+        secs: f64,
+        request_id: Option<String>,
+    },
     #[error("the connection to {url} failed")]
     Transport {
         url: String,
+        request_id: Option<String>,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("the response from {url} is larger than {limit} bytes, more than the API ever sends")]
-    TooLarge { url: String, limit: usize },
+    TooLarge {
+        url: String,
+        limit: usize,
+        request_id: Option<String>,
+    },
     #[error("the response from {url} is not what the API sends: {reason}")]
-    Decode { url: String, reason: String },
+    Decode {
+        url: String,
+        reason: String,
+        request_id: Option<String>,
+    },
     #[error(
         "the service asked to wait {} before retrying (HTTP {status}), longer than the {}s this tool waits",
         format_wait(*asked_secs),
@@ -61,8 +85,18 @@ pub(crate) enum ApiError {
         asked_secs: f64,
         request_id: Option<String>,
     },
-    #[error("invalid base URL `{url}`: use http:// or https:// and include `/v2`")]
+    #[error(
+        "invalid base URL `{url}`: use http:// or https://, a host, the path `/v2`, and no query"
+    )]
     BaseUrl { url: String },
+    #[error(
+        "the proxy URL in `{variable}` cannot be read (it is not shown: it may hold a password)"
+    )]
+    Proxy { variable: String },
+    #[error(
+        "the proxy in `{variable}` uses `{scheme}://`; use http://, https://, socks5:// or socks5h://"
+    )]
+    ProxyScheme { variable: String, scheme: String },
     #[error("the API key has characters that cannot be sent in an HTTP header")]
     Token,
     #[error("{reason}")]
@@ -79,6 +113,8 @@ pub(super) const MAX_WAIT_SECS: u64 = 120;
 pub(crate) enum ConnectFailure {
     /// Nothing listens there (or a firewall says so).
     Refused,
+    /// The proxy answered `CONNECT` with an error.
+    TunnelRefused,
     Other,
 }
 
@@ -86,6 +122,7 @@ impl ConnectFailure {
     fn describe(self) -> &'static str {
         match self {
             Self::Refused => ": the connection was refused",
+            Self::TunnelRefused => ": the proxy refused to open a tunnel",
             Self::Other => "",
         }
     }
@@ -124,7 +161,7 @@ impl ApiError {
     pub(crate) fn status(&self) -> Option<u16> {
         match self {
             Self::Status { status, .. } | Self::WaitTooLong { status, .. } => Some(*status),
-            Self::Endpoint { .. } => Some(404),
+            // Not the API's status: callers asking "was it not found?" must not see a 404 here.
             _ => None,
         }
     }
@@ -136,12 +173,15 @@ impl ApiError {
             Self::Status { status, .. } => matches!(status, 429 | 502 | 503 | 504),
             Self::Connect { .. } | Self::Timeout { .. } | Self::Transport { .. } => true,
             Self::Endpoint { .. }
+            | Self::ProxyAuth { .. }
             | Self::Dns { .. }
             | Self::Tls { .. }
             | Self::TooLarge { .. }
             | Self::Decode { .. }
             | Self::WaitTooLong { .. }
             | Self::BaseUrl { .. }
+            | Self::Proxy { .. }
+            | Self::ProxyScheme { .. }
             | Self::Token
             | Self::Trust { .. }
             | Self::Setup { .. } => false,
@@ -175,8 +215,8 @@ impl ApiError {
             | Self::Decode { .. }
             | Self::Trust { .. }
             | Self::Setup { .. } => Exit::Failure,
-            Self::Token => Exit::Auth,
-            Self::BaseUrl { .. } => Exit::Usage,
+            Self::Token | Self::ProxyAuth { .. } => Exit::Auth,
+            Self::BaseUrl { .. } | Self::Proxy { .. } | Self::ProxyScheme { .. } => Exit::Usage,
         }
     }
 
@@ -191,8 +231,14 @@ impl ApiError {
                 500..=599 => "The service is having trouble; try again later.",
                 _ => return None,
             },
-            Self::Endpoint { .. } => {
+            Self::Endpoint { status: 404, .. } => {
                 "Check `--base-url` (or TELNYX_BASE_URL, or `api_endpoint` in the config file): it must be the API root and end in `/v2`, e.g. https://api.telnyx.com/v2."
+            }
+            Self::Endpoint { .. } => {
+                "Something between you and the API refused the request, not the API itself: check the proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY) and `--base-url`."
+            }
+            Self::ProxyAuth { .. } => {
+                "Give the proxy's user and password in its URL: `HTTPS_PROXY=http://USER:PASSWORD@proxy:port` (percent-encoded)."
             }
             Self::Connect { proxy: Some(_), .. } | Self::Dns { proxy: Some(_), .. } => {
                 "Check the proxy in HTTPS_PROXY, HTTP_PROXY or ALL_PROXY; NO_PROXY lists the hosts reached directly."
@@ -203,13 +249,21 @@ impl ApiError {
             Self::Dns { .. } => {
                 "Check the host name in `--base-url` (or TELNYX_BASE_URL) and the network's DNS."
             }
-            Self::Tls { .. } => {
+            Self::Tls {
+                certificate: true, ..
+            } => {
                 "If a company proxy or CA signs this certificate, point SSL_CERT_FILE (or SSL_CERT_DIR) at its PEM certificate, or add it to the system's trust store."
+            }
+            Self::Tls { .. } => {
+                "The server may not speak HTTPS at this address: check the scheme and port in `--base-url` (or the proxy's URL)."
             }
             Self::Trust { .. } => {
                 "Point SSL_CERT_FILE at a PEM file of certificates (SSL_CERT_DIR at a folder of them), or unset it."
             }
             Self::Timeout { .. } => "Try again, or allow more time with `--timeout`.",
+            Self::Proxy { .. } => {
+                "Write it as `http://USER:PASSWORD@HOST:PORT`, with `#`, `?`, `/` and `@` in the user and password percent-encoded (%23, %3F, %2F, %40)."
+            }
             Self::WaitTooLong { .. } => "Try again later.",
             Self::Token => {
                 "The key must be printable ASCII; check TELNYX_API_KEY or the config file for stray characters (`telnyx-edge auth status` shows where the key comes from)."
@@ -224,9 +278,26 @@ impl ApiError {
         match self {
             Self::Status { request_id, .. }
             | Self::Endpoint { request_id, .. }
-            | Self::WaitTooLong { request_id, .. } => request_id.as_deref(),
+            | Self::WaitTooLong { request_id, .. }
+            | Self::Timeout { request_id, .. }
+            | Self::Transport { request_id, .. }
+            | Self::TooLarge { request_id, .. }
+            | Self::Decode { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
+    }
+
+    /// The same error, with the request id of the response it happened in (a body that
+    /// stalled, was too large or did not parse).
+    pub(crate) fn in_response(mut self, id: Option<&str>) -> Self {
+        if let Self::Timeout { request_id, .. }
+        | Self::Transport { request_id, .. }
+        | Self::TooLarge { request_id, .. }
+        | Self::Decode { request_id, .. } = &mut self
+        {
+            *request_id = id.map(str::to_owned);
+        }
+        self
     }
 }
 

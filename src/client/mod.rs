@@ -153,6 +153,7 @@ pub(crate) struct Value {
 struct Reply {
     status: StatusCode,
     content_type: Option<String>,
+    request_id: Option<String>,
     body: Bytes,
 }
 
@@ -174,22 +175,31 @@ enum ServerDelay {
 impl Client {
     pub(crate) fn new(options: ClientOptions) -> Result<Self, ApiError> {
         let given = options.base_url.trim_end_matches('/');
-        let shown = net::redact_url(given);
-        let Some(mut url) = reqwest::Url::parse(given)
-            .ok()
-            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
-        else {
-            return Err(ApiError::BaseUrl { url: shown });
+        let Some(mut url) = reqwest::Url::parse(given).ok().filter(|url| {
+            matches!(url.scheme(), "http" | "https")
+                && url.host().is_some()
+                && url.query().is_none()
+                && url.fragment().is_none()
+        }) else {
+            return Err(ApiError::BaseUrl {
+                url: net::redact_url(given),
+            });
         };
         // The API authenticates by the bearer token alone; credentials in the URL would become
         // a second `Authorization` header, so they are dropped (and never shown).
+        let had_credentials = !url.username().is_empty() || url.password().is_some();
         let _ = url.set_username("");
         let _ = url.set_password(None);
         let base = url.as_str().trim_end_matches('/').to_owned();
+        let shown = if had_credentials {
+            base.replacen("://", "://[redacted]@", 1)
+        } else {
+            base.clone()
+        };
         let proxy = if options.direct {
             None
         } else {
-            net::proxy_for(&base)
+            net::proxy_for(&url)?
         };
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
@@ -198,10 +208,16 @@ impl Client {
             .tcp_nodelay(true)
             // An API client follows no redirects: a 3xx is reported, never chased with the key.
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(net::Resolver));
-        if options.direct {
-            builder = builder.no_proxy();
+            .dns_resolver(Arc::new(net::Resolver))
+            // The proxy is chosen here, once, from the environment; reqwest reads nothing.
+            .no_proxy();
+        if let Some(proxy) = &proxy {
+            let proxy = reqwest::Proxy::all(&proxy.url).map_err(|_| ApiError::Setup {
+                reason: format!("the proxy {} cannot be used", proxy.shown),
+            })?;
+            builder = builder.proxy(proxy);
         }
+        let proxy = proxy.map(|proxy| proxy.shown);
         // Over plain HTTP (`--local`, a test server) `SSL_CERT_FILE` is not read at all.
         let tls_needed =
             base.starts_with("https:") || proxy.as_deref().is_some_and(|p| p.starts_with("https:"));
@@ -282,7 +298,7 @@ impl Client {
             .await;
         match sent {
             Ok(reply) => {
-                let data: Data<Namespace> = self.parse(path, &reply.body)?;
+                let data: Data<Namespace> = self.parse(path, &reply)?;
                 Ok(data.data)
             }
             Err(err) if err.is_retryable() => match self.find_namespace_by_name(name).await {
@@ -408,10 +424,11 @@ impl Client {
         let reply = self
             .send(method, path, body, Idempotence::Idempotent, MAX_JSON_BYTES)
             .await?;
-        self.parse(path, &reply.body)
+        self.parse(path, &reply)
     }
 
-    fn parse<T: DeserializeOwned>(&self, path: &str, bytes: &[u8]) -> Result<T, ApiError> {
+    fn parse<T: DeserializeOwned>(&self, path: &str, reply: &Reply) -> Result<T, ApiError> {
+        let bytes = &reply.body;
         serde_json::from_slice(bytes).map_err(|err| ApiError::Decode {
             url: self.url_shown(path),
             reason: if bytes.is_empty() {
@@ -419,6 +436,7 @@ impl Client {
             } else {
                 format!("invalid JSON ({err})")
             },
+            request_id: reply.request_id.clone(),
         })
     }
 
@@ -524,12 +542,15 @@ impl Client {
         let request_id = header("x-request-id");
         let content_type = header(CONTENT_TYPE.as_str());
         if status.is_success() {
-            let body = read_body(response, limit, &shown, fail).await;
+            let body = read_body(response, limit, &shown, fail)
+                .await
+                .map_err(|err| err.in_response(request_id.as_deref()));
             self.trace(version, status, start, request_id.as_deref());
             return (
                 body.map(|body| Reply {
                     status,
                     content_type,
+                    request_id,
                     body,
                 }),
                 None,
@@ -542,7 +563,13 @@ impl Client {
             .unwrap_or_default();
         self.trace(version, status, start, request_id.as_deref());
         (
-            Err(status_error(status, &bytes, shown, request_id)),
+            Err(status_error(
+                status,
+                &bytes,
+                shown,
+                request_id,
+                self.proxy.as_deref(),
+            )),
             server_delay,
         )
     }
@@ -576,23 +603,50 @@ fn status_error(
     body: &[u8],
     shown: String,
     request_id: Option<String>,
+    proxy: Option<&str>,
 ) -> ApiError {
+    if let Some(proxy) = proxy
+        && status == StatusCode::PROXY_AUTHENTICATION_REQUIRED
+    {
+        return ApiError::ProxyAuth {
+            url: shown,
+            proxy: proxy.to_owned(),
+        };
+    }
     let error = serde_json::from_slice::<ErrorBody>(body)
         .ok()
         .and_then(|body| body.errors.into_iter().next());
-    if status == StatusCode::NOT_FOUND && error.is_none() {
+    let not_the_apis = matches!(status.as_u16(), 401 | 403 | 404);
+    if not_the_apis && error.is_none() {
         return ApiError::Endpoint {
             url: shown,
+            status: status.as_u16(),
             request_id,
         };
     }
+    // Server text reaches the terminal: control characters are shown, not obeyed.
     ApiError::Status {
         status: status.as_u16(),
-        code: error.as_ref().map(|e| e.code.clone()),
-        title: error.as_ref().map(|e| e.title.clone()),
-        detail: error.and_then(|e| e.detail),
+        code: error.as_ref().map(|e| printable(&e.code)),
+        title: error.as_ref().map(|e| printable(&e.title)),
+        detail: error.and_then(|e| e.detail).map(|d| printable(&d)),
         request_id,
     }
+}
+
+/// `text` with control characters escaped (`\u{1b}`), so a server cannot move the cursor,
+/// recolour the terminal or forge lines.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// Reads a body whole, refusing one larger than `limit` without buffering it.
@@ -605,6 +659,7 @@ async fn read_body(
     let too_large = || ApiError::TooLarge {
         url: shown.to_owned(),
         limit,
+        request_id: None,
     };
     let announced = response.content_length().unwrap_or(0);
     if announced > limit as u64 {
@@ -677,9 +732,14 @@ fn server_delay(headers: &http::HeaderMap, now: SystemTime) -> Option<ServerDela
 }
 
 fn seconds(text: &str) -> Option<f64> {
-    text.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
+    let secs = text.parse::<f64>().ok().filter(|s| *s >= 0.0)?;
+    if secs.is_finite() {
+        return Some(secs);
+    }
+    // More digits than an f64 holds is still a (very long) wait; `inf` or `NaN` are not.
+    let digits = text.trim_start_matches('+');
+    (secs.is_infinite() && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(f64::MAX)
 }
 
 #[cfg(test)]
@@ -746,11 +806,16 @@ mod tests {
             delay(&[("x-ratelimit-reset", "1e300")]),
             Some(ServerDelay::TooLong(1e300))
         );
+        // 400 digits: more than an f64 holds, and still a wait beyond the cap.
+        assert_eq!(
+            delay(&[("retry-after", &"9".repeat(400))]),
+            Some(ServerDelay::TooLong(f64::MAX))
+        );
     }
 
     #[test]
     fn garbage_delays_are_ignored() {
-        for garbage in ["NaN", "-5", "inf", "-inf", "soon", "", "1e400"] {
+        for garbage in ["NaN", "-5", "inf", "-inf", "soon", "", "1e400", "infinity"] {
             assert_eq!(delay(&[("retry-after", garbage)]), None, "{garbage:?}");
             assert_eq!(
                 delay(&[("x-ratelimit-reset", garbage)]),

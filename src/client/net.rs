@@ -131,11 +131,21 @@ fn extra_roots() -> Result<Vec<CertificateDer<'static>>, ApiError> {
     if let Some(file) = &file {
         certs.extend(load(env::SSL_CERT_FILE, Some(file), None)?);
     }
-    for dir in &dirs {
-        certs.extend(load(env::SSL_CERT_DIR, None, Some(dir))?);
+    // As OpenSSL does, a folder of SSL_CERT_DIR that is missing or empty is passed over.
+    for dir in dirs.iter().filter(|dir| dir.is_dir()) {
+        certs.extend(load(env::SSL_CERT_DIR, None, Some(dir)).unwrap_or_default());
     }
-    certs.extend(system_bundle());
+    certs.extend(usable(system_bundle()));
     Ok(certs)
+}
+
+/// The certificates rustls can use as trust anchors. One it cannot parse would otherwise make
+/// every handshake fail (the verifier refuses its whole set of extra roots).
+fn usable(certs: Vec<CertificateDer<'static>>) -> Vec<CertificateDer<'static>> {
+    certs
+        .into_iter()
+        .filter(|cert| rustls::RootCertStore::empty().add(cert.clone()).is_ok())
+        .collect()
 }
 
 fn load(
@@ -158,7 +168,13 @@ fn load(
             reason: format!("{variable} `{shown}` holds no PEM certificate"),
         });
     }
-    Ok(result.certs)
+    let certs = usable(result.certs);
+    if certs.is_empty() {
+        return Err(ApiError::Trust {
+            reason: format!("{variable} `{shown}` holds no certificate that can be used as a CA"),
+        });
+    }
+    Ok(certs)
 }
 
 /// The system's own roots, read from their usual places; best effort, since the platform
@@ -176,32 +192,115 @@ fn system_bundle() -> Vec<CertificateDer<'static>> {
     Vec::new()
 }
 
-/// The proxy reqwest will use for `url`, from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and
-/// `NO_PROXY` (either case) as curl reads them, with any credentials redacted. It asks the same
-/// matcher reqwest asks, so what `-v` says is what happens.
-pub(super) fn proxy_for(url: &str) -> Option<String> {
-    let uri: http::Uri = url.parse().ok()?;
-    let intercept = Matcher::from_system().intercept(&uri)?;
-    let proxy = intercept.uri().to_string();
-    let shown = redact_url(proxy.trim_end_matches('/'));
-    let has_credentials = intercept.basic_auth().is_some() || intercept.raw_auth().is_some();
-    Some(if has_credentials && !shown.contains("[redacted]@") {
-        shown.replacen("://", "://[redacted]@", 1)
-    } else {
-        shown
-    })
+/// The proxy for requests to `base`, read from the environment as curl reads it: for https
+/// `https_proxy`/`HTTPS_PROXY`, for http `http_proxy` (and `HTTP_PROXY`, except under CGI,
+/// where a client can set it), else `all_proxy`/`ALL_PROXY`; lower case first, an empty
+/// variable counting as unset; `NO_PROXY` (`*`, host names, `.domain`, IPs, CIDR ranges)
+/// excludes hosts. The client only ever talks to `base`, so one decision covers every request.
+pub(super) struct ProxyChoice {
+    /// As given, credentials included, for reqwest.
+    pub(super) url: String,
+    /// With any credentials redacted, for `-v` and messages.
+    pub(super) shown: String,
 }
 
-/// `url` with any `user:password@` replaced by `[redacted]@`, for messages and traces.
-pub(crate) fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+pub(super) fn proxy_for(base: &reqwest::Url) -> Result<Option<ProxyChoice>, ApiError> {
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rfind('@') {
-        Some(at) => format!("{scheme}://[redacted]@{}{tail}", &authority[at + 1..]),
-        None => url.to_owned(),
+    let first = |names: &[&'static str]| names.iter().find_map(|&n| var(n).map(|v| (n, v)));
+    let cgi = std::env::var_os("REQUEST_METHOD").is_some();
+    let specific: &[&str] = match (base.scheme(), cgi) {
+        ("https", _) => &["https_proxy", "HTTPS_PROXY"],
+        (_, false) => &["http_proxy", "HTTP_PROXY"],
+        (_, true) => &["http_proxy"],
+    };
+    let Some((variable, value)) = first(specific).or_else(|| first(&["all_proxy", "ALL_PROXY"]))
+    else {
+        return Ok(None);
+    };
+    if let Some((_, no_proxy)) = first(&["no_proxy", "NO_PROXY"])
+        && excluded(base, &no_proxy)
+    {
+        return Ok(None);
+    }
+    let url = if value.contains("://") {
+        value
+    } else {
+        format!("http://{value}")
+    };
+    let unreadable = || ApiError::Proxy {
+        variable: variable.to_owned(),
+    };
+    let parsed = reqwest::Url::parse(&url).map_err(|_| unreadable())?;
+    if parsed.host_str().is_none_or(str::is_empty)
+        || (url.contains('@') && parsed.username().is_empty())
+    {
+        return Err(unreadable());
+    }
+    if !matches!(parsed.scheme(), "http" | "https" | "socks5" | "socks5h") {
+        return Err(ApiError::ProxyScheme {
+            variable: variable.to_owned(),
+            scheme: parsed.scheme().to_owned(),
+        });
+    }
+    let shown = redact_url(url.trim_end_matches('/'));
+    Ok(Some(ProxyChoice { url, shown }))
+}
+
+/// Whether `NO_PROXY`'s list excludes `base`'s host: `*` everything (IP addresses included,
+/// as curl has it), otherwise the rules of the matcher reqwest uses.
+fn excluded(base: &reqwest::Url, no_proxy: &str) -> bool {
+    if no_proxy.split(',').any(|entry| entry.trim() == "*") {
+        return true;
+    }
+    let Ok(uri) = base.as_str().parse::<http::Uri>() else {
+        return false;
+    };
+    Matcher::builder()
+        .all("http://proxy.invalid")
+        .no(no_proxy)
+        .build()
+        .intercept(&uri)
+        .is_none()
+}
+
+/// `url` with any `user:password@` replaced by `[redacted]@`, for messages and traces. It reads
+/// the URL as reqwest does (so `http:user:pw@host` is caught too), and a text that is not a URL
+/// loses everything up to its last `@`: a password never survives in either.
+pub(crate) fn redact_url(url: &str) -> String {
+    // `alice:pw@host` parses too, as the opaque URL `alice:` + `pw@host`.
+    let parsed = reqwest::Url::parse(url)
+        .ok()
+        .filter(|parsed| matches!(parsed.scheme(), "http" | "https" | "socks5" | "socks5h"));
+    match parsed {
+        Some(mut parsed) => {
+            if parsed.username().is_empty() && parsed.password().is_none() {
+                return url.to_owned();
+            }
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            let shown = parsed.as_str().replacen("://", "://[redacted]@", 1);
+            if url.ends_with('/') {
+                shown
+            } else {
+                shown.trim_end_matches('/').to_owned()
+            }
+        }
+        None => match url.rfind('@') {
+            Some(at) => {
+                let scheme = url
+                    .split_once("://")
+                    .filter(|(scheme, _)| scheme.len() < at)
+                    .map(|(scheme, _)| format!("{scheme}://"))
+                    .unwrap_or_default();
+                format!("{scheme}[redacted]@{}", &url[at + 1..])
+            }
+            None => url.to_owned(),
+        },
     }
 }
 
@@ -246,12 +345,19 @@ pub(super) fn classify(
         return ApiError::Timeout {
             url,
             secs: timeout.as_secs_f64(),
+            request_id: None,
         };
     }
     if let Some(tls) = find::<rustls::Error>(&err) {
+        let certificate = matches!(
+            tls,
+            rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+        );
         return ApiError::Tls {
             url,
             reason: tls.to_string(),
+            certificate,
+            proxy: proxy.map(str::to_owned),
         };
     }
     if let Some(dns) = find::<DnsError>(&err) {
@@ -262,12 +368,24 @@ pub(super) fn classify(
         };
     }
     if err.is_connect() {
+        // hyper-util does not export its tunnel error; its text is all there is to go on.
+        let text = chain_text(&err);
+        if let Some(proxy) = proxy
+            && text.contains("proxy authorization required")
+        {
+            return ApiError::ProxyAuth {
+                url,
+                proxy: proxy.to_owned(),
+            };
+        }
         let refused = find::<std::io::Error>(&err)
             .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
         return ApiError::Connect {
             url,
             failure: if refused {
                 ConnectFailure::Refused
+            } else if text.contains("unsuccessful tunnel") {
+                ConnectFailure::TunnelRefused
             } else {
                 ConnectFailure::Other
             },
@@ -277,8 +395,21 @@ pub(super) fn classify(
     }
     ApiError::Transport {
         url,
+        request_id: None,
         source: Box::new(err.without_url()),
     }
+}
+
+/// Every message in `err`'s chain, joined.
+fn chain_text(err: &(dyn StdError + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The first `E` in `err`'s chain, looking inside `io::Error`s too (whose `source()` skips the
@@ -322,6 +453,19 @@ mod tests {
             "https://api.telnyx.com/v2"
         );
         assert_eq!(redact_url("not a url"), "not a url");
+        // Forms reqwest reads as credentials, and text that is no URL at all.
+        assert_eq!(
+            redact_url("http:alice:hunter2@127.0.0.1:8787/v2"),
+            "http://[redacted]@127.0.0.1:8787/v2"
+        );
+        assert_eq!(
+            redact_url("alice:hunter2@127.0.0.1:8787/v2"),
+            "[redacted]@127.0.0.1:8787/v2"
+        );
+        assert_eq!(
+            redact_url("http://user:SEC/RET@host/v2"),
+            "http://[redacted]@host/v2"
+        );
     }
 
     #[test]

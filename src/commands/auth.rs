@@ -186,10 +186,14 @@ pub(crate) async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Re
         remote.base_url.clone(),
         credential.token.clone(),
     );
-    let client = Client::new(options)?;
-    let checked = client.list_namespaces(1, 1).await;
+    // A client that cannot be built (a key no header can carry, an unreadable SSL_CERT_FILE)
+    // still gets the table, so the user sees where the key comes from; the error is its own.
+    let (checked, local_problem) = match Client::new(options) {
+        Ok(client) => (client.list_namespaces(1, 1).await.map(|_| ()), false),
+        Err(err) => (Err(err), true),
+    };
     let valid = match &checked {
-        Ok(_) => Some(true),
+        Ok(()) => Some(true),
         Err(err) if matches!(err.status(), Some(401 | 403)) => Some(false),
         Err(_) => None,
     };
@@ -204,7 +208,8 @@ pub(crate) async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Re
         },
     )?;
     match checked {
-        Ok(_) => Ok(()),
+        Ok(()) => Ok(()),
+        Err(err) if local_problem => Err(err.into()),
         Err(err) if valid == Some(false) => Err(anyhow::Error::new(err).context(format!(
             "the API key from {} was not accepted by {}",
             credential.source,

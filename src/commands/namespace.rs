@@ -245,6 +245,10 @@ async fn poll(
     mut seen: impl FnMut(NamespaceStatus),
 ) -> Polled {
     let start = Instant::now();
+    let deadline = tokio::time::Instant::from_std(start + timeout);
+    // One handler for the whole wait, so a Ctrl-C during a request is not lost.
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
     let mut current = namespace.clone();
     let mut delay = FIRST_POLL;
     loop {
@@ -253,16 +257,24 @@ async fn poll(
             Some(Err(err)) => return Polled::Failed(err.into()),
             None => {}
         }
-        let elapsed = start.elapsed();
-        if elapsed >= timeout {
+        if start.elapsed() >= timeout {
             return Polled::TimedOut(current.status);
         }
         tokio::select! {
-            () = tokio::time::sleep(delay.min(timeout - elapsed)) => {}
-            _ = tokio::signal::ctrl_c() => return Polled::Interrupted,
+            () = tokio::time::sleep_until((tokio::time::Instant::now() + delay).min(deadline)) => {}
+            _ = &mut interrupted => return Polled::Interrupted,
+        }
+        if start.elapsed() >= timeout {
+            return Polled::TimedOut(current.status);
         }
         delay = (delay * 3 / 2).min(MAX_POLL);
-        current = match client.get_namespace(&namespace.id).await {
+        // The deadline and Ctrl-C hold during a request too, however long it takes.
+        let checked = tokio::select! {
+            checked = client.get_namespace(&namespace.id) => checked,
+            () = tokio::time::sleep_until(deadline) => return Polled::TimedOut(current.status),
+            _ = &mut interrupted => return Polled::Interrupted,
+        };
+        current = match checked {
             Ok(found) => found,
             Err(err) if err.status() == Some(404) => {
                 return Polled::Done(None, start.elapsed());

@@ -581,3 +581,253 @@ fn credentials_in_the_base_url_never_appear() {
         "{stdout}{stderr}"
     );
 }
+
+#[test]
+fn odd_base_url_forms_never_show_their_password() {
+    let server = FaultServer::start(vec![Fault::json(
+        200,
+        r#"{"data":[],"meta":{"page_number":1,"page_size":250,"total_pages":1,"total_results":0}}"#,
+    )]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let authority = server.base_url.trim_start_matches("http://").to_owned();
+    for base in [
+        format!("http:alice:hunter2@{authority}"),
+        format!("http:/alice:hunter2@{authority}"),
+        format!("http://alice:hunter2@{authority}"),
+    ] {
+        let output = against(&server, home.path())
+            .env("TELNYX_BASE_URL", &base)
+            .args(["-v", "storage", "kv", "list"])
+            .output()
+            .expect("runs");
+        let (code, stdout, stderr) = outcome(&output);
+        assert_eq!(code, Some(0), "{base}: {stderr}");
+        assert!(
+            !stderr.contains("hunter2") && !stdout.contains("hunter2"),
+            "{stderr}"
+        );
+        let output = against(&server, home.path())
+            .env("TELNYX_BASE_URL", &base)
+            .args(["--json", "auth", "status"])
+            .output()
+            .expect("runs");
+        let (_, stdout, stderr) = outcome(&output);
+        assert!(
+            !stdout.contains("hunter2") && !stderr.contains("hunter2"),
+            "{stdout}"
+        );
+    }
+    for invalid in [
+        "alice:hunter2@127.0.0.1:8787/v2",
+        "http://alice:hunter2@127.0.0.1:8787/v2?x=1",
+    ] {
+        let output = against(&server, home.path())
+            .env("TELNYX_BASE_URL", invalid)
+            .args(["storage", "kv", "list"])
+            .output()
+            .expect("runs");
+        let (code, _, stderr) = outcome(&output);
+        assert_eq!(code, Some(2), "{invalid}: {stderr}");
+        assert!(stderr.contains("invalid base URL"), "{stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+    }
+}
+
+#[test]
+fn proxy_variables_are_read_as_curl_reads_them() {
+    let kv = Kv::start();
+    let id = kv.namespace("curl-rules");
+    kv.ok(&["storage", "kv", "put", &id, "k", "v"]);
+    let proxy = Proxy::start();
+    let run = |vars: &[(&str, &str)]| {
+        let mut command = kv.cmd();
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        command
+            .args(["storage", "kv", "get", &id, "k"])
+            .output()
+            .expect("runs")
+    };
+    // `*` excludes IP addresses too; an empty variable is unset, whatever its case.
+    for vars in [
+        vec![("HTTP_PROXY", proxy.url.as_str()), ("NO_PROXY", "*")],
+        vec![
+            ("HTTP_PROXY", proxy.url.as_str()),
+            ("NO_PROXY", ""),
+            ("no_proxy", "127.0.0.1"),
+        ],
+    ] {
+        assert_eq!(run(&vars).stdout, b"v", "{vars:?}");
+    }
+    assert_eq!(proxy.seen(), [], "nothing went through the proxy");
+    let output = run(&[("HTTP_PROXY", ""), ("http_proxy", &proxy.url)]);
+    assert_eq!(output.stdout, b"v");
+    assert_eq!(proxy.seen().len(), 1, "the lower-case variable is used");
+    // A proxy that cannot be used is an error, not a silent direct connection.
+    for (value, expected) in [
+        (
+            "ftp://127.0.0.1:21",
+            "uses `ftp://`; use http://, https://, socks5:// or socks5h://",
+        ),
+        (
+            "http://alice:hunter2#x@127.0.0.1:9",
+            "the proxy URL in `HTTP_PROXY` cannot be read",
+        ),
+        (
+            "http://u:p@[::1",
+            "the proxy URL in `HTTP_PROXY` cannot be read",
+        ),
+    ] {
+        let output = run(&[("HTTP_PROXY", value)]);
+        let (code, _, stderr) = outcome(&output);
+        assert_eq!(code, Some(2), "{value}: {stderr}");
+        assert!(stderr.contains(expected), "{value}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_gateway_that_refuses_is_not_blamed_on_the_key_nor_read_as_not_found() {
+    let html = |status| {
+        Fault::Respond(
+            status,
+            vec![("content-type", "text/html".into())],
+            "<html>Access denied by policy</html>".into(),
+        )
+    };
+    let home = tempfile::tempdir().expect("tempdir");
+    let gateway = FaultServer::start(vec![html(403)]);
+    let output = against(&gateway, home.path())
+        .args(["--json", "auth", "status"])
+        .output()
+        .expect("runs");
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(1), "{stderr}");
+    let status: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(status["valid"], Value::Null);
+    assert!(!stderr.contains("was not accepted"), "{stderr}");
+    assert!(
+        stderr.contains("answered HTTP 403 without an API error")
+            && stderr.contains("hint: Something between you and the API refused the request"),
+        "{stderr}"
+    );
+    let not_found = FaultServer::start(vec![html(404)]);
+    let output = against(&not_found, home.path())
+        .args(["storage", "kv", "get", NS])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(
+        code,
+        Some(1),
+        "a web page's 404 is not a missing namespace: {stderr}"
+    );
+    assert!(stderr.contains("end in `/v2`"), "{stderr}");
+}
+
+#[test]
+fn a_proxy_that_asks_for_credentials_gets_a_hint_and_no_retries() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let proxy = FaultServer::start(vec![Fault::status(407, "")]);
+    let proxy_url = proxy.base_url.trim_end_matches("/v2").to_owned();
+    let output = crate::support::cli::bare(home.path())
+        .env("TELNYX_BASE_URL", "http://127.0.0.1:9/v2")
+        .env("TELNYX_API_KEY", crate::support::api::TOKEN)
+        .env("HTTP_PROXY", &proxy_url)
+        .args(["storage", "kv", "list"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("asks for credentials (HTTP 407)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: Give the proxy's user and password"),
+        "{stderr}"
+    );
+    assert_eq!(proxy.received().len(), 1, "not retried");
+    // The same for a `CONNECT` tunnel to an https:// API.
+    let tunnel = FaultServer::start(vec![Fault::status(407, "")]);
+    let output = crate::support::cli::bare(home.path())
+        .env("TELNYX_BASE_URL", "https://localhost:9/v2")
+        .env("TELNYX_API_KEY", crate::support::api::TOKEN)
+        .env("HTTPS_PROXY", tunnel.base_url.trim_end_matches("/v2"))
+        .args(["storage", "kv", "list"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("asks for credentials (HTTP 407)"),
+        "{stderr}"
+    );
+    assert_eq!(tunnel.received().len(), 1, "not retried");
+    assert_eq!(tunnel.received()[0].method, "CONNECT");
+}
+
+#[test]
+fn a_bundle_with_one_bad_certificate_still_trusts_the_good_one() {
+    let tls = Tls::start();
+    let mut bundle = String::from("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    bundle.push_str(&std::fs::read_to_string(&tls.ca_file).expect("CA"));
+    let path = tls.kv.path().join("bundle.pem");
+    std::fs::write(&path, bundle).expect("write");
+    let output = tls.get(&[("SSL_CERT_FILE", path.to_str().expect("UTF-8"))]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!((code, stdout.as_str()), (Some(0), "over tls"), "{stderr}");
+    // A missing folder in SSL_CERT_DIR is passed over, as OpenSSL does.
+    let output = tls.get(&[
+        ("SSL_CERT_FILE", tls.ca_file.to_str().expect("UTF-8")),
+        ("SSL_CERT_DIR", "/nonexistent/certs"),
+    ]);
+    assert_eq!(output.stdout, b"over tls");
+}
+
+#[test]
+fn server_text_cannot_drive_the_terminal_and_request_ids_are_kept() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let evil = FaultServer::start(vec![Fault::json(
+        400,
+        r#"{"errors":[{"code":"1","title":"T","detail":"evil \u001b[31mRED\u001b[0m\nfake: line\r\u0007"}]}"#,
+    )]);
+    let output = against(&evil, home.path())
+        .args(["storage", "kv", "put", NS, "k", "v"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(1));
+    assert!(!stderr.contains('\u{1b}') && !stderr.contains('\r') && !stderr.contains('\u{7}'));
+    assert!(stderr.contains("evil \\u{1b}[31mRED"), "{stderr}");
+    let bad_json = FaultServer::start(vec![Fault::json(200, "{\"data\": [")]);
+    let output = against(&bad_json, home.path())
+        .args(["storage", "kv", "get", NS])
+        .output()
+        .expect("runs");
+    let (_, _, stderr) = outcome(&output);
+    assert!(stderr.contains("  Request id: req-200"), "{stderr}");
+}
+
+#[test]
+fn wait_keeps_its_deadline_while_a_poll_hangs() {
+    let pending = format!(
+        r#"{{"data":{{"record_type":"storage_kv","id":"{NS}","name":"slow","status":"pending","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}}}}"#
+    );
+    let server = FaultServer::start(vec![Fault::json(200, &pending), Fault::Hang]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let start = std::time::Instant::now();
+    let output = against(&server, home.path())
+        .args(["storage", "kv", "wait", NS, "--timeout", "2s"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(7), "{stderr}");
+    assert!(
+        stderr.contains("namespace `slow` is still pending after 2s"),
+        "{stderr}"
+    );
+    // Not the 30 s of a request timeout: generous, since machines are shared.
+    assert!(start.elapsed() < std::time::Duration::from_secs(25));
+}
