@@ -3,7 +3,7 @@
 //!
 //! Each folder is one layer, and imports only point down (`docs/architecture.md`; a test checks
 //! it): `cli` → `commands` → `bulk` → `client`, `local`, `ui` → `api` ← `emulator`, with
-//! `error` and `env` at the bottom. Only the emulator (which tests start in-process) and the entry point
+//! `error`, `env` and `text` at the bottom. Only the emulator (which tests start in-process) and the entry point
 //! are public.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -18,11 +18,10 @@ pub mod emulator;
 mod env;
 mod error;
 mod local;
+mod text;
 mod ui;
 
 use std::process::ExitCode;
-
-use clap::Parser as _;
 
 pub use commands::assets::files as generated_files;
 pub use local::func_toml::FuncToml;
@@ -32,7 +31,13 @@ pub use local::func_toml::FuncToml;
 /// the command and turns its outcome into the documented exit code.
 pub fn main() -> ExitCode {
     cli::complete::complete_if_asked();
-    let cli = cli::Cli::parse();
+    let cli = match cli::parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+        }
+    };
     let printer = ui::Printer::new(cli.global.format(), cli.global.quiet, cli.global.color);
     match commands::dispatch(cli, printer) {
         Ok(()) => error::Exit::Success.into(),

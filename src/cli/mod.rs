@@ -24,6 +24,83 @@ pub(crate) struct Cli {
     pub command: Command,
 }
 
+/// Parses the command line. Two things clap cannot do alone: usage lines in errors show only
+/// what was typed (not flags whose value came from the environment), and a flag beats the
+/// environment between `--local` and `--base-url` (both typed is a usage error).
+pub(crate) fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(err) => return Err(without_environment(err)),
+    };
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    settle_local_and_base_url(&mut cli.global, &matches)?;
+    Ok(cli)
+}
+
+/// The same error, reported as if no environment variable had given a value, so that its
+/// usage line does not list `--base-url <URL>` because `TELNYX_BASE_URL` is set.
+fn without_environment(err: clap::Error) -> clap::Error {
+    use clap::CommandFactory as _;
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        return err;
+    }
+    fn strip(command: clap::Command) -> clap::Command {
+        command.mut_args(|arg| arg.env(None)).mut_subcommands(strip)
+    }
+    match strip(Cli::command()).try_get_matches_from(std::env::args_os()) {
+        Err(clean) if clean.kind() == err.kind() => clean,
+        _ => err,
+    }
+}
+
+/// Where a global option's value came from, looking at every level it may be given at.
+fn source(matches: &clap::ArgMatches, id: &str) -> Option<clap::parser::ValueSource> {
+    let mut found = matches.value_source(id);
+    let mut level = matches;
+    while let Some((_, sub)) = level.subcommand() {
+        found = found.max(sub.value_source(id));
+        level = sub;
+    }
+    found
+}
+
+fn settle_local_and_base_url(
+    global: &mut GlobalArgs,
+    matches: &clap::ArgMatches,
+) -> Result<(), clap::Error> {
+    use clap::parser::ValueSource::{CommandLine, EnvVariable};
+    let local = source(matches, "local").filter(|_| global.local);
+    let base_url = source(matches, "base_url").filter(|_| global.base_url.is_some());
+    match (local, base_url) {
+        (Some(CommandLine), Some(CommandLine)) => {
+            use clap::CommandFactory as _;
+            Err(Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "`--local` and `--base-url` cannot be used together: `--local` runs against the embedded emulator, `--base-url` against a server",
+            ))
+        }
+        // A flag beats the environment.
+        (Some(EnvVariable), Some(CommandLine)) => {
+            global.local = false;
+            Ok(())
+        }
+        // `--local`, or TELNYX_EDGE_LOCAL=1 beside TELNYX_BASE_URL: the emulator; the base URL
+        // is not used.
+        (Some(_), Some(_)) => {
+            global.base_url = None;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Options every command accepts.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
@@ -120,6 +197,16 @@ pub(crate) enum Command {
     /// and `scripts/generate.sh`)
     #[command(hide = true)]
     GenerateAssets(GenerateAssetsArgs),
+    /// `telnyx-edge kv …`, a common slip for `telnyx-edge storage kv …`: answered with a hint.
+    #[command(hide = true, disable_help_flag = true)]
+    Kv(StrayArgs),
+}
+
+/// Whatever follows a mistyped command, kept to suggest the right one.
+#[derive(Debug, Args)]
+pub(crate) struct StrayArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub rest: Vec<std::ffi::OsString>,
 }
 
 const COMPLETIONS_INSTALL: &str =
@@ -223,6 +310,7 @@ pub(crate) enum KvCommand {
     /// List namespaces (every page unless `--page`)
     ///
     /// Reads `GET /storage/kvs?page[number]=N&page[size]=S`, every page unless `--page`.
+    #[command(visible_alias = "ls")]
     List(ListArgs),
     /// Show a namespace, or with KEY print a key's value (= `key get`)
     ///
@@ -234,10 +322,13 @@ pub(crate) enum KvCommand {
     /// Delete a namespace, or with KEY a key (= `key delete`)
     ///
     /// Without KEY: deletes the namespace and all its keys (`DELETE /storage/kvs/{id}`). On a
-    /// terminal it asks you to type the namespace's name; without one it exits 2 unless
-    /// `--yes`. `--wait` waits until the namespace is gone. It warns when func.toml binds the
-    /// namespace; `--unbind` also removes those bindings once the delete succeeds. With KEY:
-    /// the same as `key delete`.
+    /// terminal it shows how many keys it holds and asks you to type the namespace's name;
+    /// without one it exits 2 unless `--yes`, and a namespace that holds keys also needs
+    /// `--force` (exit 5 without it), so that `delete NS $KEY --yes` with an empty `$KEY` can
+    /// never delete data. `--wait` waits until the namespace is gone. It warns when func.toml
+    /// binds the namespace; `--unbind` also removes those bindings once the delete succeeds.
+    /// With KEY: the same as `key delete`.
+    #[command(visible_alias = "rm")]
     Delete(DeleteArgs),
     /// Wait until a namespace is ready (`provision_ok`)
     ///
@@ -284,8 +375,12 @@ const NAMESPACE_HELP: &str = "Namespace: its UUID, a binding in func.toml, or it
 #[derive(Debug, Args)]
 pub(crate) struct CreateArgs {
     /// Name: lowercase letters, digits and `-`, 1 to 255 characters
-    #[arg(long, value_parser = namespace_name)]
-    pub name: String,
+    #[arg(long, value_parser = namespace_name, required_unless_present = "stray_name")]
+    pub name: Option<String>,
+
+    /// A name given without `--name`: answered with a hint
+    #[arg(hide = true, value_name = "NAME")]
+    pub stray_name: Option<String>,
 
     /// Return as soon as the service accepted the request, without waiting for `provision_ok`
     #[arg(long, conflicts_with = "wait_timeout")]
@@ -379,6 +474,10 @@ pub(crate) struct DeleteArgs {
     /// Wait until the namespace is gone
     #[arg(long, conflicts_with = "key")]
     pub wait: bool,
+
+    /// Delete the namespace even though it holds keys (needed without a terminal, with `--yes`)
+    #[arg(long, conflicts_with = "key")]
+    pub force: bool,
 
     /// With `--wait`: how long to wait
     #[arg(long, value_name = "DUR", default_value = "5m", requires = "wait", value_parser = crate::cli::duration::parse)]
@@ -572,6 +671,7 @@ pub(crate) enum KeyCommand {
     /// Lists key names, sizes and update times, every page, printed as the pages arrive so
     /// memory does not grow with the number of keys. With `--limit`, when more keys follow,
     /// stderr says the `--cursor` to continue with.
+    #[command(visible_alias = "ls")]
     List(KeyListArgs),
     /// Print a key's value: its exact bytes
     ///
@@ -590,6 +690,7 @@ pub(crate) enum KeyCommand {
     /// Delete a key (succeeds when it does not exist)
     ///
     /// Asks `[y/N]` on a terminal; without one it exits 2 unless `--yes`.
+    #[command(visible_alias = "rm")]
     Delete(KeyDeleteArgs),
 }
 
@@ -640,8 +741,9 @@ pub(crate) struct KeyPutArgs {
     #[arg(value_parser = key_name)]
     pub key: String,
 
-    /// The value, as given (UTF-8); use `--path` for files and binary data
-    #[arg(conflicts_with = "path", required_unless_present = "path")]
+    /// The value, as given (UTF-8); use `--path` for files and binary data. Without VALUE or
+    /// `--path`, the value is read from stdin when it is not a terminal
+    #[arg(conflicts_with = "path")]
     pub value: Option<String>,
 
     /// Read the value from this file, or from stdin with `-`

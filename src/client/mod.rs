@@ -314,14 +314,27 @@ impl Client {
         &self,
         name: &str,
     ) -> Result<Option<Namespace>, ApiError> {
+        Ok(self.look_up_name(name).await?.ok())
+    }
+
+    /// Looks a name up across every page: the namespace, or every name seen (for a "did you
+    /// mean").
+    pub(crate) async fn look_up_name(
+        &self,
+        name: &str,
+    ) -> Result<Result<Namespace, Vec<String>>, ApiError> {
         let mut page = 1;
+        let mut names = Vec::new();
         loop {
             let list = self.list_namespaces(page, 250).await?;
-            if let Some(found) = list.data.into_iter().find(|ns| ns.name == name) {
-                return Ok(Some(found));
+            for namespace in list.data {
+                if namespace.name == name {
+                    return Ok(Ok(namespace));
+                }
+                names.push(namespace.name);
             }
             if page >= list.meta.total_pages {
-                return Ok(None);
+                return Ok(Err(names));
             }
             page += 1;
         }

@@ -18,6 +18,14 @@ use crate::local::project;
 use crate::local::settings::{self, Env};
 use crate::ui::printer::{Printer, stderr_line};
 
+/// Whether a command may change data. With `--local`, only a write creates the state
+/// directory; a read where there is none sees an empty emulator and leaves no trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
 /// A connected client, and the local emulator behind it when `--local`.
 pub(crate) struct Backend {
     pub client: Client,
@@ -32,6 +40,7 @@ impl Backend {
     pub(crate) async fn open(
         global: &GlobalArgs,
         printer: &Printer,
+        access: Access,
         request_timeout: Option<Duration>,
     ) -> anyhow::Result<Self> {
         let timeout = request_timeout
@@ -41,7 +50,7 @@ impl Backend {
         let func_toml = project::func_toml_path(global.func_toml.as_deref(), &cwd);
         if global.local {
             let (client, stop) =
-                start_local(global, printer, timeout, func_toml.as_deref()).await?;
+                start_local(global, printer, access, timeout, func_toml.as_deref()).await?;
             return Ok(Self {
                 client,
                 func_toml,
@@ -75,14 +84,23 @@ impl Drop for Backend {
 async fn start_local(
     global: &GlobalArgs,
     printer: &Printer,
+    access: Access,
     timeout: Duration,
     func_toml: Option<&Path>,
 ) -> anyhow::Result<(Client, tokio::sync::oneshot::Sender<()>)> {
     let state_dir = local_state_dir(func_toml)?;
+    let fresh = access == Access::Read && !state_dir.exists();
+    let storage = if fresh {
+        Storage::InMemory
+    } else {
+        prepare_state_dir(&state_dir)?;
+        Storage::Dir(state_dir.clone())
+    };
+    // Instant: `--local` is for working, not for testing wait logic (`serve` has delays).
     let config = Config {
-        storage: Storage::Dir(state_dir.clone()),
-        provision_delay: Duration::from_secs(1),
-        delete_delay: Duration::from_secs(1),
+        storage,
+        provision_delay: Duration::ZERO,
+        delete_delay: Duration::ZERO,
         mirrors: local_mirrors(func_toml, printer),
         ..Config::in_memory()
     };
@@ -96,10 +114,17 @@ async fn start_local(
     tokio::spawn(emulator.serve(async {
         let _ = stopped.await;
     }));
-    printer.status(&format!(
-        "Running locally (emulator state in `{}`)",
-        state_dir.display()
-    ));
+    if fresh {
+        printer.status(&format!(
+            "Running locally (no emulator state yet; a write creates it in `{}`)",
+            state_dir.display()
+        ));
+    } else {
+        printer.status(&format!(
+            "Running locally (emulator state in `{}`)",
+            state_dir.display()
+        ));
+    }
     let options = ClientOptions {
         direct: true,
         ..client_options(
@@ -111,6 +136,21 @@ async fn start_local(
         )
     };
     Ok((Client::new(options)?, stop))
+}
+
+/// Creates the state directory when it is missing, with a `.gitignore` of `*` so that its
+/// database is never committed by accident.
+pub(crate) fn prepare_state_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the state directory `{}`", dir.display()))?;
+    std::fs::write(
+        dir.join(".gitignore"),
+        "# Written by telnyx-edge: local emulator data.\n*\n",
+    )
+    .with_context(|| format!("cannot write `{}`", dir.join(".gitignore").display()))
 }
 
 /// The client options every command uses: `--timeout` (or the override), `--retries`, and an

@@ -80,13 +80,15 @@ fn finish(
     } else {
         String::new()
     };
+    let count = crate::ui::thousands;
     printer.status(&format!(
-        "{verb} {} key{} in {:.1}s ({rate:.0}/s); {} failed, {} skipped{vanished}",
-        summary.done,
+        "{verb} {} key{} in {:.1}s ({}/s); {} failed, {} skipped{vanished}",
+        count(summary.done),
         if summary.done == 1 { "" } else { "s" },
         summary.seconds,
-        summary.failed,
-        summary.skipped
+        count(rate.round() as u64),
+        count(summary.failed),
+        count(summary.skipped)
     ));
     if matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson) {
         printer.json_line(summary)?;

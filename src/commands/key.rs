@@ -1,6 +1,6 @@
 //! `storage kv key list|get|put|delete` (and the `get|put|delete NAMESPACE KEY` shorthands).
 
-use std::io::{Read as _, Write as _};
+use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -31,11 +31,15 @@ pub(crate) async fn list(
     let target = target::id(backend, &args.namespace).await?;
     let mut remaining = args.limit;
     let mut cursor = args.cursor.clone();
+    // With `--limit` a script pages: the JSON carries the cursor to continue with.
+    let paged = args.limit.is_some();
     let mut json = match printer.format() {
-        OutputFormat::Json => Some(JsonArray::new(std::io::stdout().lock())?),
+        OutputFormat::Json if !paged => Some(JsonArray::new(std::io::stdout().lock())?),
         _ => None,
     };
+    let mut page_keys = Vec::new();
     let mut listed_any = false;
+    let mut next_cursor = None;
     loop {
         let limit = remaining.map_or(PAGE, |r| r.min(PAGE));
         let page = client
@@ -48,9 +52,11 @@ pub(crate) async fn list(
             .await
             .with_context(|| format!("failed to list keys of KV namespace `{}`", target.label))?;
         listed_any |= !page.data.is_empty();
+        let count = u32::try_from(page.data.len()).unwrap_or(u32::MAX);
         match printer.format() {
             OutputFormat::Table if !page.data.is_empty() => printer.out(&key_rows(&page.data))?,
             OutputFormat::Table => {}
+            OutputFormat::Json if paged => page_keys.extend(page.data),
             OutputFormat::Json => {
                 if let Some(array) = json.as_mut() {
                     for key in &page.data {
@@ -69,7 +75,7 @@ pub(crate) async fn list(
             }
         }
         if let Some(r) = remaining.as_mut() {
-            *r = r.saturating_sub(u32::try_from(page.data.len()).unwrap_or(u32::MAX));
+            *r = r.saturating_sub(count);
         }
         let next = page.meta.cursor.filter(|_| page.meta.has_more);
         match (next, remaining) {
@@ -78,6 +84,7 @@ pub(crate) async fn list(
                 printer.status(&format!(
                     "More keys follow; continue with `--cursor {next}`"
                 ));
+                next_cursor = Some(next);
                 break;
             }
             (Some(next), _) => cursor = Some(next),
@@ -86,10 +93,41 @@ pub(crate) async fn list(
     if let Some(array) = json {
         array.finish()?;
     }
+    if paged {
+        match printer.format() {
+            OutputFormat::Json => printer.json_document(&PagedKeys {
+                keys: &page_keys,
+                cursor: next_cursor.as_deref(),
+            })?,
+            OutputFormat::Ndjson => printer.json_line(&NextCursor {
+                cursor: next_cursor.as_deref(),
+            })?,
+            _ => {}
+        }
+    }
     if !listed_any && printer.format() == OutputFormat::Table {
-        printer.status(&format!("No keys in namespace `{}`", target.label));
+        match &args.prefix {
+            Some(prefix) => printer.status(&format!(
+                "No key in namespace `{}` starts with `{prefix}`",
+                target.label
+            )),
+            None => printer.status(&format!("No keys in namespace `{}`", target.label)),
+        }
     }
     Ok(())
+}
+
+/// `key list --limit N -o json`: one page and where the next one starts (`null` at the end).
+#[derive(Serialize)]
+struct PagedKeys<'a> {
+    keys: &'a [crate::api::types::Key],
+    cursor: Option<&'a str>,
+}
+
+/// The last line of `key list --limit N -o ndjson`.
+#[derive(Serialize)]
+struct NextCursor<'a> {
+    cursor: Option<&'a str>,
 }
 
 /// A value as `key get --json` prints it: the bytes as text when they are UTF-8, else base64.
@@ -149,7 +187,21 @@ pub(crate) async fn get(
                 path.display()
             ));
         }
-        None => printer.out_bytes(&bytes)?,
+        None => {
+            // As curl does: bytes that are not text can garble a terminal.
+            if std::io::stdout().is_terminal() && std::str::from_utf8(&bytes).is_err() {
+                return Err(UserError::new(
+                    Exit::Failure,
+                    format!(
+                        "the value of `{key}` is binary ({} bytes); not printing it to the terminal",
+                        bytes.len()
+                    ),
+                )
+                .hint("Write it to a file with `--output-file PATH`, pipe it (`| xxd`), or use `--json` for base64.")
+                .into());
+            }
+            printer.out_bytes(&bytes)?;
+        }
     }
     Ok(())
 }
@@ -163,15 +215,16 @@ fn read_value(args: &KeyPutArgs) -> Result<Bytes, UserError> {
             format!("the value is {size} bytes; at most 1048576 bytes (1 MiB) are allowed"),
         )
     };
+    let stdin = args.path.as_ref().is_some_and(|p| p.as_os_str() == "-")
+        || (args.value.is_none() && args.path.is_none() && !std::io::stdin().is_terminal());
     let bytes = match (&args.value, &args.path) {
         (Some(value), _) => value.as_bytes().to_vec(),
-        (None, Some(path)) if path.as_os_str() == "-" => read_limited(std::io::stdin().lock())
-            .map_err(|err| {
-                UserError::new(
-                    Exit::Usage,
-                    format!("cannot read the value from stdin: {err}"),
-                )
-            })?,
+        _ if stdin => read_limited(std::io::stdin().lock()).map_err(|err| {
+            UserError::new(
+                Exit::Usage,
+                format!("cannot read the value from stdin: {err}"),
+            )
+        })?,
         (None, Some(path)) => {
             let file = std::fs::File::open(path).map_err(|err| {
                 UserError::new(
@@ -187,8 +240,8 @@ fn read_value(args: &KeyPutArgs) -> Result<Bytes, UserError> {
             })?
         }
         (None, None) => {
-            return Err(UserError::new(Exit::Usage, "no value given").hint(
-                "Give the value as an argument, or use `--path FILE`, or `--path -` to read stdin.",
+            return Err(UserError::new(Exit::Usage, "no value given, and stdin is a terminal").hint(
+                "Give the value as an argument, use `--path FILE`, or pipe it in (`--path -` reads stdin).",
             ));
         }
     };
@@ -264,7 +317,7 @@ pub(crate) async fn put(
         .map(|secs| {
             format!(
                 ", expires in {}",
-                humantime::format_duration(std::time::Duration::from_secs(secs))
+                crate::ui::duration(std::time::Duration::from_secs(secs))
             )
         })
         .unwrap_or_default();

@@ -9,6 +9,7 @@ pub(crate) mod key;
 pub(crate) mod namespace;
 pub(crate) mod report;
 pub(crate) mod serve;
+pub(crate) mod slips;
 pub(crate) mod target;
 
 use std::future::Future;
@@ -19,7 +20,7 @@ use crate::cli::{
     ApiKeyCommand, AuthCommand, BulkCommand, Cli, Command, GlobalArgs, KeyCommand, KvCommand,
     StorageCommand,
 };
-use crate::commands::backend::Backend;
+use crate::commands::backend::{Access, Backend};
 use crate::ui::printer::Printer;
 
 /// Runs the command `cli` names.
@@ -41,6 +42,7 @@ pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
             ));
             Ok(())
         }
+        Command::Kv(args) => Err(slips::kv(&args).into()),
         Command::Auth(auth) => match auth.command {
             AuthCommand::ApiKey(api_key) => match api_key.command {
                 ApiKeyCommand::Set(args) => auth::set(&global, args, &printer),
@@ -51,29 +53,46 @@ pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
         Command::Storage(storage) => match storage.command {
             StorageCommand::Kv(kv) => match kv.command {
                 KvCommand::Serve(args) => serve::serve(args, global.func_toml.as_deref(), printer),
-                KvCommand::Create(args) => with_backend(&global, &printer, None, async |s| {
-                    namespace::create(s, args, &printer).await
-                }),
-                KvCommand::List(args) => with_backend(&global, &printer, None, async |s| {
-                    namespace::list(s, args, &printer).await
-                }),
-                KvCommand::Get(args) => {
-                    with_backend(&global, &printer, None, async |s| match args.key {
+                KvCommand::Create(args) => {
+                    slips::create(&args)?;
+                    with_backend(&global, &printer, Access::Write, None, async |s| {
+                        namespace::create(s, args, &printer).await
+                    })
+                }
+                KvCommand::List(args) => {
+                    with_backend(&global, &printer, Access::Read, None, async |s| {
+                        namespace::list(s, args, &printer).await
+                    })
+                }
+                KvCommand::Get(args) => with_backend(
+                    &global,
+                    &printer,
+                    Access::Read,
+                    None,
+                    async |s| match args.key {
                         Some(key) => {
                             key::get(s, &args.namespace, &key, args.output_file, &printer).await
                         }
                         None => namespace::get(s, &args.namespace, &printer).await,
+                    },
+                ),
+                KvCommand::Put(args) => {
+                    with_backend(&global, &printer, Access::Write, None, async |s| {
+                        key::put(s, &args.namespace, args.put, &printer).await
                     })
                 }
-                KvCommand::Put(args) => with_backend(&global, &printer, None, async |s| {
-                    key::put(s, &args.namespace, args.put, &printer).await
-                }),
                 KvCommand::Delete(args) => {
                     let yes = global.yes;
-                    with_backend(&global, &printer, None, async |s| match &args.key {
-                        Some(key) => key::delete(s, &args.namespace, key, yes, &printer).await,
-                        None => namespace::delete(s, &args, yes, &printer).await,
-                    })
+                    with_backend(
+                        &global,
+                        &printer,
+                        Access::Write,
+                        None,
+                        async |s| match &args.key {
+                            Some(key) => key::delete(s, &args.namespace, key, yes, &printer).await,
+                            None => namespace::delete(s, &args, yes, &printer).await,
+                        },
+                    )
                 }
                 KvCommand::Wait(args) => {
                     // `wait --timeout` is how long to wait; requests keep the default timeout.
@@ -84,13 +103,16 @@ pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
                     with_backend(
                         &global,
                         &printer,
+                        Access::Read,
                         Some(crate::local::settings::DEFAULT_TIMEOUT),
                         async |s| namespace::wait(s, &args.namespace, deadline, &printer).await,
                     )
                 }
-                KvCommand::Bind(args) => with_backend(&global, &printer, None, async |s| {
-                    binding::bind(s, args, &printer).await
-                }),
+                KvCommand::Bind(args) => {
+                    with_backend(&global, &printer, Access::Read, None, async |s| {
+                        binding::bind(s, args, &printer).await
+                    })
+                }
                 KvCommand::Unbind(args) => {
                     let cwd =
                         std::env::current_dir().context("cannot read the working directory")?;
@@ -99,38 +121,53 @@ pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
                     binding::unbind(path.as_deref(), args, &printer)
                 }
                 KvCommand::Bulk(bulk) => match bulk.command {
-                    BulkCommand::Put(args) => with_bulk_backend(&global, &printer, async |s| {
-                        bulk::put(s, args, &printer).await
-                    }),
-                    BulkCommand::Get(args) => with_bulk_backend(&global, &printer, async |s| {
-                        bulk::get(s, args, &printer).await
-                    }),
+                    BulkCommand::Put(args) => {
+                        with_bulk_backend(&global, &printer, Access::Write, async |s| {
+                            bulk::put(s, args, &printer).await
+                        })
+                    }
+                    BulkCommand::Get(args) => {
+                        with_bulk_backend(&global, &printer, Access::Read, async |s| {
+                            bulk::get(s, args, &printer).await
+                        })
+                    }
                     BulkCommand::Delete(args) => {
                         let yes = global.yes;
-                        with_bulk_backend(&global, &printer, async |s| {
+                        with_bulk_backend(&global, &printer, Access::Write, async |s| {
                             bulk::delete(s, args, yes, &printer).await
                         })
                     }
                 },
-                KvCommand::Export(args) => with_bulk_backend(&global, &printer, async |s| {
-                    bulk::export(s, args, &printer).await
-                }),
-                KvCommand::Import(args) => with_bulk_backend(&global, &printer, async |s| {
-                    bulk::import(s, args, &printer).await
-                }),
+                KvCommand::Export(args) => {
+                    with_bulk_backend(&global, &printer, Access::Read, async |s| {
+                        bulk::export(s, args, &printer).await
+                    })
+                }
+                KvCommand::Import(args) => {
+                    with_bulk_backend(&global, &printer, Access::Write, async |s| {
+                        bulk::import(s, args, &printer).await
+                    })
+                }
                 KvCommand::Key(key) => match key.command {
-                    KeyCommand::List(args) => with_backend(&global, &printer, None, async |s| {
-                        key::list(s, args, &printer).await
-                    }),
-                    KeyCommand::Get(args) => with_backend(&global, &printer, None, async |s| {
-                        key::get(s, &args.namespace, &args.key, args.output_file, &printer).await
-                    }),
-                    KeyCommand::Put(args) => with_backend(&global, &printer, None, async |s| {
-                        key::put(s, &args.namespace, args.put, &printer).await
-                    }),
+                    KeyCommand::List(args) => {
+                        with_backend(&global, &printer, Access::Read, None, async |s| {
+                            key::list(s, args, &printer).await
+                        })
+                    }
+                    KeyCommand::Get(args) => {
+                        with_backend(&global, &printer, Access::Read, None, async |s| {
+                            key::get(s, &args.namespace, &args.key, args.output_file, &printer)
+                                .await
+                        })
+                    }
+                    KeyCommand::Put(args) => {
+                        with_backend(&global, &printer, Access::Write, None, async |s| {
+                            key::put(s, &args.namespace, args.put, &printer).await
+                        })
+                    }
                     KeyCommand::Delete(args) => {
                         let yes = global.yes;
-                        with_backend(&global, &printer, None, async |s| {
+                        with_backend(&global, &printer, Access::Write, None, async |s| {
                             key::delete(s, &args.namespace, &args.key, yes, &printer).await
                         })
                     }
@@ -153,11 +190,12 @@ fn block_on<F: Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result
 fn with_backend(
     global: &GlobalArgs,
     printer: &Printer,
+    access: Access,
     request_timeout: Option<std::time::Duration>,
     command: impl AsyncFnOnce(&Backend) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     block_on(async {
-        let backend = Backend::open(global, printer, request_timeout).await?;
+        let backend = Backend::open(global, printer, access, request_timeout).await?;
         command(&backend).await
     })
 }
@@ -167,6 +205,7 @@ fn with_backend(
 fn with_bulk_backend(
     global: &GlobalArgs,
     printer: &Printer,
+    access: Access,
     command: impl AsyncFnOnce(&Backend) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
@@ -174,7 +213,7 @@ fn with_bulk_backend(
         .build()
         .context("cannot start the async runtime")?
         .block_on(async {
-            let backend = Backend::open(global, printer, None).await?;
+            let backend = Backend::open(global, printer, access, None).await?;
             command(&backend).await
         })
 }

@@ -45,7 +45,8 @@ pub(crate) async fn create(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let client = &backend.client;
-    let name = &args.name;
+    // `commands::slips` answered a create without `--name` before anything started.
+    let name = args.name.as_deref().unwrap_or_default();
     // With --bind, everything about the file is checked before the namespace is created.
     let bind_to = match &args.bind {
         None => None,
@@ -250,7 +251,9 @@ async fn poll(
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
     let mut current = namespace.clone();
-    let mut delay = FIRST_POLL;
+    // The first check is at once: an emulator (`--local`) is ready by then, and the service
+    // pays one request for it.
+    let mut delay = Duration::ZERO;
     loop {
         match done(current.status) {
             Some(Ok(())) => return Polled::Done(Some(current), start.elapsed()),
@@ -267,7 +270,11 @@ async fn poll(
         if start.elapsed() >= timeout {
             return Polled::TimedOut(current.status);
         }
-        delay = (delay * 3 / 2).min(MAX_POLL);
+        delay = if delay.is_zero() {
+            FIRST_POLL
+        } else {
+            (delay * 3 / 2).min(MAX_POLL)
+        };
         // The deadline and Ctrl-C hold during a request too, however long it takes.
         let checked = tokio::select! {
             checked = client.get_namespace(&namespace.id) => checked,
@@ -292,8 +299,8 @@ async fn poll(
 }
 
 /// A duration in whole seconds, as people write it (`5m`).
-fn whole(duration: Duration) -> humantime::FormattedDuration {
-    humantime::format_duration(Duration::from_secs(duration.as_secs()))
+fn whole(duration: Duration) -> String {
+    crate::ui::duration(Duration::from_secs(duration.as_secs()))
 }
 
 /// `storage kv list`: `GET /storage/kvs`, every page unless `--page`.
@@ -377,10 +384,28 @@ pub(crate) async fn delete(
     let name = &namespace.name;
     let bound = binding::bindings_of(backend.func_toml.as_deref(), &target.id);
     warn_about_bindings(backend, printer, name, &bound, args.unbind);
+    let keys = KeyCount::of(client, &target.id).await?;
+    if yes && keys.any() && !args.force {
+        // `--yes` skips the question; keys at stake need it asked, or `--force`. This is what
+        // keeps `delete NS $KEY --yes` with an empty $KEY from deleting data.
+        return Err(UserError::new(
+            Exit::Conflict,
+            format!("namespace `{name}` holds {keys}; refusing to delete them without `--force`"),
+        )
+        .hint(format!(
+            "Pass `--force` too to delete the namespace with its keys, or delete keys first (`telnyx-edge storage kv bulk delete {name} --prefix ''`)."
+        ))
+        .into());
+    }
+    let what = if keys.any() {
+        format!("namespace `{name}` and its {keys}")
+    } else {
+        format!("namespace `{name}` (it holds no keys)")
+    };
     confirm(
         yes,
-        &format!("delete namespace `{name}` and all its keys"),
-        &format!("Delete namespace `{name}` and all its keys? Type its name to confirm:"),
+        &format!("delete {what}"),
+        &format!("Delete {what}? Type its name to confirm:"),
         Answer::Exactly(name),
     )?;
     let deleted = client.delete_namespace(&target.id).await.map_err(|err| {
@@ -400,6 +425,50 @@ pub(crate) async fn delete(
     match printer.format() {
         OutputFormat::Table => Ok(()),
         _ => print_namespace(printer, &deleted),
+    }
+}
+
+/// How many keys a namespace holds, from the first page of its key list: exact up to a page,
+/// "at least" beyond.
+struct KeyCount {
+    count: usize,
+    more: bool,
+}
+
+impl KeyCount {
+    /// `GET /storage/kvs/{id}/keys?limit=1000`. A namespace that is not ready (409) holds none.
+    async fn of(client: &Client, id: &str) -> anyhow::Result<Self> {
+        match client.list_keys(id, None, Some(1000), None).await {
+            Ok(page) => Ok(Self {
+                count: page.data.len(),
+                more: page.meta.has_more,
+            }),
+            Err(err) if err.status() == Some(409) => Ok(Self {
+                count: 0,
+                more: false,
+            }),
+            Err(err) => Err(anyhow::Error::new(err).context("failed to count the keys to delete")),
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.count > 0 || self.more
+    }
+}
+
+impl std::fmt::Display for KeyCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plus = if self.more { "+" } else { "" };
+        let s = if self.count == 1 && !self.more {
+            ""
+        } else {
+            "s"
+        };
+        write!(
+            f,
+            "{}{plus} key{s}",
+            crate::ui::thousands(self.count as u64)
+        )
     }
 }
 

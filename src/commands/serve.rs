@@ -38,11 +38,9 @@ pub(crate) fn serve(
     let storage = if args.in_memory {
         Storage::InMemory
     } else {
-        Storage::Dir(project::state_dir(
-            args.state_dir.as_deref(),
-            func_toml.as_deref(),
-            &cwd,
-        ))
+        let dir = project::state_dir(args.state_dir.as_deref(), func_toml.as_deref(), &cwd);
+        backend::prepare_state_dir(&dir)?;
+        Storage::Dir(dir)
     };
     let mirrored = match &func_toml {
         Some(path) => {

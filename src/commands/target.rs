@@ -136,20 +136,59 @@ async fn by_name(backend: &Backend, spec: &str) -> anyhow::Result<Target> {
         .into());
     }
     let found = client
-        .find_namespace_by_name(spec)
+        .look_up_name(spec)
         .await
         .with_context(|| format!("failed to look up KV namespace `{spec}`"))?;
     match found {
-        Some(namespace) => Ok(Target {
+        Ok(namespace) => Ok(Target {
             id: namespace.id.clone(),
             label: namespace.name.clone(),
             namespace: Some(namespace),
         }),
-        None => Err(UserError::new(
-            Exit::NotFound,
-            format!("no KV namespace `{spec}`: not a UUID, and no namespace has that name"),
-        )
-        .hint("List the namespaces with `telnyx-edge storage kv list`, or create it with `telnyx-edge storage kv create --name NAME`.")
-        .into()),
+        Err(names) => {
+            let error = UserError::new(
+                Exit::NotFound,
+                format!("no KV namespace `{spec}`: not a UUID, and no namespace has that name"),
+            );
+            Err(match closest(spec, &names).as_slice() {
+                [] => error.hint("List the namespaces with `telnyx-edge storage kv list`, or create it with `telnyx-edge storage kv create --name NAME`."),
+                [one] => error.hint(format!("Did you mean `{one}`?")),
+                several => error.hint(format!(
+                    "Did you mean one of {}?",
+                    several
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+            .into())
+        }
+    }
+}
+
+/// The names close to `spec` (by edit distance, as clap suggests subcommands), closest first.
+fn closest<'a>(spec: &str, names: &'a [String]) -> Vec<&'a str> {
+    let mut scored: Vec<(f64, &str)> = names
+        .iter()
+        .map(|name| (strsim::jaro_winkler(spec, name), name.as_str()))
+        .filter(|(score, _)| *score > 0.8)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    scored.into_iter().take(3).map(|(_, name)| name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_names_are_suggested_and_far_ones_are_not() {
+        let names: Vec<String> = ["my-cache", "my-cache-2", "sessions", "other"]
+            .map(str::to_owned)
+            .to_vec();
+        assert_eq!(closest("my-cach", &names), ["my-cache", "my-cache-2"]);
+        assert_eq!(closest("sesions", &names), ["sessions"]);
+        assert!(closest("zzz", &names).is_empty());
     }
 }

@@ -21,3 +21,5 @@ pub(crate) fn text_or_base64(bytes: &[u8]) -> (String, bool) {
         ),
     }
 }
+
+pub(crate) use crate::text::{duration, thousands};

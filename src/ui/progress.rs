@@ -69,14 +69,37 @@ impl CountBar {
             let (bar, template) = match total {
                 Some(total) => (
                     indicatif::ProgressBar::new(total),
-                    format!("{{bar:30}} {{pos}}/{{len}} {verb} ({{per_sec}}, ETA {{eta}}) {{msg}}"),
+                    format!(
+                        "{{bar:30}} {{count}}/{{total}} {verb} ({{rate}}, ETA {{eta}}) {{msg}}"
+                    ),
                 ),
                 None => (
                     indicatif::ProgressBar::new_spinner(),
-                    format!("{{spinner}} {{pos}} {verb} ({{per_sec}}, {{elapsed}}) {{msg}}"),
+                    format!("{{spinner}} {{count}} {verb} ({{rate}}, {{elapsed}}) {{msg}}"),
                 ),
             };
             if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+                // Counts and rates as people read them: `2,932/s`, not `2932.4471/s`.
+                let style = style
+                    .with_key(
+                        "count",
+                        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = w.write_str(&crate::ui::thousands(state.pos()));
+                        },
+                    )
+                    .with_key(
+                        "total",
+                        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = w.write_str(&crate::ui::thousands(state.len().unwrap_or(0)));
+                        },
+                    )
+                    .with_key(
+                        "rate",
+                        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let rate = state.per_sec().round() as u64;
+                            let _ = write!(w, "{}/s", crate::ui::thousands(rate));
+                        },
+                    );
                 bar.set_style(style);
             }
             bar.enable_steady_tick(Duration::from_millis(100));

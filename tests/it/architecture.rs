@@ -7,21 +7,25 @@ use std::path::{Path, PathBuf};
 
 /// Layer → the layers it may import. Imports within a layer are always allowed.
 const ALLOWED: &[(&str, &[&str])] = &[
-    ("cli", &["ui", "local", "api", "env"]),
+    ("cli", &["ui", "local", "api", "env", "text"]),
     (
         "commands",
         &[
-            "cli", "bulk", "client", "local", "ui", "emulator", "api", "error", "env",
+            "cli", "bulk", "client", "local", "ui", "emulator", "api", "error", "env", "text",
         ],
     ),
-    ("bulk", &["client", "local", "ui", "api", "error", "env"]),
-    ("client", &["api", "error", "env"]),
-    ("local", &["api", "error", "env"]),
-    ("ui", &["api", "error", "env"]),
-    ("emulator", &["api", "env"]),
+    (
+        "bulk",
+        &["client", "local", "ui", "api", "error", "env", "text"],
+    ),
+    ("client", &["api", "error", "env", "text"]),
+    ("local", &["api", "error", "env", "text"]),
+    ("ui", &["api", "error", "env", "text"]),
+    ("emulator", &["api", "env", "text"]),
     ("api", &[]),
     ("error", &[]),
     ("env", &[]),
+    ("text", &[]),
 ];
 
 fn sources(dir: &Path, found: &mut Vec<PathBuf>) {

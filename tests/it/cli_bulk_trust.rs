@@ -29,7 +29,7 @@ fn summary(stderr: &str) -> (u64, u64, u64) {
     let number = |text: &str| -> u64 {
         text.split_whitespace()
             .next()
-            .and_then(|n| n.parse().ok())
+            .and_then(|n| n.replace(',', "").parse().ok())
             .unwrap_or_else(|| panic!("no number in {line}"))
     };
     let done = number(line.split_once(' ').expect("verb").1);

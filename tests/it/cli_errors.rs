@@ -89,7 +89,6 @@ fn bad_input_exits_2_before_any_request() {
             vec!["storage", "kv", "put", NS, "k", "v", "--ttl", "abc"],
             "not a valid TTL",
         ),
-        (vec!["storage", "kv", "put", NS, "k"], "required"),
         (
             vec![
                 "storage",

@@ -273,7 +273,7 @@ fn delete_asks_for_yes_then_waits_until_gone() {
     assert_eq!(code, Some(2));
     assert_eq!(
         stderr,
-        "error: refusing to delete namespace `going` and all its keys without confirmation: there is no terminal to ask on\nhint: Pass --yes (or set TELNYX_EDGE_SKIP_CONFIRMATIONS=1) to go ahead without asking.\n"
+        "error: refusing to delete namespace `going` (it holds no keys) without confirmation: there is no terminal to ask on\nhint: Pass --yes (or set TELNYX_EDGE_SKIP_CONFIRMATIONS=1) to go ahead without asking.\n"
     );
     assert_eq!(
         kv.json(&["storage", "kv", "get", &id])["status"],

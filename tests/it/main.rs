@@ -11,6 +11,7 @@ mod cli_keys;
 mod cli_local;
 mod cli_namespaces;
 mod cli_network;
+mod cli_scripts;
 mod completions;
 mod doc_examples;
 mod emulator_keys;

@@ -1,0 +1,57 @@
+//! How numbers and durations are written for people, in messages of every layer.
+
+/// `12345` as `12,345`, for counts and rates people read.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// A duration as people write it: `1 day 2h 30m`, `5m`, `1.5s`, `250ms` (humantime writes
+/// `1day`).
+pub(crate) fn duration(duration: std::time::Duration) -> String {
+    let secs = duration.as_secs();
+    if secs == 0 {
+        return format!("{}ms", duration.as_millis());
+    }
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let mut parts = Vec::new();
+    if days > 0 {
+        parts.push(format!("{days} day{}", if days == 1 { "" } else { "s" }));
+    }
+    let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
+    for (value, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if value > 0 {
+            parts.push(format!("{value}{unit}"));
+        }
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn numbers_and_durations_read_as_people_write_them() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(2932), "2,932");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(duration(Duration::from_secs(86_400)), "1 day");
+        assert_eq!(
+            duration(Duration::from_secs(2 * 86_400 + 9000)),
+            "2 days 2h 30m"
+        );
+        assert_eq!(duration(Duration::from_secs(300)), "5m");
+        assert_eq!(duration(Duration::from_secs(61)), "1m 1s");
+        assert_eq!(duration(Duration::from_millis(250)), "250ms");
+    }
+}

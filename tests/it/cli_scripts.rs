@@ -1,0 +1,310 @@
+//! Safe and precise in scripts: what a CI job with no terminal (stdin empty) meets, and the
+//! slips people make on the command line.
+
+use serde_json::{Value, json};
+
+use crate::support::cli::{Kv, bare, outcome};
+
+#[test]
+fn an_empty_key_variable_cannot_delete_a_namespace_with_keys() {
+    let kv = Kv::start();
+    let id = kv.namespace("scratch");
+    kv.ok(&["storage", "kv", "put", &id, "a", "1"]);
+    kv.ok(&["storage", "kv", "put", &id, "b", "2"]);
+    // `KEY=""; telnyx-edge storage kv delete scratch $KEY --yes`
+    let output = kv.run(&["storage", "kv", "delete", "scratch", "--yes"]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: namespace `scratch` holds 2 keys; refusing to delete them without `--force`\nhint: Pass `--force` too"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        kv.json(&["storage", "kv", "get", &id])["status"],
+        "provision_ok"
+    );
+    assert_eq!(
+        kv.ok(&["storage", "kv", "get", &id, "a"]),
+        b"1",
+        "nothing deleted"
+    );
+    // `--unbind` follows the same rule.
+    let output = kv.run(&["storage", "kv", "delete", "scratch", "--yes", "--unbind"]);
+    assert_eq!(output.status.code(), Some(5));
+    kv.ok(&["storage", "kv", "delete", "scratch", "--yes", "--force"]);
+    let output = kv.run(&["storage", "kv", "get", &id]);
+    assert_eq!(output.status.code(), Some(3));
+    // An empty namespace goes with `--yes` alone.
+    kv.namespace("empty");
+    kv.ok(&["storage", "kv", "delete", "empty", "--yes"]);
+}
+
+#[test]
+fn local_mode_is_instant_and_a_read_leaves_no_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = |args: &[&str]| {
+        bare(dir.path())
+            .arg("--local")
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let output = local(&["storage", "kv", "list"]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("No KV namespaces yet"), "{stderr}");
+    assert!(
+        !dir.path().join(".telnyx-edge").exists(),
+        "a read creates nothing"
+    );
+    let output = local(&["--json", "storage", "kv", "create", "--name", "quick"]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    let created: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(created["status"], "provision_ok");
+    assert!(
+        stderr.contains("is ready (0.0s)"),
+        "no provisioning delay: {stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".telnyx-edge/state/.gitignore")).expect("ignore"),
+        "# Written by telnyx-edge: local emulator data.\n*\n"
+    );
+}
+
+#[test]
+fn a_flag_beats_the_environment_and_both_flags_are_a_usage_error() {
+    let kv = Kv::start();
+    let id = kv.namespace("precedence");
+    kv.ok(&["storage", "kv", "put", &id, "k", "remote"]);
+    // TELNYX_EDGE_LOCAL=1 exported, as the README does, and an explicit --base-url.
+    let output = kv
+        .cmd()
+        .env("TELNYX_EDGE_LOCAL", "1")
+        .args([
+            "--base-url",
+            &kv.api.base_url(),
+            "storage",
+            "kv",
+            "get",
+            &id,
+            "k",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        output.stdout,
+        b"remote",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // --local beats TELNYX_BASE_URL.
+    let output = kv.run(&["--local", "storage", "kv", "list", "--json"]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout).expect("JSON"),
+        json!([])
+    );
+    let output = kv.run(&[
+        "--local",
+        "--base-url",
+        "http://127.0.0.1:9/v2",
+        "storage",
+        "kv",
+        "list",
+    ]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`--local` and `--base-url` cannot be used together"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn machine_output_of_a_limited_list_carries_the_cursor() {
+    let kv = Kv::start();
+    let id = kv.namespace("paging");
+    for key in ["a", "b", "c"] {
+        kv.ok(&["storage", "kv", "put", &id, key, "v"]);
+    }
+    let page = kv.json(&["storage", "kv", "key", "list", &id, "--limit", "2"]);
+    assert_eq!(page["keys"].as_array().map(Vec::len), Some(2));
+    let cursor = page["cursor"].as_str().expect("a cursor").to_owned();
+    let rest = kv.json(&[
+        "storage", "kv", "key", "list", &id, "--limit", "2", "--cursor", &cursor,
+    ]);
+    assert_eq!(rest["keys"][0]["key"], "c");
+    assert_eq!(rest["cursor"], Value::Null);
+    let ndjson = kv.ok(&[
+        "-o", "ndjson", "storage", "kv", "key", "list", &id, "--limit", "2",
+    ]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&ndjson)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2], json!({"cursor": cursor}));
+    // Without --limit, JSON stays the plain array of every key.
+    let all = kv.json(&["storage", "kv", "key", "list", &id]);
+    assert_eq!(all.as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn put_without_a_value_reads_a_piped_stdin() {
+    let kv = Kv::start();
+    let id = kv.namespace("piped");
+    let output = kv
+        .cmd()
+        .args(["storage", "kv", "put", &id, "k"])
+        .write_stdin("hi\n")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(kv.ok(&["storage", "kv", "get", &id, "k"]), b"hi\n");
+}
+
+#[test]
+fn usage_lines_show_only_what_was_typed() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = bare(home.path())
+        .env("TELNYX_BASE_URL", "http://127.0.0.1:9/v2")
+        .env("TELNYX_PROFILE", "ci")
+        .args(["storage", "kv", "key", "get", "ns"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("Usage: telnyx-edge storage kv key get <NAMESPACE> <KEY>"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("--base-url") && !stderr.contains("--profile"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn slips_are_answered_with_the_command_meant() {
+    let kv = Kv::start();
+    let id = kv.namespace("my-cache");
+    kv.ok(&["storage", "kv", "put", &id, "k", "v"]);
+    let output = kv.run(&["storage", "kv", "get", "my-cach"]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(3));
+    assert!(
+        stderr.contains("hint: Did you mean `my-cache`?"),
+        "{stderr}"
+    );
+    let output = kv.run(&["storage", "kv", "create", "foo"]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("hint: Did you mean `telnyx-edge storage kv create --name foo`?"),
+        "{stderr}"
+    );
+    let output = kv.run(&["kv", "list", "--json"]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("hint: Did you mean `telnyx-edge storage kv list --json`?"),
+        "{stderr}"
+    );
+    assert_eq!(
+        kv.json(&["storage", "kv", "ls"]),
+        kv.json(&["storage", "kv", "list"])
+    );
+    let listed = kv.ok(&["-o", "ids", "storage", "kv", "key", "ls", &id]);
+    assert_eq!(listed, b"k\n");
+    kv.ok(&["--yes", "storage", "kv", "key", "rm", &id, "k"]);
+    kv.ok(&["--yes", "storage", "kv", "rm", "my-cache"]);
+}
+
+#[test]
+fn an_empty_prefix_match_says_so() {
+    let kv = Kv::start();
+    let id = kv.namespace("prefixes");
+    kv.ok(&["storage", "kv", "put", &id, "a", "v"]);
+    let output = kv.run(&[
+        "storage", "kv", "key", "list", "prefixes", "--prefix", "zzz",
+    ]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!((code, stdout.as_str()), (Some(0), ""));
+    assert_eq!(stderr, "No key in namespace `prefixes` starts with `zzz`\n");
+}
+
+/// Runs `args` on a pseudo-terminal, typing `answer` at the prompt: the typed-name confirmation
+/// as a person meets it. Python's `pty` module drives it (CI has Python 3).
+#[cfg(unix)]
+fn on_a_terminal(kv: &Kv, args: &[&str], answer: &str) -> (Option<i32>, String) {
+    let script = r#"
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b""
+deadline = time.time() + 30
+answered = False
+while time.time() < deadline:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if not answered and b"to confirm:" in out:
+        os.write(fd, os.environ["ANSWER"].encode() + b"\n")
+        answered = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode("utf-8", "replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(crate::support::cli::BIN)
+        .args(args)
+        .env_clear()
+        .env("HOME", kv.path())
+        .env("TELNYX_CONFIG_PATH", kv.path().join("config.toml"))
+        .env("TELNYX_BASE_URL", kv.api.base_url())
+        .env("TELNYX_API_KEY", crate::support::api::TOKEN)
+        .env("NO_COLOR", "1")
+        .env("TERM", "dumb")
+        .env("ANSWER", answer)
+        .output()
+        .expect("python3 runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn the_prompt_shows_the_key_count_and_wants_the_name_typed() {
+    let kv = Kv::start();
+    let id = kv.namespace("typed");
+    for key in ["a", "b", "c"] {
+        kv.ok(&["storage", "kv", "put", &id, key, "v"]);
+    }
+    let (code, screen) = on_a_terminal(&kv, &["storage", "kv", "delete", "typed"], "nope");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(
+        screen.contains("Delete namespace `typed` and its 3 keys? Type its name to confirm:"),
+        "{screen}"
+    );
+    assert!(screen.contains("cancelled"), "{screen}");
+    assert_eq!(kv.ok(&["storage", "kv", "get", &id, "a"]), b"v");
+    let (code, screen) = on_a_terminal(&kv, &["storage", "kv", "delete", "typed"], "typed");
+    assert_eq!(code, Some(0), "{screen}");
+    assert_eq!(
+        kv.run(&["storage", "kv", "get", &id]).status.code(),
+        Some(3)
+    );
+}
