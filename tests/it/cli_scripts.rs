@@ -308,3 +308,60 @@ fn the_prompt_shows_the_key_count_and_wants_the_name_typed() {
         Some(3)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_binary_value_is_not_printed_to_a_terminal() {
+    let kv = Kv::start();
+    let id = kv.namespace("binary-tty");
+    std::fs::write(kv.path().join("bin"), b"\xff\xfe\x00raw").expect("write");
+    kv.ok(&["storage", "kv", "put", &id, "b", "--path", "bin"]);
+    let (code, screen) = on_a_terminal(&kv, &["storage", "kv", "get", &id, "b"], "");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(
+        screen.contains("the value of `b` is binary (6 bytes); not printing it to the terminal"),
+        "{screen}"
+    );
+    assert!(screen.contains("--output-file PATH"), "{screen}");
+    // Piped, the bytes flow as they are.
+    assert_eq!(
+        kv.ok(&["storage", "kv", "get", &id, "b"]),
+        b"\xff\xfe\x00raw"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_a_hung_poll_ends_the_wait_with_130() {
+    use crate::support::fault::{Fault, FaultServer};
+    const NS: &str = "550e8400-e29b-41d4-a716-446655440000";
+    let pending = format!(
+        r#"{{"data":{{"record_type":"storage_kv","id":"{NS}","name":"slow","status":"pending","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}}}}"#
+    );
+    let server = FaultServer::start(vec![Fault::json(200, &pending), Fault::Hang]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut child = crate::support::cli::scrubbed(home.path())
+        .env("TELNYX_BASE_URL", &server.base_url)
+        .env("TELNYX_API_KEY", crate::support::api::TOKEN)
+        .args(["storage", "kv", "wait", NS, "--timeout", "60s"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // Past the first (immediate) check and the first sleep: into the hung request.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let start = std::time::Instant::now();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let output = child.wait_with_output().expect("exits");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted while waiting for namespace `slow`"),
+        "{stderr}"
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+}
