@@ -340,7 +340,7 @@ fn ctrl_c_during_a_hung_poll_ends_the_wait_with_130() {
     );
     let server = FaultServer::start(vec![Fault::json(200, &pending), Fault::Hang]);
     let home = tempfile::tempdir().expect("tempdir");
-    let mut child = crate::support::cli::scrubbed(home.path())
+    let child = crate::support::cli::scrubbed(home.path())
         .env("TELNYX_BASE_URL", &server.base_url)
         .env("TELNYX_API_KEY", crate::support::api::TOKEN)
         .args(["storage", "kv", "wait", NS, "--timeout", "60s"])
