@@ -13,6 +13,8 @@ pub(crate) const CONFIG_PATH: &str = "TELNYX_CONFIG_PATH";
 pub(crate) const LOCAL: &str = "TELNYX_EDGE_LOCAL";
 /// Where `--local` and `serve` keep the emulator's data.
 pub(crate) const STATE_DIR: &str = "TELNYX_EDGE_STATE_DIR";
+/// The key `serve` accepts, like `--api-key` but out of `ps`.
+pub(crate) const EMULATOR_API_KEY: &str = "TELNYX_EDGE_EMULATOR_API_KEY";
 /// `1` answers yes to confirmations (the official CLI's variable).
 pub(crate) const SKIP_CONFIRMATIONS: &str = "TELNYX_EDGE_SKIP_CONFIRMATIONS";
 /// Any value turns colour off (<https://no-color.org>).

@@ -794,8 +794,9 @@ pub(crate) struct ServeArgs {
     #[arg(long, conflicts_with = "state_dir")]
     pub in_memory: bool,
 
-    /// Accept only this bearer token (any token is accepted without it)
-    #[arg(long, value_name = "KEY")]
+    /// Accept only this bearer token (any token is accepted without it); from the environment
+    /// it stays out of `ps`
+    #[arg(long, value_name = "KEY", env = env::EMULATOR_API_KEY, hide_env_values = true)]
     pub api_key: Option<String>,
 
     /// How long a new namespace stays `pending` before `provision_ok`

@@ -165,6 +165,7 @@ pub(crate) async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Re
     }
     let env = Env::from_process();
     let config = settings::load_config(&env)?;
+    crate::commands::backend::warn_if_exposed(&config, printer);
     let remote = settings::remote(&global.choices(), &env, &config)?;
     let Some(credential) = remote.credential else {
         report_status(

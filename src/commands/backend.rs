@@ -59,6 +59,7 @@ impl Backend {
         }
         let env = Env::from_process();
         let config = settings::load_config(&env)?;
+        warn_if_exposed(&config, printer);
         let remote = settings::remote(&global.choices(), &env, &config)?;
         let credential = remote
             .credential
@@ -136,6 +137,16 @@ async fn start_local(
         )
     };
     Ok((Client::new(options)?, stop))
+}
+
+/// A config file with a key that group or others can read gets the warning ssh gives.
+pub(crate) fn warn_if_exposed(config: &crate::local::config_file::ConfigFile, printer: &Printer) {
+    if config.exposed() {
+        let path = config.path().display();
+        printer.warn(&format!(
+            "`{path}` holds an API key and can be read by other users; run `chmod 600 {path}`"
+        ));
+    }
 }
 
 /// Creates the state directory when it is missing, with a `.gitignore` of `*` so that its

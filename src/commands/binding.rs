@@ -67,6 +67,14 @@ fn edit_error(err: FuncTomlError, id: &str) -> anyhow::Error {
                 .hint(hint)
                 .into()
         }
+        FuncTomlError::OddId { ref binding, .. } => {
+            let hint = format!(
+                "Fix `id` under `[storage.kv.{binding}]` by hand, or choose another binding name."
+            );
+            UserError::new(Exit::Conflict, err.to_string())
+                .hint(hint)
+                .into()
+        }
         other => other.into(),
     }
 }

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::api::types::NamespaceStatus;
 
@@ -229,10 +229,11 @@ impl Store {
             }
         };
         let result = f(&conn);
-        pool.idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(conn);
+        let mut idle = pool.idle.lock().unwrap_or_else(|e| e.into_inner());
+        // After a burst the pool shrinks back: connections beyond a few are closed.
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
         result
     }
 
@@ -243,7 +244,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<NamespaceRow>, StoreError> {
         let mut conn = self.write();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing = tx
             .query_row(
                 &format!("SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE name = ?1"),
@@ -272,7 +273,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<String>, StoreError> {
         let mut conn = self.write();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(existing) = tx
             .query_row(
                 &format!("SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE id = ?1"),
@@ -347,7 +348,7 @@ impl Store {
         gone_ms: i64,
     ) -> Result<DeleteOutcome, StoreError> {
         let mut conn = self.write();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let Some(mut row) = namespace_at(&tx, id, now)? else {
             return Ok(DeleteOutcome::Missing);
         };
@@ -401,7 +402,7 @@ impl Store {
         now: i64,
     ) -> Result<Result<bool, Unusable>, StoreError> {
         let mut conn = self.write();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Err(unusable) = usable(&tx, ns, now)? {
             return Ok(Err(unusable));
         }
@@ -438,7 +439,7 @@ impl Store {
         now: i64,
     ) -> Result<Result<(), Unusable>, StoreError> {
         let mut conn = self.write();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Err(unusable) = usable(&tx, ns, now)? {
             return Ok(Err(unusable));
         }
@@ -510,7 +511,7 @@ impl Store {
     /// it removed, so a caller can tell when there is nothing left to do.
     pub fn sweep(&self, now: i64) -> Result<usize, StoreError> {
         let mut conn = self.write();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let gone = tx
             .prepare_cached("SELECT id FROM namespaces WHERE gone_ms <= ?1")?
             .query_map([now], |r| r.get::<_, String>(0))?
@@ -529,6 +530,9 @@ impl Store {
         Ok(removed)
     }
 }
+
+/// Read connections kept open between requests; a burst opens more, then closes them.
+const MAX_IDLE_READERS: usize = 8;
 
 fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

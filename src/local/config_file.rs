@@ -11,7 +11,7 @@ use std::io::Write as _;
 use crate::local::atomic::AtomicFile;
 use std::path::{Path, PathBuf};
 
-use toml_edit::{DocumentMut, Item, Table};
+use toml_edit::{DocumentMut, Item, Table, TableLike};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConfigError {
@@ -21,11 +21,13 @@ pub(crate) enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the config file `{}` is not valid TOML", path.display())]
+    /// Where and what, never the line's text: it may hold the key.
+    #[error("the config file `{}` is not valid TOML: line {line}, column {column}: {message}", path.display())]
     Parse {
         path: PathBuf,
-        #[source]
-        source: toml_edit::TomlError,
+        line: usize,
+        column: usize,
+        message: String,
     },
     #[error("cannot write the config file `{}`", path.display())]
     Write {
@@ -54,6 +56,8 @@ pub(crate) fn default_path(env_path: Option<PathBuf>) -> Result<PathBuf, ConfigE
 pub(crate) struct ConfigFile {
     path: PathBuf,
     doc: DocumentMut,
+    /// Group or others may read it (Unix mode bits `0o077`).
+    shared: bool,
 }
 
 impl ConfigFile {
@@ -68,16 +72,35 @@ impl ConfigFile {
                 });
             }
         };
-        let doc = text
-            .parse::<DocumentMut>()
-            .map_err(|source| ConfigError::Parse {
+        let doc = text.parse::<DocumentMut>().map_err(|err| {
+            let offset = err.span().map_or(0, |span| span.start);
+            let (line, column) = crate::local::func_toml::line_and_column(&text, offset);
+            ConfigError::Parse {
                 path: path.to_owned(),
-                source,
-            })?;
+                line,
+                column,
+                message: err.message().trim_end().to_owned(),
+            }
+        })?;
         Ok(Self {
             path: path.to_owned(),
             doc,
+            shared: readable_by_others(path),
         })
+    }
+
+    /// Whether the file holds a credential that someone other than its owner can read, as ssh
+    /// warns about a private key.
+    pub(crate) fn exposed(&self) -> bool {
+        let holds = |profile: Option<&str>| {
+            self.api_key(profile).is_some() || self.access_token(profile).is_some()
+        };
+        self.shared
+            && (holds(None)
+                || self
+                    .profile_names()
+                    .iter()
+                    .any(|name| holds(Some(name.as_str()))))
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -85,17 +108,24 @@ impl ConfigFile {
     }
 
     /// The table a profile's settings live in: the top level, or `[profiles.NAME]`.
-    fn section(&self, profile: Option<&str>) -> Option<&Table> {
+    /// Profiles may be written as tables (`[profiles.ci]`) or inline (`profiles = { ci = {…} }`);
+    /// both are read and written.
+    fn section(&self, profile: Option<&str>) -> Option<&dyn TableLike> {
         match profile {
             None => Some(self.doc.as_table()),
-            Some(name) => self.doc.get("profiles")?.get(name)?.as_table(),
+            Some(name) => self
+                .doc
+                .get("profiles")?
+                .as_table_like()?
+                .get(name)?
+                .as_table_like(),
         }
     }
 
     fn string(&self, profile: Option<&str>, path: &[&str]) -> Option<&str> {
         let mut item: &Item = self.section(profile)?.get(path[0])?;
         for key in &path[1..] {
-            item = item.get(key)?;
+            item = item.as_table_like()?.get(key)?;
         }
         item.as_str().filter(|s| !s.is_empty())
     }
@@ -121,8 +151,13 @@ impl ConfigFile {
     pub(crate) fn profile_names(&self) -> Vec<String> {
         self.doc
             .get("profiles")
-            .and_then(Item::as_table)
-            .map(|t| t.iter().map(|(name, _)| name.to_owned()).collect())
+            .and_then(Item::as_table_like)
+            .map(|t| {
+                t.iter()
+                    .filter(|(_, item)| item.is_table_like())
+                    .map(|(name, _)| name.to_owned())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -138,7 +173,8 @@ impl ConfigFile {
             path: self.path.clone(),
             key,
         };
-        let table = match profile {
+        let profiles_inline = self.doc.get("profiles").is_some_and(Item::is_inline_table);
+        let table: &mut dyn TableLike = match profile {
             None => self.doc.as_table_mut(),
             Some(name) => {
                 let profiles = self
@@ -149,12 +185,24 @@ impl ConfigFile {
                         t.set_implicit(true);
                         Item::Table(t)
                     })
-                    .as_table_mut()
+                    .as_table_like_mut()
                     .ok_or_else(|| not_a_table("profiles".into()))?;
+                // A new profile is written the way the others are.
+                let inline = profiles_inline
+                    || (!profiles.is_empty()
+                        && profiles.iter().all(|(_, item)| item.is_inline_table()));
                 profiles
                     .entry(name)
-                    .or_insert_with(|| Item::Table(Table::new()))
-                    .as_table_mut()
+                    .or_insert_with(|| {
+                        if inline {
+                            Item::Value(
+                                toml_edit::Value::InlineTable(toml_edit::InlineTable::new()),
+                            )
+                        } else {
+                            Item::Table(Table::new())
+                        }
+                    })
+                    .as_table_like_mut()
                     .ok_or_else(|| not_a_table(format!("profiles.{name}")))?
             }
         };
@@ -165,12 +213,13 @@ impl ConfigFile {
     /// Removes `api_key`; returns whether there was one.
     pub(crate) fn clear_api_key(&mut self, profile: Option<&str>) -> bool {
         let table = match profile {
-            None => Some(self.doc.as_table_mut()),
+            None => Some(self.doc.as_table_mut() as &mut dyn TableLike),
             Some(name) => self
                 .doc
                 .get_mut("profiles")
+                .and_then(Item::as_table_like_mut)
                 .and_then(|p| p.get_mut(name))
-                .and_then(Item::as_table_mut),
+                .and_then(Item::as_table_like_mut),
         };
         table.and_then(|t| t.remove("api_key")).is_some()
     }
@@ -189,10 +238,28 @@ impl ConfigFile {
         // The temporary file is created 0600, so the key is never readable by others, even
         // before the rename.
         let mut file = AtomicFile::new(&self.path).map_err(write_error)?;
+        // Private whatever the file was before: it holds the key.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(write_error)?;
+        }
         file.write_all(self.doc.to_string().as_bytes())
             .and_then(|()| file.commit())
             .map_err(write_error)
     }
+}
+
+#[cfg(unix)]
+fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_path: &Path) -> bool {
+    false
 }
 
 #[cfg(unix)]
@@ -319,5 +386,33 @@ mod tests {
             )
         );
         assert_eq!(config.api_key(Some("ci")), None);
+    }
+
+    #[test]
+    fn inline_profiles_are_read_and_written_and_other_shapes_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "profiles = { ci = { api_key = \"KEYold\" } }\n").expect("write");
+        let mut config = ConfigFile::load(&path).expect("loads");
+        assert_eq!(config.api_key(Some("ci")), Some("KEYold"));
+        assert_eq!(config.profile_names(), ["ci"]);
+        config.set_api_key(Some("ci"), "KEYnew").expect("sets");
+        config.set_api_key(Some("qa"), "KEYqa").expect("sets");
+        config.save().expect("saves");
+        let saved = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            saved.starts_with("profiles = { ci = { api_key = \"KEYnew\" }"),
+            "{saved}"
+        );
+        assert_eq!(saved.lines().count(), 1, "still one inline table: {saved}");
+        let reread = ConfigFile::load(&path).expect("loads");
+        assert_eq!(reread.api_key(Some("qa")), Some("KEYqa"));
+        std::fs::write(&path, "[profiles]\nci = \"x\"\n").expect("write");
+        let mut config = ConfigFile::load(&path).expect("loads");
+        assert!(
+            config.set_api_key(Some("ci"), "KEY").is_err(),
+            "never a false Saved"
+        );
+        assert!(config.profile_names().is_empty());
     }
 }

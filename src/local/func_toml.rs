@@ -37,6 +37,8 @@ pub enum FuncTomlError {
         binding: String,
         existing: String,
     },
+    #[error("binding `{binding}` in `{}` has an `id` that is not a string", path.display())]
+    OddId { path: PathBuf, binding: String },
     #[error("cannot write `{}`", path.display())]
     Write {
         path: PathBuf,
@@ -212,8 +214,30 @@ impl FuncToml {
             }
             None => {}
         }
-        let first_item = self.doc.as_table().is_empty();
+        // A table for the binding without a usable `id`: its other fields are the user's and
+        // stay; an `id` that is not a string is not ours to overwrite.
         let path = self.path.clone();
+        // (`Item::get_mut` would create what it does not find; `TableLike` lookups do not.)
+        if let Some(table) = self
+            .doc
+            .as_table_mut()
+            .get_mut("storage")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|s| s.get_mut("kv"))
+            .and_then(Item::as_table_like_mut)
+            .and_then(|k| k.get_mut(binding))
+            .and_then(Item::as_table_like_mut)
+        {
+            if table.get("id").is_some() {
+                return Err(FuncTomlError::OddId {
+                    path,
+                    binding: binding.to_owned(),
+                });
+            }
+            table.insert("id", toml_edit::value(id));
+            return Ok(Bound::Added);
+        }
+        let first_item = self.doc.as_table().is_empty();
         let root = self.doc.as_table_mut();
         match root.get_mut("storage") {
             None => {
@@ -496,7 +520,7 @@ fn insert_inline(kv: &mut InlineTable, binding: &str, id: &str) {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before

@@ -7,6 +7,8 @@ mod cli_bindings;
 mod cli_bulk;
 mod cli_bulk_trust;
 mod cli_errors;
+#[cfg(unix)]
+mod cli_hardening;
 mod cli_keys;
 mod cli_local;
 mod cli_namespaces;

@@ -1,0 +1,288 @@
+//! Hardening: secrets stay out of output, the files the tool edits keep what the user had, and
+//! two processes on one state directory serialise instead of failing.
+
+use std::io::BufRead as _;
+use std::os::unix::fs::PermissionsExt as _;
+
+use serde_json::{Value, json};
+
+use crate::support::cli::{Kv, bare, outcome, scrubbed};
+
+const SECRET: &str = "KEYsupersecret1234567890";
+
+#[test]
+fn a_config_syntax_error_never_prints_the_key() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let config = home.path().join(".telnyx-edge/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("mkdir");
+    for broken in [
+        format!("api_key = \"{SECRET}\n"),
+        format!("[tokens]\naccess_token = \"{SECRET}\n"),
+    ] {
+        std::fs::write(&config, &broken).expect("write");
+        for args in [
+            vec!["storage", "kv", "list"],
+            vec!["auth", "status"],
+            vec!["auth", "api-key", "set", "KEYother123456789"],
+        ] {
+            let output = bare(home.path()).args(&args).output().expect("runs");
+            let (code, stdout, stderr) = outcome(&output);
+            assert_eq!(code, Some(1), "{args:?}: {stderr}");
+            assert!(
+                !stderr.contains("supersecret") && !stdout.contains("supersecret"),
+                "{stderr}"
+            );
+            assert!(stderr.contains("is not valid TOML: line "), "{stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_config_file_others_can_read_gets_a_warning() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let config = home.path().join(".telnyx-edge/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&config, format!("api_key = \"{SECRET}\"\n")).expect("write");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let output = bare(home.path())
+        .env("TELNYX_BASE_URL", "http://127.0.0.1:9/v2")
+        .args(["--retries", "0", "auth", "status"])
+        .output()
+        .expect("runs");
+    let (_, _, stderr) = outcome(&output);
+    assert!(
+        stderr.contains(&format!(
+            "warning: `{}` holds an API key and can be read by other users; run `chmod 600 {}`",
+            config.display(),
+            config.display()
+        )),
+        "{stderr}"
+    );
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let output = bare(home.path())
+        .env("TELNYX_BASE_URL", "http://127.0.0.1:9/v2")
+        .args(["--retries", "0", "auth", "status"])
+        .output()
+        .expect("runs");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("can be read by other users"));
+}
+
+#[test]
+fn serve_takes_its_key_from_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = scrubbed(dir.path())
+        .env("TELNYX_EDGE_EMULATOR_API_KEY", SECRET)
+        .args([
+            "storage",
+            "kv",
+            "serve",
+            "--port",
+            "0",
+            "--in-memory",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("reads");
+    let doc: Value = serde_json::from_str(&line).expect("JSON");
+    let base = doc["base_url"].as_str().expect("base_url").to_owned();
+    assert_eq!(doc["api_key"], SECRET);
+    let client = reqwest::blocking::Client::new();
+    let wrong = client
+        .get(format!("{base}/storage/kvs"))
+        .bearer_auth("KEYwrong")
+        .send()
+        .expect("answered");
+    assert_eq!(wrong.status(), 401);
+    let right = client
+        .get(format!("{base}/storage/kvs"))
+        .bearer_auth(SECRET)
+        .send()
+        .expect("answered");
+    assert_eq!(right.status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_symlinked_func_toml_is_edited_through_the_link() {
+    let kv = Kv::start();
+    let id = kv.namespace("linked");
+    let dotfiles = kv.path().join("dotfiles");
+    std::fs::create_dir(&dotfiles).expect("mkdir");
+    std::fs::write(
+        dotfiles.join("func.toml"),
+        "[edge_compute]\nfunc_name = \"f\"\n",
+    )
+    .expect("write");
+    std::os::unix::fs::symlink(dotfiles.join("func.toml"), kv.path().join("func.toml"))
+        .expect("symlink");
+    kv.ok(&["storage", "kv", "bind", "linked"]);
+    let link = std::fs::symlink_metadata(kv.path().join("func.toml")).expect("link");
+    assert!(link.file_type().is_symlink(), "still a link");
+    assert_eq!(
+        std::fs::read_to_string(dotfiles.join("func.toml")).expect("target"),
+        format!("[edge_compute]\nfunc_name = \"f\"\n\n[storage.kv.LINKED]\nid = \"{id}\"\n")
+    );
+}
+
+#[test]
+fn a_read_only_func_toml_is_refused_and_output_files_keep_their_mode() {
+    let kv = Kv::start();
+    let id = kv.namespace("modes");
+    let func = kv.path().join("func.toml");
+    std::fs::write(&func, "# read-only\n").expect("write");
+    std::fs::set_permissions(&func, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    let output = kv.run(&["storage", "kv", "bind", "modes"]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("is read-only"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&func).expect("kept"),
+        "# read-only\n"
+    );
+    kv.ok(&["storage", "kv", "put", &id, "k", "v"]);
+    let out = kv.path().join("value.txt");
+    std::fs::write(&out, "old").expect("write");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    kv.ok(&[
+        "storage",
+        "kv",
+        "get",
+        &id,
+        "k",
+        "--output-file",
+        "value.txt",
+    ]);
+    assert_eq!(std::fs::read(&out).expect("written"), b"v");
+    let mode = std::fs::metadata(&out).expect("meta").permissions().mode();
+    assert_eq!(mode & 0o777, 0o644);
+}
+
+#[test]
+fn bind_keeps_the_fields_of_an_existing_binding_table() {
+    let kv = Kv::start();
+    let id = kv.namespace("fz");
+    let func = kv.path().join("func.toml");
+    std::fs::write(&func, "[storage.kv.FZ]\npreview_id = \"keep-me\"\n").expect("write");
+    kv.ok(&["storage", "kv", "bind", "fz"]);
+    assert_eq!(
+        std::fs::read_to_string(&func).expect("read"),
+        format!("[storage.kv.FZ]\npreview_id = \"keep-me\"\nid = \"{id}\"\n")
+    );
+    std::fs::write(&func, "[storage.kv.FZ]\nid = 5\n").expect("write");
+    let output = kv.run(&["storage", "kv", "bind", "fz"]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(
+        stderr.contains("has an `id` that is not a string"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&func).expect("kept"),
+        "[storage.kv.FZ]\nid = 5\n"
+    );
+}
+
+#[test]
+fn inline_table_profiles_are_saved_and_used() {
+    let kv = Kv::start();
+    let config = kv.path().join(".telnyx-edge/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("mkdir");
+    std::fs::write(
+        &config,
+        "profiles = { ci = { api_endpoint = \"http://x\" } }\n",
+    )
+    .expect("write");
+    let output = bare(kv.home.path())
+        .args([
+            "--profile",
+            "ci",
+            "auth",
+            "api-key",
+            "set",
+            "KEYinline1234567",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let saved = std::fs::read_to_string(&config).expect("read");
+    assert!(saved.contains("api_key = \"KEYinline1234567\""), "{saved}");
+    std::fs::write(&config, "[profiles]\nci = \"x\"\n").expect("write");
+    let output = bare(kv.home.path())
+        .args([
+            "--profile",
+            "ci",
+            "auth",
+            "api-key",
+            "set",
+            "KEYinline1234567",
+        ])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_ne!(code, Some(0), "never a false \"Saved\": {stderr}");
+    assert!(!stderr.contains("Saved"), "{stderr}");
+}
+
+#[test]
+fn two_local_writers_on_one_state_directory_both_succeed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = |args: &[&str]| {
+        scrubbed(dir.path())
+            .arg("--local")
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    assert_eq!(
+        local(&["storage", "kv", "create", "--name", "shared"])
+            .status
+            .code(),
+        Some(0)
+    );
+    for (name, prefix) in [("a.ndjson", "a"), ("b.ndjson", "b")] {
+        let input: String = (0..1500)
+            .map(|i| {
+                format!(
+                    "{}\n",
+                    json!({"key": format!("{prefix}{i:04}"), "value": "v"})
+                )
+            })
+            .collect();
+        std::fs::write(dir.path().join(name), input).expect("write");
+    }
+    let spawn = |file: &str| {
+        scrubbed(dir.path())
+            .args(["--local", "storage", "kv", "bulk", "put", "shared", file])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starts")
+    };
+    let (first, second) = (spawn("a.ndjson"), spawn("b.ndjson"));
+    for child in [first, second] {
+        let output = child.wait_with_output().expect("exits");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let listed = local(&["-o", "ids", "storage", "kv", "key", "list", "shared"]);
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout).lines().count(),
+        3000
+    );
+}
