@@ -781,6 +781,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
 
+    /// Also answer requests whose `Host` is NAME (loopback names always are); repeatable
+    #[arg(long, value_name = "NAME")]
+    pub allowed_host: Vec<String>,
+
     /// Port to listen on; 0 picks a free one (printed on stdout)
     #[arg(long, default_value_t = 8787)]
     pub port: u16,

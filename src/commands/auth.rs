@@ -64,6 +64,9 @@ pub(crate) fn set(
 ) -> anyhow::Result<()> {
     let key = read_key(args)?;
     let env = Env::from_process();
+    let path = crate::local::config_file::default_path(env.config_path.clone())?;
+    let _lock = crate::local::atomic::EditLock::acquire(&path)
+        .with_context(|| format!("cannot lock `{}`", path.display()))?;
     let mut config = settings::load_config(&env)?;
     let profile = global.profile.as_deref();
     config.set_api_key(profile, &key)?;
@@ -89,6 +92,9 @@ pub(crate) fn set(
 /// `auth api-key clear`: removes `api_key` from the config file. No request.
 pub(crate) fn clear(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()> {
     let env = Env::from_process();
+    let path = crate::local::config_file::default_path(env.config_path.clone())?;
+    let _lock = crate::local::atomic::EditLock::acquire(&path)
+        .with_context(|| format!("cannot lock `{}`", path.display()))?;
     let mut config = settings::load_config(&env)?;
     let profile = global.profile.as_deref();
     if config.clear_api_key(profile) {

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::api::types::Namespace;
@@ -9,6 +10,7 @@ use crate::cli::{BindArgs, UnbindArgs};
 use crate::commands::backend::Backend;
 use crate::commands::target;
 use crate::error::{Exit, UserError};
+use crate::local::atomic::EditLock;
 use crate::local::func_toml::{Bound, FuncToml, FuncTomlError, binding_for};
 use crate::ui::OutputFormat;
 use crate::ui::printer::Printer;
@@ -88,6 +90,8 @@ pub(crate) fn bind_in(
     dry_run: bool,
     printer: &Printer,
 ) -> anyhow::Result<()> {
+    let _lock =
+        EditLock::acquire(path).with_context(|| format!("cannot lock `{}`", path.display()))?;
     let mut toml = FuncToml::load(path)?;
     let bound = toml
         .bind(binding, &namespace.id, force)
@@ -180,6 +184,8 @@ pub(crate) fn unbind(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let path = require_func_toml(func_toml)?;
+    let _lock =
+        EditLock::acquire(&path).with_context(|| format!("cannot lock `{}`", path.display()))?;
     let mut toml = FuncToml::load(&path)?;
     let shown = crate::local::project::display_path(&path);
     let previous = toml.binding(&args.binding);
@@ -245,6 +251,8 @@ pub(crate) fn remove_bindings(
     bindings: &[String],
     printer: &Printer,
 ) -> anyhow::Result<()> {
+    let _lock =
+        EditLock::acquire(path).with_context(|| format!("cannot lock `{}`", path.display()))?;
     let mut toml = FuncToml::load(path)?;
     for binding in bindings {
         toml.unbind(binding);

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::cli::ServeArgs;
 use crate::commands::backend;
-use crate::emulator::{self, BindError, Config, Emulator, Storage};
+use crate::emulator::{self, AllowedHosts, BindError, Config, Emulator, Storage};
 use crate::error::{Exit, UserError};
 use crate::local::func_toml::FuncToml;
 use crate::local::project;
@@ -61,6 +61,7 @@ pub(crate) fn serve(
         rate_limit: args.rate_limit,
         ttl_support: !args.no_ttl,
         log_requests: !printer.quiet(),
+        hosts: allowed_hosts(args.host, &args.allowed_host),
         mirrors: mirrored.iter().map(|(_, mirror)| mirror.clone()).collect(),
     };
     // The bindings that were mirrored are the ones exported.
@@ -119,8 +120,28 @@ async fn run(
         .serve(shutdown_signal())
         .await
         .context("the emulator stopped with an error")?;
-    printer.status("Stopped the KV emulator");
+    // Said from a thread of its own: with stderr a full pipe nobody reads, the write would
+    // block, and stopping must never wait on stderr.
+    let printer = *printer;
+    std::thread::spawn(move || printer.status("Stopped the KV emulator"));
+    std::thread::sleep(std::time::Duration::from_millis(20));
     Ok(())
+}
+
+/// The `Host` values answered: loopback names, the address it listens on when that is another
+/// one, and `--allowed-host`; every host when it listens on every address.
+fn allowed_hosts(host: IpAddr, allowed: &[String]) -> AllowedHosts {
+    if host.is_unspecified() {
+        return AllowedHosts::Any;
+    }
+    let mut names = allowed.to_vec();
+    if !host.is_loopback() {
+        names.push(match host {
+            IpAddr::V6(v6) => format!("[{v6}]"),
+            IpAddr::V4(v4) => v4.to_string(),
+        });
+    }
+    AllowedHosts::Loopback(names)
 }
 
 /// Serving beyond this machine without a key lets anyone on the network use the data.

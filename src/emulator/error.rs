@@ -44,6 +44,20 @@ impl ErrorResponse {
         )
     }
 
+    /// A `Host` the emulator does not answer (DNS rebinding).
+    pub fn host_not_allowed(host: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "10010",
+            "Forbidden",
+            format!(
+                "the emulator answers only loopback hosts (localhost, 127.0.0.1, [::1]), not `{}`; start it with `--allowed-host {}` to allow it",
+                host.escape_debug(),
+                host.escape_debug()
+            ),
+        )
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

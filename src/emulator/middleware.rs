@@ -32,14 +32,71 @@ pub(super) fn wrap(router: Router, config: &Config) -> Router {
             rate_limit(Arc::clone(&limiter), req, next)
         }));
     }
-    let log = config.log_requests;
+    let hosts = Arc::new(config.hosts.clone());
+    router = router.layer(middleware::from_fn(move |req, next| {
+        check_host(Arc::clone(&hosts), req, next)
+    }));
+    let log = config.log_requests.then(RequestLog::start);
     router.layer(middleware::from_fn(move |req, next| {
-        identify_and_log(log, req, next)
+        identify_and_log(log.clone(), req, next)
     }))
 }
 
+/// Refuses a `Host` the emulator does not answer, before anything else looks at the request.
+/// No CORS headers are ever sent, so other origins' pages cannot read answers either.
+async fn check_host(hosts: Arc<super::AllowedHosts>, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    match host {
+        Some(host) if !hosts.allows(&host) => {
+            ErrorResponse::host_not_allowed(&host).into_response()
+        }
+        _ => next.run(req).await,
+    }
+}
+
+/// The request log, written by a thread of its own through a bounded queue: a stderr nobody
+/// reads (a harness that only reads the `--json` line) can fill its pipe, and then lines are
+/// dropped and counted rather than blocking the workers that answer requests.
+#[derive(Clone)]
+struct RequestLog {
+    lines: std::sync::mpsc::SyncSender<String>,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RequestLog {
+    fn start() -> Self {
+        let (lines, queue) = std::sync::mpsc::sync_channel::<String>(4096);
+        let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = Arc::clone(&dropped);
+        std::thread::spawn(move || {
+            for line in queue {
+                let mut stderr = std::io::stderr().lock();
+                let lost = counted.swap(0, std::sync::atomic::Ordering::Relaxed);
+                if lost > 0 {
+                    let _ = writeln!(stderr, "({lost} log lines dropped: stderr was not read)");
+                }
+                // Best effort: a closed stderr must not fail anything.
+                let _ = writeln!(stderr, "{line}");
+            }
+        });
+        Self { lines, dropped }
+    }
+
+    fn log(&self, line: String) {
+        if self.lines.try_send(line).is_err() {
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
 /// Gives every response an `x-request-id` and, when asked, logs `METHOD PATH STATUS TIME`.
-async fn identify_and_log(log: bool, req: Request, next: Next) -> Response {
+async fn identify_and_log(log: Option<RequestLog>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req
@@ -52,14 +109,10 @@ async fn identify_and_log(log: bool, req: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
-    if log {
+    if let Some(log) = log {
         let elapsed = start.elapsed().as_secs_f64() * 1000.0;
         let status = response.status().as_u16();
-        // The log is best effort: a closed stderr must not fail the request.
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "{method} {path} {status} {elapsed:.1}ms"
-        );
+        log.log(format!("{method} {path} {status} {elapsed:.1}ms"));
     }
     response
 }

@@ -50,9 +50,54 @@ pub struct Config {
     pub ttl_support: bool,
     /// Log one line per request on stderr.
     pub log_requests: bool,
+    /// Which `Host` values are answered (the defence against DNS rebinding).
+    pub hosts: AllowedHosts,
     /// Namespaces created at start, ready, with these ids (bindings of `func.toml`), unless a
     /// namespace with the id exists.
     pub mirrors: Vec<Mirror>,
+}
+
+/// The `Host` headers the emulator answers. A web page that rebinds a name of its own to
+/// 127.0.0.1 sends that name, and is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedHosts {
+    /// `localhost`, `127.0.0.1` (any 127.x), `[::1]`, with any port, and these names too.
+    Loopback(Vec<String>),
+    /// Every host: the emulator listens on every address (`--host 0.0.0.0`).
+    Any,
+}
+
+impl AllowedHosts {
+    /// Whether a request with this `Host` (or `:authority`) is answered.
+    pub fn allows(&self, host: &str) -> bool {
+        let name = host_name(host);
+        match self {
+            Self::Any => true,
+            Self::Loopback(extra) => {
+                name.eq_ignore_ascii_case("localhost")
+                    || name
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+                    || extra
+                        .iter()
+                        .any(|allowed| host_name(allowed).eq_ignore_ascii_case(name))
+            }
+        }
+    }
+}
+
+/// `host:port`, `[::1]:port` or `host` without its port and brackets.
+fn host_name(host: &str) -> &str {
+    let host = host.trim();
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.contains(':') => {
+            name
+        }
+        _ => host,
+    }
 }
 
 /// The API key `serve` prints when `--api-key` is not given, and the one `--local` sends: the
@@ -76,6 +121,7 @@ impl Config {
             fail_provision: Vec::new(),
             api_key: None,
             rate_limit: None,
+            hosts: AllowedHosts::Loopback(Vec::new()),
             ttl_support: true,
             log_requests: false,
             mirrors: Vec::new(),
@@ -144,6 +190,7 @@ impl Emulator {
         .await
         .map_err(|_| BindError::StoreTask)??;
         let store = Arc::new(store);
+        raise_open_file_limit();
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| BindError::Listen { addr, source })?;
@@ -161,28 +208,127 @@ impl Emulator {
 
     /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish
     /// (for at most a few seconds, so an idle keep-alive client cannot hold it open).
+    ///
+    /// Clients cannot lock it out: a connection that sends nothing, or only part of a request's
+    /// headers, or idles between requests, is closed after [`HEADER_READ`]; at most
+    /// [`connection_limit`] connections are open at once, and one more is closed at once rather
+    /// than left to wait.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(sweep_forever(Arc::clone(&self.store), stop_rx.clone()));
-        let mut stopped = stop_rx;
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        });
-        let server = server.into_future();
-        tokio::pin!(server);
-        let result = tokio::select! {
-            result = &mut server => result,
-            _ = async {
-                let _ = stopped.wait_for(|stop| *stop).await;
-                tokio::time::sleep(Duration::from_secs(3)).await;
-            } => Ok(()),
-        };
+        let slots = Arc::new(tokio::sync::Semaphore::new(connection_limit()));
+        let mut connections = tokio::task::JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => accepted,
+            };
+            let stream = match accepted {
+                Ok((stream, _)) => stream,
+                // Out of descriptors, say: wait for some to close rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            };
+            let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                drop(stream);
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let service = hyper_util::service::TowerToHyperService::new(self.router.clone());
+            let stop = stop_rx.clone();
+            connections.spawn(serve_connection(stream, service, stop, slot));
+            // Finished connections are reaped as they go, so the set stays small.
+            while connections.try_join_next().is_some() {}
+        }
+        let _ = stop_tx.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(3), async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        connections.abort_all();
         sweeper.abort();
-        result
+        Ok(())
+    }
+}
+
+/// How long a connection may take to send a request's headers, or idle before the next one.
+pub const HEADER_READ: Duration = Duration::from_secs(10);
+
+/// Connections served at once: well under the open-file limit, which [`Emulator::bind`]
+/// raises to its hard maximum first.
+fn connection_limit() -> usize {
+    let soft = open_file_limit().unwrap_or(1024);
+    usize::try_from(soft.saturating_sub(128).clamp(64, 16_384)).unwrap_or(1024)
+}
+
+#[cfg(unix)]
+fn open_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+fn open_file_limit() -> Option<u64> {
+    None
+}
+
+/// Raises the soft limit on open files to the hard one, as servers do: each connection costs a
+/// descriptor, and the default soft limit (often 1,024) is easily reached.
+#[cfg(unix)]
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_open_file_limit() {}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    service: hyper_util::service::TowerToHyperService<Router>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+) {
+    // HTTP/1 or HTTP/2 is told from the first bytes, which hyper waits for without a timer.
+    if tokio::time::timeout(HEADER_READ, stream.readable())
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ);
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(HEADER_READ)
+        .keep_alive_timeout(HEADER_READ);
+    let connection =
+        builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let stopping = async move {
+        // The guard `wait_for` returns is dropped here, not held across the await below.
+        let _ = stop.wait_for(|stop| *stop).await.map(|_| ());
+    };
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        () = stopping => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
     }
 }
 

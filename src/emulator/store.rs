@@ -147,7 +147,13 @@ pub struct Store {
     checkpointer: Option<Mutex<Connection>>,
     /// Read-only connections for a file database; `None` in memory, where reads share the writer.
     readers: Option<ReaderPool>,
+    /// A file of reserved space beside the database, given up when the disk is full so that
+    /// a DELETE (which SQLite must log too) can still free space; `None` in memory.
+    reserve: Option<PathBuf>,
 }
+
+/// Bytes held in reserve for deletes on a full disk.
+const RESERVE_BYTES: usize = 1024 * 1024;
 
 struct ReaderPool {
     path: PathBuf,
@@ -178,7 +184,15 @@ impl Store {
         // behind (40 MB of log).
         writer.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
         let checkpointer = open(&path)?;
+        let reserve = dir.join("reserve.bin");
+        if !reserve.exists() {
+            // Best effort: on a disk already full there is nothing to reserve.
+            if std::fs::write(&reserve, vec![0u8; RESERVE_BYTES]).is_err() {
+                let _ = std::fs::remove_file(&reserve);
+            }
+        }
         Ok(Self {
+            reserve: Some(reserve),
             writer: Mutex::new(writer),
             checkpointer: Some(Mutex::new(checkpointer)),
             readers: Some(ReaderPool {
@@ -196,6 +210,7 @@ impl Store {
             writer: Mutex::new(conn),
             checkpointer: None,
             readers: None,
+            reserve: None,
         })
     }
 
@@ -347,6 +362,15 @@ impl Store {
         now: i64,
         gone_ms: i64,
     ) -> Result<DeleteOutcome, StoreError> {
+        self.even_when_full(|| self.try_delete_namespace(id, now, gone_ms))
+    }
+
+    fn try_delete_namespace(
+        &self,
+        id: &str,
+        now: i64,
+        gone_ms: i64,
+    ) -> Result<DeleteOutcome, StoreError> {
         let mut conn = self.write();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let Some(mut row) = namespace_at(&tx, id, now)? else {
@@ -433,6 +457,34 @@ impl Store {
 
     /// Deletes `key`; deleting an absent key succeeds.
     pub fn delete_value(
+        &self,
+        ns: &str,
+        key: &str,
+        now: i64,
+    ) -> Result<Result<(), Unusable>, StoreError> {
+        self.even_when_full(|| self.try_delete_value(ns, key, now))
+    }
+
+    /// Runs a delete; when the disk is full, gives up the reserve and tries once more, so that
+    /// deleting is how a full disk is mended.
+    fn even_when_full<T>(
+        &self,
+        delete: impl Fn() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match delete() {
+            Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(err, _)))
+                if err.code == rusqlite::ErrorCode::DiskFull =>
+            {
+                if let Some(reserve) = &self.reserve {
+                    let _ = std::fs::remove_file(reserve);
+                }
+                delete()
+            }
+            other => other,
+        }
+    }
+
+    fn try_delete_value(
         &self,
         ns: &str,
         key: &str,

@@ -92,6 +92,33 @@ impl Write for AtomicFile {
     }
 }
 
+/// An exclusive advisory lock around a read-modify-write of the file at `path`, so that
+/// parallel edits (twelve `bind`s at once) take turns instead of losing each other's changes.
+/// It locks the file's directory: the file itself is replaced by each edit, so a lock on it
+/// would not be seen by the next writer. Released when dropped.
+pub(crate) struct EditLock {
+    _dir: Option<std::fs::File>,
+}
+
+impl EditLock {
+    pub(crate) fn acquire(path: &Path) -> io::Result<Self> {
+        let target = follow_links(path)?;
+        let dir = parent_dir(&target);
+        if !dir.is_dir() {
+            return Ok(Self { _dir: None });
+        }
+        #[cfg(unix)]
+        {
+            let handle = std::fs::File::open(dir)?;
+            handle.lock()?;
+            Ok(Self { _dir: Some(handle) })
+        }
+        // Directories cannot be opened as files elsewhere; edits there are not serialised.
+        #[cfg(not(unix))]
+        Ok(Self { _dir: None })
+    }
+}
+
 /// The file `path` names once symlinks are followed (also a dangling one: its target is
 /// where the file will be created).
 fn follow_links(path: &Path) -> io::Result<PathBuf> {

@@ -286,3 +286,241 @@ fn two_local_writers_on_one_state_directory_both_succeed() {
         3000
     );
 }
+
+/// Starts `serve --json` with `args`; the child (stderr left as `stderr`) and its base URL.
+fn serve(
+    dir: &std::path::Path,
+    args: &[&str],
+    stderr: std::process::Stdio,
+) -> (std::process::Child, String) {
+    let mut child = scrubbed(dir)
+        .args([
+            "storage",
+            "kv",
+            "serve",
+            "--port",
+            "0",
+            "--in-memory",
+            "--json",
+        ])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("reads");
+    let doc: Value = serde_json::from_str(&line).expect("JSON");
+    let base = doc["base_url"].as_str().expect("base_url").to_owned();
+    (child, base)
+}
+
+/// One raw HTTP/1.1 GET with this `Host`: the status and body.
+fn get_with_host(base: &str, host: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let authority = base.trim_start_matches("http://").trim_end_matches("/v2");
+    let mut stream = std::net::TcpStream::connect(authority).expect("connects");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET /v2/storage/kvs HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer KEYx\r\nConnection: close\r\n\r\n"
+    )
+    .expect("writes");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    (status, body)
+}
+
+#[test]
+fn only_loopback_hosts_are_answered_unless_allowed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, base) = serve(
+        dir.path(),
+        &["--allowed-host", "kv.test"],
+        std::process::Stdio::null(),
+    );
+    let port = base
+        .trim_end_matches("/v2")
+        .rsplit(':')
+        .next()
+        .expect("port")
+        .to_owned();
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+        "localhost".to_owned(),
+        format!("kv.test:{port}"),
+    ] {
+        assert_eq!(get_with_host(&base, &host).0, 200, "{host}");
+    }
+    let (status, body) = get_with_host(&base, &format!("rebound.example:{port}"));
+    assert_eq!(status, 403);
+    let body: Value = serde_json::from_str(&body).expect("a JSON error");
+    let detail = body["errors"][0]["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("`--allowed-host rebound.example:"),
+        "{detail}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn an_unread_stderr_does_not_freeze_the_emulator() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // stderr is a pipe nobody reads: its buffer fills after some hundred log lines.
+    let (mut child, base) = serve(dir.path(), &[], std::process::Stdio::piped());
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("client");
+    for i in 0..3000 {
+        let response = client
+            .get(format!("{base}/storage/kvs"))
+            .bearer_auth("KEYx")
+            .send()
+            .unwrap_or_else(|err| panic!("request {i}: {err}"));
+        assert_eq!(response.status(), 200, "request {i}");
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            assert_eq!(status.code(), Some(0));
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "SIGTERM stops it even with stderr full"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn idle_connections_cannot_lock_clients_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A low descriptor limit, as in the report: 256 soft and hard.
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -n 256 && exec \"$0\" storage kv serve --port 0 --in-memory --json -q")
+        .arg(crate::support::cli::BIN)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("PATH", "/usr/bin:/bin")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("reads");
+    let doc: Value = serde_json::from_str(&line).expect("JSON");
+    let base = doc["base_url"].as_str().expect("base_url").to_owned();
+    let authority = base
+        .trim_start_matches("http://")
+        .trim_end_matches("/v2")
+        .to_owned();
+    // 300 connections that send half a request line, and 300 that send nothing.
+    let mut idle = Vec::new();
+    for i in 0..600 {
+        use std::io::Write as _;
+        let Ok(mut stream) = std::net::TcpStream::connect(&authority) else {
+            break;
+        };
+        if i % 2 == 0 {
+            let _ = stream.write_all(b"GET /v2/storage/kvs HTTP/1.1\r\nHost: 127.");
+        }
+        idle.push(stream);
+    }
+    // Past the header-read timeout, the emulator has dropped them all and answers again.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    let port = authority.rsplit(':').next().expect("port");
+    let (status, _) = get_with_host(&base, &format!("127.0.0.1:{port}"));
+    assert_eq!(status, 200);
+    drop(idle);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct SmallDisk {
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("disk");
+        std::fs::create_dir(&path).expect("mkdir");
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .expect("mount runs");
+        assert!(
+            status.success(),
+            "this test mounts a tmpfs (as CI's root may)"
+        );
+        Self { path, _dir: dir }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.path)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_can_be_mended_by_deleting() {
+    use telnyx_edge::emulator::{Config, Storage};
+    let disk = SmallDisk::mount("8m");
+    let api = crate::support::api::Api::with(Config {
+        storage: Storage::Dir(disk.path.join("state")),
+        ..Config::in_memory()
+    });
+    let id = api.create("full");
+    let value = vec![b'x'; 256 * 1024];
+    let mut written = 0;
+    loop {
+        let response = api.put(&format!("/storage/kvs/{id}/keys/k{written}"), value.clone());
+        if !response.status().is_success() {
+            break;
+        }
+        written += 1;
+        assert!(written < 100, "the disk never filled up");
+    }
+    assert!(written > 0, "some values fit");
+    // And not one byte more: whatever space is left goes to another file.
+    {
+        use std::io::Write as _;
+        let mut filler = std::fs::File::create(disk.path.join("filler")).expect("filler");
+        let block = vec![0u8; 4096];
+        while filler.write_all(&block).is_ok() {}
+        let _ = filler.sync_all();
+    }
+    let deleted = api.delete(&format!("/storage/kvs/{id}/keys/k0"));
+    assert_eq!(deleted.status(), 200, "a delete works on a full disk");
+    assert_eq!(api.get(&format!("/storage/kvs/{id}/keys/k0")).status(), 404);
+}
