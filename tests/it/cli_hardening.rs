@@ -524,3 +524,39 @@ fn a_full_disk_can_be_mended_by_deleting() {
     assert_eq!(deleted.status(), 200, "a delete works on a full disk");
     assert_eq!(api.get(&format!("/storage/kvs/{id}/keys/k0")).status(), 404);
 }
+
+#[test]
+fn parallel_binds_keep_every_binding() {
+    let kv = Kv::start();
+    let names: Vec<String> = (0..12).map(|i| format!("parallel-{i}")).collect();
+    for name in &names {
+        kv.namespace(name);
+    }
+    std::fs::write(
+        kv.path().join("func.toml"),
+        "[edge_compute]\nfunc_name = \"f\"\n",
+    )
+    .expect("write");
+    let children: Vec<_> = names
+        .iter()
+        .map(|name| {
+            kv.std_cmd()
+                .args(["storage", "kv", "bind", name])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("starts")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("exits");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let text = std::fs::read_to_string(kv.path().join("func.toml")).expect("read");
+    assert_eq!(text.matches("[storage.kv.PARALLEL_").count(), 12, "{text}");
+}
