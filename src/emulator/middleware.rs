@@ -33,30 +33,23 @@ pub(super) fn wrap(router: Router, config: &Config) -> Router {
         }));
     }
     let hosts = Arc::new(config.hosts.clone());
-    router = router.layer(middleware::from_fn(move |req, next| {
-        check_host(Arc::clone(&hosts), req, next)
-    }));
     let log = config.log_requests.then(RequestLog::start);
+    // One layer for the host check, the request id and the log: each layer costs an
+    // allocation per request.
     router.layer(middleware::from_fn(move |req, next| {
-        identify_and_log(log.clone(), req, next)
+        identify_and_log(Arc::clone(&hosts), log.clone(), req, next)
     }))
 }
 
-/// Refuses a `Host` the emulator does not answer, before anything else looks at the request.
+/// A `Host` the emulator does not answer, checked before anything else looks at the request.
 /// No CORS headers are ever sent, so other origins' pages cannot read answers either.
-async fn check_host(hosts: Arc<super::AllowedHosts>, req: Request, next: Next) -> Response {
+fn refused_host(hosts: &super::AllowedHosts, req: &Request) -> Option<Response> {
     let host = req
         .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
-    match host {
-        Some(host) if !hosts.allows(&host) => {
-            ErrorResponse::host_not_allowed(&host).into_response()
-        }
-        _ => next.run(req).await,
-    }
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))?;
+    (!hosts.allows(host)).then(|| ErrorResponse::host_not_allowed(host).into_response())
 }
 
 /// The request log, written by a thread of its own through a bounded queue: a stderr nobody
@@ -96,7 +89,12 @@ impl RequestLog {
 }
 
 /// Gives every response an `x-request-id` and, when asked, logs `METHOD PATH STATUS TIME`.
-async fn identify_and_log(log: Option<RequestLog>, req: Request, next: Next) -> Response {
+async fn identify_and_log(
+    hosts: Arc<super::AllowedHosts>,
+    log: Option<RequestLog>,
+    req: Request,
+    next: Next,
+) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req
@@ -104,7 +102,10 @@ async fn identify_and_log(log: Option<RequestLog>, req: Request, next: Next) -> 
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    let mut response = next.run(req).await;
+    let mut response = match refused_host(&hosts, &req) {
+        Some(refused) => refused,
+        None => next.run(req).await,
+    };
     let id = uuid::Uuid::new_v4().to_string();
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);

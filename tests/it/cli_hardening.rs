@@ -560,3 +560,79 @@ fn parallel_binds_keep_every_binding() {
     let text = std::fs::read_to_string(kv.path().join("func.toml")).expect("read");
     assert_eq!(text.matches("[storage.kv.PARALLEL_").count(), 12, "{text}");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_reader_pool_shrinks_back_after_a_burst() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, base) = {
+        let mut child = scrubbed(dir.path())
+            .args([
+                "-q",
+                "storage",
+                "kv",
+                "serve",
+                "--port",
+                "0",
+                "--provision-delay",
+                "0",
+            ])
+            .args(["--state-dir", "state", "--json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("reads");
+        let doc: Value = serde_json::from_str(&line).expect("JSON");
+        (
+            child,
+            doc["base_url"].as_str().expect("base_url").to_owned(),
+        )
+    };
+    let descriptors = || {
+        std::fs::read_dir(format!("/proc/{}/fd", child.id()))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    };
+    let client = reqwest::blocking::Client::new();
+    let created: Value = client
+        .post(format!("{base}/storage/kvs"))
+        .bearer_auth("KEYx")
+        .json(&json!({"name": "burst"}))
+        .send()
+        .expect("creates")
+        .json()
+        .expect("JSON");
+    let id = created["data"]["id"].as_str().expect("id").to_owned();
+    let before = descriptors();
+    // 200 reads at once, each on a connection of its own.
+    let threads: Vec<_> = (0..200)
+        .map(|_| {
+            let url = format!("{base}/storage/kvs/{id}/keys?limit=10");
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                let _ = client.get(url).bearer_auth("KEYx").send();
+            })
+        })
+        .collect();
+    for thread in threads {
+        let _ = thread.join();
+    }
+    // Connections close within the idle timeout; read connections beyond a few close at once.
+    // (Polled, with room for a loaded machine.)
+    let start = std::time::Instant::now();
+    let mut after = descriptors();
+    while after > before + 10 && start.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        after = descriptors();
+    }
+    assert!(
+        after <= before + 10,
+        "{before} descriptors before the burst, {after} after"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
