@@ -3,7 +3,7 @@
 //!
 //! Each folder is one layer, and imports only point down (`docs/architecture.md`; a test checks
 //! it): `cli` → `commands` → `bulk` → `client`, `local`, `ui` → `api` ← `emulator`, with
-//! `error`, `env` and `text` at the bottom. Only the emulator (which tests start in-process) and the entry point
+//! `error`, `env`, `signals` and `text` at the bottom. Only the emulator (which tests start in-process) and the entry point
 //! are public.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -18,6 +18,7 @@ pub mod emulator;
 mod env;
 mod error;
 mod local;
+mod signals;
 mod text;
 mod ui;
 

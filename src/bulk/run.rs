@@ -124,39 +124,16 @@ impl Budget {
 pub(crate) fn watch_signals(budget: &Arc<Budget>) -> tokio::task::JoinHandle<()> {
     let budget = Arc::clone(budget);
     tokio::spawn(async move {
-        interrupt_signal().await;
+        crate::signals::interrupted().await;
         budget.interrupt();
         stderr_line(
             "Stopping: finishing the requests in flight and writing the summary (Ctrl-C again quits at once)",
         );
-        interrupt_signal().await;
+        crate::signals::interrupted().await;
         // The user insists: there is nothing left worth waiting for.
         #[allow(clippy::exit)]
         std::process::exit(Exit::Interrupted as i32);
     })
-}
-
-async fn interrupt_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }
 
 /// A line of the remainder file: the item as it was given (so the file can be fed back) and

@@ -64,10 +64,7 @@ pub(crate) fn set(
 ) -> anyhow::Result<()> {
     let key = read_key(args)?;
     let env = Env::from_process();
-    let path = crate::local::config_file::default_path(env.config_path.clone())?;
-    let _lock = crate::local::atomic::EditLock::acquire(&path)
-        .with_context(|| format!("cannot lock `{}`", path.display()))?;
-    let mut config = settings::load_config(&env)?;
+    let (_lock, mut config) = config_to_edit(&env)?;
     let profile = global.profile.as_deref();
     config.set_api_key(profile, &key)?;
     config.save()?;
@@ -89,13 +86,23 @@ pub(crate) fn set(
     )
 }
 
+/// The config file, locked for a read-modify-write until the lock is dropped.
+fn config_to_edit(
+    env: &Env,
+) -> anyhow::Result<(
+    crate::local::atomic::EditLock,
+    crate::local::config_file::ConfigFile,
+)> {
+    let path = crate::local::config_file::default_path(env.config_path.clone())?;
+    let lock = crate::local::atomic::EditLock::acquire(&path)
+        .with_context(|| format!("cannot lock `{}`", path.display()))?;
+    Ok((lock, settings::load_config(env)?))
+}
+
 /// `auth api-key clear`: removes `api_key` from the config file. No request.
 pub(crate) fn clear(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()> {
     let env = Env::from_process();
-    let path = crate::local::config_file::default_path(env.config_path.clone())?;
-    let _lock = crate::local::atomic::EditLock::acquire(&path)
-        .with_context(|| format!("cannot lock `{}`", path.display()))?;
-    let mut config = settings::load_config(&env)?;
+    let (_lock, mut config) = config_to_edit(&env)?;
     let profile = global.profile.as_deref();
     if config.clear_api_key(profile) {
         config.save()?;

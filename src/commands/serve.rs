@@ -117,7 +117,7 @@ async fn run(
     printer.status(&format!("Serving the KV emulator at {base_url} ({kept})"));
     printer.status("Press Ctrl-C to stop");
     emulator
-        .serve(shutdown_signal())
+        .serve(crate::signals::interrupted())
         .await
         .context("the emulator stopped with an error")?;
     // Said from a thread of its own: with stderr a full pipe nobody reads, the write would
@@ -185,30 +185,6 @@ fn bind_error(err: BindError, addr: SocketAddr) -> anyhow::Error {
             anyhow::Error::new(source).context(format!("cannot listen on {addr}"))
         }
         other => anyhow::Error::new(other).context("cannot open the emulator's state"),
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        // Without a Ctrl-C handler the default (immediate exit) still applies.
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }
 

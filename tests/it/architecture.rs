@@ -11,12 +11,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "commands",
         &[
-            "cli", "bulk", "client", "local", "ui", "emulator", "api", "error", "env", "text",
+            "cli", "bulk", "client", "local", "ui", "emulator", "api", "error", "env", "signals",
+            "text",
         ],
     ),
     (
         "bulk",
-        &["client", "local", "ui", "api", "error", "env", "text"],
+        &[
+            "client", "local", "ui", "api", "error", "env", "signals", "text",
+        ],
     ),
     ("client", &["api", "error", "env", "text"]),
     ("local", &["api", "error", "env", "text"]),
@@ -25,6 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("api", &[]),
     ("error", &[]),
     ("env", &[]),
+    ("signals", &[]),
     ("text", &[]),
 ];
 
