@@ -51,6 +51,8 @@ pub(crate) struct Summary {
     pub seconds: f64,
     /// Ctrl-C or SIGTERM stopped the run.
     pub interrupted: bool,
+    /// A `--prefix` listing stopped early: keys after the last listed are in no file.
+    pub unlisted: bool,
     /// The exit code the first failure calls for.
     #[serde(skip)]
     pub exit: Option<Exit>,
@@ -70,6 +72,10 @@ pub(crate) struct Budget {
     failed: AtomicU64,
     /// 0: running; [`BUDGET_SPENT`]; [`INTERRUPTED`].
     stop: AtomicU8,
+    /// Set with `stop`, for the client: requests in flight then stop retrying.
+    cancel: Arc<std::sync::atomic::AtomicBool>,
+    /// A `--prefix` listing ended early because of the stop: keys after it were never listed.
+    unlisted: std::sync::atomic::AtomicBool,
 }
 
 const BUDGET_SPENT: u8 = 1;
@@ -81,6 +87,8 @@ impl Budget {
             max_errors,
             failed: AtomicU64::new(0),
             stop: AtomicU8::new(0),
+            cancel: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            unlisted: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -91,11 +99,18 @@ impl Budget {
             let _ = self
                 .stop
                 .compare_exchange(0, BUDGET_SPENT, Ordering::SeqCst, Ordering::SeqCst);
+            self.cancel.store(true, Ordering::SeqCst);
         }
     }
 
     fn interrupt(&self) {
         self.stop.store(INTERRUPTED, Ordering::SeqCst);
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// The client for this run: its requests stop retrying once the run stops.
+    fn client(&self, client: &Client) -> Client {
+        client.cancelled_by(Arc::clone(&self.cancel))
     }
 
     fn stopped(&self) -> bool {
@@ -218,43 +233,61 @@ impl<'a> ValueLine<'a> {
 struct FailedFile {
     path: Option<PathBuf>,
     file: Option<std::io::BufWriter<AtomicFile>>,
+    /// Lines written.
+    lines: u64,
+    /// The path named a file before the run.
+    existed: bool,
 }
 
 impl FailedFile {
-    fn new(path: Option<PathBuf>) -> Self {
-        Self { path, file: None }
+    /// Opens the temporary file at once, so that a failed file that cannot be written (a
+    /// read-only directory, a directory's name) stops the run before any request.
+    fn new(path: Option<PathBuf>) -> anyhow::Result<Self> {
+        let Some(path) = path else {
+            return Ok(Self {
+                path: None,
+                file: None,
+                lines: 0,
+                existed: false,
+            });
+        };
+        if path.is_dir() {
+            anyhow::bail!(
+                "cannot write the failed items to `{}`: it is a directory",
+                path.display()
+            );
+        }
+        let existed = path.exists();
+        let file = AtomicFile::new(&path).map_err(|err| cannot_write(&path, &err))?;
+        Ok(Self {
+            path: Some(path),
+            file: Some(std::io::BufWriter::new(file)),
+            lines: 0,
+            existed,
+        })
     }
 
     fn write(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
-        let Some(path) = &self.path else {
+        let (Some(path), Some(file)) = (&self.path, self.file.as_mut()) else {
             return Ok(());
         };
-        if self.file.is_none() {
-            let file = AtomicFile::new(path).map_err(|err| cannot_write(path, &err))?;
-            self.file = Some(std::io::BufWriter::new(file));
-        }
-        if let Some(file) = self.file.as_mut() {
-            let mut text = serde_json::to_vec(line)?;
-            text.push(b'\n');
-            file.write_all(&text)
-                .map_err(|err| cannot_write(path, &err))?;
-        }
+        let mut text = serde_json::to_vec(line)?;
+        text.push(b'\n');
+        file.write_all(&text)
+            .map_err(|err| cannot_write(path, &err))?;
+        self.lines += 1;
         Ok(())
     }
 
     /// Puts the file in place. With nothing remaining, an existing file is emptied (it would
     /// describe an earlier run) and none is created.
     fn finish(mut self) -> anyhow::Result<()> {
-        let Some(path) = self.path.take() else {
+        let (Some(path), Some(file)) = (self.path.take(), self.file.take()) else {
             return Ok(());
         };
-        let file = match self.file.take() {
-            Some(file) => file,
-            None if path.exists() => std::io::BufWriter::new(
-                AtomicFile::new(&path).map_err(|e| cannot_write(&path, &e))?,
-            ),
-            None => return Ok(()),
-        };
+        if self.lines == 0 && !self.existed {
+            return Ok(());
+        }
         let file = file
             .into_inner()
             .map_err(|err| cannot_write(&path, err.error()))?;
@@ -289,15 +322,15 @@ impl<'a> Tally<'a> {
         budget: &Arc<Budget>,
         total: Option<u64>,
         verb: &str,
-    ) -> Self {
-        Self {
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
             printer,
             progress: CountBar::new(printer, total, verb),
-            failed_file: FailedFile::new(options.failed_file.clone()),
+            failed_file: FailedFile::new(options.failed_file.clone())?,
             budget: Arc::clone(budget),
             summary: Summary::default(),
             start: Instant::now(),
-        }
+        })
     }
 
     fn done(&mut self) {
@@ -354,6 +387,7 @@ impl<'a> Tally<'a> {
         }
         summary.seconds = self.start.elapsed().as_secs_f64();
         summary.interrupted = self.budget.interrupted();
+        summary.unlisted = self.budget.unlisted.load(Ordering::SeqCst);
         Ok(summary)
     }
 
@@ -406,9 +440,11 @@ pub(crate) async fn put(
     let budget = Budget::new(options.max_errors);
     let signals = watch_signals(&budget);
     let (events, mut collected) = mpsc::channel::<Event>(workers * 4);
-    let (queues, handles) = start_writers(client, ns, workers, &events, &budget);
+    // Before any request: a failed file that cannot be written stops the run here.
+    let mut tally = Tally::new(printer, options, &budget, None, "written")?;
+    let client = budget.client(client);
+    let (queues, handles) = start_writers(&client, ns, workers, &events, &budget);
     let reader = start_reader(records, queues, events, Arc::clone(&budget));
-    let mut tally = Tally::new(printer, options, &budget, None, "written");
     while let Some(event) = collected.recv().await {
         tally_put(&mut tally, event)?;
     }
@@ -515,12 +551,8 @@ fn start_reader(
                 }
                 Record::Item(item) => item,
             };
-            if budget.stopped() {
-                if !send(Event::Skipped(Box::new(item))) {
-                    return;
-                }
-                continue;
-            }
+            // After a stop, items still go through their writer's queue (which skips them), so
+            // that the remainder file keeps the input's order for items with the same key.
             let hash = key_hash(&item.key);
             if !seen.insert(hash) {
                 let duplicate = Event::Duplicate {
@@ -641,7 +673,11 @@ fn read_key_file(path: &std::path::Path, send: &mpsc::Sender<KeyRecord>) {
         let record = match line {
             Ok(line) if line.trim().is_empty() => continue,
             Ok(line) => key_line(line.trim().trim_start_matches('\u{feff}'), origin),
-            Err(err) => Err((origin, format!("cannot read: {err}"))),
+            Err(err) => {
+                // A read error does not go away by reading on (a directory, a device).
+                let _ = send.blocking_send(Err((origin, format!("cannot read: {err}"))));
+                return;
+            }
         };
         if send.blocking_send(record).is_err() {
             return;
@@ -679,6 +715,8 @@ async fn list_prefix(
     let prefix = (!prefix.is_empty()).then_some(prefix);
     loop {
         if budget.stopped() {
+            // Listing on would send requests; the summary says the remainder is incomplete.
+            budget.unlisted.store(true, Ordering::SeqCst);
             return;
         }
         let page = match client
@@ -761,6 +799,8 @@ pub(crate) async fn get(
     let concurrency = options.concurrency.max(1);
     let budget = Budget::new(options.max_errors);
     let signals = watch_signals(&budget);
+    let mut tally = Tally::new(printer, options, &budget, None, "read")?;
+    let client = &budget.client(client);
     let receiver = produce(client, ns, keys, concurrency * 4, &budget);
     let fetches = stream(receiver)
         .map(|record| {
@@ -772,7 +812,6 @@ pub(crate) async fn get(
         })
         .buffered(concurrency);
     futures_util::pin_mut!(fetches);
-    let mut tally = Tally::new(printer, options, &budget, None, "read");
     while let Some(result) = fetches.next().await {
         match result {
             Ok((key, _, KeyOutcome::Answered(Ok(value)))) => {
@@ -873,6 +912,8 @@ pub(crate) async fn delete(
     let concurrency = options.concurrency.max(1);
     let budget = Budget::new(options.max_errors);
     let signals = watch_signals(&budget);
+    let mut tally = Tally::new(printer, options, &budget, total, "deleted")?;
+    let client = &budget.client(client);
     let receiver = produce(client, ns, keys, concurrency * 4, &budget);
     let deletions = stream(receiver)
         .map(|record| {
@@ -884,7 +925,6 @@ pub(crate) async fn delete(
         })
         .buffer_unordered(concurrency);
     futures_util::pin_mut!(deletions);
-    let mut tally = Tally::new(printer, options, &budget, total, "deleted");
     while let Some(result) = deletions.next().await {
         tally_key(&mut tally, result)?;
     }

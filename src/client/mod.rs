@@ -116,6 +116,8 @@ pub(crate) struct Client {
     options: ClientOptions,
     /// See [`Client::without_retry_messages`].
     caller_reports: bool,
+    /// See [`Client::cancelled_by`].
+    cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
     gate: Arc<Gate>,
 }
 
@@ -127,11 +129,8 @@ pub(crate) struct Gate {
 }
 
 impl Gate {
-    async fn wait(&self) {
-        let until = *self.until.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(until) = until {
-            tokio::time::sleep_until(until.into()).await;
-        }
+    fn until(&self) -> Option<Instant> {
+        *self.until.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn pause(&self, delay: Duration) {
@@ -238,6 +237,7 @@ impl Client {
             auth,
             options,
             caller_reports: false,
+            cancel: None,
             gate: Arc::new(Gate::default()),
         })
     }
@@ -247,6 +247,34 @@ impl Client {
         let mut client = self.clone();
         client.caller_reports = true;
         client
+    }
+
+    /// The same client, whose requests stop retrying (and stop waiting for a retry) once
+    /// `cancel` is set: a stopped bulk run lets its requests in flight finish, not retry for
+    /// minutes.
+    pub(crate) fn cancelled_by(&self, cancel: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        let mut client = self.clone();
+        client.cancel = Some(cancel);
+        client
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Sleeps `delay`, or less once cancelled.
+    async fn pause(&self, delay: Duration) {
+        let Some(_) = &self.cancel else {
+            tokio::time::sleep(delay).await;
+            return;
+        };
+        let end = tokio::time::Instant::now() + delay;
+        while !self.cancelled() && tokio::time::Instant::now() < end {
+            let step = (end - tokio::time::Instant::now()).min(Duration::from_millis(100));
+            tokio::time::sleep(step).await;
+        }
     }
 
     /// `GET /storage/kvs?page[number]=N&page[size]=S`
@@ -469,7 +497,10 @@ impl Client {
     ) -> Result<Reply, ApiError> {
         let mut attempt = 0;
         loop {
-            self.gate.wait().await;
+            if let Some(until) = self.gate.until() {
+                self.pause(until.saturating_duration_since(Instant::now()))
+                    .await;
+            }
             let (result, server_delay) = self.attempt(&method, path, body.clone(), limit).await;
             if let Some(ServerDelay::Wait(delay)) = server_delay {
                 self.gate.pause(delay);
@@ -492,7 +523,7 @@ impl Client {
                     request_id: err.request_id().map(str::to_owned),
                 });
             }
-            if attempt >= self.options.retries {
+            if attempt >= self.options.retries || self.cancelled() {
                 return Err(err);
             }
             attempt += 1;
@@ -508,7 +539,10 @@ impl Client {
                 retries: self.options.retries,
                 caller_reports: self.caller_reports,
             });
-            tokio::time::sleep(delay).await;
+            self.pause(delay).await;
+            if self.cancelled() {
+                return Err(err);
+            }
         }
     }
 

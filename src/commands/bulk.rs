@@ -42,7 +42,22 @@ fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {
         return Ok(Box::new(std::io::BufReader::new(std::io::stdin())));
     }
     let file = std::fs::File::open(path).map_err(|err| unreadable(path, &err))?;
-    if let Err(error) = input::check_array_file(path) {
+    let meta = file.metadata().map_err(|err| unreadable(path, &err))?;
+    if meta.is_dir() {
+        return Err(UserError::new(
+            Exit::Usage,
+            format!(
+                "`{}` is a directory; use `--dir` to write its files",
+                path.display()
+            ),
+        )
+        .into());
+    }
+    // Only a regular file can be read twice: a pipe (`<(…)`, /dev/stdin) is read once, as it
+    // comes, and a trailing second array is then reported at its end.
+    if meta.is_file()
+        && let Err(error) = input::check_array_file(path)
+    {
         return Err(
             UserError::new(Exit::Failure, format!("`{}`: {error}", path.display()))
                 .hint("Nothing was written.")
@@ -68,8 +83,10 @@ fn finish(
     printer: &Printer,
     verb: &str,
     summary: &Summary,
-    failed_file: Option<&Path>,
+    bulk: &BulkOptions,
 ) -> anyhow::Result<()> {
+    let failed_file = bulk.failed_file.as_deref();
+    let continue_on_error = bulk.continue_on_error;
     let rate = if summary.seconds > 0.0 {
         summary.done as f64 / summary.seconds
     } else {
@@ -91,7 +108,12 @@ fn finish(
         count(summary.skipped)
     ));
     if matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson) {
-        printer.json_line(summary)?;
+        // A closed stdout must not turn a failed run into exit 0.
+        if let Err(err) = printer.json_line(summary)
+            && (err.kind() != std::io::ErrorKind::BrokenPipe || summary.remaining() == 0)
+        {
+            return Err(err.into());
+        }
     }
     if summary.remaining() == 0 && !summary.interrupted {
         return Ok(());
@@ -118,9 +140,21 @@ fn finish(
         ),
         Some(_) => "Nothing was left unwritten.".to_owned(),
         None => format!(
-            "{remaining} item{} not written; pass `--failed-file FILE` to keep them and feed FILE back to resume, or `--continue-on-error` not to stop.",
-            if remaining == 1 { " was" } else { "s were" }
+            "{remaining} item{} not written; pass `--failed-file FILE` to keep them and feed FILE back to resume{}.",
+            if remaining == 1 { " was" } else { "s were" },
+            if continue_on_error {
+                ""
+            } else {
+                ", or `--continue-on-error` not to stop"
+            }
         ),
+    };
+    let hint = if summary.unlisted {
+        format!(
+            "{hint} The key listing stopped early too: keys not yet listed are in no file, so run the same command again to finish."
+        )
+    } else {
+        hint
     };
     Err(UserError::new(exit, message).hint(hint).into())
 }
@@ -169,7 +203,7 @@ async fn write_records(
     let summary = run::put(&client, &target.id, records, &options(bulk), printer)
         .await
         .with_context(|| format!("failed to write keys to KV namespace `{}`", target.label))?;
-    finish(printer, "Wrote", &summary, bulk.failed_file.as_deref())
+    finish(printer, "Wrote", &summary, bulk)
 }
 
 fn reading(options: &InputOptions) -> input::Reading {
@@ -190,7 +224,13 @@ fn keys(select: KeySelection) -> Result<Keys, UserError> {
             Ok(Keys::File(file))
         }
         (true, None, Some(file)) => {
-            std::fs::File::open(&file).map_err(|err| unreadable(&file, &err))?;
+            let opened = std::fs::File::open(&file).map_err(|err| unreadable(&file, &err))?;
+            if opened.metadata().is_ok_and(|meta| meta.is_dir()) {
+                return Err(UserError::new(
+                    Exit::Usage,
+                    format!("`{}` is a directory, not a file of keys", file.display()),
+                ));
+            }
             Ok(Keys::File(file))
         }
         (true, None, None) => Err(UserError::new(Exit::Usage, "no keys given")
@@ -242,7 +282,7 @@ async fn read_keys(
             summary
         }
     };
-    finish(&quiet_json, "Read", &summary, bulk.failed_file.as_deref())
+    finish(&quiet_json, "Read", &summary, bulk)
 }
 
 /// `--output-file PATH`: written whole, or not at all. A run that did not read every key
@@ -338,10 +378,5 @@ pub(crate) async fn delete(
         printer,
     )
     .await?;
-    finish(
-        printer,
-        "Deleted",
-        &summary,
-        args.bulk.failed_file.as_deref(),
-    )
+    finish(printer, "Deleted", &summary, &args.bulk)
 }

@@ -612,3 +612,74 @@ fn many_bad_lines_count_against_the_budget_and_are_shown_ten_at_a_time() {
     assert_eq!(rest[0]["input"], "not json 0");
     assert_eq!(rest[0]["origin"], "line 1");
 }
+
+#[test]
+fn a_pipe_named_as_the_file_is_read_once_and_whole() {
+    let kv = Kv::start();
+    let id = kv.namespace("fifo");
+    let input: String = (0..3000)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"key": format!("k{i:04}"), "value": "some value"})
+            )
+        })
+        .collect();
+    let output = kv
+        .cmd()
+        .args(["storage", "kv", "bulk", "put", &id, "/dev/stdin"])
+        .write_stdin(input)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listed = kv.ok(&["-o", "ids", "storage", "kv", "key", "list", &id]);
+    assert_eq!(String::from_utf8_lossy(&listed).lines().count(), 3000);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unwritable_failed_file_or_a_directory_of_keys_stops_the_run_before_any_request() {
+    let server = FaultServer::start(vec![Fault::status(201, "")]);
+    let home = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        home.path().join("in.ndjson"),
+        "{\"key\":\"k\",\"value\":\"v\"}\n",
+    )
+    .expect("write");
+    std::fs::create_dir(home.path().join("dir")).expect("mkdir");
+    let output = against(&server, home.path())
+        .args([
+            "storage",
+            "kv",
+            "bulk",
+            "put",
+            NS,
+            "in.ndjson",
+            "--failed-file",
+            "dir",
+        ])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot write the failed items to `dir`"),
+        "{stderr}"
+    );
+    let output = against(&server, home.path())
+        .args(["storage", "kv", "bulk", "get", NS, "--from-file", "dir"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is a directory, not a file of keys"),
+        "{stderr}"
+    );
+    assert!(server.received().is_empty(), "no request was sent");
+}

@@ -621,16 +621,17 @@ fn the_reader_pool_shrinks_back_after_a_burst() {
     for thread in threads {
         let _ = thread.join();
     }
-    // Connections close within the idle timeout; read connections beyond a few close at once.
+    // Connections close within the idle timeout; read connections beyond a few (8, with up to
+    // three descriptors each) close at once: before the fix some 255 stayed open.
     // (Polled, with room for a loaded machine.)
     let start = std::time::Instant::now();
     let mut after = descriptors();
-    while after > before + 10 && start.elapsed() < std::time::Duration::from_secs(30) {
+    while after > before + 40 && start.elapsed() < std::time::Duration::from_secs(30) {
         std::thread::sleep(std::time::Duration::from_millis(500));
         after = descriptors();
     }
     assert!(
-        after <= before + 10,
+        after <= before + 40,
         "{before} descriptors before the burst, {after} after"
     );
     let _ = child.kill();
