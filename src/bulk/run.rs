@@ -655,7 +655,6 @@ fn produce(
 }
 
 fn read_key_file(path: &std::path::Path, send: &mpsc::Sender<KeyRecord>) {
-    use std::io::BufRead as _;
     let reader: Box<dyn std::io::BufRead> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -668,11 +667,18 @@ fn read_key_file(path: &std::path::Path, send: &mpsc::Sender<KeyRecord>) {
             }
         }
     };
-    for (index, line) in reader.lines().enumerate() {
-        let origin = format!("line {}", index + 1);
-        let record = match line {
-            Ok(line) if line.trim().is_empty() => continue,
-            Ok(line) => key_line(line.trim().trim_start_matches('\u{feff}'), origin),
+    let mut reader = reader;
+    let mut number = 0;
+    loop {
+        number += 1;
+        let origin = format!("line {number}");
+        let record = match read_line_bounded(&mut reader) {
+            Ok(None) => return,
+            Ok(Some(Line::TooLong)) => Err((origin, "the line is longer than 8 MiB".to_owned())),
+            Ok(Some(Line::Text(line))) if line.trim().is_empty() => continue,
+            Ok(Some(Line::Text(line))) => {
+                key_line(line.trim().trim_start_matches('\u{feff}'), origin)
+            }
             Err(err) => {
                 // A read error does not go away by reading on (a directory, a device).
                 let _ = send.blocking_send(Err((origin, format!("cannot read: {err}"))));
@@ -683,6 +689,43 @@ fn read_key_file(path: &std::path::Path, send: &mpsc::Sender<KeyRecord>) {
             return;
         }
     }
+}
+
+/// A line of a keys file, as read.
+enum Line {
+    Text(String),
+    /// Longer than a remainder line can be; skipped without being held in memory.
+    TooLong,
+}
+
+/// Longest line of a keys file read (a remainder line with a 1 MiB value fits).
+const MAX_KEY_LINE: usize = 8 * 1024 * 1024;
+
+fn read_line_bounded(reader: &mut dyn std::io::BufRead) -> std::io::Result<Option<Line>> {
+    use std::io::{BufRead as _, Read as _};
+    let mut buf = Vec::new();
+    let read = (&mut *reader)
+        .take(MAX_KEY_LINE as u64 + 1)
+        .read_until(b'\n', &mut buf)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if buf.len() > MAX_KEY_LINE && !buf.ends_with(b"\n") {
+        loop {
+            let chunk = reader.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            if let Some(end) = chunk.iter().position(|&b| b == b'\n') {
+                reader.consume(end + 1);
+                break;
+            }
+            let len = chunk.len();
+            reader.consume(len);
+        }
+        return Ok(Some(Line::TooLong));
+    }
+    Ok(Some(Line::Text(String::from_utf8_lossy(&buf).into_owned())))
 }
 
 /// A line of a keys file: the key itself, or an object with `key` (from a remainder file).
@@ -971,6 +1014,21 @@ mod tests {
         );
         assert!(key_line(r#"{"value":"v"}"#, "line 3".into()).is_err());
         assert!(key_line("..", "line 4".into()).is_err());
+    }
+
+    #[test]
+    fn an_oversized_key_line_is_skipped_and_reading_goes_on() {
+        let input = format!("{}\nnext\n", "k".repeat(MAX_KEY_LINE + 5));
+        let mut reader = std::io::Cursor::new(input.into_bytes());
+        assert!(matches!(
+            read_line_bounded(&mut reader),
+            Ok(Some(Line::TooLong))
+        ));
+        match read_line_bounded(&mut reader) {
+            Ok(Some(Line::Text(text))) => assert_eq!(text, "next\n"),
+            _ => panic!("the next line is read"),
+        }
+        assert!(matches!(read_line_bounded(&mut reader), Ok(None)));
     }
 
     #[test]
