@@ -70,27 +70,10 @@ fn a_config_file_others_can_read_gets_a_warning() {
 #[test]
 fn serve_takes_its_key_from_the_environment() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = scrubbed(dir.path())
-        .env("TELNYX_EDGE_EMULATOR_API_KEY", SECRET)
-        .args([
-            "storage",
-            "kv",
-            "serve",
-            "--port",
-            "0",
-            "--in-memory",
-            "--json",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("reads");
-    let doc: Value = serde_json::from_str(&line).expect("JSON");
-    let base = doc["base_url"].as_str().expect("base_url").to_owned();
+    let mut command = scrubbed(dir.path());
+    command.env("TELNYX_EDGE_EMULATOR_API_KEY", SECRET);
+    let (mut child, doc) = serve(command, &["--in-memory"], std::process::Stdio::null());
+    let base = base_url(&doc);
     assert_eq!(doc["api_key"], SECRET);
     let client = reqwest::blocking::Client::new();
     let wrong = client
@@ -287,22 +270,15 @@ fn two_local_writers_on_one_state_directory_both_succeed() {
     );
 }
 
-/// Starts `serve --json` with `args`; the child (stderr left as `stderr`) and its base URL.
+/// Starts `command storage kv serve --port 0 --json ARGS` (stderr left as `stderr`): the child
+/// and the JSON line it printed. `command` is the binary, scrubbed, or a wrapper that execs it.
 fn serve(
-    dir: &std::path::Path,
+    mut command: std::process::Command,
     args: &[&str],
     stderr: std::process::Stdio,
-) -> (std::process::Child, String) {
-    let mut child = scrubbed(dir)
-        .args([
-            "storage",
-            "kv",
-            "serve",
-            "--port",
-            "0",
-            "--in-memory",
-            "--json",
-        ])
+) -> (std::process::Child, Value) {
+    let mut child = command
+        .args(["storage", "kv", "serve", "--port", "0", "--json"])
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(stderr)
@@ -312,9 +288,11 @@ fn serve(
     std::io::BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("reads");
-    let doc: Value = serde_json::from_str(&line).expect("JSON");
-    let base = doc["base_url"].as_str().expect("base_url").to_owned();
-    (child, base)
+    (child, serde_json::from_str(&line).expect("JSON"))
+}
+
+fn base_url(doc: &Value) -> String {
+    doc["base_url"].as_str().expect("base_url").to_owned()
 }
 
 /// One raw HTTP/1.1 GET with this `Host`: the status and body.
@@ -344,11 +322,12 @@ fn get_with_host(base: &str, host: &str) -> (u16, String) {
 #[test]
 fn only_loopback_hosts_are_answered_unless_allowed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, base) = serve(
-        dir.path(),
-        &["--allowed-host", "kv.test"],
+    let (mut child, doc) = serve(
+        scrubbed(dir.path()),
+        &["--in-memory", "--allowed-host", "kv.test"],
         std::process::Stdio::null(),
     );
+    let base = base_url(&doc);
     let port = base
         .trim_end_matches("/v2")
         .rsplit(':')
@@ -380,7 +359,12 @@ fn only_loopback_hosts_are_answered_unless_allowed() {
 fn an_unread_stderr_does_not_freeze_the_emulator() {
     let dir = tempfile::tempdir().expect("tempdir");
     // stderr is a pipe nobody reads: its buffer fills after some hundred log lines.
-    let (mut child, base) = serve(dir.path(), &[], std::process::Stdio::piped());
+    let (mut child, doc) = serve(
+        scrubbed(dir.path()),
+        &["--in-memory"],
+        std::process::Stdio::piped(),
+    );
+    let base = base_url(&doc);
     let client = reqwest::blocking::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()
@@ -416,24 +400,22 @@ fn an_unread_stderr_does_not_freeze_the_emulator() {
 fn idle_connections_cannot_lock_clients_out() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A low descriptor limit, as in the report: 256 soft and hard.
-    let mut child = std::process::Command::new("bash")
+    let mut command = std::process::Command::new("bash");
+    command
         .arg("-c")
-        .arg("ulimit -n 256 && exec \"$0\" storage kv serve --port 0 --in-memory --json -q")
+        .arg("ulimit -n 256 && exec \"$@\"")
+        .arg("bash")
         .arg(crate::support::cli::BIN)
         .current_dir(dir.path())
         .env_clear()
         .env("HOME", dir.path())
-        .env("PATH", "/usr/bin:/bin")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("reads");
-    let doc: Value = serde_json::from_str(&line).expect("JSON");
-    let base = doc["base_url"].as_str().expect("base_url").to_owned();
+        .env("PATH", "/usr/bin:/bin");
+    let (mut child, doc) = serve(
+        command,
+        &["--in-memory", "--quiet"],
+        std::process::Stdio::null(),
+    );
+    let base = base_url(&doc);
     let authority = base
         .trim_start_matches("http://")
         .trim_end_matches("/v2")
@@ -565,33 +547,12 @@ fn parallel_binds_keep_every_binding() {
 #[test]
 fn the_reader_pool_shrinks_back_after_a_burst() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, base) = {
-        let mut child = scrubbed(dir.path())
-            .args([
-                "-q",
-                "storage",
-                "kv",
-                "serve",
-                "--port",
-                "0",
-                "--provision-delay",
-                "0",
-            ])
-            .args(["--state-dir", "state", "--json"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("reads");
-        let doc: Value = serde_json::from_str(&line).expect("JSON");
-        (
-            child,
-            doc["base_url"].as_str().expect("base_url").to_owned(),
-        )
-    };
+    let (mut child, doc) = serve(
+        scrubbed(dir.path()),
+        &["--quiet", "--provision-delay", "0", "--state-dir", "state"],
+        std::process::Stdio::null(),
+    );
+    let base = base_url(&doc);
     let descriptors = || {
         std::fs::read_dir(format!("/proc/{}/fd", child.id()))
             .map(|entries| entries.count())
