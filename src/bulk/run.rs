@@ -72,8 +72,6 @@ pub(crate) struct Budget {
     failed: AtomicU64,
     /// 0: running; [`BUDGET_SPENT`]; [`INTERRUPTED`].
     stop: AtomicU8,
-    /// Set with `stop`, for the client: requests in flight then stop retrying.
-    cancel: Arc<std::sync::atomic::AtomicBool>,
     /// A `--prefix` listing ended early because of the stop: keys after it were never listed.
     unlisted: std::sync::atomic::AtomicBool,
 }
@@ -87,7 +85,6 @@ impl Budget {
             max_errors,
             failed: AtomicU64::new(0),
             stop: AtomicU8::new(0),
-            cancel: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             unlisted: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -99,18 +96,17 @@ impl Budget {
             let _ = self
                 .stop
                 .compare_exchange(0, BUDGET_SPENT, Ordering::SeqCst, Ordering::SeqCst);
-            self.cancel.store(true, Ordering::SeqCst);
         }
     }
 
     fn interrupt(&self) {
         self.stop.store(INTERRUPTED, Ordering::SeqCst);
-        self.cancel.store(true, Ordering::SeqCst);
     }
 
     /// The client for this run: its requests stop retrying once the run stops.
-    fn client(&self, client: &Client) -> Client {
-        client.cancelled_by(Arc::clone(&self.cancel))
+    fn client(self: &Arc<Self>, client: &Client) -> Client {
+        let budget = Arc::clone(self);
+        client.cancelled_by(Arc::new(move || budget.stopped()))
     }
 
     fn stopped(&self) -> bool {

@@ -99,6 +99,9 @@ pub(crate) enum Event<'a> {
     },
 }
 
+/// Whether the caller has given up on its requests; see [`Client::cancelled_by`].
+pub(crate) type Cancel = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// Receives the client's [`Event`]s; shared by every clone of a client.
 pub(crate) type Observer = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
 
@@ -117,7 +120,7 @@ pub(crate) struct Client {
     /// See [`Client::without_retry_messages`].
     caller_reports: bool,
     /// See [`Client::cancelled_by`].
-    cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+    cancel: Option<Cancel>,
     gate: Arc<Gate>,
 }
 
@@ -250,18 +253,16 @@ impl Client {
     }
 
     /// The same client, whose requests stop retrying (and stop waiting for a retry) once
-    /// `cancel` is set: a stopped bulk run lets its requests in flight finish, not retry for
+    /// `cancel` says so: a stopped bulk run lets its requests in flight finish, not retry for
     /// minutes.
-    pub(crate) fn cancelled_by(&self, cancel: Arc<std::sync::atomic::AtomicBool>) -> Self {
+    pub(crate) fn cancelled_by(&self, cancel: Cancel) -> Self {
         let mut client = self.clone();
         client.cancel = Some(cancel);
         client
     }
 
     fn cancelled(&self) -> bool {
-        self.cancel
-            .as_ref()
-            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        self.cancel.as_ref().is_some_and(|cancelled| cancelled())
     }
 
     /// Sleeps `delay`, or less once cancelled.
