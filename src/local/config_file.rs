@@ -73,13 +73,12 @@ impl ConfigFile {
             }
         };
         let doc = text.parse::<DocumentMut>().map_err(|err| {
-            let offset = err.span().map_or(0, |span| span.start);
-            let (line, column) = crate::local::func_toml::line_and_column(&text, offset);
+            let (line, column, message) = crate::local::func_toml::parse_error_at(&text, &err);
             ConfigError::Parse {
                 path: path.to_owned(),
                 line,
                 column,
-                message: err.message().trim_end().to_owned(),
+                message,
             }
         })?;
         Ok(Self {

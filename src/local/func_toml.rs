@@ -122,13 +122,12 @@ impl FuncToml {
             }
         };
         let doc = original.parse::<DocumentMut>().map_err(|err| {
-            let offset = err.span().map_or(0, |span| span.start);
-            let (line, column) = line_and_column(&original, offset);
+            let (line, column, message) = parse_error_at(&original, &err);
             FuncTomlError::Parse {
                 path: path.to_owned(),
                 line,
                 column,
-                message: err.message().trim_end().to_owned(),
+                message,
             }
         })?;
         Ok(Self {
@@ -519,8 +518,16 @@ fn insert_inline(kv: &mut InlineTable, binding: &str, id: &str) {
     kv.insert(binding, value);
 }
 
+/// Where a TOML error is and what it says, never the text of the line (in the config file it
+/// may hold the key): 1-based line and column, and the parser's message.
+pub(crate) fn parse_error_at(text: &str, err: &toml_edit::TomlError) -> (usize, usize, String) {
+    let offset = err.span().map_or(0, |span| span.start);
+    let (line, column) = line_and_column(text, offset);
+    (line, column, err.message().trim_end().to_owned())
+}
+
 /// 1-based line and column (in characters) of a byte offset.
-pub(crate) fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before
