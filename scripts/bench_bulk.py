@@ -134,7 +134,7 @@ def main():
         "",
         f"Written by `bash scripts/bench-bulk.sh` on {today}; {os.cpu_count()} cores, "
         f"{platform.system()} {platform.release()}. Release build against a running emulator "
-        "(file-backed) on loopback, default `--concurrency 16`.",
+        "(file-backed) on loopback, the default adaptive window (ceiling 256).",
         "",
         *rows,
     ])

@@ -2,3 +2,4 @@
 
 pub(crate) mod input;
 pub(crate) mod run;
+pub(crate) mod window;

@@ -1,6 +1,7 @@
 //! The bulk engine: a reader feeding workers over bounded channels, so memory stays bounded by
-//! the concurrency and the 1 MiB value limit whatever the number of items, and a collector that
-//! counts, draws progress and writes the remainder file.
+//! the window's ceiling and the 1 MiB value limit whatever the number of items, and a collector
+//! that counts, draws progress and writes the remainder file. How many requests are in flight
+//! at once is the adaptive [`Window`]'s decision.
 //!
 //! Stopping is exact. A shared [`Budget`] counts failed items as they happen; once it is spent,
 //! or on Ctrl-C or SIGTERM, no new request starts, the requests in flight finish, and every item
@@ -19,6 +20,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::input::{Item, Record};
+use super::window::{Slot, Window, WindowSummary};
 use crate::client::{ApiError, Client};
 use crate::error::Exit;
 use crate::local::atomic::AtomicFile;
@@ -28,7 +30,10 @@ use crate::ui::progress::CountBar;
 /// How a bulk run behaves.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
-    pub concurrency: usize,
+    /// The most requests in flight at once: the adaptive window's ceiling.
+    pub ceiling: usize,
+    /// Show each change of the window (`-v`).
+    pub verbose: bool,
     /// Stop after this many failed items; `None` never stops.
     pub max_errors: Option<u64>,
     /// Where the items not written go, as NDJSON that can be fed back as input.
@@ -53,6 +58,10 @@ pub(crate) struct Summary {
     pub interrupted: bool,
     /// A `--prefix` listing stopped early: keys after the last listed are in no file.
     pub unlisted: bool,
+    /// Answers 429 or 503 during the run, retried ones included.
+    pub throttled: u64,
+    /// How the adaptive window moved.
+    pub window: WindowSummary,
     /// The exit code the first failure calls for.
     #[serde(skip)]
     pub exit: Option<Exit>,
@@ -305,6 +314,10 @@ const SHOWN_FAILURES: u64 = 10;
 struct Tally<'a> {
     printer: &'a Printer,
     progress: CountBar,
+    window: Arc<Window>,
+    /// The client's count of 429/503 when the run began.
+    throttled_before: u64,
+    pressure: crate::client::Pressure,
     failed_file: FailedFile,
     budget: Arc<Budget>,
     summary: Summary,
@@ -316,12 +329,18 @@ impl<'a> Tally<'a> {
         printer: &'a Printer,
         options: &Options,
         budget: &Arc<Budget>,
+        client: &Client,
         total: Option<u64>,
         verb: &str,
     ) -> anyhow::Result<Self> {
+        let pressure = client.pressure();
+        let window = Window::new(options.ceiling, pressure.clone(), options.verbose);
         Ok(Self {
             printer,
-            progress: CountBar::new(printer, total, verb),
+            progress: CountBar::new(printer, total, verb, window.limit()),
+            window,
+            throttled_before: pressure.throttled(),
+            pressure,
             failed_file: FailedFile::new(options.failed_file.clone())?,
             budget: Arc::clone(budget),
             summary: Summary::default(),
@@ -331,20 +350,29 @@ impl<'a> Tally<'a> {
 
     fn done(&mut self) {
         self.summary.done += 1;
-        self.progress.step(self.summary.failed);
+        self.step();
     }
 
     fn vanished(&mut self) {
         self.summary.vanished += 1;
-        self.progress.step(self.summary.failed);
+        self.step();
     }
 
     /// An item never sent; it goes to the remainder file.
     fn skipped(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
         self.summary.skipped += 1;
         self.failed_file.write(line)?;
-        self.progress.step(self.summary.failed);
+        self.step();
         Ok(())
+    }
+
+    /// Counts one item on the progress line, with the window, and shows the window's changes
+    /// (`-v`).
+    fn step(&self) {
+        self.progress.step(self.summary.failed, self.window.limit());
+        for note in self.window.take_notes() {
+            self.progress.line(&note);
+        }
     }
 
     fn warn(&self, message: &str) {
@@ -367,11 +395,14 @@ impl<'a> Tally<'a> {
             self.warn(&format!("{}: {shown}{}", line.origin, line.error));
         }
         self.failed_file.write(line)?;
-        self.progress.step(self.summary.failed);
+        self.step();
         Ok(())
     }
 
     fn finish(self) -> anyhow::Result<Summary> {
+        for note in self.window.take_notes() {
+            self.progress.line(&note);
+        }
         self.progress.finish();
         self.failed_file.finish()?;
         let mut summary = self.summary;
@@ -384,6 +415,8 @@ impl<'a> Tally<'a> {
         summary.seconds = self.start.elapsed().as_secs_f64();
         summary.interrupted = self.budget.interrupted();
         summary.unlisted = self.budget.unlisted.load(Ordering::SeqCst);
+        summary.throttled = self.pressure.throttled() - self.throttled_before;
+        summary.window = self.window.summary();
         Ok(summary)
     }
 
@@ -423,8 +456,9 @@ fn key_hash(key: &str) -> u64 {
 /// stays bounded whatever the input's size.
 const QUEUED_KIB: usize = 16 * 1024;
 
-/// Writes every item of `records` to namespace `ns`. Items with the same key go to the same
-/// worker in input order, so the last one wins.
+/// Writes every item of `records` to namespace `ns`, as many at once as the window allows.
+/// Items with the same key are written one after the other in input order, so the last one
+/// wins.
 pub(crate) async fn put(
     client: &Client,
     ns: &str,
@@ -432,22 +466,26 @@ pub(crate) async fn put(
     options: &Options,
     printer: &Printer,
 ) -> anyhow::Result<Summary> {
-    let workers = options.concurrency.max(1);
     let budget = Budget::new(options.max_errors);
     let signals = watch_signals(&budget);
-    let (events, mut collected) = mpsc::channel::<Event>(workers * 4);
+    let (events, mut collected) = mpsc::channel::<Event>(options.ceiling.max(1) * 4);
     // Before any request: a failed file that cannot be written stops the run here.
-    let mut tally = Tally::new(printer, options, &budget, None, "written")?;
-    let client = budget.client(client);
-    let (queues, handles) = start_writers(&client, ns, workers, &events, &budget);
-    let reader = start_reader(records, queues, events, Arc::clone(&budget));
+    let mut tally = Tally::new(printer, options, &budget, client, None, "written")?;
+    let writer = Writer {
+        client: budget.client(client),
+        ns: Arc::from(ns),
+        events: events.clone(),
+        budget: Arc::clone(&budget),
+        chains: Arc::default(),
+    };
+    let (queue, heads) = mpsc::unbounded_channel::<Queued>();
+    let reader = start_reader(records, queue, writer.clone(), events);
+    let dispatcher = tokio::spawn(dispatch(heads, writer, Arc::clone(&tally.window)));
     while let Some(event) = collected.recv().await {
         tally_put(&mut tally, event)?;
     }
     let _ = reader.await;
-    for handle in handles {
-        let _ = handle.await;
-    }
+    let _ = dispatcher.await;
     signals.abort();
     tally.finish()
 }
@@ -455,70 +493,107 @@ pub(crate) async fn put(
 /// An item on its way to a writer, holding its share of the byte budget until written.
 type Queued = (Item, tokio::sync::OwnedSemaphorePermit);
 
-/// `workers` tasks, each writing the items of its queue in order and reporting each outcome.
-/// Once the run stops, a queued item is reported as skipped instead of sent.
-fn start_writers(
-    client: &Client,
-    ns: &str,
-    workers: usize,
-    events: &mpsc::Sender<Event>,
-    budget: &Arc<Budget>,
-) -> (
-    Vec<mpsc::UnboundedSender<Queued>>,
-    Vec<tokio::task::JoinHandle<()>>,
-) {
-    let mut queues = Vec::with_capacity(workers);
-    let mut handles = Vec::with_capacity(workers);
-    for _ in 0..workers {
-        let (queue, mut items) = mpsc::unbounded_channel::<Queued>();
-        queues.push(queue);
-        let client = client.clone();
-        let ns = ns.to_owned();
-        let events = events.clone();
-        let budget = Arc::clone(budget);
-        handles.push(tokio::spawn(async move {
-            while let Some((item, _permit)) = items.recv().await {
-                let event = if budget.stopped() {
-                    Event::Skipped(Box::new(item))
-                } else {
-                    let written = client
+/// The items waiting behind an earlier item with the same key (by hash), per key that has an
+/// item queued or in flight. Only such keys have an entry, so it stays as small as the queue.
+type Chains =
+    Arc<std::sync::Mutex<std::collections::HashMap<u64, std::collections::VecDeque<Queued>>>>;
+
+/// What every write of a run shares.
+#[derive(Clone)]
+struct Writer {
+    client: Client,
+    ns: Arc<str>,
+    events: mpsc::Sender<Event>,
+    budget: Arc<Budget>,
+    chains: Chains,
+}
+
+impl Writer {
+    fn chains(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, std::collections::VecDeque<Queued>>>
+    {
+        self.chains.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes `first`, then each item that queued behind it with the same key, in order.
+    /// `slot` is the room in the window the writes use; without one (the run stopped), every
+    /// item is reported as skipped.
+    async fn write_chain(self, first: Queued, mut slot: Option<Slot>) {
+        let hash = key_hash(&first.0.key);
+        let mut next = Some(first);
+        while let Some((item, _permit)) = next.take() {
+            let event = match slot.as_mut().filter(|_| !self.budget.stopped()) {
+                Some(slot) => {
+                    let written = self
+                        .client
                         .put_key(
-                            &ns,
+                            &self.ns,
                             &item.key,
                             item.value.clone(),
                             item.ttl_secs,
                             item.content_type.as_deref(),
                         )
                         .await;
+                    slot.answered();
                     match written {
                         Ok(_) => Event::Done,
                         Err(err) => {
-                            budget.fail();
+                            self.budget.fail();
                             Event::Failed(Box::new(item), err)
                         }
                     }
-                };
-                if events.send(event).await.is_err() {
-                    return;
                 }
+                None => Event::Skipped(Box::new(item)),
+            };
+            // The collector is gone only when the run failed outright; what is left is moot.
+            let _ = self.events.send(event).await;
+            let mut chains = self.chains();
+            next = chains.get_mut(&hash).and_then(|chain| chain.pop_front());
+            if next.is_none() {
+                chains.remove(&hash);
             }
-        }));
+        }
     }
-    (queues, handles)
 }
 
-/// Reads the input on a blocking thread and hands each item to the writer its key hashes to
-/// (so that two items with one key are written in input order). Items wait in per-writer
-/// queues; a budget of bytes, not the queue length, bounds memory, so that the reader never
-/// stalls on one busy writer while others are idle. Once the run stops, the rest of the input
-/// is still read, straight into the remainder file.
+/// Starts a write for each item that heads its key's chain, once the window has room; after a
+/// stop, reports them as skipped without waiting for room.
+async fn dispatch(mut heads: mpsc::UnboundedReceiver<Queued>, writer: Writer, window: Arc<Window>) {
+    let mut writes = tokio::task::JoinSet::new();
+    while let Some(head) = heads.recv().await {
+        let slot = if writer.budget.stopped() {
+            None
+        } else {
+            // The run may stop while this item waits for room.
+            Some(window.acquire().await).filter(|_| !writer.budget.stopped())
+        };
+        match slot {
+            Some(slot) => {
+                writes.spawn(writer.clone().write_chain(head, Some(slot)));
+                // Finished writes are reaped as they go, so the set stays small.
+                while writes.try_join_next().is_some() {}
+            }
+            // In order, here: a skipped item's remainder line keeps its place.
+            None => writer.clone().write_chain(head, None).await,
+        }
+    }
+    while writes.join_next().await.is_some() {}
+}
+
+/// Reads the input on a blocking thread and queues each item: at the head of its key's chain
+/// (to be written as soon as the window has room), or behind the item with the same key that
+/// is queued or in flight (so that two items with one key are written in input order). A
+/// budget of bytes bounds the values queued. Once the run stops, the rest of the input is
+/// still read, straight into the remainder file.
 fn start_reader(
     records: Box<dyn Iterator<Item = Record> + Send>,
-    queues: Vec<mpsc::UnboundedSender<Queued>>,
+    heads: mpsc::UnboundedSender<Queued>,
+    writer: Writer,
     events: mpsc::Sender<Event>,
-    budget: Arc<Budget>,
 ) -> tokio::task::JoinHandle<()> {
     let bytes = Arc::new(tokio::sync::Semaphore::new(QUEUED_KIB));
+    let budget = Arc::clone(&writer.budget);
     tokio::task::spawn_blocking(move || {
         let mut seen = HashSet::new();
         let send = |event: Event| events.blocking_send(event).is_ok();
@@ -547,8 +622,8 @@ fn start_reader(
                 }
                 Record::Item(item) => item,
             };
-            // After a stop, items still go through their writer's queue (which skips them), so
-            // that the remainder file keeps the input's order for items with the same key.
+            // After a stop, items still go through their chain (which skips them), so that
+            // the remainder file keeps the input's order for items with the same key.
             let hash = key_hash(&item.key);
             if !seen.insert(hash) {
                 let duplicate = Event::Duplicate {
@@ -565,8 +640,23 @@ fn start_reader(
             else {
                 return;
             };
-            let queue = &queues[(hash % queues.len() as u64) as usize];
-            if queue.send((item, permit)).is_err() {
+            let queued = (item, permit);
+            let head = {
+                let mut chains = writer.chains();
+                match chains.get_mut(&hash) {
+                    Some(chain) => {
+                        chain.push_back(queued);
+                        None
+                    }
+                    None => {
+                        chains.insert(hash, std::collections::VecDeque::new());
+                        Some(queued)
+                    }
+                }
+            };
+            if let Some(head) = head
+                && heads.send(head).is_err()
+            {
                 return;
             }
         }
@@ -624,6 +714,7 @@ fn produce(
     keys: Keys,
     capacity: usize,
     budget: &Arc<Budget>,
+    window: Option<Arc<Window>>,
 ) -> mpsc::Receiver<KeyRecord> {
     let (send, receive) = mpsc::channel(capacity);
     match keys {
@@ -644,7 +735,9 @@ fn produce(
             let client = client.clone();
             let ns = ns.to_owned();
             let budget = Arc::clone(budget);
-            tokio::spawn(async move { list_prefix(&client, &ns, &prefix, &send, &budget).await });
+            tokio::spawn(async move {
+                list_prefix(&client, &ns, &prefix, &send, &budget, window.as_ref()).await;
+            });
         }
     }
     receive
@@ -749,6 +842,7 @@ async fn list_prefix(
     prefix: &str,
     send: &mpsc::Sender<KeyRecord>,
     budget: &Budget,
+    window: Option<&Arc<Window>>,
 ) {
     let mut cursor: Option<String> = None;
     let prefix = (!prefix.is_empty()).then_some(prefix);
@@ -758,10 +852,17 @@ async fn list_prefix(
             budget.unlisted.store(true, Ordering::SeqCst);
             return;
         }
-        let page = match client
+        // A listing request takes room in the window like any other (its latency, of another
+        // kind of request, is not counted), so that `--concurrency` bounds every request.
+        let slot = match window {
+            Some(window) => Some(window.acquire().await),
+            None => None,
+        };
+        let page = client
             .list_keys(ns, prefix, Some(1000), cursor.as_deref())
-            .await
-        {
+            .await;
+        drop(slot);
+        let page = match page {
             Ok(page) => page,
             Err(err) => {
                 let _ = send.send(Err((LISTING.into(), err.to_string()))).await;
@@ -796,7 +897,8 @@ fn stream(receiver: mpsc::Receiver<KeyRecord>) -> impl futures_util::Stream<Item
 
 /// What became of one key of `get` or `delete`.
 enum KeyOutcome<T> {
-    Answered(Result<T, ApiError>),
+    /// With its room in the window, held until the answer is dealt with.
+    Answered(Result<T, ApiError>, Slot),
     /// The run had stopped: no request was made.
     NotSent,
 }
@@ -806,6 +908,7 @@ enum KeyOutcome<T> {
 async fn key_request<T, F>(
     record: KeyRecord,
     budget: Arc<Budget>,
+    window: Arc<Window>,
     request: impl FnOnce(String) -> F,
 ) -> Result<(String, String, KeyOutcome<T>), (String, String)>
 where
@@ -815,17 +918,68 @@ where
     if budget.stopped() {
         return Ok((key, origin, KeyOutcome::NotSent));
     }
+    let mut slot = window.acquire().await;
+    if budget.stopped() {
+        return Ok((key, origin, KeyOutcome::NotSent));
+    }
     let result = request(key.clone()).await;
+    slot.answered();
     if let Err(err) = &result
         && !(err.status() == Some(404) && origin == "listed")
     {
         budget.fail();
     }
-    Ok((key, origin, KeyOutcome::Answered(result)))
+    Ok((key, origin, KeyOutcome::Answered(result, slot)))
 }
 
-/// Reads every key's value and writes NDJSON lines to `out`, in key order, `concurrency`
-/// requests at a time. Keys that vanished between listing and reading are counted apart.
+/// What a run over keys (`get`, `delete`) starts with: its budget and signal watcher, its tally
+/// and window, its client, and the keys coming in.
+struct KeyRun<'a> {
+    budget: Arc<Budget>,
+    signals: tokio::task::JoinHandle<()>,
+    tally: Tally<'a>,
+    client: Client,
+    window: Arc<Window>,
+    receiver: mpsc::Receiver<KeyRecord>,
+}
+
+impl<'a> KeyRun<'a> {
+    fn start(
+        client: &Client,
+        ns: &str,
+        keys: Keys,
+        options: &Options,
+        printer: &'a Printer,
+        total: Option<u64>,
+        verb: &str,
+    ) -> anyhow::Result<Self> {
+        let budget = Budget::new(options.max_errors);
+        let signals = watch_signals(&budget);
+        let tally = Tally::new(printer, options, &budget, client, total, verb)?;
+        let client = budget.client(client);
+        let window = Arc::clone(&tally.window);
+        let capacity = options.ceiling.max(1) * 4;
+        let receiver = produce(
+            &client,
+            ns,
+            keys,
+            capacity,
+            &budget,
+            Some(Arc::clone(&window)),
+        );
+        Ok(Self {
+            budget,
+            signals,
+            tally,
+            client,
+            window,
+            receiver,
+        })
+    }
+}
+
+/// Reads every key's value and writes NDJSON lines to `out`, in key order, as many requests at
+/// a time as the window allows. Keys that vanished between listing and reading are counted apart.
 pub(crate) async fn get(
     client: &Client,
     ns: &str,
@@ -835,25 +989,31 @@ pub(crate) async fn get(
     printer: &Printer,
 ) -> anyhow::Result<Summary> {
     use futures_util::StreamExt as _;
-    let concurrency = options.concurrency.max(1);
-    let budget = Budget::new(options.max_errors);
-    let signals = watch_signals(&budget);
-    let mut tally = Tally::new(printer, options, &budget, None, "read")?;
-    let client = &budget.client(client);
-    let receiver = produce(client, ns, keys, concurrency * 4, &budget);
+    let KeyRun {
+        budget,
+        signals,
+        mut tally,
+        client,
+        window,
+        receiver,
+    } = KeyRun::start(client, ns, keys, options, printer, None, "read")?;
+    let client = &client;
     let fetches = stream(receiver)
         .map(|record| {
             let client = client.clone();
             let ns = ns.to_owned();
-            key_request(record, Arc::clone(&budget), move |key| async move {
+            let window = Arc::clone(&window);
+            key_request(record, Arc::clone(&budget), window, move |key| async move {
                 client.get_key(&ns, &key).await
             })
         })
-        .buffered(concurrency);
+        .buffered(options.ceiling.max(1));
     futures_util::pin_mut!(fetches);
     while let Some(result) = fetches.next().await {
         match result {
-            Ok((key, _, KeyOutcome::Answered(Ok(value)))) => {
+            // The slot is held until the value is written: values in memory stay within the
+            // window.
+            Ok((key, _, KeyOutcome::Answered(Ok(value), _slot))) => {
                 let line = ValueLine::new(&key, &value.bytes, value.content_type.as_deref());
                 let mut text = serde_json::to_vec(&line)?;
                 text.push(b'\n');
@@ -881,14 +1041,14 @@ fn tally_key<T>(
     result: Result<(String, String, KeyOutcome<T>), (String, String)>,
 ) -> anyhow::Result<()> {
     match result {
-        Ok((_, _, KeyOutcome::Answered(Ok(_)))) => tally.done(),
+        Ok((_, _, KeyOutcome::Answered(Ok(_), _))) => tally.done(),
         // Listed, then deleted by someone else before it was read.
-        Ok((_, origin, KeyOutcome::Answered(Err(err))))
+        Ok((_, origin, KeyOutcome::Answered(Err(err), _)))
             if err.status() == Some(404) && origin == "listed" =>
         {
             tally.vanished();
         }
-        Ok((key, origin, KeyOutcome::Answered(Err(err)))) => {
+        Ok((key, origin, KeyOutcome::Answered(Err(err), _))) => {
             let error = err.to_string();
             tally.failed(
                 &FailedLine::about(Some(&key), &origin, &error),
@@ -917,7 +1077,7 @@ pub(crate) async fn count(
         return Ok(None);
     }
     let budget = Budget::new(None);
-    let mut receiver = produce(client, ns, keys.clone(), 1000, &budget);
+    let mut receiver = produce(client, ns, keys.clone(), 1000, &budget, None);
     let mut count = 0;
     while let Some(record) = receiver.recv().await {
         if let Err((origin, error)) = &record
@@ -938,7 +1098,7 @@ pub(crate) async fn count(
     Ok(Some(count))
 }
 
-/// Deletes every key, `concurrency` requests at a time.
+/// Deletes every key, as many requests at a time as the window allows.
 pub(crate) async fn delete(
     client: &Client,
     ns: &str,
@@ -948,21 +1108,25 @@ pub(crate) async fn delete(
     printer: &Printer,
 ) -> anyhow::Result<Summary> {
     use futures_util::StreamExt as _;
-    let concurrency = options.concurrency.max(1);
-    let budget = Budget::new(options.max_errors);
-    let signals = watch_signals(&budget);
-    let mut tally = Tally::new(printer, options, &budget, total, "deleted")?;
-    let client = &budget.client(client);
-    let receiver = produce(client, ns, keys, concurrency * 4, &budget);
+    let KeyRun {
+        budget,
+        signals,
+        mut tally,
+        client,
+        window,
+        receiver,
+    } = KeyRun::start(client, ns, keys, options, printer, total, "deleted")?;
+    let client = &client;
     let deletions = stream(receiver)
         .map(|record| {
             let client = client.clone();
             let ns = ns.to_owned();
-            key_request(record, Arc::clone(&budget), move |key| async move {
+            let window = Arc::clone(&window);
+            key_request(record, Arc::clone(&budget), window, move |key| async move {
                 client.delete_key(&ns, &key).await
             })
         })
-        .buffer_unordered(concurrency);
+        .buffer_unordered(options.ceiling.max(1));
     futures_util::pin_mut!(deletions);
     while let Some(result) = deletions.next().await {
         tally_key(&mut tally, result)?;

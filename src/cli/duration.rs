@@ -31,6 +31,28 @@ pub(crate) fn parse_positive(input: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// `serve --latency`: a delay and how far each answer's may stray from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Latency {
+    pub base: Duration,
+    pub jitter: Duration,
+}
+
+/// Parses `serve --latency`: a duration, optionally with `±JITTER` (or `+-JITTER`) no larger
+/// than itself.
+pub(crate) fn parse_latency(input: &str) -> Result<Latency, String> {
+    let (base, jitter) = match input.split_once('±').or_else(|| input.split_once("+-")) {
+        Some((base, jitter)) => (parse(base)?, parse(jitter)?),
+        None => (parse(input)?, Duration::ZERO),
+    };
+    if jitter > base {
+        return Err(format!(
+            "`{input}`: the jitter cannot be larger than the delay (no answer comes before it is asked); use, say, `100ms±20ms`"
+        ));
+    }
+    Ok(Latency { base, jitter })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,6 +67,21 @@ mod tests {
         assert!(parse("abc").is_err());
         assert!(parse("-5").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn latency_takes_an_optional_jitter() {
+        let ms = Duration::from_millis;
+        let latency = |base, jitter| Latency { base, jitter };
+        assert_eq!(parse_latency("100ms"), Ok(latency(ms(100), ms(0))));
+        assert_eq!(parse_latency("100ms±20ms"), Ok(latency(ms(100), ms(20))));
+        assert_eq!(parse_latency("1s+-250ms"), Ok(latency(ms(1000), ms(250))));
+        assert_eq!(
+            parse_latency("10ms±20ms"),
+            Err("`10ms±20ms`: the jitter cannot be larger than the delay (no answer comes before it is asked); use, say, `100ms±20ms`".into())
+        );
+        assert!(parse_latency("fast").is_err());
+        assert!(parse_latency("100ms±").is_err());
     }
 
     #[test]

@@ -532,9 +532,9 @@ the `--failed-file` with its text; the rest goes on.";
 /// What every bulk command shares.
 #[derive(Debug, Args)]
 pub(crate) struct BulkOptions {
-    /// Requests in flight at once
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
+    /// The most requests in flight at once [default: 256]; the window adapts below it
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: Option<u16>,
 
     /// Stop after N failed items: no new request starts, and the rest goes to `--failed-file`
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
@@ -818,6 +818,11 @@ pub(crate) struct ServeArgs {
     /// Answer requests beyond N per second with 429 and rate-limit headers
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: Option<u32>,
+
+    /// Hold every answer back DUR, or DUR±JITTER (also written `DUR+-JITTER`), to play a
+    /// distant service
+    #[arg(long, value_name = "DUR", value_parser = crate::cli::duration::parse_latency)]
+    pub latency: Option<crate::cli::duration::Latency>,
 
     /// Namespaces without TTL support: a PUT with `ttl_secs` gets 409, as on the service
     #[arg(long)]

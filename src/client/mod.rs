@@ -87,6 +87,13 @@ pub(crate) enum Event<'a> {
         elapsed: Duration,
         request_id: Option<&'a str>,
     },
+    /// The service announced its rate limit, and requests are now paced to `rate` per second
+    /// (reported when it first applies and when it moves by more than a tenth).
+    Pacing {
+        limit: u32,
+        window_secs: u64,
+        rate: f64,
+    },
     /// An attempt failed and will be repeated after `delay`.
     Retrying {
         method: &'a Method,
@@ -124,11 +131,109 @@ pub(crate) struct Client {
     gate: Arc<Gate>,
 }
 
-/// Holds every request of a client (and its clones) back until a time the service named in a
-/// `Retry-After` or `x-ratelimit-reset`.
+/// What every request of a client (and its clones) passes through before it is sent:
+///
+/// - a pause until a time the service named in a `Retry-After` or `x-ratelimit-reset`;
+/// - pacing, once the service announces its limit (`x-ratelimit-limit` requests per window,
+///   the window being the longest `x-ratelimit-reset` seen): requests leave evenly spaced at
+///   [`PACE_SHARE`] of that rate, so a bulk run goes as fast as the service allows without
+///   learning the limit from 429s. Each 429 while paced lowers the pace (once per window, as
+///   429s come in bursts), and successes slowly win it back: another client may share the
+///   quota;
+/// - the count of 429 and 503 answers, for bulk work's adaptive window.
 #[derive(Debug, Default)]
 pub(crate) struct Gate {
     until: std::sync::Mutex<Option<Instant>>,
+    pace: std::sync::Mutex<Pace>,
+    throttled: std::sync::atomic::AtomicU64,
+}
+
+/// Share of the announced rate that paced requests use: the rest absorbs latency jitter, which
+/// bunches arrivals within a fixed window.
+const PACE_SHARE: f64 = 0.95;
+/// The lowest share 429s can push the pace down to.
+const PACE_FLOOR: f64 = 0.1;
+
+#[derive(Debug, Default)]
+struct Pace {
+    /// `x-ratelimit-limit`: requests per window.
+    limit: Option<u32>,
+    /// The window, in seconds: the longest `x-ratelimit-reset` seen (at least 1).
+    window_secs: u64,
+    /// Share of `limit` used; [`PACE_SHARE`] until 429s lower it.
+    share: f64,
+    /// When the next request may leave.
+    next: Option<Instant>,
+    /// When a 429 last lowered the share.
+    lowered: Option<Instant>,
+    /// The rate last reported through [`Event::Pacing`], to report changes only.
+    reported: f64,
+    /// Requests sent before the limit was known: they count against the quota too.
+    unpaced: u32,
+}
+
+impl Pace {
+    /// Requests per second paced to, when the service announced a limit.
+    fn rate(&self) -> Option<f64> {
+        let limit = f64::from(self.limit?);
+        Some(limit * self.share / self.window_secs.max(1) as f64)
+    }
+
+    /// Reads the rate-limit headers of one answer.
+    fn observe(&mut self, limit: Option<u32>, reset: Option<f64>, throttled: bool, now: Instant) {
+        let Some(limit) = limit.filter(|limit| *limit > 0) else {
+            return;
+        };
+        let first = self.limit.is_none();
+        if first {
+            self.share = PACE_SHARE;
+        }
+        self.limit = Some(limit);
+        if let Some(reset) = reset.filter(|r| r.is_finite() && *r <= MAX_WAIT_SECS as f64) {
+            self.window_secs = self.window_secs.max(reset.ceil().max(1.0) as u64);
+        }
+        self.window_secs = self.window_secs.max(1);
+        // The requests sent before the limit was known took slots of the pace: the next one
+        // leaves after them, so that the first window does not overflow.
+        if first && let Some(rate) = self.rate() {
+            let taken = Duration::from_secs_f64(f64::from(self.unpaced) / rate);
+            self.next = Some(self.next.map_or(now, |next| next.max(now)) + taken);
+        }
+        let window = Duration::from_secs(self.window_secs);
+        if throttled {
+            if self
+                .lowered
+                .is_none_or(|at| now.duration_since(at) >= window)
+            {
+                self.share = (self.share * 0.8).max(PACE_FLOOR);
+                self.lowered = Some(now);
+            }
+        } else {
+            // About a hundred answers win back a twentieth of the rate.
+            self.share = (self.share + 0.0005).min(PACE_SHARE);
+        }
+    }
+
+    /// The moment the next request may leave, and books the one after.
+    fn slot(&mut self, now: Instant) -> Option<Instant> {
+        let Some(rate) = self.rate() else {
+            self.unpaced = self.unpaced.saturating_add(1);
+            return None;
+        };
+        let slot = self.next.map_or(now, |next| next.max(now));
+        self.next = Some(slot + Duration::from_secs_f64(1.0 / rate));
+        (slot > now).then_some(slot)
+    }
+
+    /// The rate, when it moved by more than a tenth since last reported.
+    fn changed(&mut self) -> Option<f64> {
+        let rate = self.rate()?;
+        if (rate - self.reported).abs() <= self.reported * 0.1 {
+            return None;
+        }
+        self.reported = rate;
+        Some(rate)
+    }
 }
 
 impl Gate {
@@ -142,6 +247,26 @@ impl Gate {
         if until.is_none_or(|current| current < end) {
             *until = Some(end);
         }
+    }
+
+    fn pace(&self) -> std::sync::MutexGuard<'_, Pace> {
+        self.pace.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How hard the service is pushing back on a client (and its clones); see [`Client::pressure`].
+#[derive(Clone)]
+pub(crate) struct Pressure(Arc<Gate>);
+
+impl Pressure {
+    /// Answers 429 or 503 so far, retried ones included.
+    pub(crate) fn throttled(&self) -> u64 {
+        self.0.throttled.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The rate requests are paced to, once the service announced its limit.
+    pub(crate) fn paced_rate(&self) -> Option<f64> {
+        self.0.pace().rate()
     }
 }
 
@@ -259,6 +384,11 @@ impl Client {
         let mut client = self.clone();
         client.cancel = Some(cancel);
         client
+    }
+
+    /// How hard the service pushes back, shared by every clone of this client.
+    pub(crate) fn pressure(&self) -> Pressure {
+        Pressure(Arc::clone(&self.gate))
     }
 
     fn cancelled(&self) -> bool {
@@ -502,6 +632,11 @@ impl Client {
                 self.pause(until.saturating_duration_since(Instant::now()))
                     .await;
             }
+            let slot = self.gate.pace().slot(Instant::now());
+            if let Some(slot) = slot {
+                self.pause(slot.saturating_duration_since(Instant::now()))
+                    .await;
+            }
             let (result, server_delay) = self.attempt(&method, path, body.clone(), limit).await;
             if let Some(ServerDelay::Wait(delay)) = server_delay {
                 self.gate.pause(delay);
@@ -589,6 +724,7 @@ impl Client {
         };
         let request_id = header("x-request-id");
         let content_type = header(CONTENT_TYPE.as_str());
+        self.note_limits(status, &headers);
         if status.is_success() {
             let body = read_body(response, limit, &shown, fail)
                 .await
@@ -620,6 +756,47 @@ impl Client {
             )),
             server_delay,
         )
+    }
+
+    /// Counts a 429 or 503, and paces to a limit the service announces.
+    fn note_limits(&self, status: StatusCode, headers: &http::HeaderMap) {
+        let throttled = matches!(status.as_u16(), 429 | 503);
+        if throttled {
+            self.gate
+                .throttled
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let number = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v >= 0.0)
+        };
+        let Some(limit) = number("x-ratelimit-limit").map(|l| l.min(f64::from(u32::MAX)) as u32)
+        else {
+            return;
+        };
+        let reset = number("x-ratelimit-reset");
+        let changed = {
+            let mut pace = self.gate.pace();
+            pace.observe(Some(limit), reset, status.as_u16() == 429, Instant::now());
+            pace.changed().map(|rate| (rate, pace.window_secs))
+        };
+        // The quota is spent: what is sent before the reset would only be refused.
+        if status.is_success()
+            && number("x-ratelimit-remaining") == Some(0.0)
+            && let Some(reset) = reset.filter(|r| *r <= MAX_WAIT_SECS as f64)
+        {
+            self.gate.pause(Duration::from_secs_f64(reset));
+        }
+        if let Some((rate, window_secs)) = changed {
+            self.emit(&Event::Pacing {
+                limit,
+                window_secs,
+                rate,
+            });
+        }
     }
 
     fn trace(
@@ -894,6 +1071,63 @@ mod tests {
             delay(&[("retry-after", "Mon, 10 Sep 2001 01:46:40 GMT")]),
             Some(ServerDelay::TooLong(86400.0))
         );
+    }
+
+    #[test]
+    fn an_announced_limit_spaces_requests_evenly() {
+        let t0 = Instant::now();
+        let mut pace = Pace::default();
+        // Before any answer: no pace, and the requests sent are counted.
+        assert_eq!(pace.slot(t0), None);
+        assert_eq!(pace.slot(t0), None);
+        pace.observe(Some(100), Some(1.0), false, t0);
+        assert!((pace.rate().expect("paced") - 95.0).abs() < 1e-9);
+        assert_eq!(pace.changed(), Some(95.0));
+        assert_eq!(pace.changed(), None, "reported once");
+        // The two unpaced requests took the first two slots.
+        let interval = Duration::from_secs_f64(1.0 / 95.0);
+        assert_eq!(pace.slot(t0), Some(t0 + interval * 2));
+        assert_eq!(pace.slot(t0), Some(t0 + interval * 3));
+        // Later than booked: it leaves now, and the next one an interval after.
+        let late = t0 + Duration::from_secs(5);
+        assert_eq!(pace.slot(late), None);
+        assert_eq!(pace.slot(late), Some(late + interval));
+    }
+
+    #[test]
+    fn the_window_is_the_longest_reset_and_429s_lower_the_pace_once_per_window() {
+        let t0 = Instant::now();
+        let mut pace = Pace::default();
+        pace.observe(Some(600), Some(42.5), false, t0);
+        assert_eq!(pace.window_secs, 43);
+        pace.observe(Some(600), Some(3.0), false, t0);
+        assert_eq!(
+            pace.window_secs, 43,
+            "a reset counting down is not a shorter window"
+        );
+        // An epoch date is not a window.
+        pace.observe(Some(600), Some(1.7e9), false, t0);
+        assert_eq!(pace.window_secs, 43);
+        let share = pace.share;
+        pace.observe(Some(600), Some(3.0), true, t0);
+        pace.observe(Some(600), Some(3.0), true, t0 + Duration::from_secs(1));
+        assert!(
+            (pace.share - share * 0.8).abs() < 1e-9,
+            "a burst of 429s counts once"
+        );
+        pace.observe(Some(600), Some(3.0), true, t0 + Duration::from_secs(44));
+        assert!((pace.share - share * 0.64).abs() < 1e-9);
+        for _ in 0..10_000 {
+            pace.observe(Some(600), Some(3.0), false, t0);
+        }
+        assert!(
+            (pace.share - PACE_SHARE).abs() < 1e-9,
+            "successes win it back"
+        );
+        // Without a limit header nothing changes.
+        let mut none = Pace::default();
+        none.observe(None, Some(1.0), true, t0);
+        assert_eq!(none.rate(), None);
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub(crate) enum Access {
 /// A connected client, and the local emulator behind it when `--local`.
 pub(crate) struct Backend {
     pub client: Client,
+    /// `-v`: bulk work shows its window's changes.
+    pub verbose: bool,
     /// The `func.toml` in use: `--func-toml`, else the nearest (which may not exist).
     pub func_toml: Option<PathBuf>,
     local: Option<tokio::sync::oneshot::Sender<()>>,
@@ -53,6 +55,7 @@ impl Backend {
                 start_local(global, printer, access, timeout, func_toml.as_deref()).await?;
             return Ok(Self {
                 client,
+                verbose: global.verbose,
                 func_toml,
                 local: Some(stop),
             });
@@ -67,6 +70,7 @@ impl Backend {
         let options = client_options(global, printer, timeout, remote.base_url, credential.token);
         Ok(Self {
             client: Client::new(options)?,
+            verbose: global.verbose,
             func_toml,
             local: None,
         })
@@ -209,6 +213,21 @@ fn show_event(event: &Event<'_>, verbose: bool, notices: bool) {
             stderr_line(&format!(
                 "< {version:?} {status} in {:.1}ms{id}",
                 elapsed.as_secs_f64() * 1000.0
+            ));
+        }
+        Event::Pacing {
+            limit,
+            window_secs,
+            rate,
+        } if verbose => {
+            let per = match window_secs {
+                1 => "second".to_owned(),
+                secs => crate::text::duration(Duration::from_secs(*secs)),
+            };
+            stderr_line(&format!(
+                "* The service allows {} requests per {per}: sending {}/s",
+                crate::text::thousands(u64::from(*limit)),
+                crate::text::thousands(rate.round() as u64)
             ));
         }
         Event::Retrying {

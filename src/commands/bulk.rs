@@ -20,9 +20,12 @@ use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
 
-fn options(bulk: &BulkOptions) -> Options {
+fn options(bulk: &BulkOptions, verbose: bool) -> Options {
     Options {
-        concurrency: usize::from(bulk.concurrency),
+        ceiling: bulk
+            .concurrency
+            .map_or(crate::bulk::window::DEFAULT_CEILING, usize::from),
+        verbose,
         max_errors: (!bulk.continue_on_error).then_some(bulk.max_errors),
         failed_file: bulk.failed_file.clone(),
     }
@@ -200,9 +203,15 @@ async fn write_records(
 ) -> anyhow::Result<()> {
     let target = target::id(backend, spec).await?;
     let client = backend.client.without_retry_messages();
-    let summary = run::put(&client, &target.id, records, &options(bulk), printer)
-        .await
-        .with_context(|| format!("failed to write keys to KV namespace `{}`", target.label))?;
+    let summary = run::put(
+        &client,
+        &target.id,
+        records,
+        &options(bulk, backend.verbose),
+        printer,
+    )
+    .await
+    .with_context(|| format!("failed to write keys to KV namespace `{}`", target.label))?;
     finish(printer, "Wrote", &summary, bulk)
 }
 
@@ -273,11 +282,28 @@ async fn read_keys(
     // The NDJSON is the result; the summary goes to stderr only.
     let quiet_json = printer.stderr_only();
     let summary = match output_file {
-        Some(path) => read_to_file(&client, &target.id, keys, path, bulk, printer).await?,
+        Some(path) => {
+            read_to_file(
+                &client,
+                &target.id,
+                keys,
+                path,
+                &options(bulk, backend.verbose),
+                printer,
+            )
+            .await?
+        }
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let summary =
-                run::get(&client, &target.id, keys, &mut out, &options(bulk), printer).await?;
+            let summary = run::get(
+                &client,
+                &target.id,
+                keys,
+                &mut out,
+                &options(bulk, backend.verbose),
+                printer,
+            )
+            .await?;
             out.flush()?;
             summary
         }
@@ -292,14 +318,14 @@ async fn read_to_file(
     ns: &str,
     keys: Keys,
     path: &Path,
-    bulk: &BulkOptions,
+    options: &Options,
     printer: &Printer,
 ) -> anyhow::Result<Summary> {
     let complete = |summary: &Summary| summary.remaining() == 0 && !summary.interrupted;
     let cannot = |path: &Path| format!("cannot write `{}`", path.display());
     let file = AtomicFile::new(path).with_context(|| cannot(path))?;
     let mut out = std::io::BufWriter::new(file);
-    let summary = run::get(client, ns, keys, &mut out, &options(bulk), printer).await?;
+    let summary = run::get(client, ns, keys, &mut out, options, printer).await?;
     let file = out
         .into_inner()
         .map_err(|err| err.into_error())
@@ -374,7 +400,7 @@ pub(crate) async fn delete(
         &target.id,
         keys,
         total,
-        &options(&args.bulk),
+        &options(&args.bulk, backend.verbose),
         printer,
     )
     .await?;

@@ -59,6 +59,10 @@ pub(crate) fn serve(
         fail_provision: args.fail_provision,
         api_key: args.api_key.clone(),
         rate_limit: args.rate_limit,
+        latency: args.latency.map(|latency| emulator::Latency {
+            base: latency.base,
+            jitter: latency.jitter,
+        }),
         ttl_support: !args.no_ttl,
         log_requests: !printer.quiet(),
         hosts: allowed_hosts(args.host, &args.allowed_host),
@@ -76,6 +80,30 @@ pub(crate) fn serve(
         .context("cannot start the async runtime")?;
     let api_key = args.api_key.as_deref().unwrap_or(emulator::LOCAL_API_KEY);
     runtime.block_on(run(config, addr, api_key, &mirrored, &printer))
+}
+
+/// What `serve --json` prints when it stops: what it answered.
+#[derive(Debug, Serialize)]
+struct Stopped {
+    stopped: bool,
+    #[serde(flatten)]
+    stats: emulator::StatsSnapshot,
+}
+
+fn stopped_line(stats: &emulator::StatsSnapshot) -> String {
+    let plural = |n: u64, word: &str| {
+        format!(
+            "{} {word}{}",
+            crate::text::thousands(n),
+            if n == 1 { "" } else { "s" }
+        )
+    };
+    format!(
+        "Stopped the KV emulator after {} ({} answered 429; at most {} at once)",
+        plural(stats.requests, "request"),
+        crate::text::thousands(stats.rate_limited),
+        crate::text::thousands(stats.peak_in_flight),
+    )
 }
 
 /// Binds, says where (the exports or `--json` on stdout, a status line on stderr), and serves
@@ -116,14 +144,23 @@ async fn run(
     };
     printer.status(&format!("Serving the KV emulator at {base_url} ({kept})"));
     printer.status("Press Ctrl-C to stop");
+    let stats = emulator.stats();
     emulator
         .serve(crate::signals::interrupted())
         .await
         .context("the emulator stopped with an error")?;
+    let stats = stats.snapshot();
+    if matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson) {
+        // Best effort: whoever read the first line may be gone.
+        let _ = printer.json_line(&Stopped {
+            stopped: true,
+            stats,
+        });
+    }
     // Said from a thread of its own: with stderr a full pipe nobody reads, the write would
     // block, and stopping must never wait on stderr.
     let printer = *printer;
-    std::thread::spawn(move || printer.status("Stopped the KV emulator"));
+    std::thread::spawn(move || printer.status(&stopped_line(&stats)));
     std::thread::sleep(std::time::Duration::from_millis(20));
     Ok(())
 }
@@ -207,6 +244,23 @@ mod tests {
             None
         );
         assert_eq!(exposure_warning("::1".parse().expect("IP"), None), None);
+    }
+
+    #[test]
+    fn the_stop_line_says_what_was_answered() {
+        let stats = |requests, rate_limited, peak_in_flight| emulator::StatsSnapshot {
+            requests,
+            rate_limited,
+            peak_in_flight,
+        };
+        assert_eq!(
+            stopped_line(&stats(1, 0, 1)),
+            "Stopped the KV emulator after 1 request (0 answered 429; at most 1 at once)"
+        );
+        assert_eq!(
+            stopped_line(&stats(12_345, 67, 48)),
+            "Stopped the KV emulator after 12,345 requests (67 answered 429; at most 48 at once)"
+        );
     }
 
     #[test]

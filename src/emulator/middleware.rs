@@ -1,5 +1,6 @@
-//! What wraps every request: the request log, the request id, rate limiting, bearer auth, and
-//! error bodies for responses the router makes on its own (405).
+//! What wraps every request: the request log, the request id, the counts of [`Stats`], the
+//! `--latency` delay, rate limiting, bearer auth, and error bodies for responses the router
+//! makes on its own (405).
 
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
@@ -11,8 +12,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
-use super::Config;
 use super::error::ErrorResponse;
+use super::{Config, Stats};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -20,7 +21,7 @@ const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// Adds the layers that `config` asks for; the last one added runs first.
-pub(super) fn wrap(router: Router, config: &Config) -> Router {
+pub(super) fn wrap(router: Router, config: &Config, stats: Arc<Stats>) -> Router {
     let mut router = router.layer(middleware::from_fn(error_bodies));
     let api_key = config.api_key.clone().map(Arc::<str>::from);
     router = router.layer(middleware::from_fn(move |req, next| {
@@ -32,12 +33,25 @@ pub(super) fn wrap(router: Router, config: &Config) -> Router {
             rate_limit(Arc::clone(&limiter), req, next)
         }));
     }
+    // Before the rate limit, as the network is before the service: a 429 is late too.
+    if let Some(latency) = config.latency {
+        router = router.layer(middleware::from_fn(move |req, next: Next| async move {
+            tokio::time::sleep(latency.sample()).await;
+            next.run(req).await
+        }));
+    }
     let hosts = Arc::new(config.hosts.clone());
     let log = config.log_requests.then(RequestLog::start);
-    // One layer for the host check, the request id and the log: each layer costs an
-    // allocation per request.
+    // One layer for the host check, the request id, the counts and the log: each layer costs
+    // an allocation per request.
     router.layer(middleware::from_fn(move |req, next| {
-        identify_and_log(Arc::clone(&hosts), log.clone(), req, next)
+        identify_and_log(
+            Arc::clone(&hosts),
+            log.clone(),
+            Arc::clone(&stats),
+            req,
+            next,
+        )
     }))
 }
 
@@ -92,10 +106,12 @@ impl RequestLog {
 async fn identify_and_log(
     hosts: Arc<super::AllowedHosts>,
     log: Option<RequestLog>,
+    stats: Arc<Stats>,
     req: Request,
     next: Next,
 ) -> Response {
     let start = Instant::now();
+    let counted = stats.begin();
     let method = req.method().clone();
     let path = req
         .uri()
@@ -106,6 +122,7 @@ async fn identify_and_log(
         Some(refused) => refused,
         None => next.run(req).await,
     };
+    counted.answered(response.status().as_u16());
     let id = uuid::Uuid::new_v4().to_string();
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);

@@ -46,6 +46,8 @@ pub struct Config {
     pub api_key: Option<String>,
     /// Requests per second before answering 429; no limit when `None`.
     pub rate_limit: Option<u32>,
+    /// A delay before every answer, to play a distant service; none when `None`.
+    pub latency: Option<Latency>,
     /// Whether namespaces accept `ttl_secs` (the service answers 409 for those that do not).
     pub ttl_support: bool,
     /// Log one line per request on stderr.
@@ -121,11 +123,96 @@ impl Config {
             fail_provision: Vec::new(),
             api_key: None,
             rate_limit: None,
+            latency: None,
             hosts: AllowedHosts::Loopback(Vec::new()),
             ttl_support: true,
             log_requests: false,
             mirrors: Vec::new(),
         }
+    }
+}
+
+/// How long every answer is held back: `base`, plus or minus up to `jitter` (uniformly), as a
+/// distant service's round trip would be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Latency {
+    pub base: Duration,
+    /// At most `base`, so that no delay is negative.
+    pub jitter: Duration,
+}
+
+impl Latency {
+    /// One delay: uniform in `base ± jitter`.
+    pub fn sample(&self) -> Duration {
+        if self.jitter.is_zero() {
+            return self.base;
+        }
+        let spread = u64::try_from(self.jitter.as_micros()).unwrap_or(u64::MAX / 2);
+        let offset = fastrand::u64(0..=spread.saturating_mul(2));
+        let low = self.base.saturating_sub(self.jitter);
+        low + Duration::from_micros(offset)
+    }
+}
+
+/// What an emulator has answered since it started, counted as requests come and go; read it
+/// with [`Stats::snapshot`].
+#[derive(Debug, Default)]
+pub struct Stats {
+    requests: std::sync::atomic::AtomicU64,
+    rate_limited: std::sync::atomic::AtomicU64,
+    in_flight: std::sync::atomic::AtomicU64,
+    peak_in_flight: std::sync::atomic::AtomicU64,
+}
+
+/// [`Stats`] at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct StatsSnapshot {
+    /// Requests answered.
+    pub requests: u64,
+    /// Of those, the ones answered 429.
+    pub rate_limited: u64,
+    /// The most requests that were being answered at once (a delay of `--latency` included).
+    pub peak_in_flight: u64,
+}
+
+impl Stats {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        use std::sync::atomic::Ordering::Relaxed;
+        StatsSnapshot {
+            requests: self.requests.load(Relaxed),
+            rate_limited: self.rate_limited.load(Relaxed),
+            peak_in_flight: self.peak_in_flight.load(Relaxed),
+        }
+    }
+
+    /// Counts a request in flight until the guard is dropped (answered, or its connection
+    /// gone).
+    fn begin(&self) -> InFlight<'_> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = self.in_flight.fetch_add(1, Relaxed) + 1;
+        self.peak_in_flight.fetch_max(now, Relaxed);
+        InFlight(self)
+    }
+}
+
+/// A request being answered; see [`Stats::begin`].
+struct InFlight<'a>(&'a Stats);
+
+impl InFlight<'_> {
+    fn answered(self, status: u16) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.0.requests.fetch_add(1, Relaxed);
+        if status == 429 {
+            self.0.rate_limited.fetch_add(1, Relaxed);
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -160,6 +247,7 @@ pub struct Emulator {
     listener: TcpListener,
     router: Router,
     store: Arc<Store>,
+    stats: Arc<Stats>,
 }
 
 impl Emulator {
@@ -194,16 +282,23 @@ impl Emulator {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| BindError::Listen { addr, source })?;
-        let router = router(&config, Arc::clone(&store));
+        let stats = Arc::new(Stats::default());
+        let router = router(&config, Arc::clone(&store), Arc::clone(&stats));
         Ok(Self {
             listener,
             router,
             store,
+            stats,
         })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The counts of what it answers, live.
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.stats)
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish
@@ -459,7 +554,7 @@ pub enum BindError {
     },
 }
 
-fn router(config: &Config, store: Arc<Store>) -> Router {
+fn router(config: &Config, store: Arc<Store>, stats: Arc<Stats>) -> Router {
     let state = Arc::new(AppState {
         store,
         settings: Settings {
@@ -491,6 +586,7 @@ fn router(config: &Config, store: Arc<Store>) -> Router {
             .nest("/v2", api)
             .fallback(handlers::unknown_path),
         config,
+        stats,
     )
 }
 
@@ -523,6 +619,7 @@ async fn sweep_forever(store: Arc<Store>, mut stop: tokio::sync::watch::Receiver
 /// An emulator running on a thread of its own with its own runtime, stopped when dropped.
 pub struct Background {
     addr: SocketAddr,
+    stats: Arc<Stats>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -540,6 +637,7 @@ impl Background {
             SocketAddr::from(([127, 0, 0, 1], 0)),
         ))?;
         let addr = emulator.local_addr().map_err(BackgroundError::Runtime)?;
+        let stats = emulator.stats();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("kv-emulator".into())
@@ -551,6 +649,7 @@ impl Background {
             .map_err(BackgroundError::Runtime)?;
         Ok(Self {
             addr,
+            stats,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -563,6 +662,11 @@ impl Background {
     /// `http://127.0.0.1:PORT/v2`
     pub fn base_url(&self) -> String {
         base_url(self.addr)
+    }
+
+    /// What it has answered so far.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
     }
 }
 

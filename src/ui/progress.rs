@@ -64,18 +64,19 @@ pub(crate) struct CountBar {
 }
 
 impl CountBar {
-    pub(crate) fn new(printer: &Printer, total: Option<u64>, verb: &str) -> Self {
+    /// `window`: the requests in flight the run allows at first.
+    pub(crate) fn new(printer: &Printer, total: Option<u64>, verb: &str, window: usize) -> Self {
         let bar = printer.animated().then(|| {
             let (bar, template) = match total {
                 Some(total) => (
                     indicatif::ProgressBar::new(total),
                     format!(
-                        "{{bar:30}} {{count}}/{{total}} {verb} ({{rate}}, ETA {{eta}}) {{msg}}"
+                        "{{bar:30}} {{count}}/{{total}} {verb} ({{rate}}, {{msg}}, ETA {{eta}})"
                     ),
                 ),
                 None => (
                     indicatif::ProgressBar::new_spinner(),
-                    format!("{{spinner}} {{count}} {verb} ({{rate}}, {{elapsed}}) {{msg}}"),
+                    format!("{{spinner}} {{count}} {verb} ({{rate}}, {{msg}}, {{elapsed}})"),
                 ),
             };
             if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
@@ -102,18 +103,30 @@ impl CountBar {
                     );
                 bar.set_style(style);
             }
+            bar.set_message(format!("window {window}"));
             bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
         Self { bar }
     }
 
-    pub(crate) fn step(&self, failed: u64) {
+    /// One more item; `window`: the requests in flight the run allows now.
+    pub(crate) fn step(&self, failed: u64, window: usize) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
+            let mut message = format!("window {window}");
             if failed > 0 {
-                bar.set_message(format!("{failed} failed"));
+                message.push_str(&format!(", {} failed", crate::ui::thousands(failed)));
             }
+            bar.set_message(message);
+        }
+    }
+
+    /// A `-v` line that does not tear the bar.
+    pub(crate) fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| crate::ui::printer::stderr_line(text)),
+            None => crate::ui::printer::stderr_line(text),
         }
     }
 

@@ -14,6 +14,8 @@ use crate::support::cli::scrubbed as telnyx_edge;
 struct Served {
     child: Child,
     stdout_lines: Vec<String>,
+    /// The rest of stdout, read once it stops.
+    stdout: std::thread::JoinHandle<String>,
     stderr: std::thread::JoinHandle<String>,
 }
 
@@ -37,6 +39,11 @@ impl Served {
             );
             lines.push(line.trim_end().to_owned());
         }
+        let stdout = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stdout.read_to_string(&mut text);
+            text
+        });
         let mut stderr = child.stderr.take().expect("stderr");
         let stderr = std::thread::spawn(move || {
             let mut text = String::new();
@@ -46,6 +53,7 @@ impl Served {
         Self {
             child,
             stdout_lines: lines,
+            stdout,
             stderr,
         }
     }
@@ -61,14 +69,24 @@ impl Served {
     }
 
     /// Stops it with SIGTERM; returns the exit code and stderr.
-    fn terminate(mut self) -> (Option<i32>, String) {
+    fn terminate(self) -> (Option<i32>, String) {
+        let (code, _, stderr) = self.stop();
+        (code, stderr)
+    }
+
+    /// Stops it with SIGTERM; returns the exit code, the rest of stdout and stderr.
+    fn stop(mut self) -> (Option<i32>, String, String) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(status.success());
         let code = self.child.wait().expect("serve exits").code();
-        (code, self.stderr.join().expect("stderr thread"))
+        (
+            code,
+            self.stdout.join().expect("stdout thread"),
+            self.stderr.join().expect("stderr thread"),
+        )
     }
 
     /// Kills it with SIGKILL, as a crash would.
@@ -133,7 +151,10 @@ fn serve_prints_exports_logs_requests_and_stops_on_sigterm() {
         log.ends_with("ms") && log.trim_end_matches("ms").parse::<f64>().is_ok(),
         "{log}"
     );
-    assert_eq!(lines[3], "Stopped the KV emulator");
+    assert_eq!(
+        lines[3],
+        "Stopped the KV emulator after 1 request (0 answered 429; at most 1 at once)"
+    );
     assert!(
         !dir.path().join(".telnyx-edge").exists(),
         "in-memory writes nothing"
@@ -169,6 +190,74 @@ fn serve_json_prints_one_document_and_quiet_logs_nothing() {
     assert_eq!(code, Some(0));
     assert_eq!(stderr, "", "--quiet prints nothing on stderr");
     assert!(state.join("kv.sqlite3").is_file());
+}
+
+#[test]
+fn latency_delays_every_answer_and_the_stop_line_counts_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let served = Served::start(
+        dir.path(),
+        &[
+            "--json",
+            "--in-memory",
+            "--latency",
+            "150ms±30ms",
+            "--rate-limit",
+            "2",
+        ],
+        1,
+    );
+    let doc: Value = serde_json::from_str(&served.stdout_lines[0]).expect("JSON line");
+    let base = doc["base_url"].as_str().expect("base_url").to_owned();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        let response = client()
+            .get(format!("{base}/storage/kvs"))
+            .bearer_auth("anything")
+            .send()
+            .expect("answered");
+        // A lower bound, not a speed: the answer cannot come before the delay.
+        assert!(
+            start.elapsed() >= Duration::from_millis(120),
+            "{:?}",
+            start.elapsed()
+        );
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 429],
+        "the 429 is as late as any answer"
+    );
+    let (code, rest, stderr) = served.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        rest,
+        "{\"stopped\":true,\"requests\":3,\"rate_limited\":1,\"peak_in_flight\":1}\n"
+    );
+    assert!(
+        stderr.ends_with(
+            "Stopped the KV emulator after 3 requests (1 answered 429; at most 1 at once)\n"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_jitter_larger_than_the_latency_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = telnyx_edge(dir.path())
+        .args(["storage", "kv", "serve", "--latency", "10ms±20ms"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.stdout, b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`10ms±20ms`: the jitter cannot be larger than the delay"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -34,6 +34,11 @@ impl Api {
         self.emulator.base_url()
     }
 
+    /// What the emulator has answered so far (requests, 429s, peak in flight).
+    pub fn stats(&self) -> telnyx_edge::emulator::StatsSnapshot {
+        self.emulator.stats()
+    }
+
     /// A request to `path` (below `/v2`), authenticated.
     pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
         self.client
