@@ -4,11 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The completion tests run the committed scripts in real bash, zsh and fish.
-if ! command -v zsh >/dev/null || ! command -v fish >/dev/null; then
-  echo "Installing zsh and fish for the completion tests" >&2
+# The completion tests run the committed and the installed scripts in real bash (with
+# bash-completion's loader), zsh and fish.
+if ! command -v zsh >/dev/null || ! command -v fish >/dev/null \
+  || [ ! -f /usr/share/bash-completion/bash_completion ]; then
+  echo "Installing zsh, fish and bash-completion for the completion tests" >&2
   apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
-  apt_get update -qq && apt_get install -y -qq zsh fish >/dev/null
+  apt_get update -qq && apt_get install -y -qq zsh fish bash-completion >/dev/null
 fi
 
 cargo fmt --check

@@ -57,7 +57,7 @@ pub(crate) fn write_script(shell: Shell, out: &mut dyn Write) -> std::io::Result
 
 /// Answers a completion request and exits when the shell made one; returns otherwise.
 pub(crate) fn complete_if_asked() {
-    clap_complete::CompleteEnv::with_factory(<crate::cli::Cli as clap::CommandFactory>::command)
+    clap_complete::CompleteEnv::with_factory(crate::cli::command)
         .var(ENV_VAR)
         .bin(BIN)
         .completer(BIN)

@@ -12,6 +12,7 @@ pub(crate) use crate::ui::format::{ColorWhen, OutputFormat};
 
 pub(crate) mod complete;
 pub(crate) mod duration;
+pub(crate) mod examples;
 
 /// Manage Telnyx Edge Compute KV storage, or run a local emulator of it.
 #[derive(Debug, Parser)]
@@ -24,12 +25,55 @@ pub(crate) struct Cli {
     pub command: Command,
 }
 
+/// What `-h` says in place of the global options it leaves out.
+const SHORT_HELP_NOTE: &str =
+    "Global options (--local, --json, -o, -q, -v, --yes, --timeout, …) and examples: see --help";
+
+/// The command definition as users see it: clap's, with each command's examples in its long
+/// help (`--help`) and the global options left out of the short help (`-h`), which points to
+/// `--help` for them. Parsing, completion and the generated files all start here.
+pub(crate) fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    let cmd = Cli::command().mut_args(|arg| {
+        if arg.is_global_set() {
+            arg.hide_short_help(true)
+        } else {
+            arg
+        }
+    });
+    with_examples(cmd, "")
+}
+
+fn with_examples(mut cmd: clap::Command, path: &str) -> clap::Command {
+    if let Some(text) = examples::of(path) {
+        let mut long = format!("Examples:\n{text}");
+        if let Some(notes) = cmd.get_after_long_help() {
+            long.push_str(&format!("\n\n{notes}"));
+        }
+        cmd = cmd.after_long_help(long);
+    }
+    cmd = cmd.after_help(SHORT_HELP_NOTE);
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    for name in names {
+        let sub_path = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path} {name}")
+        };
+        cmd = cmd.mut_subcommand(&name, |sub| with_examples(sub, &sub_path));
+    }
+    cmd
+}
+
 /// Parses the command line. Two things clap cannot do alone: usage lines in errors show only
 /// what was typed (not flags whose value came from the environment), and a flag beats the
 /// environment between `--local` and `--base-url` (both typed is a usage error).
 pub(crate) fn parse() -> Result<Cli, clap::Error> {
-    use clap::{CommandFactory as _, FromArgMatches as _};
-    let matches = match Cli::command().try_get_matches() {
+    use clap::FromArgMatches as _;
+    let matches = match command().try_get_matches() {
         Ok(matches) => matches,
         Err(err) => return Err(without_environment(err)),
     };
@@ -41,7 +85,6 @@ pub(crate) fn parse() -> Result<Cli, clap::Error> {
 /// The same error, reported as if no environment variable had given a value, so that its
 /// usage line does not list `--base-url <URL>` because `TELNYX_BASE_URL` is set.
 fn without_environment(err: clap::Error) -> clap::Error {
-    use clap::CommandFactory as _;
     use clap::error::ErrorKind;
     if matches!(
         err.kind(),
@@ -54,7 +97,7 @@ fn without_environment(err: clap::Error) -> clap::Error {
     fn strip(command: clap::Command) -> clap::Command {
         command.mut_args(|arg| arg.env(None)).mut_subcommands(strip)
     }
-    match strip(Cli::command()).try_get_matches_from(std::env::args_os()) {
+    match strip(command()).try_get_matches_from(std::env::args_os()) {
         Err(clean) if clean.kind() == err.kind() => clean,
         _ => err,
     }
@@ -80,8 +123,7 @@ fn settle_local_and_base_url(
     let base_url = source(matches, "base_url").filter(|_| global.base_url.is_some());
     match (local, base_url) {
         (Some(CommandLine), Some(CommandLine)) => {
-            use clap::CommandFactory as _;
-            Err(Cli::command().error(
+            Err(command().error(
                 clap::error::ErrorKind::ArgumentConflict,
                 "`--local` and `--base-url` cannot be used together: `--local` runs against the embedded emulator, `--base-url` against a server",
             ))
@@ -190,9 +232,21 @@ pub(crate) enum Command {
     Storage(StorageNamespace),
     /// Credentials
     Auth(AuthNamespace),
-    /// Print the shell completion script for SHELL
-    #[command(after_long_help = COMPLETIONS_INSTALL)]
+    /// Install shell completion, or print its script
+    ///
+    /// Without SHELL: lists the shells and prints the line that installs completion for the
+    /// one `$SHELL` names. With SHELL: prints the script on stdout, or with `--install` writes
+    /// it where that shell looks (creating the folder) and says where. The script calls
+    /// `telnyx-edge` on PATH for each completion, so it never drifts from the binary; binding
+    /// names of the nearest func.toml complete wherever a namespace is expected, without any
+    /// network call.
     Completions(CompletionsArgs),
+    /// Print a man page, or write them all into a folder
+    ///
+    /// `telnyx-edge man` prints the page of `telnyx-edge`, `telnyx-edge man storage kv put`
+    /// the page of that command (roff, for `man -l -`). `--dir DIR` writes every page into DIR
+    /// (created if missing) instead, for `MANPATH` or a package.
+    Man(ManArgs),
     /// Write the completion scripts, man pages and command reference into DIR (for packagers
     /// and `scripts/generate.sh`)
     #[command(hide = true)]
@@ -209,20 +263,25 @@ pub(crate) struct StrayArgs {
     pub rest: Vec<std::ffi::OsString>,
 }
 
-const COMPLETIONS_INSTALL: &str =
-    "Install (the script calls `telnyx-edge` on PATH for each completion):
-  bash:        telnyx-edge completions bash > ~/.local/share/bash-completion/completions/telnyx-edge
-  zsh:         telnyx-edge completions zsh > \"${fpath[1]}/_telnyx-edge\"   # then restart zsh
-  fish:        telnyx-edge completions fish > ~/.config/fish/completions/telnyx-edge.fish
-  powershell:  telnyx-edge completions powershell >> $PROFILE
-  elvish:      telnyx-edge completions elvish >> ~/.config/elvish/rc.elv
-
-Binding names of the nearest func.toml complete wherever a namespace is expected, without any
-network call.";
-
 #[derive(Debug, Args)]
 pub(crate) struct CompletionsArgs {
-    pub shell: crate::cli::complete::Shell,
+    /// The shell; without it, the shells are listed
+    pub shell: Option<crate::cli::complete::Shell>,
+
+    /// Write the script where SHELL looks for it, creating the folder, instead of printing it
+    #[arg(long, requires = "shell")]
+    pub install: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// The command whose page to print, as words (`storage kv put`); none is `telnyx-edge`
+    #[arg(value_name = "COMMAND", conflicts_with = "dir")]
+    pub command: Vec<String>,
+
+    /// Write every page into DIR (created if missing) instead of printing one
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -365,7 +424,6 @@ pub(crate) enum KvCommand {
     /// (data survives restarts and SIGKILL), mirrors the namespaces func.toml binds under the
     /// same ids, prints the exports a client needs on stdout and logs each request on stderr,
     /// until Ctrl-C or SIGTERM (exit 0).
-    #[command(after_help = SERVE_EXAMPLE)]
     Serve(ServeArgs),
 }
 
@@ -768,13 +826,6 @@ pub(crate) struct KeyDeleteArgs {
     pub key: String,
 }
 
-const SERVE_EXAMPLE: &str = "Examples:
-  telnyx-edge storage kv serve
-  telnyx-edge storage kv serve --port 0 --in-memory --provision-delay 0
-
-It prints the `export TELNYX_BASE_URL=…` and `export TELNYX_API_KEY=…` lines that point function
-code, the official SDKs and `telnyx-edge` itself at it. Ctrl-C or SIGTERM stops it.";
-
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     /// Address to listen on; anything but loopback exposes your data to the network
@@ -877,11 +928,10 @@ fn namespace_name(value: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_tree_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]

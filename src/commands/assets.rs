@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use clap::{Arg, ArgAction, Command, CommandFactory as _};
+use clap::{Arg, ArgAction, Command};
 
 use crate::cli::complete::{Shell, write_script};
 
@@ -24,23 +24,222 @@ pub fn files() -> std::io::Result<Vec<(String, Vec<u8>)>> {
         write_script(shell, &mut script)?;
         files.push((format!("completions/{}", shell.file_name()), script));
     }
-    let man = tempfile::tempdir()?;
-    clap_mangen::generate_to(command(), man.path())?;
-    let mut pages: Vec<_> = std::fs::read_dir(man.path())?
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .map(|entry| entry.path())
-        .collect();
-    pages.sort();
-    for page in pages {
-        let name = page
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        files.push((format!("docs/man/{name}"), std::fs::read(&page)?));
+    for page in man_pages()? {
+        files.push((format!("docs/man/{}", page.file), page.roff));
     }
     files.push(("docs/reference.md".into(), reference().into_bytes()));
     Ok(files)
+}
+
+/// Every man page, as (file name, roff), sorted by name: one per command, each with the
+/// sections clap_mangen renders from the definitions (NAME, SYNOPSIS, DESCRIPTION, OPTIONS,
+/// SUBCOMMANDS) and ours: EXAMPLES, NOTES, EXIT STATUS, ENVIRONMENT, FILES, SEE ALSO.
+pub(crate) fn man_pages() -> std::io::Result<Vec<ManPage>> {
+    fn collect(
+        cmd: &Command,
+        path: &str,
+        parent: Option<&str>,
+        pages: &mut Vec<ManPage>,
+    ) -> std::io::Result<()> {
+        let name = page_name(cmd);
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let sub_path = format!("{path} {}", sub.get_name()).trim().to_owned();
+            collect(sub, &sub_path, Some(&name), pages)?;
+        }
+        pages.push(ManPage {
+            file: format!("{name}.1"),
+            command: path.to_owned(),
+            roff: man_page(cmd, path, parent)?,
+        });
+        Ok(())
+    }
+    let mut pages = Vec::new();
+    collect(&command(), "", None, &mut pages)?;
+    pages.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(pages)
+}
+
+/// One man page.
+pub(crate) struct ManPage {
+    /// `telnyx-edge-storage-kv-put.1`
+    pub file: String,
+    /// `storage kv put`; empty for `telnyx-edge` itself.
+    pub command: String,
+    pub roff: Vec<u8>,
+}
+
+/// `telnyx-edge-storage-kv-put`: the page's name, as `man` looks it up.
+fn page_name(cmd: &Command) -> String {
+    cmd.get_display_name()
+        .unwrap_or_else(|| cmd.get_name())
+        .to_owned()
+}
+
+/// What every exit code means, for EXIT STATUS (docs/exit-codes.md says it at length).
+const EXIT_STATUS: &[(&str, &str)] = &[
+    (
+        "0",
+        "Success (also when stdout is closed early, as in `… | head`).",
+    ),
+    (
+        "1",
+        "Any other error: a bad response, a rejected certificate, I/O, an invalid file.",
+    ),
+    (
+        "2",
+        "Usage error: bad flags or arguments, caught before anything is sent or written.",
+    ),
+    (
+        "3",
+        "Not found: the namespace, key or binding does not exist.",
+    ),
+    (
+        "4",
+        "Authentication: no credentials, or the service refused them (401, 403).",
+    ),
+    (
+        "5",
+        "Conflict: 409, a binding clash in func.toml, or a namespace that holds keys deleted without --force.",
+    ),
+    (
+        "6",
+        "Rate limited or unavailable after all retries (429, 5xx, timeouts), or asked to wait over 2 minutes.",
+    ),
+    (
+        "7",
+        "Waiting failed: provisioning ended in provision_failed, or the wait timed out.",
+    ),
+    (
+        "130",
+        "Interrupted: Ctrl-C while waiting, or Ctrl-C or SIGTERM during bulk work (after its summary).",
+    ),
+];
+
+const FILES: &[(&str, &str)] = &[
+    (
+        "~/.telnyx-edge/config.toml",
+        "The config file shared with the official CLI: the API key (mode 0600), profiles, the API endpoint. TELNYX_CONFIG_PATH moves it.",
+    ),
+    (
+        "func.toml",
+        "The function's manifest: the nearest one up from the working directory, or --func-toml. Bindings live in its [storage.kv.BINDING] tables.",
+    ),
+    (
+        ".telnyx-edge/state/",
+        "The local emulator's data (kv.sqlite3), next to the func.toml in use (else in the working directory), for --local and serve. TELNYX_EDGE_STATE_DIR moves it.",
+    ),
+];
+
+fn man_page(cmd: &Command, path: &str, parent: Option<&str>) -> std::io::Result<Vec<u8>> {
+    use clap_mangen::roff::{Roff, bold, roman};
+    let man = clap_mangen::Man::new(cmd.clone())
+        .source(format!("telnyx-edge {}", env!("CARGO_PKG_VERSION")))
+        .manual("telnyx-edge manual");
+    let mut out = Vec::new();
+    man.render_title(&mut out)?;
+    // Each part comes with roff's two-line preamble; the page needs it once.
+    let mut part = |render: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>| {
+        let mut chunk = Vec::new();
+        render(&mut chunk)?;
+        let text = String::from_utf8_lossy(&chunk);
+        for line in text
+            .lines()
+            .filter(|line| !line.starts_with(".ie \\n(.g") && !line.starts_with(".el .ds Aq"))
+        {
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
+        }
+        std::io::Result::Ok(())
+    };
+    part(&|w| man.render_name_section(w))?;
+    part(&|w| man.render_synopsis_section(w))?;
+    part(&|w| man.render_description_section(w))?;
+    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+        part(&|w| man.render_options_section(w))?;
+    }
+    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+        part(&|w| man.render_subcommands_section(w))?;
+    }
+    let mut roff = Roff::new();
+    if let Some(text) = crate::cli::examples::of(path) {
+        roff.control("SH", ["EXAMPLES"]);
+        for line in text.lines().map(str::trim) {
+            match line.strip_prefix("# ") {
+                Some(comment) => {
+                    roff.control("PP", []);
+                    roff.text([roman(comment)]);
+                }
+                None => {
+                    roff.control("RS", ["4"]);
+                    roff.control("nf", []);
+                    roff.text([bold(line)]);
+                    roff.control("fi", []);
+                    roff.control("RE", []);
+                }
+            }
+        }
+    }
+    if let Some(notes) = notes(cmd) {
+        roff.control("SH", ["NOTES"]);
+        roff.control("nf", []);
+        for line in notes.lines() {
+            roff.text([roman(line)]);
+        }
+        roff.control("fi", []);
+    }
+    roff.control("SH", ["EXIT STATUS"]);
+    for (code, meaning) in EXIT_STATUS {
+        roff.control("TP", []);
+        roff.text([bold(*code)]);
+        roff.text([roman(*meaning)]);
+    }
+    roff.control("SH", ["ENVIRONMENT"]);
+    for (name, meaning) in crate::env::ALL {
+        roff.control("TP", []);
+        roff.text([bold(*name)]);
+        roff.text([roman(meaning.replace('`', ""))]);
+    }
+    roff.control("SH", ["FILES"]);
+    for (file, meaning) in FILES {
+        roff.control("TP", []);
+        roff.text([bold(*file)]);
+        roff.text([roman(*meaning)]);
+    }
+    let mut see_also: Vec<String> = parent.into_iter().map(str::to_owned).collect();
+    see_also.extend(
+        cmd.get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .map(page_name),
+    );
+    if parent.is_some_and(|p| p != "telnyx-edge") {
+        see_also.push("telnyx-edge".into());
+    }
+    roff.control("SH", ["SEE ALSO"]);
+    let mut refs = Vec::new();
+    for (index, name) in see_also.iter().enumerate() {
+        if index > 0 {
+            refs.push(roman(", "));
+        }
+        refs.push(bold(name.as_str()));
+        refs.push(roman("(1)"));
+    }
+    refs.push(roman(
+        "; the guides in docs/ and docs/reference.md of the telnyx-edge repository.",
+    ));
+    roff.text(refs);
+    part(&|w| roff.to_writer(w))?;
+    part(&|w| man.render_version_section(w))?;
+    Ok(out)
+}
+
+/// A command's long help after its examples (input formats and the like), for NOTES.
+fn notes(cmd: &Command) -> Option<String> {
+    let text = cmd.get_after_long_help()?.to_string();
+    let notes = match text.strip_prefix("Examples:\n") {
+        Some(rest) => rest.split_once("\n\n")?.1.to_owned(),
+        None => text,
+    };
+    (!notes.trim().is_empty()).then_some(notes)
 }
 
 /// Writes every generated file under `root`, replacing the old man pages.
@@ -61,7 +260,7 @@ pub(crate) fn write_all(root: &Path) -> std::io::Result<Vec<String>> {
 }
 
 fn command() -> Command {
-    let mut cmd = crate::cli::Cli::command().disable_help_subcommand(true);
+    let mut cmd = crate::cli::command().disable_help_subcommand(true);
     cmd.build();
     cmd
 }
@@ -114,6 +313,11 @@ fn section(out: &mut String, cmd: &Command, path: &str) {
             .to_string()
             .replace("Usage: ", "");
         let _ = writeln!(out, "```\n{usage}\n```");
+        let command_path = name.trim_start_matches("telnyx-edge").trim();
+        if let Some(examples) = crate::cli::examples::of(command_path) {
+            let text: Vec<&str> = examples.lines().map(str::trim).collect();
+            let _ = writeln!(out, "\nExamples:\n\n```sh\n{}\n```", text.join("\n"));
+        }
         let positionals: Vec<&Arg> = sub
             .get_arguments()
             .filter(|a| a.is_positional() && !a.is_hide_set())

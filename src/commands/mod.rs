@@ -5,6 +5,7 @@ pub(crate) mod auth;
 pub(crate) mod backend;
 pub(crate) mod binding;
 pub(crate) mod bulk;
+pub(crate) mod install;
 pub(crate) mod key;
 pub(crate) mod namespace;
 pub(crate) mod report;
@@ -27,11 +28,8 @@ use crate::ui::printer::Printer;
 pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
     let global = cli.global;
     match cli.command {
-        Command::Completions(args) => {
-            let mut stdout = std::io::stdout().lock();
-            crate::cli::complete::write_script(args.shell, &mut stdout)?;
-            Ok(())
-        }
+        Command::Completions(args) => install::completions(&args, &printer),
+        Command::Man(args) => install::man(&args, &printer),
         Command::GenerateAssets(args) => {
             let written = crate::commands::assets::write_all(&args.dir)
                 .with_context(|| format!("cannot write into `{}`", args.dir.display()))?;

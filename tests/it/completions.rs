@@ -65,17 +65,122 @@ fn the_completions_command_prints_the_committed_scripts() {
         let text = String::from_utf8_lossy(&output.stdout);
         assert!(!text.contains("target/"), "{shell}: {text}");
     }
-    let help = crate::support::cli::bare(dir.path())
-        .args(["completions", "--help"])
+}
+
+#[test]
+fn completions_alone_lists_the_shells_and_the_line_for_yours() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |shell: Option<&str>, json: bool| {
+        let mut command = crate::support::cli::bare(dir.path());
+        if let Some(shell) = shell {
+            command.env("SHELL", shell);
+        }
+        if json {
+            command.arg("--json");
+        }
+        let output = command.arg("completions").output().expect("runs");
+        assert_eq!(output.status.code(), Some(0));
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    assert_eq!(
+        run(Some("/usr/bin/zsh"), false),
+        "Shells: bash, zsh, fish, powershell, elvish\n\nFor zsh (your $SHELL), install completion with:\n  telnyx-edge completions zsh --install\n"
+    );
+    assert_eq!(
+        run(None, false),
+        "Shells: bash, zsh, fish, powershell, elvish\n\nInstall completion with `telnyx-edge completions SHELL --install`, or print the script with `telnyx-edge completions SHELL`.\n"
+    );
+    assert_eq!(
+        run(Some("/opt/homebrew/bin/fish"), true),
+        "{\"shells\":[\"bash\",\"zsh\",\"fish\",\"powershell\",\"elvish\"],\"detected\":\"fish\",\"install\":\"telnyx-edge completions fish --install\"}\n"
+    );
+}
+
+/// `completions SHELL --install` into a fresh home: the folder is created, the file is the
+/// committed script, and the message says where.
+fn install(home: &Path, shell: &str, expected: &str) -> PathBuf {
+    let output = crate::support::cli::bare(home)
+        .args(["completions", shell, "--install"])
         .output()
         .expect("runs");
-    let help = String::from_utf8_lossy(&help.stdout);
-    for line in [
-        "telnyx-edge completions bash > ~/.local/share/bash-completion/completions/telnyx-edge",
-        "telnyx-edge completions fish > ~/.config/fish/completions/telnyx-edge.fish",
-    ] {
-        assert!(help.contains(line), "{help}");
-    }
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(output.stdout, b"", "{shell}");
+    let path = home.join(expected);
+    assert!(
+        stderr.starts_with(&format!(
+            "Installed {shell} completion in `{}`; it works in new shells\n",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    path
+}
+
+#[test]
+fn installed_scripts_complete_in_real_shells() {
+    let (dir, path) = project();
+    let home = tempfile::tempdir().expect("home");
+    let home = home.path();
+    let bash = install(
+        home,
+        "bash",
+        ".local/share/bash-completion/completions/telnyx-edge",
+    );
+    let zsh = install(home, "zsh", ".zfunc/_telnyx-edge");
+    let fish = install(home, "fish", ".config/fish/completions/telnyx-edge.fish");
+    assert_eq!(
+        std::fs::read(&bash).expect("bash"),
+        std::fs::read(root().join("completions/telnyx-edge.bash")).expect("committed")
+    );
+
+    // bash: bash-completion's own loader finds the script where it was installed.
+    let out = |program: &str, script: &str| {
+        let output = Command::new(program)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("HOME", home)
+            .env("PATH", &path)
+            .args(shell_args(program))
+            .arg(script)
+            .output()
+            .unwrap_or_else(|err| {
+                panic!("`{program}` must be installed (scripts/test.sh installs it): {err}")
+            });
+        assert!(
+            output.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let loader = "/usr/share/bash-completion/bash_completion";
+    assert!(
+        Path::new(loader).is_file(),
+        "bash-completion must be installed (scripts/test.sh installs it)"
+    );
+    let offered = out(
+        "bash",
+        &format!(
+            "source {loader}; __load_completion telnyx-edge || exit 3; COMP_WORDS=(telnyx-edge storage kv unbind SE); COMP_CWORD=4; _clap_complete_telnyx_edge telnyx-edge SE unbind; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        ),
+    );
+    assert_eq!(offered, "SESSIONS\n");
+
+    // zsh: from the folder the install named, as `fpath` would load it.
+    let offered = out(
+        "zsh",
+        &format!(
+            "compdef() {{ : }}; _describe() {{ local arr=$3; print -l -- \"${{(@P)arr}}\" }}; source '{}'; words=(telnyx-edge storage kv unbind SE); CURRENT=5; _clap_dynamic_completer_telnyx_edge",
+            zsh.display()
+        ),
+    );
+    assert_eq!(offered, "SESSIONS:7819cf01-39a8-400e-9bce-3d792ffa4017\n");
+
+    // fish: loads completions from ~/.config/fish/completions by itself.
+    assert!(fish.is_file());
+    let offered = out("fish", "complete -C 'telnyx-edge storage kv unbind SE'");
+    assert_eq!(offered, "SESSIONS\t7819cf01-39a8-400e-9bce-3d792ffa4017\n");
 }
 
 /// A project directory with a func.toml, and a PATH on which `telnyx-edge` is this build.

@@ -209,3 +209,84 @@ fn every_documented_command_line_is_accepted() {
         failures.join("\n")
     );
 }
+
+/// The README's install lines for completion and man pages, run verbatim by `sh` in a fresh
+/// home: each must work with none of its folders there yet.
+#[test]
+fn the_readme_install_lines_work_in_a_fresh_home() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let section = readme
+        .split("## Completions and man pages")
+        .nth(1)
+        .expect("the README has a completions section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a sh block");
+    let lines: Vec<&str> = block.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines,
+        [
+            "telnyx-edge completions bash --install",
+            "telnyx-edge completions zsh --install",
+            "telnyx-edge completions fish --install",
+            "telnyx-edge man --dir ~/.local/share/man/man1",
+        ],
+        "one line per shell, and one for the man pages"
+    );
+    let home = tempfile::tempdir().expect("tempdir");
+    let bin_dir = Path::new(crate::support::cli::BIN)
+        .parent()
+        .expect("bin dir")
+        .display()
+        .to_string();
+    for line in &lines {
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(line)
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", format!("{bin_dir}:/usr/bin:/bin"))
+            .current_dir(home.path())
+            .output()
+            .expect("sh runs");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "`{line}`: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let committed =
+        |name: &str| std::fs::read(root.join("completions").join(name)).expect("committed");
+    let installed = |path: &str| {
+        std::fs::read(home.path().join(path)).unwrap_or_else(|_| panic!("{path} was written"))
+    };
+    assert_eq!(
+        installed(".local/share/bash-completion/completions/telnyx-edge"),
+        committed("telnyx-edge.bash")
+    );
+    assert_eq!(installed(".zfunc/_telnyx-edge"), committed("_telnyx-edge"));
+    assert_eq!(
+        installed(".config/fish/completions/telnyx-edge.fish"),
+        committed("telnyx-edge.fish")
+    );
+    let man = home.path().join(".local/share/man/man1");
+    let mut pages: Vec<String> = std::fs::read_dir(&man)
+        .expect("the man folder was created")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    let mut expected: Vec<String> = std::fs::read_dir(root.join("docs/man"))
+        .expect("docs/man")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    expected.sort();
+    assert_eq!(pages, expected, "every page, as committed");
+    assert_eq!(
+        std::fs::read(man.join("telnyx-edge-storage-kv-put.1")).expect("page"),
+        std::fs::read(root.join("docs/man/telnyx-edge-storage-kv-put.1")).expect("committed")
+    );
+}

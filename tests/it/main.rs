@@ -21,5 +21,6 @@ mod emulator_keys;
 mod emulator_namespaces;
 mod emulator_server;
 mod func_toml_fixtures;
+mod help;
 mod serve;
 mod support;
