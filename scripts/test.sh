@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 # The completion tests run the committed and the installed scripts in real bash (with
 # bash-completion's loader), zsh and fish.
 if ! command -v zsh >/dev/null || ! command -v fish >/dev/null \
-  || [ ! -f /usr/share/bash-completion/bash_completion ]; then
-  echo "Installing zsh, fish and bash-completion for the completion tests" >&2
+  || ! command -v jq >/dev/null || [ ! -f /usr/share/bash-completion/bash_completion ]; then
+  echo "Installing zsh, fish, bash-completion (completion tests) and jq (README examples)" >&2
   apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
-  apt_get update -qq && apt_get install -y -qq zsh fish bash-completion >/dev/null
+  apt_get update -qq && apt_get install -y -qq zsh fish bash-completion jq >/dev/null
 fi
 
 cargo fmt --check

@@ -1,8 +1,14 @@
-//! Every shell example in README.md and docs/*.md that runs `telnyx-edge` is run here against
-//! the local emulator, so a renamed command or flag fails the build instead of the reader.
-//! An example passes when the binary accepts its command line: it must not end with a usage
-//! error (exit 2) or a crash. (Examples depend on each other's data, so other failures such as
-//! "not found" are allowed.)
+//! The examples of README.md and docs/*.md, run.
+//!
+//! - Every ```console session (`$ command` and the output the page shows) is run in order, per
+//!   page, in a fresh workspace against a fresh emulator, and what it prints (stdout and stderr
+//!   together, as a terminal shows them) must be what the page shows, with ids, times and the
+//!   workspace path filtered, and with the exit code the page gives (`# exits N`), else 0. A
+//!   block after `<!-- doc-test: skip: REASON -->` is not run (a server left running, a proxy).
+//! - Every other `telnyx-edge …` line of a code block is run against the local emulator and
+//!   must be accepted: no usage error (exit 2) and no crash. (Those examples depend on each
+//!   other's data, so other failures such as "not found" are allowed.)
+//! - The README's install lines run verbatim in a fresh home.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -289,4 +295,225 @@ fn the_readme_install_lines_work_in_a_fresh_home() {
         std::fs::read(man.join("telnyx-edge-storage-kv-put.1")).expect("page"),
         std::fs::read(root.join("docs/man/telnyx-edge-storage-kv-put.1")).expect("committed")
     );
+}
+
+/// One `$ command` of a ```console block, with the output the page shows after it.
+struct Session {
+    file: String,
+    line: usize,
+    command: String,
+    expected: Vec<String>,
+    /// `# exits N` at the end of the command line: the code the page says it ends with.
+    exit: i32,
+}
+
+/// The ```console blocks of a page, in order; a block right after
+/// `<!-- doc-test: skip REASON -->` is left out (a server left running, the real service).
+fn sessions(path: &Path) -> Vec<Session> {
+    let text = std::fs::read_to_string(path).expect("read");
+    let file = path
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let mut found: Vec<Session> = Vec::new();
+    let mut in_block = false;
+    let mut skip = false;
+    let mut previous = "";
+    let mut pending: Option<(usize, String)> = None;
+    for (index, raw) in text.lines().enumerate() {
+        if !in_block {
+            if raw.trim() == "```console" {
+                in_block = true;
+                skip = previous.trim_start().starts_with("<!-- doc-test: skip");
+            }
+            previous = raw;
+            continue;
+        }
+        if raw.trim_start().starts_with("```") {
+            in_block = false;
+            previous = raw;
+            continue;
+        }
+        if skip {
+            continue;
+        }
+        if let Some((line, mut command)) = pending.take() {
+            // A continued command line.
+            command.push_str(raw.trim());
+            match command.strip_suffix('\\') {
+                Some(head) => pending = Some((line, format!("{head} "))),
+                None => found.push(session(&file, line, &command)),
+            }
+            continue;
+        }
+        match raw.strip_prefix("$ ") {
+            Some(command) => match command.strip_suffix('\\') {
+                Some(head) => pending = Some((index + 1, format!("{head} "))),
+                None => found.push(session(&file, index + 1, command)),
+            },
+            None => match found.last_mut() {
+                Some(last) => last.expected.push(raw.to_owned()),
+                None => panic!("{file}:{}: output before any command", index + 1),
+            },
+        }
+    }
+    found
+}
+
+fn session(file: &str, line: usize, command: &str) -> Session {
+    let (command, exit) = match command.rsplit_once("# exits ") {
+        Some((command, code)) => (command, code.trim().parse().expect("an exit code")),
+        None => (command, 0),
+    };
+    Session {
+        file: file.to_owned(),
+        line,
+        command: command
+            .split(" # ")
+            .next()
+            .unwrap_or(command)
+            .trim()
+            .to_owned(),
+        expected: Vec::new(),
+        exit,
+    }
+}
+
+/// Output as a page shows it: ids, times, timestamps and the workspace path replaced by what
+/// a reader recognises.
+fn normalized(text: &str, workspace: &Path) -> Vec<String> {
+    let workspace = workspace.display().to_string();
+    text.replace(&workspace, "/home/me/my-function")
+        .lines()
+        .map(|line| {
+            let mut out = String::new();
+            for word in line.split_inclusive(|c: char| " (),`\"".contains(c)) {
+                let (core, tail) =
+                    word.split_at(word.trim_end_matches(|c: char| " (),`\"".contains(c)).len());
+                out.push_str(&replace_token(core));
+                out.push_str(tail);
+            }
+            out.trim_end().to_owned()
+        })
+        .collect()
+}
+
+fn replace_token(token: &str) -> String {
+    let is_uuid = token.len() == 36
+        && token.char_indices().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        });
+    if is_uuid {
+        return "[id]".into();
+    }
+    let is_time = ["ms", "s"].iter().any(|unit| {
+        token
+            .strip_suffix(unit)
+            .is_some_and(|n| !n.is_empty() && n.parse::<f64>().is_ok())
+    });
+    if is_time {
+        return "[time]".into();
+    }
+    let is_timestamp = token.len() == 20 && token.ends_with('Z') && token.as_bytes()[10] == b'T';
+    if is_timestamp {
+        return "[timestamp]".into();
+    }
+    token.to_owned()
+}
+
+/// Whether `actual` is what the page shows: line for line, `…` in the page matching anything.
+fn matches(expected: &str, actual: &str) -> bool {
+    let parts: Vec<&str> = expected.split('…').collect();
+    if parts.len() == 1 {
+        return expected == actual;
+    }
+    let mut rest = actual;
+    for (index, part) in parts.iter().enumerate() {
+        if index == 0 {
+            let Some(after) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = after;
+        } else if index == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+/// Every ```console session of README.md and docs/, run in order per page in a fresh
+/// workspace against a fresh emulator (playing the service; `--local` commands use the
+/// workspace's own state), comparing what each command prints (stdout and stderr, as a
+/// terminal shows them) with what the page shows.
+#[test]
+fn every_console_session_prints_what_its_page_shows() {
+    let bin_dir = Path::new(crate::support::cli::BIN)
+        .parent()
+        .expect("bin dir")
+        .display()
+        .to_string();
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for document in documents() {
+        let sessions = sessions(&document);
+        if sessions.is_empty() {
+            continue;
+        }
+        let api = crate::support::api::Api::with(telnyx_edge::emulator::Config::in_memory());
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("func.toml"),
+            "[edge_compute]\nfunc_name = \"my-function\"\n",
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("logo.png"), [0x89, b'P', b'N', b'G']).expect("write");
+        for session in &sessions {
+            count += 1;
+            let output = Command::new("sh")
+                .arg("-c")
+                .arg(format!("{} 2>&1", session.command))
+                .current_dir(dir.path())
+                .env_clear()
+                .env("HOME", dir.path())
+                .env("PATH", format!("{bin_dir}:/usr/bin:/bin"))
+                .env(
+                    "TELNYX_CONFIG_PATH",
+                    dir.path().join(".telnyx-edge/config.toml"),
+                )
+                .env("TELNYX_BASE_URL", api.base_url())
+                .env("TELNYX_API_KEY", crate::support::api::TOKEN)
+                .env("NO_COLOR", "1")
+                .stdin(Stdio::null())
+                .output()
+                .expect("sh runs");
+            let actual = normalized(&String::from_utf8_lossy(&output.stdout), dir.path());
+            let expected = normalized(&session.expected.join("\n"), Path::new("/nowhere"));
+            let same = actual.len() == expected.len()
+                && expected.iter().zip(&actual).all(|(e, a)| matches(e, a));
+            if output.status.code() != Some(session.exit) || !same {
+                failures.push(format!(
+                    "{}:{}: $ {}\n  exit {:?} (the page says {})\n  the page shows:\n    {}\n  it printed:\n    {}",
+                    session.file,
+                    session.line,
+                    session.command,
+                    output.status.code(),
+                    session.exit,
+                    expected.join("\n    "),
+                    actual.join("\n    ")
+                ));
+            }
+        }
+    }
+    assert!(count >= 15, "only {count} console sessions found");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
