@@ -194,9 +194,12 @@ impl Pace {
         }
         self.window_secs = self.window_secs.max(1);
         // The requests sent before the limit was known took slots of the pace: the next one
-        // leaves after them, so that the first window does not overflow.
+        // leaves after them, so that the first window does not overflow. At most one window's
+        // worth: a service that names its limit only late (on a 429, say) counts only the
+        // requests of the current window.
         if first && let Some(rate) = self.rate() {
-            let taken = Duration::from_secs_f64(f64::from(self.unpaced) / rate);
+            let taken = Duration::from_secs_f64(f64::from(self.unpaced) / rate)
+                .min(Duration::from_secs(self.window_secs));
             self.next = Some(self.next.map_or(now, |next| next.max(now)) + taken);
         }
         let window = Duration::from_secs(self.window_secs);
@@ -1092,6 +1095,18 @@ mod tests {
         let late = t0 + Duration::from_secs(5);
         assert_eq!(pace.slot(late), None);
         assert_eq!(pace.slot(late), Some(late + interval));
+    }
+
+    #[test]
+    fn a_limit_named_late_holds_requests_back_one_window_at_most() {
+        let t0 = Instant::now();
+        let mut pace = Pace::default();
+        for _ in 0..10_000 {
+            assert_eq!(pace.slot(t0), None);
+        }
+        pace.observe(Some(100), Some(1.0), true, t0);
+        let slot = pace.slot(t0).expect("paced");
+        assert!(slot <= t0 + Duration::from_secs(1), "{:?}", slot - t0);
     }
 
     #[test]
