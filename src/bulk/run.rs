@@ -538,6 +538,8 @@ impl Writer {
                     slot.answered();
                     match written {
                         Ok(_) => Event::Done,
+                        // The run stopped while it waited for its turn: never sent.
+                        Err(ApiError::NotSent) => Event::Skipped(Box::new(item)),
                         Err(err) => {
                             self.budget.fail();
                             Event::Failed(Box::new(item), err)
@@ -864,6 +866,10 @@ async fn list_prefix(
         drop(slot);
         let page = match page {
             Ok(page) => page,
+            Err(ApiError::NotSent) => {
+                budget.unlisted.store(true, Ordering::SeqCst);
+                return;
+            }
             Err(err) => {
                 let _ = send.send(Err((LISTING.into(), err.to_string()))).await;
                 return;
@@ -923,6 +929,9 @@ where
         return Ok((key, origin, KeyOutcome::NotSent));
     }
     let result = request(key.clone()).await;
+    if matches!(result, Err(ApiError::NotSent)) {
+        return Ok((key, origin, KeyOutcome::NotSent));
+    }
     slot.answered();
     if let Err(err) = &result
         && !(err.status() == Some(404) && origin == "listed")

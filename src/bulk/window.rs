@@ -7,7 +7,7 @@
 //!
 //! - **a 429 or 503** (retried ones included, as the client counts them): the window shrinks to
 //!   7/10, down to 1;
-//! - **latency well above the lowest seen** (more than twice it, plus a millisecond): requests
+//! - **latency well above the lowest seen** (more than twice it, plus 250 µs): requests
 //!   queue somewhere, and more of them only add waiting; the window shrinks to 9/10, but not
 //!   below where it started;
 //! - **latency near the lowest seen, with the window full**: more requests in flight mean more
@@ -32,6 +32,9 @@ use crate::client::Pressure;
 pub(crate) const START: usize = 16;
 /// The ceiling when the user gives none.
 pub(crate) const DEFAULT_CEILING: usize = 256;
+/// The ceiling of reads (`bulk get`, `export`) when the user gives none: each request in flight
+/// holds a value of up to 1 MiB until it is written out, so 64 MiB at most.
+pub(crate) const DEFAULT_READ_CEILING: usize = 64;
 /// The shortest epoch: on loopback a round trip is a fraction of a millisecond, too few answers
 /// to judge by.
 const MIN_EPOCH: Duration = Duration::from_millis(20);
@@ -187,6 +190,8 @@ impl Slot {
     /// The request was answered (or failed for good): its latency counts.
     pub(crate) fn answered(&mut self) {
         self.window.answered(self.start.elapsed());
+        // The slot may carry the next item of the same key: its latency starts now.
+        self.start = Instant::now();
     }
 }
 

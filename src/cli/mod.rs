@@ -590,7 +590,8 @@ the `--failed-file` with its text; the rest goes on.";
 /// What every bulk command shares.
 #[derive(Debug, Args)]
 pub(crate) struct BulkOptions {
-    /// The most requests in flight at once [default: 256]; the window adapts below it
+    /// The most requests in flight at once [default: 256; 64 for `bulk get` and `export`]; the
+    /// window adapts below it
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
 

@@ -85,6 +85,9 @@ pub(crate) enum ApiError {
         asked_secs: f64,
         request_id: Option<String>,
     },
+    /// The caller gave up (a stopped bulk run) before the request was first sent.
+    #[error("not sent: the run stopped")]
+    NotSent,
     #[error(
         "invalid base URL `{url}`: use http:// or https://, a host, the path `/v2`, and no query"
     )]
@@ -179,6 +182,7 @@ impl ApiError {
             | Self::TooLarge { .. }
             | Self::Decode { .. }
             | Self::WaitTooLong { .. }
+            | Self::NotSent
             | Self::BaseUrl { .. }
             | Self::Proxy { .. }
             | Self::ProxyScheme { .. }
@@ -214,6 +218,7 @@ impl ApiError {
             | Self::TooLarge { .. }
             | Self::Decode { .. }
             | Self::Trust { .. }
+            | Self::NotSent
             | Self::Setup { .. } => Exit::Failure,
             Self::Token | Self::ProxyAuth { .. } => Exit::Auth,
             Self::BaseUrl { .. } | Self::Proxy { .. } | Self::ProxyScheme { .. } => Exit::Usage,

@@ -188,6 +188,12 @@ impl Pace {
         if first {
             self.share = PACE_SHARE;
         }
+        // A new limit comes with its own window: the resets seen with the old one say nothing
+        // about it.
+        if self.limit.is_some_and(|old| old != limit) {
+            self.window_secs = 0;
+        }
+        let before = self.rate();
         self.limit = Some(limit);
         if let Some(reset) = reset.filter(|r| r.is_finite() && *r <= MAX_WAIT_SECS as f64) {
             self.window_secs = self.window_secs.max(reset.ceil().max(1.0) as u64);
@@ -201,6 +207,13 @@ impl Pace {
             let taken = Duration::from_secs_f64(f64::from(self.unpaced) / rate)
                 .min(Duration::from_secs(self.window_secs));
             self.next = Some(self.next.map_or(now, |next| next.max(now)) + taken);
+        }
+        // A faster rate applies to the next request, not after the slots booked at the old one.
+        if let (Some(before), Some(rate)) = (before, self.rate())
+            && rate > before
+        {
+            let soonest = now + Duration::from_secs_f64(1.0 / rate);
+            self.next = self.next.map(|next| next.min(soonest));
         }
         let window = Duration::from_secs(self.window_secs);
         if throttled {
@@ -630,15 +643,35 @@ impl Client {
         limit: usize,
     ) -> Result<Reply, ApiError> {
         let mut attempt = 0;
+        // The previous attempt's failure, reported if the caller gives up before the next one.
+        let mut last: Option<ApiError> = None;
         loop {
-            if let Some(until) = self.gate.until() {
-                self.pause(until.saturating_duration_since(Instant::now()))
-                    .await;
-            }
-            let slot = self.gate.pace().slot(Instant::now());
-            if let Some(slot) = slot {
+            // Wait for the gate and for a pace slot; a pause the service asks for while this
+            // request waits for its slot holds it too. A caller that gives up meanwhile sends
+            // nothing more.
+            loop {
+                if let Some(until) = self.gate.until() {
+                    self.pause(until.saturating_duration_since(Instant::now()))
+                        .await;
+                }
+                if self.cancelled() {
+                    return Err(last.take().unwrap_or(ApiError::NotSent));
+                }
+                let Some(slot) = self.gate.pace().slot(Instant::now()) else {
+                    break;
+                };
                 self.pause(slot.saturating_duration_since(Instant::now()))
                     .await;
+                if self.cancelled() {
+                    return Err(last.take().unwrap_or(ApiError::NotSent));
+                }
+                if self
+                    .gate
+                    .until()
+                    .is_none_or(|until| until <= Instant::now())
+                {
+                    break;
+                }
             }
             let (result, server_delay) = self.attempt(&method, path, body.clone(), limit).await;
             if let Some(ServerDelay::Wait(delay)) = server_delay {
@@ -682,6 +715,7 @@ impl Client {
             if self.cancelled() {
                 return Err(err);
             }
+            last = Some(err);
         }
     }
 
@@ -786,13 +820,6 @@ impl Client {
             pace.observe(Some(limit), reset, status.as_u16() == 429, Instant::now());
             pace.changed().map(|rate| (rate, pace.window_secs))
         };
-        // The quota is spent: what is sent before the reset would only be refused.
-        if status.is_success()
-            && number("x-ratelimit-remaining") == Some(0.0)
-            && let Some(reset) = reset.filter(|r| *r <= MAX_WAIT_SECS as f64)
-        {
-            self.gate.pause(Duration::from_secs_f64(reset));
-        }
         if let Some((rate, window_secs)) = changed {
             self.emit(&Event::Pacing {
                 limit,
@@ -1095,6 +1122,21 @@ mod tests {
         let late = t0 + Duration::from_secs(5);
         assert_eq!(pace.slot(late), None);
         assert_eq!(pace.slot(late), Some(late + interval));
+    }
+
+    #[test]
+    fn a_new_limit_brings_its_own_window_and_a_faster_rate_applies_at_once() {
+        let t0 = Instant::now();
+        let mut pace = Pace::default();
+        pace.observe(Some(1), Some(60.0), false, t0);
+        assert_eq!(pace.window_secs, 60);
+        // A slot far away, booked at one request a minute.
+        let _ = pace.slot(t0);
+        let _ = pace.slot(t0);
+        pace.observe(Some(1000), Some(1.0), false, t0);
+        assert_eq!(pace.window_secs, 1, "the old limit's window is forgotten");
+        let next = pace.slot(t0).expect("paced");
+        assert!(next <= t0 + Duration::from_millis(2), "{:?}", next - t0);
     }
 
     #[test]

@@ -224,10 +224,15 @@ fn show_event(event: &Event<'_>, verbose: bool, notices: bool) {
                 1 => "second".to_owned(),
                 secs => crate::text::duration(Duration::from_secs(*secs)),
             };
-            stderr_line(&format!(
-                "* The service allows {} requests per {per}: sending {}/s",
-                crate::text::thousands(u64::from(*limit)),
+            let sending = if *rate < 10.0 {
+                format!("{rate:.1}")
+            } else {
                 crate::text::thousands(rate.round() as u64)
+            };
+            stderr_line(&format!(
+                "* The service allows {} request{} per {per}: sending {sending}/s",
+                crate::text::thousands(u64::from(*limit)),
+                if *limit == 1 { "" } else { "s" }
             ));
         }
         Event::Retrying {

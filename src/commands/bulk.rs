@@ -21,10 +21,18 @@ use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
 
 fn options(bulk: &BulkOptions, verbose: bool) -> Options {
+    with_ceiling(bulk, verbose, crate::bulk::window::DEFAULT_CEILING)
+}
+
+/// For reads (`bulk get`, `export`): each request in flight holds its value (up to 1 MiB)
+/// until it is written out in order, so the default ceiling is lower.
+fn read_options(bulk: &BulkOptions, verbose: bool) -> Options {
+    with_ceiling(bulk, verbose, crate::bulk::window::DEFAULT_READ_CEILING)
+}
+
+fn with_ceiling(bulk: &BulkOptions, verbose: bool, default: usize) -> Options {
     Options {
-        ceiling: bulk
-            .concurrency
-            .map_or(crate::bulk::window::DEFAULT_CEILING, usize::from),
+        ceiling: bulk.concurrency.map_or(default, usize::from),
         verbose,
         max_errors: (!bulk.continue_on_error).then_some(bulk.max_errors),
         failed_file: bulk.failed_file.clone(),
@@ -288,7 +296,7 @@ async fn read_keys(
                 &target.id,
                 keys,
                 path,
-                &options(bulk, backend.verbose),
+                &read_options(bulk, backend.verbose),
                 printer,
             )
             .await?
@@ -300,7 +308,7 @@ async fn read_keys(
                 &target.id,
                 keys,
                 &mut out,
-                &options(bulk, backend.verbose),
+                &read_options(bulk, backend.verbose),
                 printer,
             )
             .await?;

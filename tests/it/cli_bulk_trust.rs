@@ -247,6 +247,65 @@ fn ctrl_c_finishes_in_flight_writes_the_remainder_and_exits_130() {
     assert_eq!(String::from_utf8_lossy(&listed).lines().count(), 2000);
 }
 
+#[cfg(unix)]
+#[test]
+fn a_stop_sends_none_of_the_requests_waiting_for_their_pace() {
+    // At 5 requests a second, most of the window waits for its turn in the pace when Ctrl-C
+    // comes: those are skipped, not fired at the service at once.
+    let kv = Kv::with(telnyx_edge::emulator::Config {
+        rate_limit: Some(5),
+        ..telnyx_edge::emulator::Config::in_memory()
+    });
+    let id = kv.namespace("paced");
+    let input: String = (0..100)
+        .map(|i| format!("{}\n", json!({"key": format!("k{i:03}"), "value": "v"})))
+        .collect();
+    std::fs::write(kv.path().join("in.ndjson"), input).expect("write");
+    let mut child = kv
+        .std_cmd()
+        .args([
+            "storage",
+            "kv",
+            "bulk",
+            "put",
+            &id,
+            "in.ndjson",
+            "--failed-file",
+            "rest.ndjson",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    std::thread::sleep(Duration::from_millis(2500));
+    let before = kv.api.stats();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("reads");
+    assert_eq!(child.wait().expect("exits").code(), Some(130), "{stderr}");
+    // The first 16 go out before the limit is known, and those refused fail when the stop
+    // ends their retries; no other request is sent after the stop.
+    let (done, failed, skipped) = summary(&stderr);
+    assert_eq!(done + failed + skipped, 100, "{stderr}");
+    assert!(skipped > 50, "{stderr}");
+    let after = kv.api.stats();
+    assert!(
+        after.requests - before.requests <= 2,
+        "requests after the stop: {before:?} → {after:?}"
+    );
+    let rest = lines(&std::fs::read(kv.path().join("rest.ndjson")).expect("rest"));
+    assert_eq!(rest.len() as u64, failed + skipped);
+}
+
 /// A namespace with `count` keys of about 1 KiB.
 fn filled(kv: &Kv, name: &str, count: usize) -> String {
     let id = kv.namespace(name);

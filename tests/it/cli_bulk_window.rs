@@ -212,3 +212,28 @@ fn concurrency_outside_its_range_is_refused_before_any_request() {
     }
     assert_eq!(kv.api.stats().requests, 0);
 }
+
+#[test]
+fn repeated_keys_do_not_look_like_queueing() {
+    // Each key three times in a row: its items are written one after the other, and each
+    // write's latency is its own, not the chain's.
+    let kv = distant(30, None);
+    let id = kv.namespace("repeated");
+    let text: String = (0..900)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"key": format!("k{:03}", i / 3), "value": format!("v{i}")})
+            )
+        })
+        .collect();
+    std::fs::write(kv.path().join("in.ndjson"), text).expect("write input");
+    let (summary, _) = run(&kv, &["storage", "kv", "bulk", "put", &id, "in.ndjson"]);
+    assert_eq!(summary["done"], 900, "{summary}");
+    // Counted from the start of the chain, latencies of 30, 60 and 90 ms read as queueing and
+    // held the window at 16.
+    let window = &summary["window"];
+    assert!(window["peak"].as_u64().expect("peak") >= 128, "{summary}");
+    assert!(window["final"].as_u64().expect("final") >= 64, "{summary}");
+    assert_eq!(kv.ok(&["storage", "kv", "get", &id, "k299"]), b"v899");
+}
