@@ -942,13 +942,12 @@ where
 }
 
 /// What a run over keys (`get`, `delete`) starts with: its budget and signal watcher, its tally
-/// and window, its client, and the keys coming in.
+/// (with the window), its client, and the keys coming in.
 struct KeyRun<'a> {
     budget: Arc<Budget>,
     signals: tokio::task::JoinHandle<()>,
     tally: Tally<'a>,
     client: Client,
-    window: Arc<Window>,
     receiver: mpsc::Receiver<KeyRecord>,
 }
 
@@ -966,22 +965,14 @@ impl<'a> KeyRun<'a> {
         let signals = watch_signals(&budget);
         let tally = Tally::new(printer, options, &budget, client, total, verb)?;
         let client = budget.client(client);
-        let window = Arc::clone(&tally.window);
         let capacity = options.ceiling.max(1) * 4;
-        let receiver = produce(
-            &client,
-            ns,
-            keys,
-            capacity,
-            &budget,
-            Some(Arc::clone(&window)),
-        );
+        let window = Some(Arc::clone(&tally.window));
+        let receiver = produce(&client, ns, keys, capacity, &budget, window);
         Ok(Self {
             budget,
             signals,
             tally,
             client,
-            window,
             receiver,
         })
     }
@@ -1003,10 +994,10 @@ pub(crate) async fn get(
         signals,
         mut tally,
         client,
-        window,
         receiver,
     } = KeyRun::start(client, ns, keys, options, printer, None, "read")?;
     let client = &client;
+    let window = Arc::clone(&tally.window);
     let fetches = stream(receiver)
         .map(|record| {
             let client = client.clone();
@@ -1122,10 +1113,10 @@ pub(crate) async fn delete(
         signals,
         mut tally,
         client,
-        window,
         receiver,
     } = KeyRun::start(client, ns, keys, options, printer, total, "deleted")?;
     let client = &client;
+    let window = Arc::clone(&tally.window);
     let deletions = stream(receiver)
         .map(|record| {
             let client = client.clone();
