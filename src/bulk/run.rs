@@ -369,7 +369,8 @@ impl<'a> Tally<'a> {
     /// Counts one item on the progress line, with the window, and shows the window's changes
     /// (`-v`).
     fn step(&self) {
-        self.progress.step(self.summary.failed, self.window.limit());
+        self.progress
+            .step(self.summary.failed, || self.window.limit());
         for note in self.window.take_notes() {
             self.progress.line(&note);
         }

@@ -110,11 +110,12 @@ impl CountBar {
         Self { bar }
     }
 
-    /// One more item; `window`: the requests in flight the run allows now.
-    pub(crate) fn step(&self, failed: u64, window: usize) {
+    /// One more item; `window`: the requests in flight the run allows now, asked only when a
+    /// bar is drawn.
+    pub(crate) fn step(&self, failed: u64, window: impl FnOnce() -> usize) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
-            let mut message = format!("window {window}");
+            let mut message = format!("window {}", window());
             if failed > 0 {
                 message.push_str(&format!(", {} failed", crate::ui::thousands(failed)));
             }
