@@ -47,6 +47,12 @@ impl UserError {
     }
 }
 
+/// Not a failure to report, only an exit code: `diff` found differences (exit 1), as diff(1)
+/// does. `main` prints nothing for it.
+#[derive(Debug, thiserror::Error)]
+#[error("exit status {}", *.0 as i32)]
+pub(crate) struct Quiet(pub Exit);
+
 /// Finds an error of type `E` whether it was added as context (which `downcast_ref` sees) or
 /// sits in the chain of sources.
 pub(crate) fn find<E: std::error::Error + Send + Sync + 'static>(

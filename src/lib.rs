@@ -43,6 +43,7 @@ pub fn main() -> ExitCode {
     match commands::dispatch(cli, printer) {
         Ok(()) => error::Exit::Success.into(),
         Err(err) if error::is_broken_pipe(&err) => error::Exit::Success.into(),
+        Err(ref err) if let Some(quiet) = error::find::<error::Quiet>(err) => quiet.0.into(),
         Err(err) => {
             let report = commands::report::Report::of(&err);
             let text =

@@ -2,4 +2,5 @@
 
 pub(crate) mod input;
 pub(crate) mod run;
+pub(crate) mod sync;
 pub(crate) mod window;

@@ -113,7 +113,7 @@ impl Budget {
     }
 
     /// The client for this run: its requests stop retrying once the run stops.
-    fn client(self: &Arc<Self>, client: &Client) -> Client {
+    pub(super) fn client(self: &Arc<Self>, client: &Client) -> Client {
         let budget = Arc::clone(self);
         client.cancelled_by(Arc::new(move || budget.stopped()))
     }
@@ -127,7 +127,7 @@ impl Budget {
     }
 
     /// Why an item was not sent, for the remainder file.
-    fn reason(&self) -> String {
+    pub(super) fn reason(&self) -> String {
         if self.interrupted() {
             return "not sent: the run was interrupted".into();
         }
@@ -179,7 +179,7 @@ pub(crate) struct FailedLine<'a> {
 
 impl<'a> FailedLine<'a> {
     /// A key to read or delete, or a bad line: nothing to write back but the key.
-    fn about(key: Option<&'a str>, origin: &'a str, error: &'a str) -> Self {
+    pub(super) fn about(key: Option<&'a str>, origin: &'a str, error: &'a str) -> Self {
         Self {
             key,
             value: None,
@@ -311,21 +311,21 @@ fn cannot_write(path: &std::path::Path, err: &std::io::Error) -> anyhow::Error {
 const SHOWN_FAILURES: u64 = 10;
 
 /// Counts a run's outcomes, draws its progress and writes its remainder file.
-struct Tally<'a> {
+pub(super) struct Tally<'a> {
     printer: &'a Printer,
     progress: CountBar,
-    window: Arc<Window>,
+    pub(super) window: Arc<Window>,
     /// The client's count of 429/503 when the run began.
     throttled_before: u64,
     pressure: crate::client::Pressure,
     failed_file: FailedFile,
-    budget: Arc<Budget>,
+    pub(super) budget: Arc<Budget>,
     summary: Summary,
     start: Instant,
 }
 
 impl<'a> Tally<'a> {
-    fn new(
+    pub(super) fn new(
         printer: &'a Printer,
         options: &Options,
         budget: &Arc<Budget>,
@@ -348,18 +348,18 @@ impl<'a> Tally<'a> {
         })
     }
 
-    fn done(&mut self) {
+    pub(super) fn done(&mut self) {
         self.summary.done += 1;
         self.step();
     }
 
-    fn vanished(&mut self) {
+    pub(super) fn vanished(&mut self) {
         self.summary.vanished += 1;
         self.step();
     }
 
     /// An item never sent; it goes to the remainder file.
-    fn skipped(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
+    pub(super) fn skipped(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
         self.summary.skipped += 1;
         self.failed_file.write(line)?;
         self.step();
@@ -382,7 +382,12 @@ impl<'a> Tally<'a> {
 
     /// A failed item: counted, reported on stderr (the first few), written to the remainder
     /// file. `invalid` when no request was made for it.
-    fn failed(&mut self, line: &FailedLine<'_>, exit: Exit, invalid: bool) -> anyhow::Result<()> {
+    pub(super) fn failed(
+        &mut self,
+        line: &FailedLine<'_>,
+        exit: Exit,
+        invalid: bool,
+    ) -> anyhow::Result<()> {
         self.summary.failed += 1;
         if invalid {
             self.summary.invalid += 1;
@@ -400,7 +405,7 @@ impl<'a> Tally<'a> {
         Ok(())
     }
 
-    fn finish(self) -> anyhow::Result<Summary> {
+    pub(super) fn finish(self) -> anyhow::Result<Summary> {
         for note in self.window.take_notes() {
             self.progress.line(&note);
         }
@@ -421,7 +426,12 @@ impl<'a> Tally<'a> {
         Ok(summary)
     }
 
-    fn bad(&mut self, origin: &str, error: &str, input: Option<&str>) -> anyhow::Result<()> {
+    pub(super) fn bad(
+        &mut self,
+        origin: &str,
+        error: &str,
+        input: Option<&str>,
+    ) -> anyhow::Result<()> {
         let line = FailedLine {
             input,
             ..FailedLine::about(None, origin, error)
@@ -903,7 +913,7 @@ fn stream(receiver: mpsc::Receiver<KeyRecord>) -> impl futures_util::Stream<Item
 }
 
 /// What became of one key of `get` or `delete`.
-enum KeyOutcome<T> {
+pub(super) enum KeyOutcome<T> {
     /// With its room in the window, held until the answer is dealt with.
     Answered(Result<T, ApiError>, Slot),
     /// The run had stopped: no request was made.
@@ -912,7 +922,7 @@ enum KeyOutcome<T> {
 
 /// Starts the request for `record` unless the run has stopped; a failure counts against the
 /// budget the moment it happens, so that no later item starts after the budget is spent.
-async fn key_request<T, F>(
+pub(super) async fn key_request<T, F>(
     record: KeyRecord,
     budget: Arc<Budget>,
     window: Arc<Window>,

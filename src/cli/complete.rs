@@ -80,3 +80,16 @@ pub(crate) fn bindings() -> Vec<CompletionCandidate> {
         .map(|(binding, id)| CompletionCandidate::new(binding).help(Some(id.into())))
         .collect()
 }
+
+/// `diff`'s sides: each binding, plain and with `local:` and `remote:`.
+pub(crate) fn sides() -> Vec<CompletionCandidate> {
+    let mut sides = Vec::new();
+    for binding in bindings() {
+        let name = binding.get_value().to_string_lossy().into_owned();
+        let help = binding.get_help().cloned();
+        for side in [String::new(), "local:".into(), "remote:".into()] {
+            sides.push(CompletionCandidate::new(format!("{side}{name}")).help(help.clone()));
+        }
+    }
+    sides
+}

@@ -173,6 +173,31 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
   telnyx-edge storage kv export old-cache | telnyx-edge storage kv import new-cache",
     ),
     (
+        "storage kv pull",
+        "  # Copy every namespace func.toml binds into local state
+  telnyx-edge storage kv pull
+  # One binding, only keys under a prefix, removing local keys the service lacks
+  telnyx-edge storage kv pull MY_CACHE --prefix config/ --delete
+  # See what a pull would change
+  telnyx-edge storage kv pull MY_CACHE --dry-run",
+    ),
+    (
+        "storage kv push",
+        "  # See the plan, then confirm it
+  telnyx-edge storage kv push MY_CACHE
+  # In CI: no terminal to ask on
+  telnyx-edge storage kv push MY_CACHE --yes",
+    ),
+    (
+        "storage kv diff",
+        "  # Local state against the service
+  telnyx-edge storage kv diff remote:MY_CACHE local:MY_CACHE
+  # Two namespaces on the service, as JSON
+  telnyx-edge --json storage kv diff my-cache my-cache-staging
+  # Only the keys, one per line; exit 0 when equal, 1 when they differ
+  telnyx-edge -o ids storage kv diff local:MY_CACHE remote:MY_CACHE",
+    ),
+    (
         "storage kv serve",
         "  # Serve the emulator for function code on http://127.0.0.1:8787/v2
   telnyx-edge storage kv serve

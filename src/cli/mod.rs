@@ -418,6 +418,29 @@ pub(crate) enum KvCommand {
     Export(ExportArgs),
     /// Write the keys of an NDJSON export (or `bulk get` output) into a namespace
     Import(ImportArgs),
+    /// Copy namespaces from the service into local state (`--local`, `serve`)
+    ///
+    /// Each namespace goes into its local mirror, the namespace with the same id (created when
+    /// missing), so `--local` and `serve` see the service's data at once. With no NAMESPACE,
+    /// every binding of func.toml. Values and content types are copied byte for byte; keys
+    /// whose local value is already the same are not written, and a pull with nothing new
+    /// reads only the key list. Keys only in local state stay unless `--delete`. TTLs cannot be
+    /// read from the API, so local copies do not expire.
+    Pull(SyncArgs),
+    /// Copy namespaces from local state to the service
+    ///
+    /// The reverse of `pull`: writes each local namespace into the namespace with the same id on
+    /// the service. It always shows the plan first (keys to add, change and, with `--delete`,
+    /// remove) and asks; without a terminal it needs `--yes`. `--dry-run` prints the plan only.
+    Push(SyncArgs),
+    /// Compare two namespaces, each on the service or in local state
+    ///
+    /// Prints the keys that differ: `added` (only in B), `changed` (both, with other bytes or
+    /// another content type) and `removed` (only in A), so B is what A would become. A side is
+    /// `local:NAMESPACE` or `remote:NAMESPACE`; a plain NAMESPACE is on the service, or local
+    /// with `--local`. Exits 0 when they are equal and 1 when they differ, like diff(1); other
+    /// failures keep their own exit codes (2 and up).
+    Diff(DiffArgs),
     /// Run the local KV emulator: the Telnyx KV REST API on this machine
     ///
     /// Serves every `/v2/storage/kvs…` endpoint from a SQLite database in the state directory
@@ -691,6 +714,48 @@ pub(crate) struct ExportArgs {
 
     #[command(flatten)]
     pub bulk: BulkOptions,
+}
+
+/// `pull` and `push`.
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// Namespaces: UUIDs, bindings in func.toml or names [default: every binding of func.toml]
+    #[arg(value_name = "NAMESPACE", add = ArgValueCandidates::new(crate::cli::complete::bindings))]
+    pub namespaces: Vec<String>,
+
+    /// Only keys that start with P
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+
+    /// Also delete the keys the other side does not have
+    #[arg(long)]
+    pub delete: bool,
+
+    /// Print what would change (the same table as `diff`) and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub bulk: BulkOptions,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// Side A: `local:NAMESPACE`, `remote:NAMESPACE` or NAMESPACE
+    #[arg(value_name = "A", add = ArgValueCandidates::new(crate::cli::complete::sides))]
+    pub a: String,
+
+    /// Side B: `local:NAMESPACE`, `remote:NAMESPACE` or NAMESPACE
+    #[arg(value_name = "B", add = ArgValueCandidates::new(crate::cli::complete::sides))]
+    pub b: String,
+
+    /// Only keys that start with P
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+
+    /// The most requests in flight at once while values are compared [default: 64]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: Option<u16>,
 }
 
 #[derive(Debug, Args)]

@@ -402,6 +402,16 @@ impl Client {
         client
     }
 
+    /// The API root with any credentials redacted: how messages (and `local::seen`) name it.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.shown
+    }
+
+    /// Whether this client talks to the in-process emulator (`--local`).
+    pub(crate) fn is_direct(&self) -> bool {
+        self.options.direct
+    }
+
     /// How hard the service pushes back, shared by every clone of this client.
     pub(crate) fn pressure(&self) -> Pressure {
         Pressure(Arc::clone(&self.gate))

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 
 use crate::cli::GlobalArgs;
 use crate::client::{Client, ClientOptions, Event};
-use crate::emulator::{self, Config, Emulator, Mirror, Storage};
+use crate::emulator::{self, Config, Emulator, Mirror, Storage, Store};
 use crate::local::func_toml::{self, FuncToml};
 use crate::local::project;
 use crate::local::settings::{self, Env};
@@ -33,6 +33,7 @@ pub(crate) struct Backend {
     pub verbose: bool,
     /// The `func.toml` in use: `--func-toml`, else the nearest (which may not exist).
     pub func_toml: Option<PathBuf>,
+    store: Option<Arc<Store>>,
     local: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -45,21 +46,23 @@ impl Backend {
         access: Access,
         request_timeout: Option<Duration>,
     ) -> anyhow::Result<Self> {
+        if global.local {
+            Self::local(global, printer, access, request_timeout, Vec::new()).await
+        } else {
+            Self::remote(global, printer, request_timeout)
+        }
+    }
+
+    /// The service, with the resolved credentials, whatever `--local` says.
+    pub(crate) fn remote(
+        global: &GlobalArgs,
+        printer: &Printer,
+        request_timeout: Option<Duration>,
+    ) -> anyhow::Result<Self> {
         let timeout = request_timeout
             .or(global.timeout)
             .unwrap_or(settings::DEFAULT_TIMEOUT);
-        let cwd = std::env::current_dir().context("cannot read the working directory")?;
-        let func_toml = project::func_toml_path(global.func_toml.as_deref(), &cwd);
-        if global.local {
-            let (client, stop) =
-                start_local(global, printer, access, timeout, func_toml.as_deref()).await?;
-            return Ok(Self {
-                client,
-                verbose: global.verbose,
-                func_toml,
-                local: Some(stop),
-            });
-        }
+        let func_toml = func_toml_in_use(global)?;
         let env = Env::from_process();
         let config = settings::load_config(&env)?;
         warn_if_exposed(&config, printer);
@@ -72,9 +75,52 @@ impl Backend {
             client: Client::new(options)?,
             verbose: global.verbose,
             func_toml,
+            store: None,
             local: None,
         })
     }
+
+    /// The embedded emulator over the local state, whatever `--local` says, with `extra`
+    /// namespaces mirrored besides func.toml's bindings.
+    pub(crate) async fn local(
+        global: &GlobalArgs,
+        printer: &Printer,
+        access: Access,
+        request_timeout: Option<Duration>,
+        extra: Vec<Mirror>,
+    ) -> anyhow::Result<Self> {
+        let timeout = request_timeout
+            .or(global.timeout)
+            .unwrap_or(settings::DEFAULT_TIMEOUT);
+        let func_toml = func_toml_in_use(global)?;
+        let local = start_local(
+            global,
+            printer,
+            access,
+            timeout,
+            func_toml.as_deref(),
+            extra,
+        )
+        .await?;
+        Ok(Self {
+            client: local.client,
+            verbose: global.verbose,
+            func_toml,
+            store: Some(local.store),
+            local: Some(local.stop),
+        })
+    }
+
+    /// The local emulator's store, when this is local state: read in-process for digests.
+    pub(crate) fn store(&self) -> Option<&Arc<Store>> {
+        self.store.as_ref()
+    }
+}
+
+/// `--func-toml`, else the nearest func.toml (which may not exist).
+fn func_toml_in_use(global: &GlobalArgs) -> anyhow::Result<Option<PathBuf>> {
+    let cwd = std::env::current_dir().context("cannot read the working directory")?;
+    Ok(project::func_toml_path(global.func_toml.as_deref(), &cwd))
 }
 
 impl Drop for Backend {
@@ -85,6 +131,13 @@ impl Drop for Backend {
     }
 }
 
+/// The emulator started in this process over the local state, and a client connected to it.
+struct Local {
+    client: Client,
+    store: Arc<Store>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
 /// Starts the emulator in this process over the local state and connects to it directly.
 async fn start_local(
     global: &GlobalArgs,
@@ -92,7 +145,8 @@ async fn start_local(
     access: Access,
     timeout: Duration,
     func_toml: Option<&Path>,
-) -> anyhow::Result<(Client, tokio::sync::oneshot::Sender<()>)> {
+    extra: Vec<Mirror>,
+) -> anyhow::Result<Local> {
     let state_dir = local_state_dir(func_toml)?;
     let fresh = access == Access::Read && !state_dir.exists();
     let storage = if fresh {
@@ -101,12 +155,18 @@ async fn start_local(
         prepare_state_dir(&state_dir)?;
         Storage::Dir(state_dir.clone())
     };
+    let mut mirrors = local_mirrors(func_toml, printer);
+    for mirror in extra {
+        if !mirrors.iter().any(|known| known.id == mirror.id) {
+            mirrors.push(mirror);
+        }
+    }
     // Instant: `--local` is for working, not for testing wait logic (`serve` has delays).
     let config = Config {
         storage,
         provision_delay: Duration::ZERO,
         delete_delay: Duration::ZERO,
-        mirrors: local_mirrors(func_toml, printer),
+        mirrors,
         ..Config::in_memory()
     };
     let emulator = Emulator::bind(config, SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -115,6 +175,7 @@ async fn start_local(
     let addr = emulator
         .local_addr()
         .context("cannot start the local emulator")?;
+    let store = emulator.store();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(emulator.serve(async {
         let _ = stopped.await;
@@ -140,7 +201,11 @@ async fn start_local(
             emulator::LOCAL_API_KEY.into(),
         )
     };
-    Ok((Client::new(options)?, stop))
+    Ok(Local {
+        client: Client::new(options)?,
+        store,
+        stop,
+    })
 }
 
 /// A config file with a key that group or others can read gets the warning ssh gives.

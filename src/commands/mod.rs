@@ -11,6 +11,7 @@ pub(crate) mod namespace;
 pub(crate) mod report;
 pub(crate) mod serve;
 pub(crate) mod slips;
+pub(crate) mod sync;
 pub(crate) mod target;
 
 use std::future::Future;
@@ -50,6 +51,9 @@ pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
         },
         Command::Storage(storage) => match storage.command {
             StorageCommand::Kv(kv) => match kv.command {
+                KvCommand::Pull(args) => multi_thread(sync::pull(&global, args, &printer)),
+                KvCommand::Push(args) => multi_thread(sync::push(&global, args, &printer)),
+                KvCommand::Diff(args) => multi_thread(sync::diff(&global, args, &printer)),
                 KvCommand::Serve(args) => serve::serve(args, global.func_toml.as_deref(), printer),
                 KvCommand::Create(args) => {
                     slips::create(&args)?;
@@ -206,12 +210,17 @@ fn with_bulk_backend(
     access: Access,
     command: impl AsyncFnOnce(&Backend) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    multi_thread(async {
+        let backend = Backend::open(global, printer, access, None).await?;
+        command(&backend).await
+    })
+}
+
+/// Runs `future` on a runtime with a worker per core.
+fn multi_thread<F: Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?
-        .block_on(async {
-            let backend = Backend::open(global, printer, access, None).await?;
-            command(&backend).await
-        })
+        .block_on(future)
 }

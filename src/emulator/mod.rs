@@ -296,6 +296,11 @@ impl Emulator {
         self.listener.local_addr()
     }
 
+    /// The store it serves, for reads a command makes in-process (`pull`'s digests).
+    pub(crate) fn store(&self) -> Arc<Store> {
+        Arc::clone(&self.store)
+    }
+
     /// The counts of what it answers, live.
     pub fn stats(&self) -> Arc<Stats> {
         Arc::clone(&self.stats)

@@ -118,6 +118,9 @@ pub struct KeyRow {
     pub updated_ms: i64,
 }
 
+/// A key, its value's size and the digest of its value and content type.
+pub(crate) type KeyDigest = (String, u64, crate::api::digest::Digest);
+
 /// A stored value and its content type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Value {
@@ -546,6 +549,45 @@ impl Store {
             let has_more = rows.len() > limit as usize;
             rows.truncate(limit as usize);
             Ok(Ok((rows, has_more)))
+        })
+    }
+
+    /// Every live key that starts with `prefix`, bytewise ascending, with the size and digest of
+    /// its value: what `pull`, `push` and `diff` compare local state by, read in one pass
+    /// without a request per key. Values are hashed row by row, never held together.
+    pub(crate) fn digests(
+        &self,
+        ns: &str,
+        prefix: &str,
+        now: i64,
+    ) -> Result<Result<Vec<KeyDigest>, Unusable>, StoreError> {
+        self.read(|conn| {
+            if let Err(unusable) = usable(conn, ns, now)? {
+                return Ok(Err(unusable));
+            }
+            let upper = format!("{prefix}{AFTER_ALL_KEYS}");
+            let mut statement = conn.prepare_cached(
+                "SELECT key, value, content_type FROM kv
+                 WHERE ns = ?1 AND key >= ?2 AND key < ?3 AND substr(key, 1, ?4) = ?2
+                   AND (expires_ms IS NULL OR expires_ms > ?5)
+                 ORDER BY key",
+            )?;
+            let mut rows = statement.query(params![
+                ns,
+                prefix,
+                upper,
+                prefix.chars().count() as i64,
+                now
+            ])?;
+            let mut digests = Vec::new();
+            while let Some(row) = rows.next()? {
+                let key: String = row.get(0)?;
+                let value = row.get_ref(1)?.as_blob().unwrap_or_default();
+                let content_type: String = row.get(2)?;
+                let digest = crate::api::digest::Digest::of(Some(&content_type), value);
+                digests.push((key, value.len() as u64, digest));
+            }
+            Ok(Ok(digests))
         })
     }
 

@@ -6,4 +6,5 @@ pub(crate) mod atomic;
 pub(crate) mod config_file;
 pub(crate) mod func_toml;
 pub(crate) mod project;
+pub(crate) mod seen;
 pub(crate) mod settings;

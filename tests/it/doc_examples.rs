@@ -144,7 +144,14 @@ fn run(dir: &Path, example: &Example) -> Result<(), String> {
     }
     let needs_key =
         words.windows(2).any(|w| w[0] == "api-key" && w[1] == "set") && words.len() <= 3;
-    let mut child = command(dir)
+    // `pull` and `push` always use both the service and local state, so `TELNYX_EDGE_LOCAL`
+    // would refuse them; with no credentials here they stop at exit 4, after parsing.
+    let both_sides = words.iter().any(|w| w == "pull" || w == "push");
+    let mut child = command(dir);
+    if both_sides {
+        child.env_remove("TELNYX_EDGE_LOCAL");
+    }
+    let mut child = child
         .stdin(if needs_key {
             Stdio::piped()
         } else {

@@ -15,6 +15,7 @@ mod cli_local;
 mod cli_namespaces;
 mod cli_network;
 mod cli_scripts;
+mod cli_sync;
 mod completions;
 mod doc_examples;
 mod emulator_keys;

@@ -1,0 +1,499 @@
+//! Comparing two namespaces and making one like the other: what `diff`, `pull` and `push` share.
+//!
+//! Both sides are listed whole (key names, sizes and `updated_at`: about a hundred bytes a key;
+//! values never), then merged in key order. A key on one side only is added or removed; sizes
+//! that differ are a change; equal sizes are decided by the values' digests, known without a
+//! request for local state and for service keys a pull saw unchanged (`local::seen`), read
+//! otherwise. Copying goes through the bulk engine: the adaptive window, the error budget,
+//! Ctrl-C and the failed file behave as in `import`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures_util::StreamExt as _;
+use serde::Serialize;
+
+use super::run::{Budget, FailedLine, KeyOutcome, Summary, Tally, key_request, watch_signals};
+use super::window::Window;
+use crate::api::digest::Digest;
+use crate::client::{ApiError, Client};
+use crate::ui::printer::Printer;
+use crate::ui::progress::CountBar;
+
+/// What a listing says about one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Meta {
+    pub size: u64,
+    /// As the service lists it; `None` for local state read from its store.
+    pub updated_at: Option<String>,
+    /// The value's digest, when known without reading it.
+    pub digest: Option<Digest>,
+}
+
+/// Every key of one side, in key order.
+pub(crate) type Listing = BTreeMap<String, Meta>;
+
+/// Lists every key of `ns` that starts with `prefix`, page by page.
+pub(crate) async fn list(client: &Client, ns: &str, prefix: &str) -> Result<Listing, ApiError> {
+    let mut listing = Listing::new();
+    let mut cursor: Option<String> = None;
+    let prefix = (!prefix.is_empty()).then_some(prefix);
+    loop {
+        let page = client
+            .list_keys(ns, prefix, Some(1000), cursor.as_deref())
+            .await?;
+        for key in page.data {
+            listing.insert(
+                key.key,
+                Meta {
+                    size: key.size_bytes,
+                    updated_at: Some(key.updated_at),
+                    digest: None,
+                },
+            );
+        }
+        match page.meta.cursor.filter(|_| page.meta.has_more) {
+            Some(next) => cursor = Some(next),
+            None => return Ok(listing),
+        }
+    }
+}
+
+/// How side B differs from side A for one key: what copying B onto A does to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Change {
+    /// Only B has it.
+    Added,
+    /// Both have it, with different values or content types.
+    Changed,
+    /// Only A has it.
+    Removed,
+}
+
+impl Change {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::Changed => "changed",
+            Self::Removed => "removed",
+        }
+    }
+}
+
+/// One key that differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Difference {
+    pub key: String,
+    pub change: Change,
+    /// The size on side A (absent for an added key).
+    pub a_size: Option<u64>,
+    pub b_size: Option<u64>,
+}
+
+/// How two listings compare, before any value is read.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Plan {
+    pub differences: Vec<Difference>,
+    /// Keys on both sides with the same size whose digests are not both known.
+    pub unsure: Vec<String>,
+    /// Keys known to be equal.
+    pub equal: u64,
+}
+
+/// Merges two listings.
+pub(crate) fn plan(a: &Listing, b: &Listing) -> Plan {
+    let mut plan = Plan::default();
+    let mut a_keys = a.iter().peekable();
+    let mut b_keys = b.iter().peekable();
+    loop {
+        let order = match (a_keys.peek(), b_keys.peek()) {
+            (None, None) => return plan,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some((a_key, _)), Some((b_key, _))) => a_key.as_bytes().cmp(b_key.as_bytes()),
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                if let Some((key, meta)) = a_keys.next() {
+                    plan.differences.push(Difference {
+                        key: key.clone(),
+                        change: Change::Removed,
+                        a_size: Some(meta.size),
+                        b_size: None,
+                    });
+                }
+            }
+            std::cmp::Ordering::Greater => {
+                if let Some((key, meta)) = b_keys.next() {
+                    plan.differences.push(Difference {
+                        key: key.clone(),
+                        change: Change::Added,
+                        a_size: None,
+                        b_size: Some(meta.size),
+                    });
+                }
+            }
+            std::cmp::Ordering::Equal => {
+                if let (Some((key, a_meta)), Some((_, b_meta))) = (a_keys.next(), b_keys.next()) {
+                    match (a_meta.size == b_meta.size, a_meta.digest, b_meta.digest) {
+                        (false, _, _) => plan.differences.push(changed(key, a_meta, b_meta)),
+                        (true, Some(x), Some(y)) if x == y => plan.equal += 1,
+                        (true, Some(_), Some(_)) => {
+                            plan.differences.push(changed(key, a_meta, b_meta));
+                        }
+                        (true, _, _) => plan.unsure.push(key.clone()),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn changed(key: &str, a: &Meta, b: &Meta) -> Difference {
+    Difference {
+        key: key.to_owned(),
+        change: Change::Changed,
+        a_size: Some(a.size),
+        b_size: Some(b.size),
+    }
+}
+
+/// One side of a comparison: where to read a value whose digest is not known.
+#[derive(Clone, Copy)]
+pub(crate) struct Side<'a> {
+    pub client: &'a Client,
+    pub ns: &'a str,
+    pub listing: &'a Listing,
+}
+
+/// The digests read to settle a plan, per side.
+#[derive(Debug, Default)]
+pub(crate) struct Read {
+    pub a: Vec<(String, Digest)>,
+    pub b: Vec<(String, Digest)>,
+}
+
+/// Settles the plan's unsure keys by reading the values whose digests are not known, as many at
+/// a time as the window allows: the differences, in key order, and the digests read. A key gone
+/// from a side by the time it is read counts as absent there.
+pub(crate) async fn settle(
+    mut plan: Plan,
+    a: Side<'_>,
+    b: Side<'_>,
+    ceiling: usize,
+    printer: &Printer,
+) -> anyhow::Result<(Plan, Read)> {
+    let mut read = Read::default();
+    if plan.unsure.is_empty() {
+        return Ok((plan, read));
+    }
+    let pressure = if a.client.is_direct() { b } else { a }.client.pressure();
+    let window = Window::new(ceiling, pressure, false);
+    let unsure = std::mem::take(&mut plan.unsure);
+    let progress = CountBar::new(
+        printer,
+        Some(unsure.len() as u64),
+        "compared",
+        window.limit(),
+    );
+    let compared = futures_util::stream::iter(unsure)
+        .map(|key| {
+            let window = Arc::clone(&window);
+            async move {
+                let (a_read, b_read) = futures_util::future::join(
+                    digest_of(a, key.clone(), Arc::clone(&window)),
+                    digest_of(b, key, window),
+                )
+                .await;
+                Ok::<_, anyhow::Error>((a_read?, b_read?))
+            }
+        })
+        .buffer_unordered(ceiling.max(1));
+    futures_util::pin_mut!(compared);
+    while let Some(result) = compared.next().await {
+        let ((key, a_fresh, a_digest), (_, b_fresh, b_digest)) = result?;
+        if let Some(digest) = a_fresh {
+            read.a.push((key.clone(), digest));
+        }
+        if let Some(digest) = b_fresh {
+            read.b.push((key.clone(), digest));
+        }
+        let size = |side: Side<'_>| side.listing.get(&key).map(|meta| meta.size);
+        let difference = |change| Difference {
+            key: key.clone(),
+            change,
+            a_size: a_digest.and(size(a)),
+            b_size: b_digest.and(size(b)),
+        };
+        match (a_digest, b_digest) {
+            (Some(x), Some(y)) if x == y => plan.equal += 1,
+            (Some(_), Some(_)) => plan.differences.push(difference(Change::Changed)),
+            (Some(_), None) => plan.differences.push(difference(Change::Removed)),
+            (None, Some(_)) => plan.differences.push(difference(Change::Added)),
+            (None, None) => {}
+        }
+        progress.step(0, || window.limit());
+    }
+    progress.finish();
+    plan.differences
+        .sort_by(|x, y| x.key.as_bytes().cmp(y.key.as_bytes()));
+    Ok((plan, read))
+}
+
+/// The digest of `key`'s value on `side`: from its listing, else read (and returned as read
+/// too); `None` when the key is gone.
+async fn digest_of(
+    side: Side<'_>,
+    key: String,
+    window: Arc<Window>,
+) -> anyhow::Result<(String, Option<Digest>, Option<Digest>)> {
+    if let Some(digest) = side.listing.get(&key).and_then(|meta| meta.digest) {
+        return Ok((key, None, Some(digest)));
+    }
+    let mut slot = window.acquire().await;
+    let value = side.client.get_key(side.ns, &key).await;
+    slot.answered();
+    match value {
+        Ok(value) => {
+            let digest = Digest::of(value.content_type.as_deref(), &value.bytes);
+            Ok((key, Some(digest), Some(digest)))
+        }
+        Err(err) if err.status() == Some(404) => Ok((key, None, None)),
+        Err(err) => Err(anyhow::Error::new(err).context(format!("cannot read key `{key}`"))),
+    }
+}
+
+/// One key to bring side A in line with side B.
+#[derive(Debug, Clone)]
+pub(crate) enum Work {
+    /// Read the key from B and write it to A, unless its digest turns out to be `unless` (the
+    /// value A holds).
+    Copy {
+        key: String,
+        change: Change,
+        unless: Option<Digest>,
+    },
+    /// Delete the key from A.
+    Delete { key: String },
+}
+
+impl Work {
+    fn key(&self) -> &str {
+        match self {
+            Self::Copy { key, .. } | Self::Delete { key } => key,
+        }
+    }
+}
+
+/// What copying did, beyond the engine's summary.
+#[derive(Debug, Default, Clone, Serialize)]
+pub(crate) struct Copied {
+    pub added: u64,
+    pub changed: u64,
+    pub deleted: u64,
+    /// Keys read and found equal, so not written.
+    pub unchanged: u64,
+    /// The digests of the values read from B (written or found equal), for `local::seen`.
+    #[serde(skip)]
+    pub read: Vec<(String, Digest)>,
+}
+
+/// What became of one piece of work.
+enum Outcome {
+    Written(Change, Digest),
+    Unchanged(Digest),
+    Deleted,
+    /// Listed on B, gone when read.
+    Vanished,
+}
+
+/// Where copying reads and writes.
+#[derive(Clone, Copy)]
+pub(crate) struct Copying<'a> {
+    /// The side written to (A).
+    pub to: &'a Client,
+    pub to_ns: &'a str,
+    /// The side read from (B).
+    pub from: &'a Client,
+    pub from_ns: &'a str,
+    /// Shown on the remainder lines, and in failures: `pull` or `push`.
+    pub origin: &'a str,
+}
+
+/// Does `work`, as many keys at a time as the window allows, with the bulk engine's rules: the
+/// error budget, Ctrl-C, the failed file (one line per key not done).
+pub(crate) async fn copy(
+    copying: Copying<'_>,
+    work: Vec<Work>,
+    options: &super::run::Options,
+    printer: &Printer,
+) -> anyhow::Result<(Summary, Copied)> {
+    let budget = Budget::new(options.max_errors);
+    let signals = watch_signals(&budget);
+    // The window follows the service's pressure; local state does not push back.
+    let paced = if copying.to.is_direct() {
+        copying.from
+    } else {
+        copying.to
+    };
+    let total = Some(work.len() as u64);
+    let mut tally = Tally::new(printer, options, &budget, paced, total, "copied")?;
+    let to = budget.client(copying.to);
+    let from = budget.client(copying.from);
+    let (to, from) = (&to, &from);
+    let window = Arc::clone(&tally.window);
+    let mut copied = Copied::default();
+    let jobs = futures_util::stream::iter(work)
+        .map(|work| {
+            let key = work.key().to_owned();
+            let record = Ok((key, copying.origin.to_owned()));
+            key_request(
+                record,
+                Arc::clone(&budget),
+                Arc::clone(&window),
+                move |key| async move {
+                    match work {
+                        Work::Copy { change, unless, .. } => {
+                            let value = match from.get_key(copying.from_ns, &key).await {
+                                Ok(value) => value,
+                                Err(err) if err.status() == Some(404) => {
+                                    return Ok(Outcome::Vanished);
+                                }
+                                Err(err) => return Err(err),
+                            };
+                            let digest = Digest::of(value.content_type.as_deref(), &value.bytes);
+                            if unless == Some(digest) {
+                                return Ok(Outcome::Unchanged(digest));
+                            }
+                            to.put_key(
+                                copying.to_ns,
+                                &key,
+                                value.bytes,
+                                None,
+                                value.content_type.as_deref(),
+                            )
+                            .await?;
+                            Ok(Outcome::Written(change, digest))
+                        }
+                        Work::Delete { .. } => {
+                            to.delete_key(copying.to_ns, &key).await?;
+                            Ok(Outcome::Deleted)
+                        }
+                    }
+                },
+            )
+        })
+        .buffer_unordered(options.ceiling.max(1));
+    futures_util::pin_mut!(jobs);
+    while let Some(result) = jobs.next().await {
+        match result {
+            Ok((key, _, KeyOutcome::Answered(Ok(outcome), _slot))) => {
+                match outcome {
+                    Outcome::Written(change, digest) => {
+                        match change {
+                            Change::Changed => copied.changed += 1,
+                            Change::Added | Change::Removed => copied.added += 1,
+                        }
+                        copied.read.push((key, digest));
+                    }
+                    Outcome::Unchanged(digest) => {
+                        copied.unchanged += 1;
+                        copied.read.push((key, digest));
+                    }
+                    Outcome::Deleted => copied.deleted += 1,
+                    Outcome::Vanished => {
+                        tally.vanished();
+                        continue;
+                    }
+                }
+                tally.done();
+            }
+            Ok((key, origin, KeyOutcome::Answered(Err(err), _slot))) => {
+                let error = err.to_string();
+                tally.failed(
+                    &FailedLine::about(Some(&key), &origin, &error),
+                    err.exit(),
+                    false,
+                )?;
+            }
+            Ok((key, origin, KeyOutcome::NotSent)) => {
+                let reason = tally.budget.reason();
+                tally.skipped(&FailedLine::about(Some(&key), &origin, &reason))?;
+            }
+            // Keys come from a listing, already checked.
+            Err((origin, error)) => tally.bad(&origin, &error, None)?,
+        }
+    }
+    signals.abort();
+    Ok((tally.finish()?, copied))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(entries: &[(&str, u64, Option<&[u8]>)]) -> Listing {
+        entries
+            .iter()
+            .map(|(key, size, value)| {
+                (
+                    (*key).to_owned(),
+                    Meta {
+                        size: *size,
+                        updated_at: None,
+                        digest: value.map(|bytes| Digest::of(None, bytes)),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_plan_sorts_keys_into_added_changed_removed_equal_and_unsure() {
+        let a = listing(&[
+            ("both-equal", 1, Some(b"x")),
+            ("both-other", 1, Some(b"x")),
+            ("only-a", 3, None),
+            ("sizes", 1, None),
+            ("unknown", 2, None),
+        ]);
+        let b = listing(&[
+            ("both-equal", 1, Some(b"x")),
+            ("both-other", 1, Some(b"y")),
+            ("only-b", 4, None),
+            ("sizes", 2, None),
+            ("unknown", 2, Some(b"zz")),
+        ]);
+        let plan = plan(&a, &b);
+        let summary: Vec<(&str, Change)> = plan
+            .differences
+            .iter()
+            .map(|d| (d.key.as_str(), d.change))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("both-other", Change::Changed),
+                ("only-a", Change::Removed),
+                ("only-b", Change::Added),
+                ("sizes", Change::Changed)
+            ]
+        );
+        assert_eq!(plan.unsure, ["unknown"]);
+        assert_eq!(plan.equal, 1);
+        assert_eq!(plan.differences[1].a_size, Some(3));
+        assert_eq!(plan.differences[1].b_size, None);
+    }
+
+    #[test]
+    fn keys_merge_bytewise_like_the_service_lists_them() {
+        // `Z` (0x5a) sorts before `a` (0x61) bytewise.
+        let a = listing(&[("Z", 1, None), ("a", 1, None)]);
+        let b = listing(&[("a", 1, None)]);
+        let plan = plan(&a, &b);
+        assert_eq!(plan.differences.len(), 1);
+        assert_eq!(plan.differences[0].key, "Z");
+        assert_eq!(plan.unsure, ["a"]);
+    }
+}

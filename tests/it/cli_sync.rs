@@ -1,0 +1,482 @@
+//! `pull`, `push` and `diff` (issue #16): an in-process emulator plays the service, and the
+//! binary's `--local` emulator holds local state in the project's state directory.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::cli::{Kv, outcome};
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\xff\xfe";
+
+/// A service with namespace `my-cache` bound as `MY_CACHE` in the project's func.toml.
+struct Project {
+    kv: Kv,
+    id: String,
+}
+
+impl Project {
+    fn new() -> Self {
+        let kv = Kv::start();
+        let id = kv.api.create("my-cache");
+        std::fs::write(
+            kv.path().join("func.toml"),
+            format!("[edge_compute]\nfunc_name = \"f\"\n\n[storage.kv.MY_CACHE]\nid = \"{id}\"\n"),
+        )
+        .expect("func.toml");
+        Self { kv, id }
+    }
+
+    /// Writes a key on the service, with a content type.
+    fn service_put(&self, key: &str, value: &[u8], content_type: &str) {
+        let response = self
+            .kv
+            .api
+            .req(Method::PUT, &format!("/storage/kvs/{}/keys/{key}", self.id))
+            .header("content-type", content_type)
+            .body(value.to_vec())
+            .send()
+            .expect("PUT");
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+
+    fn service_get(&self, key: &str) -> (u16, Vec<u8>) {
+        let response = self
+            .kv
+            .api
+            .get(&format!("/storage/kvs/{}/keys/{key}", self.id));
+        let status = response.status().as_u16();
+        (status, response.bytes().expect("body").to_vec())
+    }
+
+    fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        outcome(&self.kv.run(args))
+    }
+
+    fn local(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let mut all = vec!["--local"];
+        all.extend(args);
+        self.run(&all)
+    }
+
+    fn state(&self) -> PathBuf {
+        self.kv.path().join(".telnyx-edge/state")
+    }
+
+    /// Every local key of the namespace with the time (ms) it was last written.
+    fn local_writes(&self) -> Vec<(String, i64)> {
+        let db = rusqlite::Connection::open(self.state().join("kv.sqlite3")).expect("db");
+        let mut statement = db
+            .prepare("SELECT key, updated_ms FROM kv WHERE ns = ?1 ORDER BY key")
+            .expect("query");
+        statement
+            .query_map([&self.id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    fn requests(&self) -> u64 {
+        self.kv.api.stats().requests
+    }
+}
+
+/// Past the time a pull waits before it trusts a listed `updated_at` (`local::seen`).
+fn settle() {
+    std::thread::sleep(Duration::from_millis(2100));
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .expect("read")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON line"))
+        .collect()
+}
+
+#[test]
+fn pull_copies_bytes_and_content_types_and_a_second_pull_reads_only_the_key_list() {
+    let project = Project::new();
+    project.service_put("greeting", b"hello", "text/plain");
+    project.service_put("logo.png", PNG, "image/png");
+    settle();
+    let (code, stdout, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains(
+            "Pulled `MY_CACHE` into local state: 2 added, 0 changed, 0 deleted, 0 unchanged in "
+        ),
+        "{stderr}"
+    );
+    let got = project
+        .kv
+        .run(&["--local", "storage", "kv", "get", "MY_CACHE", "logo.png"]);
+    assert_eq!(got.stdout, PNG);
+    let (_, text, _) = project.local(&["storage", "kv", "get", "MY_CACHE", "greeting"]);
+    assert_eq!(text, "hello");
+    let (_, export, _) = project.local(&["storage", "kv", "export", "MY_CACHE"]);
+    let exported: Vec<Value> = export
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON"))
+        .collect();
+    assert_eq!(
+        exported,
+        [
+            json!({"key": "greeting", "value": "hello", "base64": false, "content_type": "text/plain"}),
+            json!({"key": "logo.png", "value": "iVBORw0KGgoA//4=", "base64": true, "content_type": "image/png"}),
+        ]
+    );
+
+    // Nothing new: the namespace and one key list are read, no value, and nothing is written.
+    let writes = project.local_writes();
+    let before = project.requests();
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("0 added, 0 changed, 0 deleted, 2 unchanged"),
+        "{stderr}"
+    );
+    assert_eq!(project.requests() - before, 2);
+    assert_eq!(project.local_writes(), writes);
+
+    // A change of the same size is seen by its `updated_at`, and only that key is written.
+    std::thread::sleep(Duration::from_millis(1100));
+    project.service_put("greeting", b"hallo", "text/plain");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull", "MY_CACHE"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("0 added, 1 changed, 0 deleted, 1 unchanged"),
+        "{stderr}"
+    );
+    let (_, text, _) = project.local(&["storage", "kv", "get", "MY_CACHE", "greeting"]);
+    assert_eq!(text, "hallo");
+    let after = project.local_writes();
+    assert_eq!(after[1], writes[1], "logo.png is not rewritten");
+    assert_ne!(after[0], writes[0]);
+}
+
+#[test]
+fn without_what_the_last_pull_saw_values_are_compared_and_equal_ones_not_rewritten() {
+    let project = Project::new();
+    project.service_put("a", b"one", "text/plain");
+    project.service_put("b", b"two", "application/json");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let writes = project.local_writes();
+    std::fs::remove_dir_all(project.state().join("seen")).ok();
+    let before = project.requests();
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("0 added, 0 changed, 0 deleted, 2 unchanged"),
+        "{stderr}"
+    );
+    // The namespace, the key list and each value.
+    assert_eq!(project.requests() - before, 4);
+    assert_eq!(project.local_writes(), writes);
+    // A content type alone is a change.
+    project.service_put("b", b"two", "text/plain");
+    let (_, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert!(
+        stderr.contains("0 added, 1 changed, 0 deleted, 1 unchanged"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn local_only_keys_stay_unless_delete_and_a_prefix_limits_the_pull() {
+    let project = Project::new();
+    project.service_put("config/a", b"1", "text/plain");
+    project.service_put("users/1", b"u", "text/plain");
+    let (code, _, stderr) =
+        project.local(&["storage", "kv", "put", "MY_CACHE", "config/local", "x"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--prefix", "config/"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "1 added, 0 changed, 0 deleted, 0 unchanged; 1 key only in local state kept (`--delete` removes them)"
+        ),
+        "{stderr}"
+    );
+    let (_, keys, _) = project.local(&["-o", "ids", "storage", "kv", "key", "list", "MY_CACHE"]);
+    assert_eq!(keys, "config/a\nconfig/local\n");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--delete"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("1 added, 0 changed, 1 deleted, 1 unchanged"),
+        "{stderr}"
+    );
+    let (_, keys, _) = project.local(&["-o", "ids", "storage", "kv", "key", "list", "MY_CACHE"]);
+    assert_eq!(keys, "config/a\nusers/1\n");
+}
+
+#[test]
+fn a_dry_run_pull_prints_the_diff_and_writes_nothing() {
+    let project = Project::new();
+    project.service_put("k", b"v", "text/plain");
+    let (code, stdout, stderr) = project.run(&["storage", "kv", "pull", "--dry-run"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        "CHANGE  KEY  LOCAL_SIZE  SERVICE_SIZE\nadded   k             -             1\n"
+    );
+    assert!(
+        stderr.contains(
+            "Dry run: pulling `MY_CACHE` would make 1 added, 0 changed, 0 deleted, 0 unchanged; nothing was written"
+        ),
+        "{stderr}"
+    );
+    assert!(!project.state().exists(), "no state directory is created");
+    // The same keys as `diff local:… remote:…`.
+    let (code, ids, _) = project.run(&[
+        "-o",
+        "ids",
+        "storage",
+        "kv",
+        "diff",
+        "local:MY_CACHE",
+        "remote:MY_CACHE",
+    ]);
+    assert_eq!((code, ids.as_str()), (Some(1), "k\n"));
+}
+
+#[test]
+fn push_shows_its_plan_refuses_without_a_terminal_and_with_yes_makes_the_service_equal() {
+    let project = Project::new();
+    project.service_put("same", b"s", "text/plain");
+    project.service_put("old", b"o", "text/plain");
+    project.service_put("edited", b"before", "text/plain");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for (key, value) in [("new", "n"), ("edited", "after!")] {
+        let (code, _, stderr) = project.local(&["storage", "kv", "put", "MY_CACHE", key, value]);
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    let (code, _, _) = project.local(&["storage", "kv", "delete", "MY_CACHE", "old", "--yes"]);
+    assert_eq!(code, Some(0));
+
+    let before = project.requests();
+    let (code, stdout, stderr) = project.run(&["storage", "kv", "push", "--delete"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains("Pushing `MY_CACHE` would make 1 added, 1 changed, 1 deleted, 1 unchanged on the service\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "CHANGE   KEY     SERVICE_SIZE  LOCAL_SIZE\nchanged  edited             6           6\nadded    new                -           1\nremoved  old                1           -\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: refusing to push 3 changes to the service without confirmation: there is no terminal to ask on"),
+        "{stderr}"
+    );
+    // Only reads: the namespace, the key list and the two values of equal size (the pull saw
+    // them written less than two seconds before, so it did not vouch for them).
+    assert_eq!(project.requests() - before, 4);
+    assert_eq!(project.service_get("edited"), (200, b"before".to_vec()));
+    assert_eq!(project.service_get("new").0, 404);
+    assert_eq!(project.service_get("old").0, 200);
+
+    let (code, dry, stderr) = project.run(&["storage", "kv", "push", "--delete", "--dry-run"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        dry,
+        "CHANGE   KEY     SERVICE_SIZE  LOCAL_SIZE\nchanged  edited             6           6\nadded    new                -           1\nremoved  old                1           -\n"
+    );
+
+    let (code, stdout, stderr) =
+        project.run(&["--json", "storage", "kv", "push", "--delete", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(summary[0]["added"], 1);
+    assert_eq!(summary[0]["changed"], 1);
+    assert_eq!(summary[0]["deleted"], 1);
+    assert_eq!(summary[0]["unchanged"], 1);
+    assert_eq!(summary[0]["failed"], 0);
+    assert_eq!(project.service_get("edited"), (200, b"after!".to_vec()));
+    assert_eq!(project.service_get("new"), (200, b"n".to_vec()));
+    assert_eq!(project.service_get("old").0, 404);
+    let (code, stdout, stderr) =
+        project.run(&["storage", "kv", "diff", "remote:MY_CACHE", "local:MY_CACHE"]);
+    assert_eq!((code, stdout.as_str()), (Some(0), ""), "{stderr}");
+    assert!(
+        stderr.contains("remote:MY_CACHE and local:MY_CACHE are equal (3 keys)"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("Nothing to push"), "{stderr}");
+}
+
+#[test]
+fn diff_exits_0_when_equal_1_when_different_and_prints_json() {
+    let project = Project::new();
+    let other = project.kv.api.create("other");
+    let put = |ns: &str, key: &str, value: &str| {
+        let response = project
+            .kv
+            .api
+            .put(&format!("/storage/kvs/{ns}/keys/{key}"), value.to_owned());
+        assert!(response.status().is_success());
+    };
+    for ns in [&project.id, &other] {
+        put(ns, "same", "1");
+        put(ns, "size", if ns == &other { "22" } else { "1" });
+        put(ns, "bytes", if ns == &other { "b" } else { "a" });
+    }
+    put(&project.id, "only-a", "x");
+    put(&other, "only-b", "y");
+    let (code, stdout, stderr) =
+        project.run(&["--json", "storage", "kv", "diff", "my-cache", "other"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(
+        report,
+        json!({
+            "a": {"side": "remote", "namespace": "my-cache", "id": project.id},
+            "b": {"side": "remote", "namespace": "other", "id": other},
+            "added": 1, "changed": 2, "removed": 1, "equal": 1,
+            "differences": [
+                {"key": "bytes", "change": "changed", "a_size": 1, "b_size": 1},
+                {"key": "only-a", "change": "removed", "a_size": 1, "b_size": null},
+                {"key": "only-b", "change": "added", "a_size": null, "b_size": 1},
+                {"key": "size", "change": "changed", "a_size": 1, "b_size": 2},
+            ]
+        })
+    );
+    assert!(stderr.is_empty() || !stderr.contains("error"), "{stderr}");
+    let (code, table, _) = project.run(&["storage", "kv", "diff", "my-cache", "other"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        table,
+        "CHANGE   KEY     A_SIZE  B_SIZE\nchanged  bytes        1       1\nremoved  only-a       1       -\nadded    only-b       -       1\nchanged  size         1       2\n"
+    );
+    let (code, stdout, _) = project.run(&["storage", "kv", "diff", "my-cache", "my-cache"]);
+    assert_eq!((code, stdout.as_str()), (Some(0), ""));
+    let (code, stdout, _) = project.run(&[
+        "storage", "kv", "diff", "--prefix", "same", "my-cache", "other",
+    ]);
+    assert_eq!((code, stdout.as_str()), (Some(0), ""));
+    // Two local namespaces with `--local`; neither exists yet.
+    let (code, _, stderr) =
+        project.run(&["--local", "storage", "kv", "diff", "MY_CACHE", "MY_CACHE"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = project.run(&["storage", "kv", "diff", "local:", "my-cache"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("`local:` names no namespace"), "{stderr}");
+    let (code, _, stderr) = project.run(&["storage", "kv", "diff", "my-cache", "nope"]);
+    assert_eq!(code, Some(3), "{stderr}");
+}
+
+#[test]
+fn pull_refuses_local_and_needs_a_namespace_or_a_binding() {
+    let project = Project::new();
+    let (code, _, stderr) = project.run(&["--local", "storage", "kv", "pull"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("`--local` has no meaning here"), "{stderr}");
+    std::fs::write(project.kv.path().join("func.toml"), "[edge_compute]\n").expect("write");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no NAMESPACE given, and `func.toml` has no [storage.kv.*] bindings"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("there is no local state to push"),
+        "{stderr}"
+    );
+    assert!(!project.state().exists());
+}
+
+#[test]
+fn a_namespace_pulled_by_name_lands_in_a_local_namespace_with_the_same_id_and_name() {
+    let project = Project::new();
+    let other = project.kv.api.create("sessions");
+    let response = project
+        .kv
+        .api
+        .put(&format!("/storage/kvs/{other}/keys/s1"), "token");
+    assert!(response.status().is_success());
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull", "sessions"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (_, listed, _) = project.local(&["--json", "storage", "kv", "get", "sessions"]);
+    let ns: Value = serde_json::from_str(&listed).expect("JSON");
+    assert_eq!(ns["id"], other.as_str());
+    let (_, value, _) = project.local(&["storage", "kv", "get", &other, "s1"]);
+    assert_eq!(value, "token");
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_pull_and_lists_the_keys_not_copied() {
+    use std::io::Read as _;
+    let kv = Kv::with(telnyx_edge::emulator::Config {
+        latency: Some(telnyx_edge::emulator::Latency {
+            base: Duration::from_millis(20),
+            jitter: Duration::ZERO,
+        }),
+        ..telnyx_edge::emulator::Config::in_memory()
+    });
+    let id = kv.api.create("slow");
+    let input: String = (0..3000)
+        .map(|i| format!("{}\n", json!({"key": format!("k{i:04}"), "value": "v"})))
+        .collect();
+    std::fs::write(kv.path().join("in.ndjson"), input).expect("write");
+    let (code, _, stderr) = outcome(&kv.run(&["storage", "kv", "import", &id, "in.ndjson"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let mut child = kv
+        .std_cmd()
+        .args([
+            "storage",
+            "kv",
+            "pull",
+            &id,
+            "--concurrency",
+            "4",
+            "--failed-file",
+            "left.ndjson",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("reads");
+    assert_eq!(child.wait().expect("exits").code(), Some(130), "{stderr}");
+    assert!(stderr.contains("pull of `slow` interrupted"), "{stderr}");
+    assert!(
+        stderr.contains("Run the same `pull` again to finish"),
+        "{stderr}"
+    );
+    let left = lines(&kv.path().join("left.ndjson"));
+    assert!(!left.is_empty());
+    assert!(left.iter().all(|line| line["origin"] == "pull"));
+    let (_, export, _) = outcome(&kv.run(&["--local", "storage", "kv", "export", &id]));
+    let copied = export.lines().count();
+    assert_eq!(copied + left.len(), 3000, "every key is copied or listed");
+    // Running it again finishes the job.
+    let (code, _, stderr) = outcome(&kv.run(&["storage", "kv", "pull", &id]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let (_, export, _) = outcome(&kv.run(&["--local", "storage", "kv", "export", &id]));
+    assert_eq!(export.lines().count(), 3000);
+}
