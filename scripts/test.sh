@@ -18,3 +18,4 @@ cargo clippy --locked --all-targets -- -D warnings
 cargo build --locked
 bash scripts/conformance.sh
 cargo test --locked
+bash scripts/browser-test.sh

@@ -17,6 +17,7 @@ mod commands;
 pub mod emulator;
 mod env;
 mod error;
+mod explorer;
 mod local;
 mod signals;
 mod text;

@@ -198,13 +198,22 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
   telnyx-edge -o ids storage kv diff local:MY_CACHE remote:MY_CACHE",
     ),
     (
+        "storage kv ui",
+        "  # Browse the service's namespaces (opens the browser)
+  telnyx-edge storage kv ui
+  # Local state, on a fixed port, without opening a browser
+  telnyx-edge --local storage kv ui --port 8788 --no-open",
+    ),
+    (
         "storage kv serve",
         "  # Serve the emulator for function code on http://127.0.0.1:8787/v2
   telnyx-edge storage kv serve
   # For tests: a free port, nothing on disk, instant provisioning, the address as JSON
   telnyx-edge --json storage kv serve --port 0 --in-memory --provision-delay 0
   # Play a distant, rate-limited service
-  telnyx-edge storage kv serve --latency 100ms±20ms --rate-limit 500",
+  telnyx-edge storage kv serve --latency 100ms±20ms --rate-limit 500
+  # The explorer is at the URL it prints: Explorer: http://127.0.0.1:8787/?token=…
+  telnyx-edge storage kv serve --port 8787",
     ),
 ];
 

@@ -441,6 +441,14 @@ pub(crate) enum KvCommand {
     /// with `--local`. Exits 0 when they are equal and 1 when they differ, like diff(1); other
     /// failures keep their own exit codes (2 and up).
     Diff(DiffArgs),
+    /// Open the data explorer in a browser, for the service or local state
+    ///
+    /// Serves the explorer (the page `serve` has at `/`) on 127.0.0.1 and a free port,
+    /// against whatever this command line points at: the service with your credentials, a
+    /// `--base-url`, or local state with `--local`. Prints the URL (it carries a token for this
+    /// run) and opens it in the browser when there is a display, until Ctrl-C. The page talks
+    /// to this process, which adds the credentials: the API key never reaches the browser.
+    Ui(UiArgs),
     /// Run the local KV emulator: the Telnyx KV REST API on this machine
     ///
     /// Serves every `/v2/storage/kvs…` endpoint from a SQLite database in the state directory
@@ -714,6 +722,17 @@ pub(crate) struct ExportArgs {
 
     #[command(flatten)]
     pub bulk: BulkOptions,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UiArgs {
+    /// Print the URL only; do not open a browser
+    #[arg(long)]
+    pub no_open: bool,
+
+    /// Port on 127.0.0.1 (0 picks a free one)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub port: u16,
 }
 
 /// `pull` and `push`.

@@ -5,6 +5,7 @@ pub(crate) mod auth;
 pub(crate) mod backend;
 pub(crate) mod binding;
 pub(crate) mod bulk;
+pub(crate) mod explore;
 pub(crate) mod install;
 pub(crate) mod key;
 pub(crate) mod namespace;
@@ -51,6 +52,7 @@ pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
         },
         Command::Storage(storage) => match storage.command {
             StorageCommand::Kv(kv) => match kv.command {
+                KvCommand::Ui(args) => multi_thread(explore::ui(&global, args, &printer)),
                 KvCommand::Pull(args) => multi_thread(sync::pull(&global, args, &printer)),
                 KvCommand::Push(args) => multi_thread(sync::push(&global, args, &printer)),
                 KvCommand::Diff(args) => multi_thread(sync::diff(&global, args, &printer)),

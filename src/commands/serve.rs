@@ -10,6 +10,7 @@ use crate::cli::ServeArgs;
 use crate::commands::backend;
 use crate::emulator::{self, AllowedHosts, BindError, Config, Emulator, Storage};
 use crate::error::{Exit, UserError};
+use crate::explorer::Explorer;
 use crate::local::func_toml::FuncToml;
 use crate::local::project;
 use crate::ui::OutputFormat;
@@ -24,6 +25,8 @@ struct Listening<'a> {
     state_dir: Option<String>,
     /// Binding name → namespace id, for the bindings of `func.toml`.
     bindings: std::collections::BTreeMap<String, String>,
+    /// The data explorer's page, with this run's token.
+    explorer_url: &'a str,
 }
 
 /// Serves the emulator's API (every `/v2/storage/kvs…` endpoint) until Ctrl-C or SIGTERM. The
@@ -126,6 +129,19 @@ async fn run(
         .local_addr()
         .context("cannot read the listening address")?;
     let base_url = emulator::base_url(bound);
+    // The explorer works through the API like any client (so its requests are logged and
+    // counted), with the key the emulator asks for.
+    let client = crate::client::Client::new(crate::client::ClientOptions {
+        base_url: base_url.clone(),
+        token: api_key.to_owned(),
+        timeout: crate::local::settings::DEFAULT_TIMEOUT,
+        retries: 2,
+        direct: true,
+        observer: None,
+    })?;
+    let explorer = Explorer::new(client, bound.port(), "the local emulator");
+    let explorer_url = explorer.url(bound);
+    let emulator = emulator.with_front(explorer.router());
     match printer.format() {
         OutputFormat::Json | OutputFormat::Ndjson => printer.json_line(&Listening {
             base_url: &base_url,
@@ -133,6 +149,7 @@ async fn run(
             address: bound.to_string(),
             state_dir: state_dir.clone(),
             bindings: mirrored.iter().cloned().collect(),
+            explorer_url: &explorer_url,
         })?,
         OutputFormat::Table | OutputFormat::Ids => {
             printer.out(&exports(&base_url, api_key, mirrored))?
@@ -143,6 +160,7 @@ async fn run(
         None => "in memory, nothing is saved".to_owned(),
     };
     printer.status(&format!("Serving the KV emulator at {base_url} ({kept})"));
+    printer.status(&format!("Explorer: {explorer_url}"));
     printer.status("Press Ctrl-C to stop");
     let stats = emulator.stats();
     emulator

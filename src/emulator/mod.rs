@@ -292,6 +292,14 @@ impl Emulator {
         })
     }
 
+    /// Serves `front` ahead of the API: its routes first, everything else as before. The
+    /// explorer is added this way, with guards of its own (the API's middleware stays the
+    /// API's).
+    pub(crate) fn with_front(mut self, front: Router) -> Self {
+        self.router = front.fallback_service(self.router);
+        self
+    }
+
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
@@ -328,8 +336,8 @@ impl Emulator {
                 () = &mut shutdown => break,
                 accepted = self.listener.accept() => accepted,
             };
-            let stream = match accepted {
-                Ok((stream, _)) => stream,
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
                 // Out of descriptors, say: wait for some to close rather than spin.
                 Err(_) => {
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -341,7 +349,10 @@ impl Emulator {
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            let service = hyper_util::service::TowerToHyperService::new(self.router.clone());
+            let service = hyper_util::service::TowerToHyperService::new(WithPeer {
+                router: self.router.clone(),
+                peer,
+            });
             let stop = stop_rx.clone();
             connections.spawn(serve_connection(stream, service, stop, ticks.clone(), slot));
             // Finished connections are reaped as they go, so the set stays small.
@@ -494,9 +505,36 @@ async fn idle_for_too_long(ticks: Ticks, last: Arc<std::sync::atomic::AtomicU64>
     }
 }
 
+/// The router, telling each request its peer as axum's `ConnectInfo` (the explorer answers
+/// loopback peers only).
+#[derive(Clone)]
+struct WithPeer {
+    router: Router,
+    peer: SocketAddr,
+}
+
+impl tower::Service<http::Request<hyper::body::Incoming>> for WithPeer {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = <Router as tower::Service<http::Request<hyper::body::Incoming>>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        tower::Service::<http::Request<hyper::body::Incoming>>::poll_ready(&mut self.router, cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<hyper::body::Incoming>) -> Self::Future {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
+        self.router.call(req)
+    }
+}
+
 async fn serve_connection(
     stream: tokio::net::TcpStream,
-    service: hyper_util::service::TowerToHyperService<Router>,
+    service: hyper_util::service::TowerToHyperService<WithPeer>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     ticks: Ticks,
     _slot: tokio::sync::OwnedSemaphorePermit,

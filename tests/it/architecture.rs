@@ -11,8 +11,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "commands",
         &[
-            "cli", "bulk", "client", "local", "ui", "emulator", "api", "error", "env", "signals",
-            "text",
+            "cli", "bulk", "client", "local", "ui", "emulator", "explorer", "api", "error", "env",
+            "signals", "text",
         ],
     ),
     (
@@ -21,6 +21,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "client", "local", "ui", "api", "error", "env", "signals", "text",
         ],
     ),
+    ("explorer", &["client", "api"]),
     ("client", &["api", "error", "env", "text"]),
     ("local", &["api", "error", "env", "text"]),
     ("ui", &["api", "error", "env", "text"]),

@@ -138,7 +138,8 @@ fn command(dir: &Path) -> Command {
 /// Runs an example; a server keeps running, so it passes once it is still up after a moment.
 fn run(dir: &Path, example: &Example) -> Result<(), String> {
     let mut words = example.words.clone();
-    let serves = words.iter().any(|w| w == "serve");
+    // `serve` and `ui` run until stopped.
+    let serves = words.iter().any(|w| w == "serve" || w == "ui");
     if serves && !words.iter().any(|w| w == "--port") {
         words.extend(["--port".into(), "0".into()]);
     }

@@ -21,6 +21,8 @@ mod doc_examples;
 mod emulator_keys;
 mod emulator_namespaces;
 mod emulator_server;
+#[cfg(unix)]
+mod explorer;
 mod func_toml_fixtures;
 mod help;
 mod serve;

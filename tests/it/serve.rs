@@ -138,13 +138,24 @@ fn serve_prints_exports_logs_requests_and_stops_on_sigterm() {
     let (code, stderr) = served.terminate();
     assert_eq!(code, Some(0), "{stderr}");
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 4, "{stderr}");
+    assert_eq!(lines.len(), 5, "{stderr}");
     assert_eq!(
         lines[0],
         format!("Serving the KV emulator at {base} (in memory, nothing is saved)")
     );
-    assert_eq!(lines[1], "Press Ctrl-C to stop");
-    let log = lines[2]
+    // The explorer's page, on the same port, with a token of 64 hex digits.
+    let explorer = lines[1]
+        .strip_prefix(&format!(
+            "Explorer: {}/?token=",
+            base.trim_end_matches("/v2")
+        ))
+        .expect("the explorer's URL");
+    assert!(
+        explorer.len() == 64 && explorer.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{explorer}"
+    );
+    assert_eq!(lines[2], "Press Ctrl-C to stop");
+    let log = lines[3]
         .strip_prefix("GET /v2/storage/kvs 200 ")
         .expect("a request log line");
     assert!(
@@ -152,7 +163,7 @@ fn serve_prints_exports_logs_requests_and_stops_on_sigterm() {
         "{log}"
     );
     assert_eq!(
-        lines[3],
+        lines[4],
         "Stopped the KV emulator after 1 request (0 answered 429; at most 1 at once)"
     );
     assert!(

@@ -1,0 +1,365 @@
+//! The data explorer's guards and entry points over raw HTTP (issue #17); tests/browser/ drives
+//! the page itself in Chromium.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Stdio};
+
+use reqwest::blocking::{Client, Response};
+use reqwest::header;
+use serde_json::Value;
+
+use crate::support::api::Api;
+use crate::support::cli::scrubbed;
+
+/// A running `serve` or `ui`, with the first line it printed on stdout.
+struct Running {
+    child: Child,
+    first_line: String,
+}
+
+impl Running {
+    fn start(mut command: std::process::Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("reads");
+        assert!(line.ends_with('\n'), "printed {line:?}");
+        Self {
+            child,
+            first_line: line.trim_end().to_owned(),
+        }
+    }
+
+    /// Stops it as Ctrl-C would; the exit code.
+    fn interrupt(mut self) -> Option<i32> {
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        self.child.wait().expect("exits").code()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a page's URL names: `http://127.0.0.1:PORT`, the port and the token.
+struct Address {
+    origin: String,
+    port: String,
+    token: String,
+}
+
+fn address(url: &str) -> Address {
+    let (origin, token) = url.split_once("/?token=").expect("a token in the URL");
+    assert!(origin.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(token.len(), 64, "{url}");
+    Address {
+        origin: origin.to_owned(),
+        port: origin.rsplit(':').next().expect("port").to_owned(),
+        token: token.to_owned(),
+    }
+}
+
+fn client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .expect("client")
+}
+
+impl Address {
+    fn cookie(&self) -> String {
+        format!("telnyx_edge_explorer_{}={}", self.port, self.token)
+    }
+
+    /// A request with the token's cookie.
+    fn get(&self, path: &str) -> Response {
+        client()
+            .get(format!("{}{path}", self.origin))
+            .header(header::COOKIE, self.cookie())
+            .send()
+            .expect("answered")
+    }
+}
+
+fn no_cors(response: &Response) {
+    for name in [
+        "access-control-allow-origin",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+        "access-control-allow-credentials",
+    ] {
+        assert!(
+            response.headers().get(name).is_none(),
+            "{name} in {:?}",
+            response.headers()
+        );
+    }
+}
+
+fn serve() -> (Running, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut command = scrubbed(dir.path());
+    command.args([
+        "--json",
+        "storage",
+        "kv",
+        "serve",
+        "--port",
+        "0",
+        "--in-memory",
+        "--provision-delay",
+        "0",
+    ]);
+    (Running::start(command), dir)
+}
+
+#[test]
+fn serve_offers_the_explorer_at_its_root_behind_a_token_cookie() {
+    let (served, _dir) = serve();
+    let listening: Value = serde_json::from_str(&served.first_line).expect("JSON");
+    let url = listening["explorer_url"].as_str().expect("explorer_url");
+    let at = address(url);
+    assert_eq!(
+        listening["base_url"].as_str(),
+        Some(format!("{}/v2", at.origin).as_str())
+    );
+
+    // The token is traded for a cookie, and the address bar loses it.
+    let traded = client().get(url).send().expect("answered");
+    assert_eq!(traded.status(), 303);
+    assert_eq!(traded.headers()[header::LOCATION], "/");
+    let cookie = traded.headers()[header::SET_COOKIE].to_str().expect("text");
+    assert_eq!(
+        cookie,
+        format!("{}; HttpOnly; SameSite=Strict; Path=/", at.cookie())
+    );
+    assert_eq!(traded.headers()[header::REFERRER_POLICY], "no-referrer");
+
+    let page = at.get("/");
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        page.headers()[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'; script-src 'self'"),
+        "{csp}"
+    );
+    let html = page.text().expect("body");
+    assert!(html.contains(r#"<script src="/explorer.js" defer></script>"#));
+    for asset in ["/explorer.js", "/explorer.css", "/explorer.svg"] {
+        assert_eq!(at.get(asset).status(), 200, "{asset}");
+    }
+
+    // No token, or another one: 401, for the page and for its calls.
+    let anonymous = client()
+        .get(format!("{}/", at.origin))
+        .send()
+        .expect("answered");
+    assert_eq!(anonymous.status(), 401);
+    let wrong = client()
+        .get(format!("{}/?token={}", at.origin, "0".repeat(64)))
+        .send()
+        .expect("answered");
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get(header::SET_COOKIE).is_none());
+    let call = client()
+        .get(format!("{}/explorer/api/namespaces", at.origin))
+        .send()
+        .expect("answered");
+    assert_eq!(call.status(), 401);
+
+    // A foreign Host (DNS rebinding) is refused even with the cookie.
+    let rebound = client()
+        .get(format!("{}/explorer/api/namespaces", at.origin))
+        .header(header::HOST, format!("evil.example:{}", at.port))
+        .header(header::COOKIE, at.cookie())
+        .send()
+        .expect("answered");
+    assert_eq!(rebound.status(), 403);
+
+    // Other origins: no preflight, no CORS headers, and their requests are refused.
+    let preflight = client()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/explorer/api/namespaces", at.origin),
+        )
+        .header(header::ORIGIN, "http://evil.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "x-telnyx-edge-explorer")
+        .send()
+        .expect("answered");
+    assert_eq!(preflight.status(), 403);
+    no_cors(&preflight);
+    let foreign = client()
+        .get(format!("{}/explorer/api/namespaces", at.origin))
+        .header(header::ORIGIN, "http://evil.example")
+        .header(header::COOKIE, at.cookie())
+        .send()
+        .expect("answered");
+    assert_eq!(foreign.status(), 403);
+    no_cors(&foreign);
+
+    // A change needs the explorer's header, which a cross-site form cannot send.
+    let create = |with_header: bool| {
+        let mut request = client()
+            .post(format!("{}/explorer/api/namespaces", at.origin))
+            .header(header::COOKIE, at.cookie())
+            .json(&serde_json::json!({"name": "from-explorer"}));
+        if with_header {
+            request = request.header("x-telnyx-edge-explorer", "1");
+        }
+        request.send().expect("answered")
+    };
+    assert_eq!(create(false).status(), 403);
+    let created = create(true);
+    assert_eq!(created.status(), 201);
+    let ns: Value = created.json().expect("JSON");
+    let id = ns["id"].as_str().expect("id").to_owned();
+    let listed: Value = at.get("/explorer/api/namespaces").json().expect("JSON");
+    assert_eq!(listed[0]["name"], "from-explorer");
+
+    // A stored HTML value is served as a sandboxed attachment, never as a page.
+    let put = client()
+        .put(format!(
+            "{}/explorer/api/namespaces/{id}/value?key=page.html",
+            at.origin
+        ))
+        .header(header::COOKIE, at.cookie())
+        .header("x-telnyx-edge-explorer", "1")
+        .header(header::CONTENT_TYPE, "text/html")
+        .body("<script>alert(1)</script>")
+        .send()
+        .expect("answered");
+    assert_eq!(put.status(), 200);
+    let value = at.get(&format!(
+        "/explorer/api/namespaces/{id}/value?key=page.html"
+    ));
+    assert_eq!(value.status(), 200);
+    assert_eq!(
+        value.headers()[header::CONTENT_TYPE],
+        "application/octet-stream"
+    );
+    assert_eq!(value.headers()["x-value-content-type"], "text/html");
+    assert_eq!(
+        value.headers()[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"page.html\""
+    );
+    assert_eq!(value.headers()[header::CONTENT_SECURITY_POLICY], "sandbox");
+    assert_eq!(value.text().expect("body"), "<script>alert(1)</script>");
+    let keys: Value = at
+        .get(&format!("/explorer/api/namespaces/{id}/keys?limit=10"))
+        .json()
+        .expect("JSON");
+    assert_eq!(keys["keys"][0]["key"], "page.html");
+    assert_eq!(keys["keys"][0]["size_bytes"], 25);
+    assert_eq!(keys["cursor"], Value::Null);
+    let bad = at.get(&format!(
+        "/explorer/api/namespaces/{id}/value?key=_reserved"
+    ));
+    assert_eq!(bad.status(), 400);
+
+    // The API is where it was, and answers as before.
+    let api = client()
+        .get(format!("{}/v2/storage/kvs", at.origin))
+        .bearer_auth("KEYany")
+        .send()
+        .expect("answered");
+    assert_eq!(api.status(), 200);
+    assert_eq!(served.interrupt(), Some(0));
+}
+
+#[test]
+fn ui_serves_the_explorer_for_the_service_and_keeps_the_api_key_to_itself() {
+    const SECRET: &str = "KEYsecret-never-in-the-browser-0123456789";
+    let api = Api::with(telnyx_edge::emulator::Config {
+        api_key: Some(SECRET.into()),
+        ..telnyx_edge::emulator::Config::in_memory()
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut command = scrubbed(dir.path());
+    command
+        .env("TELNYX_BASE_URL", api.base_url())
+        .env("TELNYX_API_KEY", SECRET)
+        // A display is there, but `--no-open` is asked for.
+        .env("DISPLAY", ":99")
+        .env("BROWSER", "/bin/false")
+        .args(["storage", "kv", "ui", "--no-open"]);
+    let running = Running::start(command);
+    let at = address(&running.first_line);
+    let mut seen = String::new();
+    for path in ["/", "/explorer.js", "/explorer.css", "/explorer/api/info"] {
+        let response = at.get(path);
+        assert_eq!(response.status(), 200, "{path}");
+        seen.push_str(&format!("{:?}", response.headers()));
+        seen.push_str(&response.text().expect("body"));
+    }
+    // The page's calls work: this process adds the credentials the service asks for.
+    let created = client()
+        .post(format!("{}/explorer/api/namespaces", at.origin))
+        .header(header::COOKIE, at.cookie())
+        .header("x-telnyx-edge-explorer", "1")
+        .json(&serde_json::json!({"name": "via-ui"}))
+        .send()
+        .expect("answered");
+    assert_eq!(created.status(), 201);
+    seen.push_str(&created.text().expect("body"));
+    let listed = at.get("/explorer/api/namespaces");
+    assert_eq!(listed.status(), 200);
+    let listed = listed.text().expect("body");
+    assert!(listed.contains("via-ui"), "{listed}");
+    seen.push_str(&listed);
+    assert!(!seen.contains(SECRET), "the API key reached the browser");
+    assert!(
+        !seen.contains("secret-never"),
+        "part of the API key reached the browser"
+    );
+    let info: Value =
+        serde_json::from_str(&at.get("/explorer/api/info").text().expect("body")).expect("JSON");
+    assert_eq!(info["target"], api.base_url());
+    assert_eq!(running.interrupt(), Some(0));
+}
+
+#[test]
+fn ui_with_local_shows_local_state_and_says_so_in_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("func.toml"), "[edge_compute]\n").expect("write");
+    let mut command = scrubbed(dir.path());
+    command.args(["--local", "--json", "storage", "kv", "ui", "--no-open"]);
+    let running = Running::start(command);
+    let serving: Value = serde_json::from_str(&running.first_line).expect("JSON");
+    assert_eq!(serving["target"], "local state (--local)");
+    let at = address(serving["url"].as_str().expect("url"));
+    let created = client()
+        .post(format!("{}/explorer/api/namespaces", at.origin))
+        .header(header::COOKIE, at.cookie())
+        .header("x-telnyx-edge-explorer", "1")
+        .json(&serde_json::json!({"name": "local-one"}))
+        .send()
+        .expect("answered");
+    assert_eq!(created.status(), 201);
+    assert_eq!(running.interrupt(), Some(0));
+    let listed = scrubbed(dir.path())
+        .args(["--local", "-o", "ids", "storage", "kv", "list"])
+        .output()
+        .expect("runs");
+    assert_eq!(listed.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), 1);
+}
