@@ -197,6 +197,22 @@ pub(crate) async fn settle(
         "compared",
         window.limit(),
     );
+    // A key no request can address (`.`, `..`) cannot be compared: it counts as changed.
+    let (unsure, unreadable): (Vec<String>, Vec<String>) = unsure
+        .into_iter()
+        .partition(|key| crate::api::rules::request_key(key).is_ok());
+    for key in unreadable {
+        printer.warn(&format!(
+            "key `{key}` cannot be read through the API, so it is counted as changed"
+        ));
+        let size = |side: Side<'_>| side.listing.get(&key).map(|meta| meta.size);
+        plan.differences.push(Difference {
+            a_size: size(a),
+            b_size: size(b),
+            key,
+            change: Change::Changed,
+        });
+    }
     let compared = futures_util::stream::iter(unsure)
         .map(|key| {
             let window = Arc::clone(&window);
@@ -347,7 +363,11 @@ pub(crate) async fn copy(
     let jobs = futures_util::stream::iter(work)
         .map(|work| {
             let key = work.key().to_owned();
-            let record = Ok((key, copying.origin.to_owned()));
+            // A listed key no request can address (`.`, `..`) fails as an item, never silently.
+            let record = match crate::api::rules::request_key(&key) {
+                Ok(()) => Ok((key, copying.origin.to_owned())),
+                Err(err) => Err((format!("{}: key `{key}`", copying.origin), err.to_string())),
+            };
             key_request(
                 record,
                 Arc::clone(&budget),

@@ -133,12 +133,8 @@ fn settle_local_and_base_url(
             global.local = false;
             Ok(())
         }
-        // `--local`, or TELNYX_EDGE_LOCAL=1 beside TELNYX_BASE_URL: the emulator; the base URL
-        // is not used.
-        (Some(_), Some(_)) => {
-            global.base_url = None;
-            Ok(())
-        }
+        // `--local`, or TELNYX_EDGE_LOCAL=1 beside TELNYX_BASE_URL: the emulator. The base URL
+        // stays for what is on the service whatever `--local` says (`diff`'s `remote:` sides).
         _ => Ok(()),
     }
 }
@@ -432,7 +428,9 @@ pub(crate) enum KvCommand {
     /// The reverse of `pull`: writes each local namespace into the namespace with the same id on
     /// the service. It always shows the plan first (keys to add, change and, with `--delete`,
     /// remove) and asks; without a terminal it needs `--yes`. `--dry-run` prints the plan only.
-    Push(SyncArgs),
+    /// Keys that changed on the service since the last pull are left alone unless `--force`,
+    /// so a push never silently undoes someone else's write.
+    Push(PushArgs),
     /// Compare two namespaces, each on the service or in local state
     ///
     /// Prints the keys that differ: `added` (only in B), `changed` (both, with other bytes or
@@ -756,6 +754,16 @@ pub(crate) struct SyncArgs {
 
     #[command(flatten)]
     pub bulk: BulkOptions,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PushArgs {
+    #[command(flatten)]
+    pub sync: SyncArgs,
+
+    /// Also overwrite (or delete) keys that changed on the service since the last pull
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::api::types::NamespaceStatus;
 use crate::bulk::run::{Options, Summary};
 use crate::bulk::sync::{self, Change, Copied, Copying, Difference, Listing, Meta, Plan, Work};
-use crate::cli::{DiffArgs, GlobalArgs, SyncArgs};
+use crate::cli::{DiffArgs, GlobalArgs, PushArgs, SyncArgs};
 use crate::commands::backend::{self, Access, Backend};
 use crate::commands::target::{self, Target};
 use crate::emulator::Mirror;
@@ -121,12 +121,15 @@ fn ready(target: &Target, status: NamespaceStatus) -> Result<(), UserError> {
     )))
 }
 
-/// Every key of local namespace `ns` under `prefix`, with digests, from the store itself.
+/// Every key of local namespace `ns` under `prefix`, with digests, from the store itself. A
+/// namespace local state does not have is an error, or with `missing_is_empty` (a dry-run
+/// pull, which creates nothing) no keys.
 async fn local_listing(
     local: &Backend,
     ns: &str,
     label: &str,
     prefix: &str,
+    missing_is_empty: bool,
 ) -> anyhow::Result<Listing> {
     let Some(store) = local.store().cloned() else {
         anyhow::bail!("local state is not open");
@@ -138,12 +141,15 @@ async fn local_listing(
     .await
     .context("the local store's reader stopped")?
     .context("cannot read local state")?;
+    if missing_is_empty && rows.is_err() {
+        return Ok(Listing::new());
+    }
     let rows = rows.map_err(|_| {
         UserError::new(
             Exit::NotFound,
             format!("there is no local KV namespace `{label}` (id {ns})"),
         )
-        .hint("`telnyx-edge storage kv pull` creates it from the service, or `--local storage kv create` a new one.")
+        .hint("`telnyx-edge storage kv pull NAMESPACE` creates it from the service; `telnyx-edge --local storage kv create --name NAME` creates a new one.")
     })?;
     Ok(rows
         .into_iter()
@@ -331,7 +337,7 @@ pub(crate) async fn diff(
         };
         let target = target::id(backend, spec).await?;
         let listing = if is_local {
-            local_listing(backend, &target.id, &target.label, &prefix).await?
+            local_listing(backend, &target.id, &target.label, &prefix, false).await?
         } else {
             let seen = load_seen(backend, &target.id)?;
             remote_listing(backend, &target.id, &target.label, &prefix, Some(&seen)).await?
@@ -402,6 +408,24 @@ fn mirror_for(spec: &str, target: &Target, name: &str) -> Mirror {
     }
 }
 
+/// A mirror whose name another local namespace already had lands under another name (the
+/// store appends the start of its id): say where, since that name is how it is found.
+async fn warn_renamed(local: &Backend, mirrors: &[Mirror], printer: &Printer) {
+    for mirror in mirrors {
+        let Ok(Ok(holder)) = local.client.look_up_name(&mirror.name).await else {
+            continue;
+        };
+        if holder.id != mirror.id
+            && let Ok(namespace) = local.client.get_namespace(&mirror.id).await
+        {
+            printer.warn(&format!(
+                "local state already has another namespace named `{}`; namespace {} is `{}` there",
+                mirror.name, mirror.id, namespace.name
+            ));
+        }
+    }
+}
+
 /// What a pull or push did to one namespace, for its summary line and JSON.
 #[derive(Debug, Serialize)]
 struct Outcome {
@@ -411,6 +435,8 @@ struct Outcome {
     copied: Copied,
     /// Keys only on the side written to, left there (no `--delete`).
     kept: u64,
+    /// `push`: differences left alone because the service changed the key since the last pull.
+    held: u64,
     failed: u64,
     skipped: u64,
     vanished: u64,
@@ -471,27 +497,33 @@ pub(crate) async fn pull(
     let remote = Backend::remote(global, printer, None)?;
     let specs = namespaces(&args, remote.func_toml.as_deref())?;
     let prefix = args.prefix.clone().unwrap_or_default();
-    let mut pairs = Vec::new();
+    let mut pairs: Vec<Pair> = Vec::new();
     let mut mirrors = Vec::new();
     for spec in &specs {
         let (target, namespace) = target::namespace(&remote, spec).await?;
         ready(&target, namespace.status)?;
+        // The same namespace named twice (by binding and by name, say) is pulled once.
+        if pairs.iter().any(|pair| pair.target.id == target.id) {
+            continue;
+        }
         mirrors.push(mirror_for(spec, &target, &namespace.name));
         pairs.push(Pair { target });
     }
-    let access = if args.dry_run {
-        Access::Read
+    // A dry run creates nothing, not even the mirrors.
+    let (access, mirrors) = if args.dry_run {
+        (Access::Read, Vec::new())
     } else {
-        Access::Write
+        (Access::Write, mirrors)
     };
-    let local = Backend::local(global, printer, access, None, mirrors).await?;
+    let local = Backend::local(global, printer, access, None, mirrors.clone()).await?;
+    warn_renamed(&local, &mirrors, printer).await;
     let options = options(&args, global.verbose);
     let mut reports = Vec::new();
     let mut outcomes = Vec::new();
     for Pair { target } in &pairs {
         let label = &target.label;
         let mut seen = load_seen(&remote, &target.id)?;
-        let local_keys = local_listing(&local, &target.id, label, &prefix).await?;
+        let local_keys = local_listing(&local, &target.id, label, &prefix, args.dry_run).await?;
         let listed_at = now_secs();
         let remote_keys = remote_listing(&remote, &target.id, label, &prefix, Some(&seen)).await?;
         let plan = sync::plan(&local_keys, &remote_keys);
@@ -575,12 +607,12 @@ pub(crate) async fn pull(
                 "cannot save what this pull saw ({err}); the next pull reads every value again"
             ));
         }
-        let outcome = outcome(target, copied, kept, summary);
+        let outcome = outcome(target, copied, kept, 0, summary);
         printer.status(&format!(
-            "Pulled `{label}` into local state: {}{} in {:.1}s",
+            "Pulled `{label}` into local state in {:.1}s: {}{}",
+            outcome.seconds,
             did(&outcome),
             kept_note(kept, "local state"),
-            outcome.seconds
         ));
         let stop = outcome.summary.remaining() > 0 || outcome.interrupted;
         outcomes.push(outcome);
@@ -651,12 +683,13 @@ fn did(outcome: &Outcome) -> String {
     text
 }
 
-fn outcome(target: &Target, copied: Copied, kept: u64, summary: Summary) -> Outcome {
+fn outcome(target: &Target, copied: Copied, kept: u64, held: usize, summary: Summary) -> Outcome {
     Outcome {
         namespace: target.label.clone(),
         id: target.id.clone(),
         copied,
         kept,
+        held: held as u64,
         failed: summary.failed,
         skipped: summary.skipped,
         vanished: summary.vanished,
@@ -666,13 +699,25 @@ fn outcome(target: &Target, copied: Copied, kept: u64, summary: Summary) -> Outc
     }
 }
 
-/// The plans of a dry run, as the result: one table per namespace (or JSON).
+/// The plans of a dry run, as the result: one table per namespace, the `diff` documents
+/// (`--json`), or one difference per line with its namespace (`-o ndjson`) or its key (`-o ids`).
 fn print_plans(printer: &Printer, reports: &[DiffReport], a: &str, b: &str) -> anyhow::Result<()> {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        namespace: &'a str,
+        #[serde(flatten)]
+        difference: &'a Difference,
+    }
     match printer.format() {
         OutputFormat::Json => printer.json_document(&reports)?,
         OutputFormat::Ndjson => {
             for report in reports {
-                printer.json_line(report)?;
+                for difference in &report.differences {
+                    printer.json_line(&Line {
+                        namespace: &report.b.namespace,
+                        difference,
+                    })?;
+                }
             }
         }
         _ => {
@@ -691,8 +736,14 @@ fn finish(
     args: &SyncArgs,
     direction: Direction,
 ) -> anyhow::Result<()> {
-    if matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson) {
-        printer.json_document(&outcomes)?;
+    match printer.format() {
+        OutputFormat::Json => printer.json_document(&outcomes)?,
+        OutputFormat::Ndjson => {
+            for outcome in outcomes {
+                printer.json_line(outcome)?;
+            }
+        }
+        OutputFormat::Table | OutputFormat::Ids => {}
     }
     let Some(stopped) = outcomes
         .iter()
@@ -731,12 +782,49 @@ fn finish(
         .into())
 }
 
+/// Why a push leaves a difference alone: the service changed the key since the last pull saw
+/// it (or, for a deletion, the last pull never saw it), so pushing would undo a write nobody
+/// here has seen. `None`: the difference is local state's own.
+fn held_back(difference: &Difference, remote: &Listing, seen: &Seen) -> Option<&'static str> {
+    let last = seen.last(&difference.key);
+    let moved = |last: &crate::local::seen::Last| {
+        remote.get(&difference.key).is_some_and(|meta| {
+            meta.size != last.size || meta.updated_at.as_deref() != Some(last.updated_at.as_str())
+        })
+    };
+    match (difference.change, last) {
+        (Change::Changed, Some(last)) if moved(&last) => {
+            Some("changed on the service since the last pull")
+        }
+        (Change::Changed, _) => None,
+        // Only local state has it, yet the last pull saw it on the service.
+        (Change::Added, Some(_)) => Some("deleted on the service since the last pull"),
+        (Change::Added, None) => None,
+        (Change::Removed, None) => Some("never pulled: it may be new on the service"),
+        (Change::Removed, Some(last)) if moved(&last) => {
+            Some("changed on the service since the last pull")
+        }
+        (Change::Removed, Some(_)) => None,
+    }
+}
+
+/// One namespace's push, planned.
+struct Planned {
+    target: Target,
+    report: DiffReport,
+    work: Vec<Work>,
+    kept: u64,
+    /// Differences left alone, and why.
+    held: Vec<(String, &'static str)>,
+}
+
 /// `storage kv push [NAMESPACE…]`
 pub(crate) async fn push(
     global: &GlobalArgs,
-    args: SyncArgs,
+    args: PushArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
+    let PushArgs { sync: args, force } = args;
     refuse_local(global, Direction::Push)?;
     let local = Backend::local(global, printer, Access::Read, None, Vec::new()).await?;
     let state_dir = backend::local_state_dir(local.func_toml.as_deref())?;
@@ -752,9 +840,12 @@ pub(crate) async fn push(
     let remote = Backend::remote(global, printer, None)?;
     let prefix = args.prefix.clone().unwrap_or_default();
     let options = options(&args, global.verbose);
-    let mut planned = Vec::new();
+    let mut planned: Vec<Planned> = Vec::new();
     for spec in &specs {
         let local_target = target::id(&local, spec).await?;
+        if planned.iter().any(|p| p.target.id == local_target.id) {
+            continue;
+        }
         let (target, namespace) = match target::namespace(&remote, &local_target.id).await {
             Ok(found) => found,
             Err(err)
@@ -768,7 +859,7 @@ pub(crate) async fn push(
                         local_target.id
                     ),
                 )
-                .hint("`push` writes into the namespace with the same id on the service; create it there and bind it, or `pull` it first.")
+                .hint("`push` writes into the namespace with the same id on the service, and never creates one: create and bind it there, then `pull` it.")
                 .into());
             }
             Err(err) => return Err(err),
@@ -778,7 +869,7 @@ pub(crate) async fn push(
             label: local_target.label.clone(),
             ..target
         };
-        let local_keys = local_listing(&local, &target.id, &target.label, &prefix).await?;
+        let local_keys = local_listing(&local, &target.id, &target.label, &prefix, false).await?;
         let seen = load_seen(&remote, &target.id)?;
         let remote_keys =
             remote_listing(&remote, &target.id, &target.label, &prefix, Some(&seen)).await?;
@@ -800,6 +891,19 @@ pub(crate) async fn push(
         )
         .await?;
         let kept = kept(&plan, args.delete);
+        let mut plan = acted_on(plan, args.delete);
+        let mut held = Vec::new();
+        if !force {
+            plan.differences.retain(|difference| {
+                match held_back(difference, &remote_keys, &seen) {
+                    Some(why) => {
+                        held.push((difference.key.clone(), why));
+                        false
+                    }
+                    None => true,
+                }
+            });
+        }
         let report = DiffReport::new(
             SideReport {
                 side: "remote",
@@ -811,7 +915,7 @@ pub(crate) async fn push(
                 namespace: target.label.clone(),
                 id: target.id.clone(),
             },
-            acted_on(plan, args.delete),
+            plan,
         );
         let (work, _) = work(
             &Plan {
@@ -823,50 +927,62 @@ pub(crate) async fn push(
             args.delete,
         );
         printer.status(&format!(
-            "{}ushing `{}` would make {} on the service{}",
+            "{}ushing `{}` would make {} on the service{}{}",
             if args.dry_run { "Dry run: p" } else { "P" },
             target.label,
             would(&report),
-            kept_note(kept, "the service")
+            kept_note(kept, "the service"),
+            held_note(held.len()),
         ));
-        planned.push((target, report, work, kept));
+        if !printer.quiet() {
+            for (key, why) in held.iter().take(SHOWN_PLAN_ROWS) {
+                crate::ui::printer::stderr_line(&format!("  left alone: `{key}` ({why})"));
+            }
+            if held.len() > SHOWN_PLAN_ROWS {
+                crate::ui::printer::stderr_line(&format!(
+                    "  … and {} more left alone",
+                    crate::ui::thousands((held.len() - SHOWN_PLAN_ROWS) as u64)
+                ));
+            }
+        }
+        planned.push(Planned {
+            target,
+            report,
+            work,
+            kept,
+            held,
+        });
     }
     if args.dry_run {
-        let reports: Vec<DiffReport> = planned
-            .into_iter()
-            .map(|(_, report, _, _)| report)
-            .collect();
+        let reports: Vec<DiffReport> = planned.into_iter().map(|p| p.report).collect();
         return print_plans(printer, &reports, "SERVICE_SIZE", "LOCAL_SIZE");
     }
-    let changes: usize = planned.iter().map(|(_, _, work, _)| work.len()).sum();
+    let changes: usize = planned.iter().map(|p| p.work.len()).sum();
     if changes == 0 {
         printer.status("Nothing to push: the service already has what local state holds");
-        if matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson) {
-            let outcomes: Vec<Outcome> = planned
-                .iter()
-                .map(|(target, report, _, kept)| {
-                    let copied = Copied {
-                        unchanged: report.equal,
-                        ..Copied::default()
-                    };
-                    outcome(target, copied, *kept, Summary::default())
-                })
-                .collect();
-            printer.json_document(&outcomes)?;
-        }
-        return Ok(());
+        let outcomes: Vec<Outcome> = planned
+            .iter()
+            .map(|p| {
+                let copied = Copied {
+                    unchanged: p.report.equal,
+                    ..Copied::default()
+                };
+                outcome(&p.target, copied, p.kept, p.held.len(), Summary::default())
+            })
+            .collect();
+        return finish(printer, &outcomes, &args, Direction::Push);
     }
     if !printer.quiet() {
-        for (_, report, _, _) in &planned {
-            if report.differences.is_empty() {
+        for p in &planned {
+            if p.report.differences.is_empty() {
                 continue;
             }
-            let shown = &report.differences[..report.differences.len().min(SHOWN_PLAN_ROWS)];
+            let shown = &p.report.differences[..p.report.differences.len().min(SHOWN_PLAN_ROWS)];
             let mut text = table(shown, "SERVICE_SIZE", "LOCAL_SIZE");
-            if report.differences.len() > shown.len() {
+            if p.report.differences.len() > shown.len() {
                 text.push_str(&format!(
                     "… and {} more (`--dry-run` lists them all)\n",
-                    crate::ui::thousands((report.differences.len() - shown.len()) as u64)
+                    crate::ui::thousands((p.report.differences.len() - shown.len()) as u64)
                 ));
             }
             crate::ui::printer::stderr_line(text.trim_end());
@@ -884,7 +1000,14 @@ pub(crate) async fn push(
         Answer::Yes,
     )?;
     let mut outcomes = Vec::new();
-    for (target, report, work, kept) in planned {
+    for p in planned {
+        let Planned {
+            target,
+            report,
+            work,
+            kept,
+            held,
+        } = p;
         let (summary, mut copied) = if work.is_empty() {
             (Summary::default(), Copied::default())
         } else {
@@ -900,13 +1023,15 @@ pub(crate) async fn push(
                 .with_context(|| format!("failed to push KV namespace `{}`", target.label))?
         };
         copied.unchanged += report.equal;
-        let outcome = outcome(&target, copied, kept, summary);
+        remember_pushed(&remote, &target, &prefix, &report, &copied, printer).await;
+        let outcome = outcome(&target, copied, kept, held.len(), summary);
         printer.status(&format!(
-            "Pushed `{}` to the service: {}{} in {:.1}s",
+            "Pushed `{}` to the service in {:.1}s: {}{}{}",
             target.label,
+            outcome.seconds,
             did(&outcome),
             kept_note(kept, "the service"),
-            outcome.seconds
+            held_note(held.len()),
         ));
         let stop = outcome.summary.remaining() > 0 || outcome.interrupted;
         outcomes.push(outcome);
@@ -915,6 +1040,55 @@ pub(crate) async fn push(
         }
     }
     finish(printer, &outcomes, &args, Direction::Push)
+}
+
+fn held_note(held: usize) -> String {
+    if held == 0 {
+        return String::new();
+    }
+    format!(
+        "; {} key{} left alone: the service changed {} since the last pull (`pull` first, or `--force`)",
+        crate::ui::thousands(held as u64),
+        if held == 1 { "" } else { "s" },
+        if held == 1 { "it" } else { "them" }
+    )
+}
+
+/// After a push, what the service now holds is what was pushed: noted as a pull would, so
+/// that the next push does not take this push's own writes for someone else's.
+async fn remember_pushed(
+    remote: &Backend,
+    target: &Target,
+    prefix: &str,
+    report: &DiffReport,
+    copied: &Copied,
+    printer: &Printer,
+) {
+    let Ok(mut seen) = load_seen(remote, &target.id) else {
+        return;
+    };
+    let listed_at = now_secs();
+    let Ok(listing) = sync::list(&remote.client, &target.id, prefix).await else {
+        return;
+    };
+    for (key, digest) in &copied.read {
+        if let Some(Meta {
+            size,
+            updated_at: Some(updated_at),
+            ..
+        }) = listing.get(key)
+        {
+            seen.note(key, updated_at, *size, *digest, listed_at);
+        }
+    }
+    for difference in &report.differences {
+        if difference.change == Change::Removed && !listing.contains_key(&difference.key) {
+            seen.forget(&difference.key);
+        }
+    }
+    if let Err(err) = seen.save() {
+        printer.warn(&format!("cannot save what this push wrote ({err})"));
+    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,18 @@ struct Entry {
     updated_at: String,
     size: u64,
     digest: String,
+    /// Old enough, when listed, to vouch for the digest (see above). An entry that is not still
+    /// says what the service held, for `push` to tell whose change a difference is.
+    #[serde(default)]
+    settled: bool,
+}
+
+/// What the service held for a key when a pull (or push) last saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Last {
+    pub updated_at: String,
+    pub size: u64,
+    pub digest: Option<Digest>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -62,14 +74,24 @@ impl Seen {
     /// The digest of `key`'s value, when the service lists it as it was when last read.
     pub(crate) fn digest(&self, key: &str, updated_at: &str, size: u64) -> Option<Digest> {
         let entry = self.file.keys.get(key)?;
-        (entry.updated_at == updated_at && entry.size == size)
+        (entry.settled && entry.updated_at == updated_at && entry.size == size)
             .then(|| Digest::from_hex(&entry.digest))
             .flatten()
     }
 
+    /// What the service held for `key` when last seen, settled or not.
+    pub(crate) fn last(&self, key: &str) -> Option<Last> {
+        let entry = self.file.keys.get(key)?;
+        Some(Last {
+            updated_at: entry.updated_at.clone(),
+            size: entry.size,
+            digest: Digest::from_hex(&entry.digest),
+        })
+    }
+
     /// Notes that `key`, listed with `updated_at` and `size` by a listing that started at
     /// `listed_at` (Unix seconds), holds the value with `digest`. An `updated_at` too close to the
-    /// listing is not trusted: the entry is dropped, so the next run reads the value again.
+    /// listing does not vouch for the digest: the next run reads the value again.
     pub(crate) fn note(
         &mut self,
         key: &str,
@@ -83,18 +105,15 @@ impl Seen {
             .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
             .and_then(|since| i64::try_from(since.as_secs()).ok())
             .is_some_and(|secs| secs + SETTLE_SECS <= listed_at);
-        if settled {
-            self.file.keys.insert(
-                key.to_owned(),
-                Entry {
-                    updated_at: updated_at.to_owned(),
-                    size,
-                    digest: digest.to_hex(),
-                },
-            );
-        } else {
-            self.file.keys.remove(key);
-        }
+        self.file.keys.insert(
+            key.to_owned(),
+            Entry {
+                updated_at: updated_at.to_owned(),
+                size,
+                digest: digest.to_hex(),
+                settled,
+            },
+        );
     }
 
     /// Drops `key`: the service no longer has it, or it changed in a way not seen.
@@ -140,6 +159,11 @@ mod tests {
         assert_eq!(seen.digest("old", "2026-01-01T00:00:01Z", 1), None);
         assert_eq!(seen.digest("old", "2026-01-01T00:00:00Z", 2), None);
         assert_eq!(seen.digest("new", "2026-01-01T00:00:00Z", 1), None);
+        // Not vouched for, but still what the service held.
+        assert_eq!(
+            seen.last("new").map(|last| (last.size, last.digest)),
+            Some((1, Some(digest)))
+        );
         seen.save().expect("save");
         let again = Seen::load(dir.path(), "http://a/v2", "ns");
         assert_eq!(again.digest("old", "2026-01-01T00:00:00Z", 1), Some(digest));
