@@ -26,3 +26,15 @@ pub(crate) async fn interrupted() {
         () = terminate => {}
     }
 }
+
+/// [`interrupted`] with its handlers installed at once: a Ctrl-C that comes before the future
+/// is awaited (right after a server prints its address, say) is kept, not the default exit.
+pub(crate) async fn armed() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    let mut stop = Box::pin(interrupted());
+    tokio::select! {
+        biased;
+        () = &mut stop => return Box::pin(std::future::ready(())),
+        () = std::future::ready(()) => {}
+    }
+    stop
+}

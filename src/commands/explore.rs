@@ -29,6 +29,24 @@ fn has_display() -> bool {
     set("DISPLAY") || set("WAYLAND_DISPLAY") || set("BROWSER")
 }
 
+/// A page (readable by this user only, removed when `ui` stops) that sends the browser on to
+/// `url`.
+fn redirect_file(url: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut file = tempfile::Builder::new()
+        .prefix("telnyx-edge-explorer-")
+        .suffix(".html")
+        .tempfile()?;
+    let escaped = url.replace('&', "&amp;").replace('"', "&quot;");
+    std::io::Write::write_all(
+        &mut file,
+        format!(
+            "<!doctype html>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"refresh\" content=\"0;url={escaped}\">\n<title>KV explorer</title>\n<p><a href=\"{escaped}\">Open the KV explorer</a></p>\n"
+        )
+        .as_bytes(),
+    )?;
+    Ok(file)
+}
+
 /// `storage kv ui`
 pub(crate) async fn ui(global: &GlobalArgs, args: UiArgs, printer: &Printer) -> anyhow::Result<()> {
     let backend = Backend::open(global, printer, Access::Write, None).await?;
@@ -45,8 +63,11 @@ pub(crate) async fn ui(global: &GlobalArgs, args: UiArgs, printer: &Printer) -> 
     } else {
         backend.client.base_url().to_owned()
     };
+    let stop = crate::signals::armed().await;
     let explorer = Explorer::new(backend.client.clone(), bound.port(), &target);
-    let url = explorer.url(bound);
+    let url = explorer
+        .url(bound)
+        .context("the explorer listens on loopback")?;
     match printer.format() {
         OutputFormat::Json | OutputFormat::Ndjson => printer.json_line(&Serving {
             url: &url,
@@ -56,25 +77,40 @@ pub(crate) async fn ui(global: &GlobalArgs, args: UiArgs, printer: &Printer) -> 
     }
     printer.status(&format!("Explorer for {target} at {url}"));
     printer.status("Press Ctrl-C to stop");
-    if !args.no_open && has_display() {
-        // In the background: a browser that takes its time must not hold the server back.
-        let opening = url.clone();
-        let printer = *printer;
-        std::thread::spawn(move || {
-            if let Err(err) = opener::open_browser(&opening) {
+    // The browser is given a file that redirects to the URL, not the URL: a command line is
+    // visible to every user (`ps`), the file only to this one.
+    let _redirect = if !args.no_open && has_display() {
+        match redirect_file(&url) {
+            Ok(file) => {
+                let path = file.path().to_path_buf();
+                let printer = *printer;
+                // In the background: a browser that takes its time must not hold the server back.
+                std::thread::spawn(move || {
+                    if let Err(err) = opener::open_browser(&path) {
+                        printer.warn(&format!(
+                            "cannot open a browser ({err}); open the URL above"
+                        ));
+                    }
+                });
+                Some(file)
+            }
+            Err(err) => {
                 printer.warn(&format!(
                     "cannot open a browser ({err}); open the URL above"
                 ));
+                None
             }
-        });
-    }
+        }
+    } else {
+        None
+    };
     axum::serve(
         listener,
         explorer
             .router()
             .into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(crate::signals::interrupted())
+    .with_graceful_shutdown(stop)
     .await
     .context("the explorer stopped with an error")?;
     printer.status("Stopped the explorer");

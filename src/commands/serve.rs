@@ -25,8 +25,9 @@ struct Listening<'a> {
     state_dir: Option<String>,
     /// Binding name → namespace id, for the bindings of `func.toml`.
     bindings: std::collections::BTreeMap<String, String>,
-    /// The data explorer's page, with this run's token.
-    explorer_url: &'a str,
+    /// The data explorer's page, with this run's token; `null` when it cannot be reached
+    /// (serving on a non-loopback address only).
+    explorer_url: Option<&'a str>,
 }
 
 /// Serves the emulator's API (every `/v2/storage/kvs…` endpoint) until Ctrl-C or SIGTERM. The
@@ -125,6 +126,8 @@ async fn run(
     let emulator = Emulator::bind(config, addr)
         .await
         .map_err(|err| bind_error(err, addr))?;
+    // Before the address is printed: whoever reads it may stop us at once.
+    let stop = crate::signals::armed().await;
     let bound = emulator
         .local_addr()
         .context("cannot read the listening address")?;
@@ -149,7 +152,7 @@ async fn run(
             address: bound.to_string(),
             state_dir: state_dir.clone(),
             bindings: mirrored.iter().cloned().collect(),
-            explorer_url: &explorer_url,
+            explorer_url: explorer_url.as_deref(),
         })?,
         OutputFormat::Table | OutputFormat::Ids => {
             printer.out(&exports(&base_url, api_key, mirrored))?
@@ -160,11 +163,17 @@ async fn run(
         None => "in memory, nothing is saved".to_owned(),
     };
     printer.status(&format!("Serving the KV emulator at {base_url} ({kept})"));
-    printer.status(&format!("Explorer: {explorer_url}"));
+    match &explorer_url {
+        Some(url) => printer.status(&format!("Explorer: {url}")),
+        None => printer.status(&format!(
+            "Explorer: not available on {} (it answers this machine's loopback only; serve on 127.0.0.1 or 0.0.0.0 to use it)",
+            bound.ip()
+        )),
+    }
     printer.status("Press Ctrl-C to stop");
     let stats = emulator.stats();
     emulator
-        .serve(crate::signals::interrupted())
+        .serve(stop)
         .await
         .context("the emulator stopped with an error")?;
     let stats = stats.snapshot();

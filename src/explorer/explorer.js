@@ -6,6 +6,9 @@
 const WRITE_HEADER = { "x-telnyx-edge-explorer": "1" };
 const PAGE_SIZE = 100;
 const HEX_LIMIT = 64 * 1024;
+// Shown as images: raster formats only. An SVG (or any other markup) in a blob URL would be a
+// document of this origin, able to run script if opened in a tab of its own.
+const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp"];
 
 const state = {
   namespaces: [],
@@ -16,6 +19,11 @@ const state = {
   next: null,
   key: null,       // the key shown
   blobUrl: null,
+  // Each load takes a ticket; an answer that arrives after a newer load started is dropped, so
+  // a slow answer never shows under another namespace or key.
+  keysTicket: 0,
+  valueTicket: 0,
+  loading: false,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -62,21 +70,24 @@ async function loadNamespaces(select) {
   for (const ns of state.namespaces) {
     const meta = element("span", { class: "meta", text: ns.status });
     const button = element("button", { type: "button", "data-id": ns.id }, ns.name, meta);
-    button.addEventListener("click", () => openNamespace(ns.id));
+    button.addEventListener("click", () => guarded(() => openNamespace(ns.id)));
     list.append(element("li", {}, button));
-    countKeys(ns, meta);
   }
+  for (const ns of state.namespaces) countKeys(ns, 1000);
   const wanted = select ?? state.current?.id;
   if (wanted && state.namespaces.some((ns) => ns.id === wanted)) await openNamespace(wanted);
   else closeNamespace();
 }
 
-// The namespace's status and key count, in its entry of the list (counted up to 10,000).
-function countKeys(ns, meta = document.querySelector(`#namespace-list button[data-id="${ns.id}"] .meta`)) {
+// The namespace's status and key count, in its entry of the list: up to `cap` keys (one
+// listing request for the whole list, up to 10,000 for the namespace opened).
+function countKeys(ns, cap = 10000) {
+  const entry = Array.from($("namespace-list").querySelectorAll("button"))
+    .find((button) => button.dataset.id === ns.id);
+  const meta = entry && entry.querySelector(".meta");
   if (!meta) return;
-  meta.textContent = ns.status;
-  if (ns.status !== "provision_ok") return;
-  json(nsPath(ns.id) + "/count").then(
+  if (ns.status !== "provision_ok") { meta.textContent = ns.status; return; }
+  json(nsPath(ns.id) + "/count?cap=" + cap).then(
     (c) => {
       const n = c.count.toLocaleString("en-US") + (c.more ? "+" : "");
       meta.textContent = `${ns.status} · ${n} key${c.count === 1 && !c.more ? "" : "s"}`;
@@ -100,6 +111,7 @@ async function openNamespace(id) {
   }
   $("keys-title").textContent = `Keys of ${ns.name}`;
   countKeys(ns);
+  state.keysTicket += 1;
   $("keys").hidden = false;
   closeValue();
   state.cursors = [null];
@@ -116,22 +128,32 @@ async function openNamespace(id) {
 
 async function loadKeys() {
   const ns = state.current;
+  const ticket = ++state.keysTicket;
   let path = nsPath(ns.id) + "/keys?limit=" + PAGE_SIZE;
   if (state.prefix) path += "&prefix=" + encodeURIComponent(state.prefix);
   const cursor = state.cursors[state.page];
   if (cursor) path += "&cursor=" + encodeURIComponent(cursor);
-  const page = await json(path);
+  state.loading = true;
+  $("previous").disabled = $("next").disabled = true;
+  let page;
+  try {
+    page = await json(path);
+  } finally {
+    if (ticket === state.keysTicket) state.loading = false;
+  }
+  if (ticket !== state.keysTicket || state.current !== ns) return;
   state.next = page.cursor;
   const body = $("key-table").tBodies[0];
   body.replaceChildren();
   for (const key of page.keys) {
     const open = element("button", { type: "button", class: "key", text: key.key });
-    open.addEventListener("click", () => openValue(key.key));
+    open.addEventListener("click", () => guarded(() => openValue(key.key)));
+    if (key.key === state.key) open.setAttribute("aria-current", "true");
     const row = element("tr", { "data-key": key.key },
       element("td", {}, open),
       element("td", { class: "num", text: bytes(key.size_bytes) }),
       element("td", { text: key.updated_at }));
-    if (key.key === state.key) row.setAttribute("aria-selected", "true");
+    if (key.key === state.key) row.classList.add("selected");
     body.append(row);
   }
   $("empty").hidden = page.keys.length > 0;
@@ -161,15 +183,53 @@ function hexDump(data) {
   return lines.join("\n");
 }
 
+// Re-indents JSON text without parsing its values, so numbers keep every digit and repeated
+// names stay (JSON.parse then JSON.stringify would change both). `text` is valid JSON.
+function indentJson(text) {
+  let out = "";
+  let depth = 0;
+  let inString = false;
+  const newline = () => "\n" + "  ".repeat(depth);
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      out += c;
+      if (c === "\\") { out += text[++i] ?? ""; } else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === " " || c === "\n" || c === "\r" || c === "\t") continue;
+    if (c === '"') { inString = true; out += c; continue; }
+    if (c === "{" || c === "[") {
+      const close = c === "{" ? "}" : "]";
+      let j = i + 1;
+      while (" \n\r\t".includes(text[j])) j++;
+      if (text[j] === close) { out += c + close; i = j; continue; }
+      depth++;
+      out += c + newline();
+      continue;
+    }
+    if (c === "}" || c === "]") { depth--; out += newline() + c; continue; }
+    if (c === ",") { out += "," + newline(); continue; }
+    if (c === ":") { out += ": "; continue; }
+    out += c;
+  }
+  return out;
+}
+
 async function openValue(key) {
   const ns = state.current;
+  const ticket = ++state.valueTicket;
   const response = await call(valuePath(ns.id, key));
   const type = response.headers.get("x-value-content-type") || "application/octet-stream";
   const data = new Uint8Array(await response.arrayBuffer());
+  if (ticket !== state.valueTicket || state.current !== ns) return;
   closeValue();
   state.key = key;
   for (const row of $("key-table").tBodies[0].rows) {
-    row.setAttribute("aria-selected", String(row.dataset.key === key));
+    const chosen = row.dataset.key === key;
+    row.classList.toggle("selected", chosen);
+    const button = row.querySelector("button");
+    if (chosen) button.setAttribute("aria-current", "true"); else button.removeAttribute("aria-current");
   }
   $("value-title").textContent = key;
   const meta = $("value-meta");
@@ -181,14 +241,15 @@ async function openValue(key) {
   body.replaceChildren();
   let text = null;
   try { text = new TextDecoder("utf-8", { fatal: true }).decode(data); } catch (_) { text = null; }
-  if (type.startsWith("image/")) {
-    state.blobUrl = URL.createObjectURL(new Blob([data], { type }));
+  const essence = type.split(";")[0].trim().toLowerCase();
+  if (IMAGE_TYPES.includes(essence)) {
+    state.blobUrl = URL.createObjectURL(new Blob([data], { type: essence }));
     body.append(element("img", { src: state.blobUrl, alt: `The image stored at ${key}` }));
     body.dataset.view = "image";
   } else if (text !== null && (type.includes("json") || /^\s*[[{]/.test(text))) {
     let shown = text;
     body.dataset.view = "text";
-    try { shown = JSON.stringify(JSON.parse(text), null, 2); body.dataset.view = "json"; } catch (_) { /* not JSON after all */ }
+    try { JSON.parse(text); shown = indentJson(text); body.dataset.view = "json"; } catch (_) { /* not JSON after all */ }
     body.append(element("pre", { text: shown }));
   } else if (text !== null) {
     body.append(element("pre", { text }));
@@ -198,11 +259,13 @@ async function openValue(key) {
     body.dataset.view = "hex";
   }
   $("value").hidden = false;
+  say(`Showing ${key} (${bytes(data.length)}).`);
 }
 
 function confirmed(message) {
   const dialog = $("confirm");
   $("confirm-text").textContent = message;
+  dialog.returnValue = "";
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
     dialog.showModal();
@@ -255,10 +318,15 @@ function wire() {
     guarded(loadKeys);
   });
   $("previous").addEventListener("click", () => {
-    if (state.page > 0) { state.page -= 1; guarded(loadKeys); }
+    if (!state.loading && state.page > 0) { state.page -= 1; guarded(loadKeys); }
   });
   $("next").addEventListener("click", () => {
-    if (state.next) { state.cursors[state.page + 1] = state.next; state.page += 1; guarded(loadKeys); }
+    if (!state.loading && state.next) {
+      state.cursors[state.page + 1] = state.next;
+      state.page += 1;
+      state.next = null;
+      guarded(loadKeys);
+    }
   });
 
   $("put-form").addEventListener("submit", (event) => {
@@ -275,12 +343,13 @@ function wire() {
       const headers = { ...WRITE_HEADER };
       if (type) headers["content-type"] = type;
       const written = await json(path, { method: "PUT", headers, body });
-      say(`${written.created ? "Created" : "Replaced"} key ${key} (${bytes(written.size_bytes)}).`);
       $("put-form").reset();
       $("put-panel").open = false;
       countKeys(ns);
       await loadKeys();
       await openValue(key);
+      say(`${written.created ? "Created" : "Replaced"} key ${key} (${bytes(written.size_bytes)}).`);
+      $("value-body").focus();
     });
   });
 
@@ -293,6 +362,7 @@ function wire() {
     say(`Deleted key ${key}.`);
     countKeys(ns);
     await loadKeys();
+    $("prefix").focus();
   }));
 
   $("delete-namespace").addEventListener("click", () => guarded(async () => {
@@ -302,6 +372,7 @@ function wire() {
     say(`Deleting namespace ${ns.name}.`);
     state.current = null;
     await loadNamespaces();
+    $("create-name").focus();
   }));
 }
 

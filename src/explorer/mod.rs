@@ -64,13 +64,23 @@ impl Explorer {
         }
     }
 
-    /// The address to open: loopback, the port, and the token.
-    pub(crate) fn url(&self, addr: SocketAddr) -> String {
-        let host = match addr.ip() {
-            std::net::IpAddr::V6(ip) if !ip.is_unspecified() && ip.is_loopback() => "[::1]",
-            _ => "127.0.0.1",
+    /// The address to open: the loopback address served on (127.0.0.1 or [::1] for every
+    /// address), the port, and the token. `None` when it listens on another address only: the
+    /// explorer answers loopback peers, so nothing could open it.
+    pub(crate) fn url(&self, addr: SocketAddr) -> Option<String> {
+        let ip = addr.ip().to_canonical();
+        let host = match ip {
+            std::net::IpAddr::V4(v4) if v4.is_unspecified() => "127.0.0.1".to_owned(),
+            std::net::IpAddr::V6(v6) if v6.is_unspecified() => "127.0.0.1".to_owned(),
+            std::net::IpAddr::V4(v4) if v4.is_loopback() => v4.to_string(),
+            std::net::IpAddr::V6(v6) if v6.is_loopback() => format!("[{v6}]"),
+            _ => return None,
         };
-        format!("http://{host}:{}/?token={}", addr.port(), self.token)
+        Some(format!(
+            "http://{host}:{}/?token={}",
+            addr.port(),
+            self.token
+        ))
     }
 
     /// The page, its assets and its calls, behind the guards above.
@@ -98,7 +108,7 @@ impl Explorer {
     }
 }
 
-/// 256 random bits, as hex, from the operating system's generator (through UUID v4).
+/// 244 random bits (two UUID v4s, 64 hex digits) from the operating system's generator.
 fn new_token() -> String {
     format!(
         "{}{}",
@@ -122,7 +132,7 @@ fn loopback_host(host: &str) -> bool {
         return true;
     }
     name.parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.is_loopback())
+        .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// Compares without stopping at the first difference, so timing tells nothing of the token.
@@ -134,15 +144,16 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn cookie_token<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// Whether any cookie named `name` holds `token`: another page on 127.0.0.1 can set a cookie
+/// of the same name (for a longer path, sent first), which must not lock the user out.
+fn cookie_holds(headers: &HeaderMap, name: &str, token: &str) -> bool {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
+        .any(|(key, value)| key == name && same(value, token))
 }
 
 fn query_token(uri: &axum::http::Uri) -> Option<String> {
@@ -157,7 +168,7 @@ async fn guard(State(explorer): State<Arc<Explorer>>, req: Request, next: Next) 
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0);
-    if peer.is_some_and(|peer| !peer.ip().is_loopback()) {
+    if peer.is_some_and(|peer| !peer.ip().to_canonical().is_loopback()) {
         return refused(
             StatusCode::FORBIDDEN,
             "the explorer answers this machine only",
@@ -205,7 +216,7 @@ async fn guard(State(explorer): State<Arc<Explorer>>, req: Request, next: Next) 
         }
         return secured(response);
     }
-    if !cookie_token(req.headers(), &explorer.cookie).is_some_and(|t| same(t, &explorer.token)) {
+    if !cookie_holds(req.headers(), &explorer.cookie, &explorer.token) {
         return refused(
             StatusCode::UNAUTHORIZED,
             "open the explorer with the URL its command printed (it carries the token)",
@@ -218,7 +229,36 @@ async fn guard(State(explorer): State<Arc<Explorer>>, req: Request, next: Next) 
             "a call that changes data needs the explorer's header",
         );
     }
-    secured(next.run(req).await)
+    let call = req.uri().path().starts_with("/explorer/api/");
+    let response = next.run(req).await;
+    secured(if call {
+        as_json_error(response).await
+    } else {
+        response
+    })
+}
+
+/// axum's own refusals (a body that is not JSON, a bad query, a body over its limit) are plain
+/// text; the page reads `{"error": "…"}`.
+async fn as_json_error(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("failed").to_owned()
+    } else {
+        text
+    };
+    failure(status, message).into_response()
 }
 
 /// The headers of every answer: nothing cached, no referrer (the first URL has the token), no
@@ -367,9 +407,20 @@ struct Count {
     more: bool,
 }
 
-/// Counts the keys page by page, up to [`COUNT_CAP`].
-async fn count_keys(State(explorer): State<Arc<Explorer>>, Path(id): Path<String>) -> Answer {
+#[derive(Deserialize)]
+struct CountQuery {
+    /// Stop counting here (at most [`COUNT_CAP`]): the namespace list asks for one page's worth.
+    cap: Option<u64>,
+}
+
+/// Counts the keys page by page, up to the cap.
+async fn count_keys(
+    State(explorer): State<Arc<Explorer>>,
+    Path(id): Path<String>,
+    Query(query): Query<CountQuery>,
+) -> Answer {
     let id = namespace_id(&id)?;
+    let cap = query.cap.unwrap_or(COUNT_CAP).clamp(1, COUNT_CAP);
     let mut count = 0;
     let mut cursor: Option<String> = None;
     loop {
@@ -379,7 +430,7 @@ async fn count_keys(State(explorer): State<Arc<Explorer>>, Path(id): Path<String
             .await?;
         count += page.data.len() as u64;
         match page.meta.cursor.filter(|_| page.meta.has_more) {
-            Some(next) if count < COUNT_CAP => cursor = Some(next),
+            Some(next) if count < cap => cursor = Some(next),
             more => {
                 let more = more.is_some();
                 return Ok(axum::Json(Count { count, more }).into_response());
@@ -442,7 +493,11 @@ async fn get_value(
     checked_key(&query.key)?;
     match explorer.client.get_key(&id, &query.key).await {
         Ok(value) => {
-            let file = query.key.rsplit('/').next().unwrap_or("value");
+            let file = query
+                .key
+                .rsplit('/')
+                .find(|part| !part.is_empty())
+                .unwrap_or("value");
             let file: String = file
                 .chars()
                 .map(|c| {
@@ -506,10 +561,14 @@ async fn put_value(
             "a value is at most 1 MiB (1,048,576 bytes)",
         ));
     }
-    let content_type = headers
+    let content_type = match headers
         .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .filter(|value| !value.is_empty());
+        .map(|value| value.to_str())
+    {
+        None => None,
+        Some(Ok(text)) => Some(text).filter(|text| !text.is_empty()),
+        Some(Err(_)) => return Err(bad_request("a content type is ASCII text")),
+    };
     let size = body.len();
     let created = explorer
         .client
@@ -549,6 +608,7 @@ mod tests {
             "127.1.2.3:80",
             "[::1]",
             "[::1]:8787",
+            "[::ffff:127.0.0.1]:80",
         ] {
             assert!(loopback_host(host), "{host}");
         }

@@ -126,6 +126,19 @@ def main():
             By.CSS_SELECTOR, "#namespace-list button[aria-current='true']").text)
         check(True, "the namespace list shows the key count")
         wait.until(lambda b: keys(b)[:1] == ["config.json"])
+        # An SVG is markup: shown as text, never as an image (a blob URL would be this origin's).
+        urllib.request.urlopen(urllib.request.Request(
+            f"{base}/storage/kvs/{ns}/keys/icon.svg", method="PUT",
+            data=b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+            headers={"Authorization": "Bearer x", "Content-Type": "image/svg+xml"})).read()
+        browser.find_element(By.ID, "prefix").send_keys(Keys.ENTER)
+        wait.until(lambda b: "icon.svg" in keys(b))
+        browser.find_element(By.CSS_SELECTOR, "#key-table tbody tr[data-key='icon.svg'] button").click()
+        wait.until(lambda b: "icon.svg" in b.find_element(By.ID, "value-title").text)
+        check(browser.find_element(By.ID, "value-body").get_attribute("data-view") == "text"
+              and not browser.find_elements(By.CSS_SELECTOR, "#value-body img"),
+              "an SVG value is shown as text, not as an image")
+
         browser.find_element(By.CSS_SELECTOR, "#key-table tbody tr[data-key='config.json'] button").click()
         wait.until(lambda b: b.find_element(By.ID, "value-body").get_attribute("data-view") == "json")
         if SCREENSHOT:

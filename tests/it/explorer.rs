@@ -363,3 +363,124 @@ fn ui_with_local_shows_local_state_and_says_so_in_json() {
     assert_eq!(listed.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), 1);
 }
+
+#[test]
+fn a_tossed_cookie_cannot_lock_the_user_out_and_refusals_are_json() {
+    let (served, _dir) = serve();
+    let listening: Value = serde_json::from_str(&served.first_line).expect("JSON");
+    let at = address(listening["explorer_url"].as_str().expect("url"));
+    // Another page on 127.0.0.1 set a cookie of the same name, sent first.
+    let name = format!("telnyx_edge_explorer_{}", at.port);
+    let tossed = client()
+        .get(format!("{}/explorer/api/namespaces", at.origin))
+        .header(header::COOKIE, format!("{name}=x; {}", at.cookie()))
+        .send()
+        .expect("answered");
+    assert_eq!(tossed.status(), 200);
+    // An IPv4-mapped loopback Host is loopback.
+    let mapped = client()
+        .get(format!("{}/explorer/api/namespaces", at.origin))
+        .header(header::HOST, format!("[::ffff:127.0.0.1]:{}", at.port))
+        .header(header::COOKIE, at.cookie())
+        .send()
+        .expect("answered");
+    assert_eq!(mapped.status(), 200);
+    // axum's own refusals (a body that is not JSON) come as `{"error"}` like the rest.
+    let refused = client()
+        .post(format!("{}/explorer/api/namespaces", at.origin))
+        .header(header::COOKIE, at.cookie())
+        .header("x-telnyx-edge-explorer", "1")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body("name=x")
+        .send()
+        .expect("answered");
+    assert_eq!(refused.status(), 415);
+    let body: Value = refused.json().expect("JSON");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    let bad_ttl = client()
+        .put(format!(
+            "{}/explorer/api/namespaces/{}/value?key=k&ttl_secs=-1",
+            at.origin,
+            uuid::Uuid::new_v4()
+        ))
+        .header(header::COOKIE, at.cookie())
+        .header("x-telnyx-edge-explorer", "1")
+        .body("v")
+        .send()
+        .expect("answered");
+    assert_eq!(bad_ttl.status(), 400);
+    let body: Value = bad_ttl.json().expect("JSON");
+    assert!(body["error"].is_string(), "{body}");
+}
+
+#[test]
+fn serve_on_another_loopback_address_prints_that_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut command = scrubbed(dir.path());
+    command.args([
+        "--json",
+        "storage",
+        "kv",
+        "serve",
+        "--port",
+        "0",
+        "--in-memory",
+        "--host",
+        "127.0.0.2",
+    ]);
+    let served = Running::start(command);
+    let listening: Value = serde_json::from_str(&served.first_line).expect("JSON");
+    let url = listening["explorer_url"].as_str().expect("url");
+    assert!(url.starts_with("http://127.0.0.2:"), "{url}");
+    let traded = client().get(url).send().expect("answered");
+    assert_eq!(traded.status(), 303);
+}
+
+#[test]
+fn ui_gives_the_browser_a_private_file_not_the_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let record = dir.path().join("browser-args");
+    let browser = dir.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n",
+            record.display()
+        ),
+    )
+    .expect("write");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let mut command = scrubbed(dir.path());
+    command
+        .env("DISPLAY", ":99")
+        .env("BROWSER", &browser)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .args(["--local", "storage", "kv", "ui"]);
+    let running = Running::start(command);
+    let at = address(&running.first_line);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !record.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let args = std::fs::read_to_string(&record).expect("the browser was started");
+    assert!(
+        !args.contains(&at.token),
+        "the token is on a command line: {args}"
+    );
+    let page = std::path::PathBuf::from(args.trim().trim_start_matches("file://"));
+    let html = std::fs::read_to_string(&page).expect("the redirect file");
+    assert!(html.contains(&running.first_line), "{html}");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&page).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "only its owner can read it: {mode:o}");
+    }
+    assert_eq!(running.interrupt(), Some(0));
+    assert!(!page.exists(), "the file goes when `ui` stops");
+}
