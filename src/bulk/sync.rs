@@ -28,6 +28,8 @@ pub(crate) struct Meta {
     pub updated_at: Option<String>,
     /// The value's digest, when known without reading it.
     pub digest: Option<Digest>,
+    /// Seconds the key has left, when the side can tell (local state can; the API cannot).
+    pub ttl_secs: Option<u64>,
 }
 
 /// Every key of one side, in key order.
@@ -49,6 +51,7 @@ pub(crate) async fn list(client: &Client, ns: &str, prefix: &str) -> Result<List
                     size: key.size_bytes,
                     updated_at: Some(key.updated_at),
                     digest: None,
+                    ttl_secs: None,
                 },
             );
         }
@@ -283,12 +286,13 @@ async fn digest_of(
 /// One key to bring side A in line with side B.
 #[derive(Debug, Clone)]
 pub(crate) enum Work {
-    /// Read the key from B and write it to A, unless its digest turns out to be `unless` (the
-    /// value A holds).
+    /// Read the key from B and write it to A (with `ttl_secs` when B knows it), unless its
+    /// digest turns out to be `unless` (the value A holds).
     Copy {
         key: String,
         change: Change,
         unless: Option<Digest>,
+        ttl_secs: Option<u64>,
     },
     /// Delete the key from A.
     Delete { key: String },
@@ -374,7 +378,12 @@ pub(crate) async fn copy(
                 Arc::clone(&window),
                 move |key| async move {
                     match work {
-                        Work::Copy { change, unless, .. } => {
+                        Work::Copy {
+                            change,
+                            unless,
+                            ttl_secs,
+                            ..
+                        } => {
                             let value = match from.get_key(copying.from_ns, &key).await {
                                 Ok(value) => value,
                                 Err(err) if err.status() == Some(404) => {
@@ -390,7 +399,7 @@ pub(crate) async fn copy(
                                 copying.to_ns,
                                 &key,
                                 value.bytes,
-                                None,
+                                ttl_secs,
                                 value.content_type.as_deref(),
                             )
                             .await?;
@@ -463,6 +472,7 @@ mod tests {
                         size: *size,
                         updated_at: None,
                         digest: value.map(|bytes| Digest::of(None, bytes)),
+                        ttl_secs: None,
                     },
                 )
             })

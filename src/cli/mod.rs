@@ -429,7 +429,8 @@ pub(crate) enum KvCommand {
     /// the service. It always shows the plan first (keys to add, change and, with `--delete`,
     /// remove) and asks; without a terminal it needs `--yes`. `--dry-run` prints the plan only.
     /// Keys that changed on the service since the last pull are left alone unless `--force`,
-    /// so a push never silently undoes someone else's write.
+    /// so a push never silently undoes someone else's write. A local key's remaining TTL goes
+    /// with it.
     Push(PushArgs),
     /// Compare two namespaces, each on the service or in local state
     ///

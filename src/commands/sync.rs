@@ -135,12 +135,11 @@ async fn local_listing(
         anyhow::bail!("local state is not open");
     };
     let (id, prefix_owned) = (ns.to_owned(), prefix.to_owned());
-    let rows = tokio::task::spawn_blocking(move || {
-        store.digests(&id, &prefix_owned, crate::emulator::now_ms())
-    })
-    .await
-    .context("the local store's reader stopped")?
-    .context("cannot read local state")?;
+    let now_ms = crate::emulator::now_ms();
+    let rows = tokio::task::spawn_blocking(move || store.digests(&id, &prefix_owned, now_ms))
+        .await
+        .context("the local store's reader stopped")?
+        .context("cannot read local state")?;
     if missing_is_empty && rows.is_err() {
         return Ok(Listing::new());
     }
@@ -153,13 +152,20 @@ async fn local_listing(
     })?;
     Ok(rows
         .into_iter()
-        .map(|(key, size, digest)| {
+        .map(|(key, size, digest, expires_ms)| {
+            // Rounded up, so a copy never outlives the key by less than a second nor expires
+            // before it; a key about to expire gets the 1 second the API allows at least.
+            let ttl_secs = expires_ms.map(|at| {
+                let left = (at - now_ms).max(1);
+                u64::try_from((left + 999) / 1000).unwrap_or(1)
+            });
             (
                 key,
                 Meta {
                     size,
                     updated_at: None,
                     digest: Some(digest),
+                    ttl_secs,
                 },
             )
         })
@@ -448,7 +454,8 @@ struct Outcome {
 
 /// The work that makes side A (written to) like side B, from a plan: copies, and deletions
 /// with `--delete`. Returns the work and how many keys only A has that stay.
-fn work(plan: &Plan, a: &Listing, delete: bool) -> (Vec<Work>, u64) {
+fn work(plan: &Plan, a: &Listing, b: &Listing, delete: bool) -> (Vec<Work>, u64) {
+    let ttl = |key: &str| b.get(key).and_then(|meta| meta.ttl_secs);
     let mut work = Vec::new();
     let mut kept = 0;
     for difference in &plan.differences {
@@ -461,6 +468,7 @@ fn work(plan: &Plan, a: &Listing, delete: bool) -> (Vec<Work>, u64) {
                 key: difference.key.clone(),
                 change,
                 unless: None,
+                ttl_secs: ttl(&difference.key),
             }),
         }
     }
@@ -470,6 +478,7 @@ fn work(plan: &Plan, a: &Listing, delete: bool) -> (Vec<Work>, u64) {
             key: key.clone(),
             change: Change::Changed,
             unless: a.get(key).and_then(|meta| meta.digest),
+            ttl_secs: ttl(key),
         });
     }
     (work, kept)
@@ -566,7 +575,7 @@ pub(crate) async fn pull(
             reports.push(report);
             continue;
         }
-        let (work, kept) = work(&plan, &local_keys, args.delete);
+        let (work, kept) = work(&plan, &local_keys, &remote_keys, args.delete);
         let unchanged = plan.equal;
         let (summary, mut copied) = if work.is_empty() {
             (Summary::default(), Copied::default())
@@ -924,6 +933,7 @@ pub(crate) async fn push(
                 equal: report.equal,
             },
             &remote_keys,
+            &local_keys,
             args.delete,
         );
         printer.status(&format!(
@@ -1113,6 +1123,7 @@ mod tests {
             size: 1,
             updated_at: None,
             digest: digest.map(|bytes| crate::api::digest::Digest::of(None, bytes)),
+            ttl_secs: None,
         };
         let a: Listing = [
             ("gone".to_owned(), meta(None)),
@@ -1138,13 +1149,13 @@ mod tests {
             unsure: vec!["same-size".into()],
             equal: 3,
         };
-        let (kept_work, kept) = work(&plan, &a, false);
+        let (kept_work, kept) = work(&plan, &a, &Listing::new(), false);
         assert_eq!(kept, 1);
         assert_eq!(kept_work.len(), 2);
         assert!(
             matches!(&kept_work[1], Work::Copy { key, unless: Some(_), .. } if key == "same-size")
         );
-        let (deleting, kept) = work(&plan, &a, true);
+        let (deleting, kept) = work(&plan, &a, &Listing::new(), true);
         assert_eq!(kept, 0);
         assert!(matches!(&deleting[0], Work::Delete { key } if key == "gone"));
     }

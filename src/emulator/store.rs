@@ -118,8 +118,9 @@ pub struct KeyRow {
     pub updated_ms: i64,
 }
 
-/// A key, its value's size and the digest of its value and content type.
-pub(crate) type KeyDigest = (String, u64, crate::api::digest::Digest);
+/// A key, its value's size, the digest of its value and content type, and when it expires
+/// (Unix ms; `None`: never).
+pub(crate) type KeyDigest = (String, u64, crate::api::digest::Digest, Option<i64>);
 
 /// A stored value and its content type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -567,7 +568,7 @@ impl Store {
             }
             let upper = format!("{prefix}{AFTER_ALL_KEYS}");
             let mut statement = conn.prepare_cached(
-                "SELECT key, value, content_type FROM kv
+                "SELECT key, value, content_type, expires_ms FROM kv
                  WHERE ns = ?1 AND key >= ?2 AND key < ?3 AND substr(key, 1, ?4) = ?2
                    AND (expires_ms IS NULL OR expires_ms > ?5)
                  ORDER BY key",
@@ -585,7 +586,8 @@ impl Store {
                 let value = row.get_ref(1)?.as_blob().unwrap_or_default();
                 let content_type: String = row.get(2)?;
                 let digest = crate::api::digest::Digest::of(Some(&content_type), value);
-                digests.push((key, value.len() as u64, digest));
+                let expires_ms: Option<i64> = row.get(3)?;
+                digests.push((key, value.len() as u64, digest, expires_ms));
             }
             Ok(Ok(digests))
         })

@@ -629,3 +629,24 @@ fn a_key_no_request_can_address_fails_the_pull_instead_of_vanishing() {
     let (_, value, _) = project.local(&["storage", "kv", "get", "MY_CACHE", "good"]);
     assert_eq!(value, "g");
 }
+
+#[test]
+fn push_carries_a_local_keys_remaining_ttl() {
+    let project = Project::new();
+    let (code, _, stderr) = project.local(&[
+        "storage", "kv", "put", "MY_CACHE", "session", "s", "--ttl", "2s",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, _) = project.local(&["storage", "kv", "put", "MY_CACHE", "kept", "k"]);
+    assert_eq!(code, Some(0));
+    let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(project.service_get("session"), (200, b"s".to_vec()));
+    std::thread::sleep(Duration::from_millis(2300));
+    assert_eq!(
+        project.service_get("session").0,
+        404,
+        "it expires on the service too"
+    );
+    assert_eq!(project.service_get("kept"), (200, b"k".to_vec()));
+}
