@@ -23,6 +23,51 @@ use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
 
+/// Whether a copy is running: its own watcher then turns Ctrl-C into a clean stop.
+static COPYING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs a pull or push so that Ctrl-C (or SIGTERM) works in every phase. Once a copy has
+/// installed a signal handler, the signal no longer ends the process by itself; outside a copy
+/// (resolving, listing, comparing, asking for confirmation) a watcher of its own ends it with
+/// exit 130, and inside one the copy's rules apply (finish what is in flight, write the
+/// summary). The watcher is a task of its own, so a prompt blocked on stdin cannot hold it up.
+pub(crate) async fn stoppable(
+    direction_is_push: bool,
+    work: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    use std::sync::atomic::Ordering;
+    let verb = if direction_is_push { "push" } else { "pull" };
+    let watcher = tokio::spawn(async move {
+        loop {
+            crate::signals::interrupted().await;
+            if !COPYING.load(Ordering::SeqCst) {
+                crate::ui::printer::stderr_line(&format!(
+                    "error: {verb} interrupted\nhint: Namespaces finished before it stay finished; run the same `{verb}` again to do the rest: it copies only what still differs."
+                ));
+                #[allow(clippy::exit)]
+                std::process::exit(Exit::Interrupted as i32);
+            }
+        }
+    });
+    let result = work.await;
+    watcher.abort();
+    result
+}
+
+/// [`sync::copy`], marked as running for [`stoppable`].
+async fn copy_marked(
+    copying: Copying<'_>,
+    work: Vec<Work>,
+    options: &Options,
+    printer: &Printer,
+) -> anyhow::Result<(Summary, Copied)> {
+    use std::sync::atomic::Ordering;
+    COPYING.store(true, Ordering::SeqCst);
+    let result = sync::copy(copying, work, options, printer).await;
+    COPYING.store(false, Ordering::SeqCst);
+    result
+}
+
 /// Rows of a plan shown on stderr before `push` asks; the rest are counted.
 const SHOWN_PLAN_ROWS: usize = 20;
 
@@ -587,7 +632,7 @@ pub(crate) async fn pull(
                 from_ns: &target.id,
                 origin: "pull",
             };
-            sync::copy(copying, work, &options, printer)
+            copy_marked(copying, work, &options, printer)
                 .await
                 .with_context(|| format!("failed to pull KV namespace `{label}`"))?
         };
@@ -1028,7 +1073,7 @@ pub(crate) async fn push(
                 from_ns: &target.id,
                 origin: "push",
             };
-            sync::copy(copying, work, &options, printer)
+            copy_marked(copying, work, &options, printer)
                 .await
                 .with_context(|| format!("failed to push KV namespace `{}`", target.label))?
         };

@@ -650,3 +650,65 @@ fn push_carries_a_local_keys_remaining_ttl() {
     );
     assert_eq!(project.service_get("kept"), (200, b"k".to_vec()));
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_between_copies_still_stops_a_pull() {
+    use std::io::Read as _;
+    let kv = Kv::with(telnyx_edge::emulator::Config {
+        latency: Some(telnyx_edge::emulator::Latency {
+            base: Duration::from_millis(300),
+            jitter: Duration::ZERO,
+        }),
+        ..telnyx_edge::emulator::Config::in_memory()
+    });
+    let small = kv.api.create("small");
+    let big = kv.api.create("big");
+    let input: String = (0..4000)
+        .map(|i| format!("{}\n", json!({"key": format!("k{i:04}"), "value": "v"})))
+        .collect();
+    std::fs::write(kv.path().join("in.ndjson"), input).expect("write");
+    let (code, _, stderr) = outcome(&kv.run(&["-q", "storage", "kv", "import", &big, "in.ndjson"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, _) = outcome(&kv.run(&["storage", "kv", "put", &small, "k", "v"]));
+    assert_eq!(code, Some(0));
+    let started = std::time::Instant::now();
+    let mut child = kv
+        .std_cmd()
+        .args(["storage", "kv", "pull", &small, &big])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    // The small namespace is copied (its copy installs a signal handler) and the big one is
+    // being listed, 1,000 keys per 300 ms page.
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let seen = kv
+        .path()
+        .join(".telnyx-edge/state/seen")
+        .join(format!("{small}.json"));
+    while !seen.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let code = child.wait().expect("exits").code();
+    let stderr = reader.join().expect("stderr");
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("Pulled `small` into local state"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("error: pull interrupted"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
