@@ -1047,7 +1047,7 @@ pub(crate) async fn get(
 }
 
 /// Counts an outcome of `get` or `delete` other than a value read.
-fn tally_key<T>(
+pub(super) fn tally_key<T>(
     tally: &mut Tally<'_>,
     result: Result<(String, String, KeyOutcome<T>), (String, String)>,
 ) -> anyhow::Result<()> {

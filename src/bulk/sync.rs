@@ -13,7 +13,7 @@ use std::sync::Arc;
 use futures_util::StreamExt as _;
 use serde::Serialize;
 
-use super::run::{Budget, FailedLine, KeyOutcome, Summary, Tally, key_request, watch_signals};
+use super::run::{Budget, KeyOutcome, Summary, Tally, key_request, tally_key, watch_signals};
 use super::window::Window;
 use crate::api::digest::Digest;
 use crate::client::{ApiError, Client};
@@ -438,20 +438,8 @@ pub(crate) async fn copy(
                 }
                 tally.done();
             }
-            Ok((key, origin, KeyOutcome::Answered(Err(err), _slot))) => {
-                let error = err.to_string();
-                tally.failed(
-                    &FailedLine::about(Some(&key), &origin, &error),
-                    err.exit(),
-                    false,
-                )?;
-            }
-            Ok((key, origin, KeyOutcome::NotSent)) => {
-                let reason = tally.budget.reason();
-                tally.skipped(&FailedLine::about(Some(&key), &origin, &reason))?;
-            }
-            // Keys come from a listing, already checked.
-            Err((origin, error)) => tally.bad(&origin, &error, None)?,
+            // Failures, keys never sent, keys no request can address: as for `bulk get`.
+            other => tally_key(&mut tally, other)?,
         }
     }
     signals.abort();

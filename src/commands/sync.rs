@@ -638,16 +638,7 @@ pub(crate) async fn pull(
         };
         copied.unchanged += unchanged;
         // What was read is what the service held at its listed `updated_at`.
-        for (key, digest) in &copied.read {
-            if let Some(Meta {
-                size,
-                updated_at: Some(updated_at),
-                ..
-            }) = remote_keys.get(key)
-            {
-                seen.note(key, updated_at, *size, *digest, listed_at);
-            }
-        }
+        note_read(&mut seen, &remote_keys, &copied.read, listed_at);
         let gone: Vec<String> = seen
             .keys_with_prefix(&prefix)
             .filter(|key| !remote_keys.contains_key(*key))
@@ -1097,6 +1088,26 @@ pub(crate) async fn push(
     finish(printer, &outcomes, &args, Direction::Push)
 }
 
+/// Notes in `seen` that each key read holds its digest, at the `updated_at` and size the
+/// service listed (in a listing that started at `listed_at`).
+fn note_read(
+    seen: &mut Seen,
+    listing: &Listing,
+    read: &[(String, crate::api::digest::Digest)],
+    listed_at: i64,
+) {
+    for (key, digest) in read {
+        if let Some(Meta {
+            size,
+            updated_at: Some(updated_at),
+            ..
+        }) = listing.get(key)
+        {
+            seen.note(key, updated_at, *size, *digest, listed_at);
+        }
+    }
+}
+
 fn held_note(held: usize) -> String {
     if held == 0 {
         return String::new();
@@ -1126,16 +1137,7 @@ async fn remember_pushed(
     let Ok(listing) = sync::list(&remote.client, &target.id, prefix).await else {
         return;
     };
-    for (key, digest) in &copied.read {
-        if let Some(Meta {
-            size,
-            updated_at: Some(updated_at),
-            ..
-        }) = listing.get(key)
-        {
-            seen.note(key, updated_at, *size, *digest, listed_at);
-        }
-    }
+    note_read(&mut seen, &listing, &copied.read, listed_at);
     for difference in &report.differences {
         if difference.change == Change::Removed && !listing.contains_key(&difference.key) {
             seen.forget(&difference.key);

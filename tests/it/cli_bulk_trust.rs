@@ -2,7 +2,7 @@
 //! the complete remainder, Ctrl-C finishes cleanly, pipes end quietly, files are never left
 //! worse, and inputs are read exactly.
 
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -179,24 +179,6 @@ fn a_stopped_run_and_one_rerun_from_its_failed_file_write_every_key() {
     );
 }
 
-/// Sends SIGINT to a running bulk command, as Ctrl-C would; returns its exit code and stderr.
-#[cfg(unix)]
-fn interrupt(mut child: std::process::Child) -> (Option<i32>, String) {
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("reads");
-    (child.wait().expect("exits").code(), stderr)
-}
-
 #[cfg(unix)]
 #[test]
 fn ctrl_c_finishes_in_flight_writes_the_remainder_and_exits_130() {
@@ -228,7 +210,7 @@ fn ctrl_c_finishes_in_flight_writes_the_remainder_and_exits_130() {
         .spawn()
         .expect("starts");
     std::thread::sleep(Duration::from_millis(1500));
-    let (code, stderr) = interrupt(child);
+    let (code, stderr) = crate::support::cli::interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("error: interrupted: "), "{stderr}");
     assert!(stderr.contains("are in `rest.ndjson`"), "{stderr}");
@@ -285,7 +267,7 @@ fn a_stop_sends_none_of_the_requests_waiting_for_their_pace() {
         .expect("starts");
     std::thread::sleep(Duration::from_millis(2500));
     let before = kv.api.stats();
-    let (code, stderr) = interrupt(child);
+    let (code, stderr) = crate::support::cli::interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");
     // The first 16 go out before the limit is known, and those refused fail when the stop
     // ends their retries; no other request is sent after the stop.

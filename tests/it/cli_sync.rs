@@ -420,7 +420,6 @@ fn a_namespace_pulled_by_name_lands_in_a_local_namespace_with_the_same_id_and_na
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_a_pull_and_lists_the_keys_not_copied() {
-    use std::io::Read as _;
     let kv = Kv::with(telnyx_edge::emulator::Config {
         latency: Some(telnyx_edge::emulator::Latency {
             base: Duration::from_millis(20),
@@ -435,7 +434,7 @@ fn ctrl_c_stops_a_pull_and_lists_the_keys_not_copied() {
     std::fs::write(kv.path().join("in.ndjson"), input).expect("write");
     let (code, _, stderr) = outcome(&kv.run(&["storage", "kv", "import", &id, "in.ndjson"]));
     assert_eq!(code, Some(0), "{stderr}");
-    let mut child = kv
+    let child = kv
         .std_cmd()
         .args([
             "storage",
@@ -452,19 +451,8 @@ fn ctrl_c_stops_a_pull_and_lists_the_keys_not_copied() {
         .spawn()
         .expect("spawns");
     std::thread::sleep(Duration::from_millis(1500));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("reads");
-    assert_eq!(child.wait().expect("exits").code(), Some(130), "{stderr}");
+    let (code, stderr) = crate::support::cli::interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("pull of `slow` interrupted"), "{stderr}");
     assert!(
         stderr.contains("Run the same `pull` again to finish"),
@@ -654,7 +642,6 @@ fn push_carries_a_local_keys_remaining_ttl() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_between_copies_still_stops_a_pull() {
-    use std::io::Read as _;
     let kv = Kv::with(telnyx_edge::emulator::Config {
         latency: Some(telnyx_edge::emulator::Latency {
             base: Duration::from_millis(300),
@@ -673,7 +660,7 @@ fn ctrl_c_between_copies_still_stops_a_pull() {
     let (code, _, _) = outcome(&kv.run(&["storage", "kv", "put", &small, "k", "v"]));
     assert_eq!(code, Some(0));
     let started = std::time::Instant::now();
-    let mut child = kv
+    let child = kv
         .std_cmd()
         .args(["storage", "kv", "pull", &small, &big])
         .stdout(std::process::Stdio::null())
@@ -682,12 +669,6 @@ fn ctrl_c_between_copies_still_stops_a_pull() {
         .expect("spawns");
     // The small namespace is copied (its copy installs a signal handler) and the big one is
     // being listed, 1,000 keys per 300 ms page.
-    let mut stderr = child.stderr.take().expect("stderr");
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let seen = kv
         .path()
@@ -697,13 +678,7 @@ fn ctrl_c_between_copies_still_stops_a_pull() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let code = child.wait().expect("exits").code();
-    let stderr = reader.join().expect("stderr");
+    let (code, stderr) = crate::support::cli::interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");
     assert!(
         stderr.contains("Pulled `small` into local state"),

@@ -84,6 +84,14 @@ impl Address {
         format!("telnyx_edge_explorer_{}={}", self.port, self.token)
     }
 
+    /// A call that changes data, as the page makes it: the cookie and the explorer's header.
+    fn write(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        client()
+            .request(method, format!("{}{path}", self.origin))
+            .header(header::COOKIE, self.cookie())
+            .header("x-telnyx-edge-explorer", "1")
+    }
+
     /// A request with the token's cookie.
     fn get(&self, path: &str) -> Response {
         client()
@@ -237,13 +245,11 @@ fn serve_offers_the_explorer_at_its_root_behind_a_token_cookie() {
     assert_eq!(listed[0]["name"], "from-explorer");
 
     // A stored HTML value is served as a sandboxed attachment, never as a page.
-    let put = client()
-        .put(format!(
-            "{}/explorer/api/namespaces/{id}/value?key=page.html",
-            at.origin
-        ))
-        .header(header::COOKIE, at.cookie())
-        .header("x-telnyx-edge-explorer", "1")
+    let put = at
+        .write(
+            reqwest::Method::PUT,
+            &format!("/explorer/api/namespaces/{id}/value?key=page.html"),
+        )
         .header(header::CONTENT_TYPE, "text/html")
         .body("<script>alert(1)</script>")
         .send()
@@ -312,10 +318,8 @@ fn ui_serves_the_explorer_for_the_service_and_keeps_the_api_key_to_itself() {
         seen.push_str(&response.text().expect("body"));
     }
     // The page's calls work: this process adds the credentials the service asks for.
-    let created = client()
-        .post(format!("{}/explorer/api/namespaces", at.origin))
-        .header(header::COOKIE, at.cookie())
-        .header("x-telnyx-edge-explorer", "1")
+    let created = at
+        .write(reqwest::Method::POST, "/explorer/api/namespaces")
         .json(&serde_json::json!({"name": "via-ui"}))
         .send()
         .expect("answered");
@@ -347,10 +351,8 @@ fn ui_with_local_shows_local_state_and_says_so_in_json() {
     let serving: Value = serde_json::from_str(&running.first_line).expect("JSON");
     assert_eq!(serving["target"], "local state (--local)");
     let at = address(serving["url"].as_str().expect("url"));
-    let created = client()
-        .post(format!("{}/explorer/api/namespaces", at.origin))
-        .header(header::COOKIE, at.cookie())
-        .header("x-telnyx-edge-explorer", "1")
+    let created = at
+        .write(reqwest::Method::POST, "/explorer/api/namespaces")
         .json(&serde_json::json!({"name": "local-one"}))
         .send()
         .expect("answered");
@@ -386,10 +388,8 @@ fn a_tossed_cookie_cannot_lock_the_user_out_and_refusals_are_json() {
         .expect("answered");
     assert_eq!(mapped.status(), 200);
     // axum's own refusals (a body that is not JSON) come as `{"error"}` like the rest.
-    let refused = client()
-        .post(format!("{}/explorer/api/namespaces", at.origin))
-        .header(header::COOKIE, at.cookie())
-        .header("x-telnyx-edge-explorer", "1")
+    let refused = at
+        .write(reqwest::Method::POST, "/explorer/api/namespaces")
         .header(header::CONTENT_TYPE, "text/plain")
         .body("name=x")
         .send()
@@ -400,14 +400,14 @@ fn a_tossed_cookie_cannot_lock_the_user_out_and_refusals_are_json() {
         body["error"].as_str().is_some_and(|e| !e.is_empty()),
         "{body}"
     );
-    let bad_ttl = client()
-        .put(format!(
-            "{}/explorer/api/namespaces/{}/value?key=k&ttl_secs=-1",
-            at.origin,
-            uuid::Uuid::new_v4()
-        ))
-        .header(header::COOKIE, at.cookie())
-        .header("x-telnyx-edge-explorer", "1")
+    let bad_ttl = at
+        .write(
+            reqwest::Method::PUT,
+            &format!(
+                "/explorer/api/namespaces/{}/value?key=k&ttl_secs=-1",
+                uuid::Uuid::new_v4()
+            ),
+        )
         .body("v")
         .send()
         .expect("answered");

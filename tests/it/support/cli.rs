@@ -140,3 +140,23 @@ pub fn masked_request_ids(stderr: &str) -> String {
         })
         .collect()
 }
+
+/// Sends SIGINT to a running command (spawned with stderr piped), as Ctrl-C would; returns its
+/// exit code and stderr.
+#[cfg(unix)]
+pub fn interrupt(mut child: std::process::Child) -> (Option<i32>, String) {
+    use std::io::Read as _;
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("reads");
+    (child.wait().expect("exits").code(), stderr)
+}
