@@ -639,9 +639,14 @@ pub(crate) async fn pull(
         copied.unchanged += unchanged;
         // What was read is what the service held at its listed `updated_at`.
         note_read(&mut seen, &remote_keys, &copied.read, listed_at);
+        // A key the service no longer has is forgotten, unless local state keeps it (no
+        // `--delete`): then the entry says it was deleted there, so `push` does not bring it
+        // back.
         let gone: Vec<String> = seen
             .keys_with_prefix(&prefix)
-            .filter(|key| !remote_keys.contains_key(*key))
+            .filter(|key| {
+                !remote_keys.contains_key(*key) && (args.delete || !local_keys.contains_key(*key))
+            })
             .map(str::to_owned)
             .collect();
         for key in gone {

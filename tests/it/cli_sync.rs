@@ -687,3 +687,28 @@ fn ctrl_c_between_copies_still_stops_a_pull() {
     assert!(stderr.contains("error: pull interrupted"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+#[test]
+fn a_key_the_service_deleted_and_a_pull_kept_is_not_pushed_back() {
+    let project = Project::new();
+    project.service_put("old", b"o", "text/plain");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    project
+        .kv
+        .api
+        .delete(&format!("/storage/kvs/{}/keys/old", project.id));
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("1 key only in local state kept"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("  left alone: `old` (deleted on the service since the last pull)"),
+        "{stderr}"
+    );
+    assert_eq!(project.service_get("old").0, 404);
+}
