@@ -866,6 +866,8 @@ struct Planned {
     kept: u64,
     /// Differences left alone, and why.
     held: Vec<(String, &'static str)>,
+    /// What the last pull saw, updated with what the push writes.
+    seen: Seen,
 }
 
 /// `storage kv push [NAMESPACE…]`
@@ -954,6 +956,8 @@ pub(crate) async fn push(
                 }
             });
         }
+        // Settled: nothing is unsure any more.
+        let (work, _) = work(&plan, &remote_keys, &local_keys, args.delete);
         let report = DiffReport::new(
             SideReport {
                 side: "remote",
@@ -966,16 +970,6 @@ pub(crate) async fn push(
                 id: target.id.clone(),
             },
             plan,
-        );
-        let (work, _) = work(
-            &Plan {
-                differences: report.differences.clone(),
-                unsure: Vec::new(),
-                equal: report.equal,
-            },
-            &remote_keys,
-            &local_keys,
-            args.delete,
         );
         printer.status(&format!(
             "{}ushing `{}` would make {} on the service{}{}",
@@ -1002,6 +996,7 @@ pub(crate) async fn push(
             work,
             kept,
             held,
+            seen,
         });
     }
     if args.dry_run {
@@ -1058,6 +1053,7 @@ pub(crate) async fn push(
             work,
             kept,
             held,
+            seen,
         } = p;
         let (summary, mut copied) = if work.is_empty() {
             (Summary::default(), Copied::default())
@@ -1074,7 +1070,7 @@ pub(crate) async fn push(
                 .with_context(|| format!("failed to push KV namespace `{}`", target.label))?
         };
         copied.unchanged += report.equal;
-        remember_pushed(&remote, &target, &prefix, &report, &copied, printer).await;
+        remember_pushed(&remote, &target, &prefix, &report, &copied, seen, printer).await;
         let outcome = outcome(&target, copied, kept, held.len(), summary);
         printer.status(&format!(
             "Pushed `{}` to the service in {:.1}s: {}{}{}",
@@ -1133,11 +1129,9 @@ async fn remember_pushed(
     prefix: &str,
     report: &DiffReport,
     copied: &Copied,
+    mut seen: Seen,
     printer: &Printer,
 ) {
-    let Ok(mut seen) = load_seen(remote, &target.id) else {
-        return;
-    };
     let listed_at = now_secs();
     let Ok(listing) = sync::list(&remote.client, &target.id, prefix).await else {
         return;
