@@ -654,7 +654,7 @@ pub(crate) async fn pull(
         }
         if let Err(err) = seen.save() {
             printer.warn(&format!(
-                "cannot save what this pull saw ({err}); the next pull reads every value again"
+                "cannot save what this pull saw ({err}); the next pull reads the values it read again"
             ));
         }
         let outcome = outcome(target, copied, kept, 0, summary);
