@@ -199,7 +199,7 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "DUR", value_parser = crate::cli::duration::parse_positive)]
     pub timeout: Option<Duration>,
 
-    /// Retries for retryable failures (429, 502, 503, 504, connection errors)
+    /// Retries for retryable failures (408, 429, 5xx, 409 not ready, connection errors)
     #[arg(long, global = true, default_value_t = 4, value_name = "N")]
     pub retries: u32,
 }

@@ -148,6 +148,13 @@ fn format_wait(secs: f64) -> String {
     }
 }
 
+/// A 409's detail that says the namespace is still being provisioned ("Namespace is not ready
+/// (status: pending)"), as opposed to one being deleted or whose provisioning failed.
+fn not_ready_yet(detail: &str) -> bool {
+    let detail = detail.to_ascii_lowercase();
+    detail.contains("not ready") && !detail.contains("delet") && !detail.contains("fail")
+}
+
 fn status_message(status: u16, title: Option<&str>, detail: Option<&str>) -> String {
     let reason = http::StatusCode::from_u16(status)
         .ok()
@@ -169,11 +176,17 @@ impl ApiError {
         }
     }
 
-    /// Whether a retry could succeed where this attempt failed. Name resolution and TLS
-    /// failures are not transient: retrying them only delays the message.
+    /// Whether a retry could succeed where this attempt failed, as the official SDKs judge it:
+    /// 408, 429, every 5xx, a 409 that says the namespace is not ready yet (still being
+    /// provisioned: one being deleted or failed stays so), and connection failures. Name
+    /// resolution and TLS failures are not transient: retrying them only delays the message.
     pub(crate) fn is_retryable(&self) -> bool {
         match self {
-            Self::Status { status, .. } => matches!(status, 429 | 502 | 503 | 504),
+            Self::Status { status, detail, .. } => match status {
+                408 | 429 | 500..=599 => true,
+                409 => detail.as_deref().is_some_and(not_ready_yet),
+                _ => false,
+            },
             Self::Connect { .. } | Self::Timeout { .. } | Self::Transport { .. } => true,
             Self::Endpoint { .. }
             | Self::ProxyAuth { .. }
@@ -345,5 +358,24 @@ mod tests {
             "KV namespace not found (HTTP 404)"
         );
         assert_eq!(status(502, None).to_string(), "HTTP 502 Bad Gateway");
+    }
+
+    #[test]
+    fn retried_answers_are_the_ones_the_official_sdks_retry() {
+        for code in [408, 429, 500, 501, 502, 503, 504, 599] {
+            assert!(status(code, None).is_retryable(), "{code}");
+        }
+        for code in [400, 401, 403, 404, 409, 413, 422] {
+            assert!(!status(code, None).is_retryable(), "{code}");
+        }
+        let pending = "Namespace is not ready (status: pending)";
+        assert!(status(409, Some(pending)).is_retryable());
+        for settled in [
+            "Namespace is not ready (status: deleting)",
+            "Namespace is not ready (status: provision_failed)",
+            "Namespace name already taken",
+        ] {
+            assert!(!status(409, Some(settled)).is_retryable(), "{settled}");
+        }
     }
 }

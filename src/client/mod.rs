@@ -9,9 +9,9 @@
 //! more than the API can send (a value is at most 1 MiB), so a stalled or endless body fails
 //! like any transient failure and is retried.
 //!
-//! Retries: GET, PUT and DELETE are retried on 429, 502, 503, 504, connection failures,
-//! resets and timeouts, with exponential backoff and full jitter, honouring `Retry-After` and
-//! `x-ratelimit-reset`. POST (create) is retried only when the request certainly did not reach
+//! Retries: GET, PUT and DELETE are retried on 408, 429, every 5xx, a 409 "not ready",
+//! connection failures, resets and timeouts, with exponential backoff and full jitter,
+//! honouring `Retry-After` and `x-ratelimit-reset`. POST (create) is retried only when the request certainly did not reach
 //! the service; see [`Client::create_namespace`].
 
 mod error;

@@ -79,7 +79,8 @@ fn a_stop_starts_no_new_request_and_the_summary_counts_what_was_sent() {
         let output = against(&server, home.path())
             .args(["storage", "kv"])
             .args(args)
-            .args(["--failed-file", "rest.ndjson"])
+            // One attempt each: the 500 is what stops the run, not retries.
+            .args(["--failed-file", "rest.ndjson", "--retries", "0"])
             .output()
             .expect("runs");
         let (code, _, stderr) = outcome(&output);
@@ -602,6 +603,8 @@ fn binary_values_reach_the_failed_file_as_base64_and_come_back_exact() {
             "site",
             "--failed-file",
             "rest.ndjson",
+            "--retries",
+            "0",
         ])
         .output()
         .expect("runs");
@@ -720,4 +723,60 @@ fn an_unwritable_failed_file_or_a_directory_of_keys_stops_the_run_before_any_req
         "{stderr}"
     );
     assert!(server.received().is_empty(), "no request was sent");
+}
+
+#[test]
+fn after_the_failure_that_spends_the_budget_no_more_than_a_window_of_requests_starts() {
+    // Every request is answered after 20 ms, so the window is full when the 3rd key's 500
+    // arrives, and the answers before and after it arrive together.
+    let keys: Vec<String> = (0..400).map(|i| format!("k{i:03}")).collect();
+    let home = tempfile::tempdir().expect("tempdir");
+    std::fs::write(home.path().join("keys.txt"), keys.join("\n")).expect("write");
+    let failed_at = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let answered = std::sync::Arc::clone(&failed_at);
+    let server = FaultServer::answering(move |request: &Received| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        if request.target.ends_with("/keys/k002") {
+            *answered.lock().expect("lock") = Some(std::time::Instant::now());
+            return Fault::json(
+                500,
+                r#"{"errors":[{"code":"10007","title":"Unexpected error"}]}"#,
+            );
+        }
+        Fault::json(200, "{}")
+    });
+    let output = against(&server, home.path())
+        .args([
+            "--json",
+            "--yes",
+            "--retries",
+            "0",
+            "storage",
+            "kv",
+            "bulk",
+            "delete",
+            NS,
+        ])
+        .args(["--from-file", "keys.txt", "--concurrency", "16"])
+        .output()
+        .expect("runs");
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(6), "{stderr}");
+    let summary: Value = serde_json::from_str(stdout.trim()).expect("a JSON summary");
+    let failed_at = failed_at.lock().expect("lock").expect("k002 was answered");
+    let received = server.received();
+    let before = received.iter().filter(|r| r.at <= failed_at).count();
+    let after = received.len() - before;
+    assert_eq!(summary["failed"], 1, "{summary}");
+    assert_eq!(
+        summary["done"].as_u64(),
+        Some(received.len() as u64 - 1),
+        "{summary}"
+    );
+    // Requests in flight when the answer was written may still arrive after it; none starts
+    // once it has been read.
+    assert!(
+        after <= 16,
+        "{after} requests arrived after the failure was answered ({before} before); the window is 16"
+    );
 }

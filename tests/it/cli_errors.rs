@@ -457,3 +457,58 @@ fn a_closed_stdout_ends_quietly_with_exit_0() {
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn every_answer_the_official_sdks_retry_is_retried_and_final_ones_are_not() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let value = || {
+        Fault::Respond(
+            200,
+            vec![("content-type", "text/plain".into())],
+            "value".into(),
+        )
+    };
+    let not_ready = |status: &str| {
+        format!(
+            r#"{{"errors":[{{"code":"10015","title":"Conflict","detail":"Namespace is not ready (status: {status})"}}]}}"#
+        )
+    };
+    let retried = [
+        Fault::json(
+            500,
+            r#"{"errors":[{"code":"10007","title":"Unexpected error"}]}"#,
+        ),
+        Fault::status(408, ""),
+        Fault::json(409, &not_ready("pending")),
+        Fault::status(502, ""),
+        Fault::Reset,
+    ];
+    for fault in retried {
+        let shown = format!("{fault:?}");
+        let server = FaultServer::start(vec![fault, value()]);
+        let output = against(&server, home.path())
+            .args(["storage", "kv", "get", NS, "k"])
+            .output()
+            .expect("runs");
+        let (code, stdout, stderr) = outcome(&output);
+        assert_eq!(
+            (code, stdout.as_str()),
+            (Some(0), "value"),
+            "{shown}: {stderr}"
+        );
+        assert_eq!(server.received().len(), 2, "{shown}: retried once");
+    }
+    for (fault, exit) in [
+        (Fault::json(409, &not_ready("deleting")), 5),
+        (Fault::status(400, ""), 1),
+    ] {
+        let shown = format!("{fault:?}");
+        let server = FaultServer::start(vec![fault, value()]);
+        let output = against(&server, home.path())
+            .args(["storage", "kv", "get", NS, "k"])
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(exit), "{shown}");
+        assert_eq!(server.received().len(), 1, "{shown}: not retried");
+    }
+}

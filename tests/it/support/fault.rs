@@ -41,6 +41,8 @@ pub struct Received {
     pub method: String,
     pub target: String,
     pub headers: Vec<(String, String)>,
+    /// When its head was read.
+    pub at: std::time::Instant,
 }
 
 pub struct FaultServer {
@@ -133,6 +135,7 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Received>>, script: &Responder) {
             method,
             target,
             headers,
+            at: std::time::Instant::now(),
         };
         let fault = script(&request);
         log.lock().expect("lock").push(request);
