@@ -51,6 +51,9 @@ pub(crate) struct Summary {
     pub invalid: u64,
     /// Items never sent because the run stopped.
     pub skipped: u64,
+    /// Of `failed` and `skipped`, the items of a key that a later item of the same key wrote
+    /// or replaced in the remainder: the last item of a key wins, so these are not in it.
+    pub superseded: u64,
     /// Listed keys that were gone when read (someone deleted them meanwhile).
     pub vanished: u64,
     pub seconds: f64,
@@ -68,9 +71,9 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    /// Items that were not written: what the remainder file holds.
+    /// Items that were not written and still matter: what the remainder file holds.
     pub(crate) fn remaining(&self) -> u64 {
-        self.failed + self.skipped
+        (self.failed + self.skipped).saturating_sub(self.superseded)
     }
 }
 
@@ -232,29 +235,43 @@ impl<'a> ValueLine<'a> {
     }
 }
 
-/// The remainder file, written to a temporary file beside it and renamed into place at the end,
-/// so it is complete or absent (never a torn line), and so that it may name the input file
-/// itself ("retry in place") without truncating what is still being read.
+/// The remainder file: at most one line per key, the latest item of that key not written.
+///
+/// Lines go to a scratch file as they come (a stopped run's remainder can be most of a large
+/// input); a line that a later line of its key replaces, or whose key a later item wrote, is
+/// only noted. At the end the lines that still matter are copied, in their order, to a
+/// temporary file beside the target and renamed into place, so the file is complete or absent
+/// (never a torn line), and it may name the input file itself ("retry in place") without
+/// truncating what is still being read.
 struct FailedFile {
-    path: Option<PathBuf>,
-    file: Option<std::io::BufWriter<AtomicFile>>,
-    /// Lines written.
+    /// The target and its temporary file, opened at once; `None` without `--failed-file`.
+    out: Option<(PathBuf, AtomicFile)>,
+    scratch: Option<std::io::BufWriter<std::fs::File>>,
+    /// Lines written to the scratch file.
     lines: u64,
     /// The path named a file before the run.
     existed: bool,
+    /// The line of each key that has one, by a 128-bit hash of the key (so that the table
+    /// stays small when a stopped run's remainder holds millions of keys).
+    latest: std::collections::HashMap<u128, u64>,
+    /// Lines replaced by a later line or a later write of their key.
+    dropped: HashSet<u64>,
 }
 
 impl FailedFile {
     /// Opens the temporary file at once, so that a failed file that cannot be written (a
     /// read-only directory, a directory's name) stops the run before any request.
     fn new(path: Option<PathBuf>) -> anyhow::Result<Self> {
+        let mut file = Self {
+            out: None,
+            scratch: None,
+            lines: 0,
+            existed: false,
+            latest: std::collections::HashMap::new(),
+            dropped: HashSet::new(),
+        };
         let Some(path) = path else {
-            return Ok(Self {
-                path: None,
-                file: None,
-                lines: 0,
-                existed: false,
-            });
+            return Ok(file);
         };
         if path.is_dir() {
             anyhow::bail!(
@@ -262,42 +279,88 @@ impl FailedFile {
                 path.display()
             );
         }
-        let existed = path.exists();
-        let file = AtomicFile::new(&path).map_err(|err| cannot_write(&path, &err))?;
-        Ok(Self {
-            path: Some(path),
-            file: Some(std::io::BufWriter::new(file)),
-            lines: 0,
-            existed,
-        })
+        file.existed = path.exists();
+        let out = AtomicFile::new(&path).map_err(|err| cannot_write(&path, &err))?;
+        let scratch = tempfile::tempfile_in(crate::local::atomic::parent_dir(&path))
+            .map_err(|err| cannot_write(&path, &err))?;
+        file.scratch = Some(std::io::BufWriter::new(scratch));
+        file.out = Some((path, out));
+        Ok(file)
     }
 
-    fn write(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
-        let (Some(path), Some(file)) = (&self.path, self.file.as_mut()) else {
-            return Ok(());
-        };
-        let mut text = serde_json::to_vec(line)?;
-        text.push(b'\n');
-        file.write_all(&text)
-            .map_err(|err| cannot_write(path, &err))?;
+    /// Adds a line; an earlier line of the same key leaves the remainder. Returns whether it
+    /// replaced one.
+    fn write(&mut self, line: &FailedLine<'_>) -> anyhow::Result<bool> {
+        let number = self.lines;
         self.lines += 1;
-        Ok(())
+        let replaced = line
+            .key
+            .and_then(|key| self.latest.insert(key_id(key), number))
+            .is_some_and(|earlier| self.dropped.insert(earlier));
+        if let (Some((path, _)), Some(scratch)) = (&self.out, self.scratch.as_mut()) {
+            let mut text = serde_json::to_vec(line)?;
+            text.push(b'\n');
+            scratch
+                .write_all(&text)
+                .map_err(|err| cannot_write(path, &err))?;
+        }
+        Ok(replaced)
     }
 
-    /// Puts the file in place. With nothing remaining, an existing file is emptied (it would
-    /// describe an earlier run) and none is created.
+    /// A later item of `key` was written: its earlier line, if any, leaves the remainder.
+    /// Returns whether there was one.
+    fn written(&mut self, key: &str) -> bool {
+        if self.latest.is_empty() {
+            return false;
+        }
+        self.latest
+            .remove(&key_id(key))
+            .is_some_and(|line| self.dropped.insert(line))
+    }
+
+    /// Puts the file in place with the lines that still matter. With none, an existing file
+    /// is emptied (it would describe an earlier run) and none is created.
     fn finish(mut self) -> anyhow::Result<()> {
-        let (Some(path), Some(file)) = (self.path.take(), self.file.take()) else {
+        let (Some((path, out)), Some(scratch)) = (self.out.take(), self.scratch.take()) else {
             return Ok(());
         };
-        if self.lines == 0 && !self.existed {
+        let kept = self.lines - self.dropped.len() as u64;
+        if kept == 0 && !self.existed {
             return Ok(());
         }
-        let file = file
-            .into_inner()
-            .map_err(|err| cannot_write(&path, err.error()))?;
-        file.commit().map_err(|err| cannot_write(&path, &err))
+        let fail = |err: &std::io::Error| cannot_write(&path, err);
+        let mut scratch = scratch.into_inner().map_err(|err| fail(err.error()))?;
+        let mut out = std::io::BufWriter::new(out);
+        if kept > 0 {
+            use std::io::{BufRead as _, Seek as _};
+            scratch
+                .seek(std::io::SeekFrom::Start(0))
+                .map_err(|err| fail(&err))?;
+            let mut reader = std::io::BufReader::new(scratch);
+            let mut line = Vec::new();
+            for number in 0..self.lines {
+                line.clear();
+                reader
+                    .read_until(b'\n', &mut line)
+                    .map_err(|err| fail(&err))?;
+                if !self.dropped.contains(&number) {
+                    out.write_all(&line).map_err(|err| fail(&err))?;
+                }
+            }
+        }
+        let out = out.into_inner().map_err(|err| fail(err.error()))?;
+        out.commit().map_err(|err| fail(&err))
     }
+}
+
+/// A key's identity in the remainder's bookkeeping: two independent 64-bit hashes, so that
+/// two keys of one run never share one.
+fn key_id(key: &str) -> u128 {
+    let mut high = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut high);
+    let mut low = std::collections::hash_map::DefaultHasher::new();
+    (0xA5u8, key).hash(&mut low);
+    (u128::from(high.finish()) << 64) | u128::from(low.finish())
 }
 
 fn cannot_write(path: &std::path::Path, err: &std::io::Error) -> anyhow::Error {
@@ -348,29 +411,42 @@ impl<'a> Tally<'a> {
         })
     }
 
-    pub(super) fn done(&mut self) {
+    /// An item of `key` written (or read, or deleted): an earlier item of the same key that
+    /// failed leaves the remainder, since this one is the key's latest.
+    pub(super) fn done(&mut self, key: &str) {
         self.summary.done += 1;
-        self.step();
+        if self.failed_file.written(key) {
+            self.summary.superseded += 1;
+        }
+        self.step(true);
     }
 
     pub(super) fn vanished(&mut self) {
         self.summary.vanished += 1;
-        self.step();
+        self.step(true);
     }
 
     /// An item never sent; it goes to the remainder file.
     pub(super) fn skipped(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
         self.summary.skipped += 1;
-        self.failed_file.write(line)?;
-        self.step();
+        self.remainder(line)?;
+        self.step(false);
+        Ok(())
+    }
+
+    /// Adds `line` to the remainder, where it replaces an earlier line of its key.
+    fn remainder(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
+        if self.failed_file.write(line)? {
+            self.summary.superseded += 1;
+        }
         Ok(())
     }
 
     /// Counts one item on the progress line, with the window, and shows the window's changes
     /// (`-v`).
-    fn step(&self) {
-        self.progress
-            .step(self.summary.failed, || self.window.limit());
+    fn step(&self, done: bool) {
+        let counts = (self.summary.failed, self.summary.skipped);
+        self.progress.step(done, counts, || self.window.limit());
         for note in self.window.take_notes() {
             self.progress.line(&note);
         }
@@ -400,8 +476,8 @@ impl<'a> Tally<'a> {
                 .unwrap_or_default();
             self.warn(&format!("{}: {shown}{}", line.origin, line.error));
         }
-        self.failed_file.write(line)?;
-        self.step();
+        self.remainder(line)?;
+        self.step(false);
         Ok(())
     }
 
@@ -442,7 +518,8 @@ impl<'a> Tally<'a> {
 
 /// What happened to one item of `put`.
 enum Event {
-    Done,
+    /// The item of this key was written.
+    Done(String),
     Failed(Box<Item>, ApiError),
     Bad {
         origin: String,
@@ -548,7 +625,7 @@ impl Writer {
                         .await;
                     slot.answered();
                     match written {
-                        Ok(_) => Event::Done,
+                        Ok(_) => Event::Done(item.key),
                         // The run stopped while it waited for its turn: never sent.
                         Err(ApiError::NotSent) => Event::Skipped(Box::new(item)),
                         Err(err) => {
@@ -679,7 +756,7 @@ fn start_reader(
 /// Counts one outcome of `put`; an item not written goes to the remainder file as it was given.
 fn tally_put(tally: &mut Tally<'_>, event: Event) -> anyhow::Result<()> {
     match event {
-        Event::Done => tally.done(),
+        Event::Done(key) => tally.done(&key),
         Event::Skipped(item) => {
             let reason = tally.budget.reason();
             tally.skipped(&FailedLine::item(&item, &reason))?;
@@ -1034,7 +1111,7 @@ pub(crate) async fn get(
                     budget.interrupt();
                     return Err(err.into());
                 }
-                tally.done();
+                tally.done(&key);
             }
             other => tally_key(&mut tally, other)?,
         }
@@ -1052,7 +1129,7 @@ pub(super) fn tally_key<T>(
     result: Result<(String, String, KeyOutcome<T>), (String, String)>,
 ) -> anyhow::Result<()> {
     match result {
-        Ok((_, _, KeyOutcome::Answered(Ok(_), _))) => tally.done(),
+        Ok((key, _, KeyOutcome::Answered(Ok(_), _))) => tally.done(&key),
         // Listed, then deleted by someone else before it was read.
         Ok((_, origin, KeyOutcome::Answered(Err(err), _)))
             if err.status() == Some(404) && origin == "listed" =>

@@ -252,7 +252,7 @@ pub(crate) async fn settle(
             (None, Some(_)) => plan.differences.push(difference(Change::Added)),
             (None, None) => {}
         }
-        progress.step(0, || window.limit());
+        progress.step(true, (0, 0), || window.limit());
     }
     progress.finish();
     plan.differences
@@ -418,6 +418,11 @@ pub(crate) async fn copy(
     while let Some(result) = jobs.next().await {
         match result {
             Ok((key, _, KeyOutcome::Answered(Ok(outcome), _slot))) => {
+                if matches!(outcome, Outcome::Vanished) {
+                    tally.vanished();
+                    continue;
+                }
+                tally.done(&key);
                 match outcome {
                     Outcome::Written(change, digest) => {
                         match change {
@@ -431,12 +436,8 @@ pub(crate) async fn copy(
                         copied.read.push((key, digest));
                     }
                     Outcome::Deleted => copied.deleted += 1,
-                    Outcome::Vanished => {
-                        tally.vanished();
-                        continue;
-                    }
+                    Outcome::Vanished => {}
                 }
-                tally.done();
             }
             // Failures, keys never sent, keys no request can address: as for `bulk get`.
             other => tally_key(&mut tally, other)?,

@@ -109,8 +109,16 @@ fn finish(
         String::new()
     };
     let count = crate::ui::thousands;
+    let superseded = if summary.superseded > 0 {
+        format!(
+            " ({} of them superseded by a later line of the same key)",
+            count(summary.superseded)
+        )
+    } else {
+        String::new()
+    };
     printer.status(&format!(
-        "{verb} {} key{} in {:.1}s ({}/s); {} failed, {} skipped{vanished}",
+        "{verb} {} key{} in {:.1}s ({}/s); {} failed, {} skipped{superseded}{vanished}",
         count(summary.done),
         if summary.done == 1 { "" } else { "s" },
         summary.seconds,

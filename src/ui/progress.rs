@@ -112,12 +112,24 @@ impl CountBar {
 
     /// One more item; `window`: the requests in flight the run allows now, asked only when a
     /// bar is drawn.
-    pub(crate) fn step(&self, failed: u64, window: impl FnOnce() -> usize) {
+    /// One item dealt with: the count moves only for the items `done` (written, read or
+    /// deleted); failed and skipped ones are named beside it.
+    pub(crate) fn step(
+        &self,
+        done: bool,
+        (failed, skipped): (u64, u64),
+        window: impl FnOnce() -> usize,
+    ) {
         if let Some(bar) = &self.bar {
-            bar.inc(1);
+            if done {
+                bar.inc(1);
+            }
             let mut message = format!("window {}", window());
             if failed > 0 {
                 message.push_str(&format!(", {} failed", crate::ui::thousands(failed)));
+            }
+            if skipped > 0 {
+                message.push_str(&format!(", {} skipped", crate::ui::thousands(skipped)));
             }
             bar.set_message(message);
         }

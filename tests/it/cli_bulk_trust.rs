@@ -780,3 +780,71 @@ fn after_the_failure_that_spends_the_budget_no_more_than_a_window_of_requests_st
         "{after} requests arrived after the failure was answered ({before} before); the window is 16"
     );
 }
+
+/// A server whose answers to PUTs of key `k` follow `script` in order (then succeed), and
+/// which accepts every other request.
+fn scripted_k(script: Vec<u16>) -> FaultServer {
+    let script = std::sync::Mutex::new(script.into_iter());
+    FaultServer::answering(move |request: &Received| {
+        let k = request.target.ends_with("/keys/k") || request.target.contains("/keys/k?");
+        if request.method == "PUT" && k {
+            let status = script.lock().expect("lock").next().unwrap_or(201);
+            if status >= 300 {
+                return Fault::json(
+                    status,
+                    r#"{"errors":[{"code":"10007","title":"Unexpected error"}]}"#,
+                );
+            }
+        }
+        Fault::status(201, "")
+    })
+}
+
+#[test]
+fn the_remainder_keeps_only_the_latest_unwritten_item_of_each_key() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let input = [
+        json!({"key": "k", "value": "v1"}),
+        json!({"key": "other", "value": "x"}),
+        json!({"key": "k", "value": "v2"}),
+    ]
+    .map(|line| format!("{line}\n"))
+    .concat();
+    std::fs::write(home.path().join("in.ndjson"), input).expect("write");
+    // (answers to the PUTs of `k`, exit code, values of `k` left in the remainder)
+    let cases: [(Vec<u16>, i32, Vec<&str>); 4] = [
+        // v1 fails, v2 is written: nothing is left to do, and feeding v1 back would undo v2.
+        (vec![500, 201], 0, vec![]),
+        (vec![201, 500], 6, vec!["v2"]),
+        (vec![500, 500], 6, vec!["v2"]),
+        (vec![201, 201], 0, vec![]),
+    ];
+    for (script, exit, left) in cases {
+        let shown = format!("{script:?}");
+        let server = scripted_k(script);
+        let _ = std::fs::remove_file(home.path().join("rest.ndjson"));
+        let output = against(&server, home.path())
+            .args(["--json", "storage", "kv", "bulk", "put", NS, "in.ndjson"])
+            .args([
+                "--concurrency",
+                "1",
+                "--retries",
+                "0",
+                "--continue-on-error",
+            ])
+            .args(["--failed-file", "rest.ndjson"])
+            .output()
+            .expect("runs");
+        let (code, stdout, stderr) = outcome(&output);
+        assert_eq!(code, Some(exit), "{shown}: {stderr}");
+        let summary: Value = serde_json::from_str(stdout.trim()).expect("a JSON summary");
+        let rest = std::fs::read(home.path().join("rest.ndjson")).unwrap_or_default();
+        let rest: Vec<Value> = lines(&rest);
+        let values: Vec<&str> = rest.iter().filter_map(|l| l["value"].as_str()).collect();
+        assert_eq!(values, left, "{shown}: {stderr}");
+        assert!(rest.iter().all(|l| l["key"] == "k"), "{shown}");
+        let failed = summary["failed"].as_u64().expect("failed");
+        let superseded = summary["superseded"].as_u64().expect("superseded");
+        assert_eq!(failed - superseded, left.len() as u64, "{shown}: {summary}");
+    }
+}
