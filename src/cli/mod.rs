@@ -665,9 +665,13 @@ pub(crate) struct KeySelection {
     #[arg(value_parser = key_name, conflicts_with_all = ["prefix", "from_file"])]
     pub keys: Vec<String>,
 
-    /// Every key that starts with P (an empty prefix is every key)
-    #[arg(long, value_name = "P", conflicts_with = "from_file")]
+    /// Every key that starts with P (not empty: `--all` is every key)
+    #[arg(long, value_name = "P", value_parser = prefix, conflicts_with = "from_file")]
     pub prefix: Option<String>,
+
+    /// Every key of the namespace
+    #[arg(long, conflicts_with_all = ["keys", "prefix", "from_file"])]
+    pub all: bool,
 
     /// Keys from F, one per line, or the lines of a failed-items file; `-` or no F reads stdin
     #[arg(long, value_name = "F", num_args = 0..=1, default_missing_value = "-", value_hint = ValueHint::FilePath)]
@@ -712,7 +716,7 @@ pub(crate) struct ExportArgs {
     pub namespace: String,
 
     /// Only keys that start with P
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = prefix)]
     pub prefix: Option<String>,
 
     /// Write to this file (atomically) instead of stdout
@@ -742,7 +746,7 @@ pub(crate) struct SyncArgs {
     pub namespaces: Vec<String>,
 
     /// Only keys that start with P
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = prefix)]
     pub prefix: Option<String>,
 
     /// Also delete the keys the other side does not have
@@ -778,7 +782,7 @@ pub(crate) struct DiffArgs {
     pub b: String,
 
     /// Only keys that start with P
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = prefix)]
     pub prefix: Option<String>,
 
     /// The most requests in flight at once while values are compared [default: 64]
@@ -852,7 +856,7 @@ pub(crate) struct KeyListArgs {
     pub namespace: String,
 
     /// Only keys that start with this
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = prefix)]
     pub prefix: Option<String>,
 
     /// At most this many keys, 1 to 1000 (prints the cursor to continue on stderr)
@@ -992,6 +996,17 @@ fn binding_or_default(value: &str) -> Result<String, String> {
     } else {
         binding_name(value)
     }
+}
+
+/// A `--prefix`: never empty, so that an unset variable (`--prefix "$P"`) cannot select every
+/// key; `--all` says that on purpose.
+fn prefix(value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        return Err(
+            "an empty prefix would select every key; give a prefix, leave `--prefix` out, or use `--all` where a command takes every key".to_owned(),
+        );
+    }
+    Ok(value.to_owned())
 }
 
 fn key_name(value: &str) -> Result<String, String> {

@@ -238,6 +238,9 @@ fn reading(options: &InputOptions) -> input::Reading {
 /// The keys a command names. A `--from-file` that cannot be read is a usage error before
 /// anything is sent; `-` on a terminal too.
 fn keys(select: KeySelection) -> Result<Keys, UserError> {
+    if select.all {
+        return Ok(Keys::Prefix(String::new()));
+    }
     match (select.keys.is_empty(), select.prefix, select.from_file) {
         (false, _, _) => Ok(Keys::Given(select.keys)),
         (true, Some(prefix), _) => Ok(Keys::Prefix(prefix)),
@@ -259,7 +262,7 @@ fn keys(select: KeySelection) -> Result<Keys, UserError> {
             Ok(Keys::File(file))
         }
         (true, None, None) => Err(UserError::new(Exit::Usage, "no keys given")
-            .hint("Name keys as arguments, or use `--prefix P` or `--from-file F`.")),
+            .hint("Name keys as arguments, or use `--prefix P`, `--from-file F` or `--all`.")),
     }
 }
 

@@ -393,7 +393,7 @@ pub(crate) async fn delete(
             format!("namespace `{name}` holds {keys}; refusing to delete them without `--force`"),
         )
         .hint(format!(
-            "Pass `--force` too to delete the namespace with its keys, or delete keys first (`telnyx-edge storage kv bulk delete {name} --prefix ''`)."
+            "Pass `--force` too to delete the namespace with its keys, or delete keys first (`telnyx-edge storage kv bulk delete {name} --all`)."
         ))
         .into());
     }

@@ -848,3 +848,51 @@ fn the_remainder_keeps_only_the_latest_unwritten_item_of_each_key() {
         assert_eq!(failed - superseded, left.len() as u64, "{shown}: {summary}");
     }
 }
+
+#[test]
+fn an_empty_prefix_is_a_usage_error_and_every_key_takes_all() {
+    let kv = Kv::start();
+    let id = kv.namespace("emptied");
+    for key in ["a", "b/c", "d"] {
+        kv.ok(&["storage", "kv", "put", &id, key, "v"]);
+    }
+    let before = kv.api.stats().requests;
+    let refused: [&[&str]; 6] = [
+        &["--yes", "bulk", "delete", &id, "--prefix", ""],
+        &["bulk", "get", &id, "--prefix", ""],
+        &["export", &id, "--prefix", ""],
+        &["key", "list", &id, "--prefix", ""],
+        &["pull", &id, "--prefix", ""],
+        &["diff", &id, &id, "--prefix", ""],
+    ];
+    for args in refused {
+        let output = kv
+            .cmd()
+            .args(["storage", "kv"])
+            .args(args)
+            .output()
+            .expect("runs");
+        let (code, _, stderr) = outcome(&output);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(
+                "an empty prefix would select every key; give a prefix, leave `--prefix` out, or use `--all` where a command takes every key"
+            ),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(kv.api.stats().requests, before, "no request was sent");
+    // Without a terminal, `--all` still needs `--yes`; with it, it says how many keys go.
+    let output = kv.run(&["storage", "kv", "bulk", "delete", &id, "--all"]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = kv.run(&["--yes", "storage", "kv", "bulk", "delete", &id, "--all"]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("Deleted 3 keys"), "{stderr}");
+    let left = kv.ok(&["-o", "ids", "storage", "kv", "key", "list", &id]);
+    assert!(left.is_empty(), "{}", String::from_utf8_lossy(&left));
+    let output = kv.run(&[
+        "storage", "kv", "bulk", "delete", &id, "--all", "--prefix", "a",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "--all and --prefix conflict");
+}
