@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use super::input::{Item, Record};
 use super::window::{Slot, Window, WindowSummary};
-use crate::client::{ApiError, Client};
+use crate::client::{ApiError, Client, KeyPages};
 use crate::error::Exit;
 use crate::local::atomic::AtomicFile;
 use crate::ui::printer::{Printer, stderr_line};
@@ -934,8 +934,8 @@ async fn list_prefix(
     budget: &Budget,
     window: Option<&Arc<Window>>,
 ) {
-    let mut cursor: Option<String> = None;
     let prefix = (!prefix.is_empty()).then_some(prefix);
+    let mut pages = KeyPages::new(client, ns, prefix, None);
     loop {
         if budget.stopped() {
             // Listing on would send requests; the summary says the remainder is incomplete.
@@ -948,12 +948,11 @@ async fn list_prefix(
             Some(window) => Some(window.acquire().await),
             None => None,
         };
-        let page = client
-            .list_keys(ns, prefix, Some(1000), cursor.as_deref())
-            .await;
+        let page = pages.next().await;
         drop(slot);
-        let page = match page {
-            Ok(page) => page,
+        let keys = match page {
+            Ok(Some(keys)) => keys,
+            Ok(None) => return,
             Err(ApiError::NotSent) => {
                 budget.unlisted.store(true, Ordering::SeqCst);
                 return;
@@ -963,15 +962,11 @@ async fn list_prefix(
                 return;
             }
         };
-        for key in page.data {
+        for key in keys {
             // A listed key this client cannot address fails as an item.
             if send.send(check(key.key, "listed".into())).await.is_err() {
                 return;
             }
-        }
-        match page.meta.cursor.filter(|_| page.meta.has_more) {
-            Some(next) => cursor = Some(next),
-            None => return,
         }
     }
 }

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::run::{Budget, KeyOutcome, Summary, Tally, key_request, tally_key, watch_signals};
 use super::window::Window;
 use crate::api::digest::Digest;
-use crate::client::{ApiError, Client};
+use crate::client::{ApiError, Client, KeyPages};
 use crate::ui::printer::Printer;
 use crate::ui::progress::CountBar;
 
@@ -38,13 +38,10 @@ pub(crate) type Listing = BTreeMap<String, Meta>;
 /// Lists every key of `ns` that starts with `prefix`, page by page.
 pub(crate) async fn list(client: &Client, ns: &str, prefix: &str) -> Result<Listing, ApiError> {
     let mut listing = Listing::new();
-    let mut cursor: Option<String> = None;
     let prefix = (!prefix.is_empty()).then_some(prefix);
-    loop {
-        let page = client
-            .list_keys(ns, prefix, Some(1000), cursor.as_deref())
-            .await?;
-        for key in page.data {
+    let mut pages = KeyPages::new(client, ns, prefix, None);
+    while let Some(keys) = pages.next().await? {
+        for key in keys {
             listing.insert(
                 key.key,
                 Meta {
@@ -55,11 +52,8 @@ pub(crate) async fn list(client: &Client, ns: &str, prefix: &str) -> Result<List
                 },
             );
         }
-        match page.meta.cursor.filter(|_| page.meta.has_more) {
-            Some(next) => cursor = Some(next),
-            None => return Ok(listing),
-        }
     }
+    Ok(listing)
 }
 
 /// How side B differs from side A for one key: what copying B onto A does to it.

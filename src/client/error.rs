@@ -88,6 +88,9 @@ pub(crate) enum ApiError {
     /// The caller gave up (a stopped bulk run) before the request was first sent.
     #[error("not sent: the run stopped")]
     NotSent,
+    /// A key listing that would never end: a cursor seen before, or a page that goes back.
+    #[error("the key listing of {url} does not end: {reason}")]
+    Listing { url: String, reason: String },
     #[error(
         "invalid base URL `{url}`: use http:// or https://, a host, the path `/v2`, and no query"
     )]
@@ -196,6 +199,7 @@ impl ApiError {
             | Self::Decode { .. }
             | Self::WaitTooLong { .. }
             | Self::NotSent
+            | Self::Listing { .. }
             | Self::BaseUrl { .. }
             | Self::Proxy { .. }
             | Self::ProxyScheme { .. }
@@ -232,6 +236,7 @@ impl ApiError {
             | Self::Decode { .. }
             | Self::Trust { .. }
             | Self::NotSent
+            | Self::Listing { .. }
             | Self::Setup { .. } => Exit::Failure,
             Self::Token | Self::ProxyAuth { .. } => Exit::Auth,
             Self::BaseUrl { .. } | Self::Proxy { .. } | Self::ProxyScheme { .. } => Exit::Usage,
@@ -283,6 +288,9 @@ impl ApiError {
                 "Write it as `http://USER:PASSWORD@HOST:PORT`, with `#`, `?`, `/` and `@` in the user and password percent-encoded (%23, %3F, %2F, %40)."
             }
             Self::WaitTooLong { .. } => "Try again later.",
+            Self::Listing { .. } => {
+                "The service sent a listing this tool refuses to follow in circles; what was read before it is kept. Run the command again, and report it to Telnyx if it persists."
+            }
             Self::Token => {
                 "The key must be printable ASCII; check TELNYX_API_KEY or the config file for stray characters (`telnyx-edge auth status` shows where the key comes from)."
             }

@@ -16,9 +16,11 @@
 
 mod error;
 mod net;
+mod pages;
 
 pub(crate) use error::ApiError;
 pub(crate) use net::redact_url;
+pub(crate) use pages::{KeyPages, PAGE};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

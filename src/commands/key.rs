@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::api::rules::MAX_VALUE_BYTES;
 use crate::cli::{KeyListArgs, KeyPutArgs};
+use crate::client::KeyPages;
 use crate::commands::backend::Backend;
 use crate::commands::target;
 use crate::error::{Exit, UserError};
@@ -17,9 +18,6 @@ use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
 use crate::ui::tables::{JsonArray, key_rows};
-
-/// Keys per request when listing.
-const PAGE: u32 = 1000;
 
 /// `storage kv key list`: `GET /storage/kvs/{id}/keys`, page after page, printed as it comes.
 pub(crate) async fn list(
@@ -30,7 +28,12 @@ pub(crate) async fn list(
     let client = &backend.client;
     let target = target::id(backend, &args.namespace).await?;
     let mut remaining = args.limit;
-    let mut cursor = args.cursor.clone();
+    let mut pages = KeyPages::new(
+        client,
+        &target.id,
+        args.prefix.as_deref(),
+        args.cursor.as_deref(),
+    );
     // With `--limit` a script pages: the JSON carries the cursor to continue with.
     let paged = args.limit.is_some();
     let mut json = match printer.format() {
@@ -41,53 +44,48 @@ pub(crate) async fn list(
     let mut listed_any = false;
     let mut next_cursor = None;
     loop {
-        let limit = remaining.map_or(PAGE, |r| r.min(PAGE));
-        let page = client
-            .list_keys(
-                &target.id,
-                args.prefix.as_deref(),
-                Some(limit),
-                cursor.as_deref(),
-            )
+        pages.set_limit(remaining.map_or(crate::client::PAGE, |r| r.min(crate::client::PAGE)));
+        let Some(keys) = pages
+            .next()
             .await
-            .with_context(|| format!("failed to list keys of KV namespace `{}`", target.label))?;
-        listed_any |= !page.data.is_empty();
-        let count = u32::try_from(page.data.len()).unwrap_or(u32::MAX);
+            .with_context(|| format!("failed to list keys of KV namespace `{}`", target.label))?
+        else {
+            break;
+        };
+        listed_any |= !keys.is_empty();
+        let count = u32::try_from(keys.len()).unwrap_or(u32::MAX);
         match printer.format() {
-            OutputFormat::Table if !page.data.is_empty() => printer.out(&key_rows(&page.data))?,
+            OutputFormat::Table if !keys.is_empty() => printer.out(&key_rows(&keys))?,
             OutputFormat::Table => {}
-            OutputFormat::Json if paged => page_keys.extend(page.data),
+            OutputFormat::Json if paged => page_keys.extend(keys),
             OutputFormat::Json => {
                 if let Some(array) = json.as_mut() {
-                    for key in &page.data {
+                    for key in &keys {
                         array.push(key)?;
                     }
                 }
             }
             OutputFormat::Ndjson => {
-                for key in &page.data {
+                for key in &keys {
                     printer.json_line(key)?;
                 }
             }
             OutputFormat::Ids => {
-                let keys: String = page.data.iter().map(|k| format!("{}\n", k.key)).collect();
+                let keys: String = keys.iter().map(|k| format!("{}\n", k.key)).collect();
                 printer.out(&keys)?;
             }
         }
         if let Some(r) = remaining.as_mut() {
             *r = r.saturating_sub(count);
         }
-        let next = page.meta.cursor.filter(|_| page.meta.has_more);
-        match (next, remaining) {
-            (None, _) => break,
-            (Some(next), Some(0)) => {
-                printer.status(&format!(
-                    "More keys follow; continue with `--cursor {next}`"
-                ));
-                next_cursor = Some(next);
-                break;
-            }
-            (Some(next), _) => cursor = Some(next),
+        if remaining == Some(0)
+            && let Some(next) = pages.cursor()
+        {
+            printer.status(&format!(
+                "More keys follow; continue with `--cursor {next}`"
+            ));
+            next_cursor = Some(next.to_owned());
+            break;
         }
     }
     if let Some(array) = json {

@@ -28,7 +28,7 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use crate::api::types::{Key, Namespace};
-use crate::client::{ApiError, Client};
+use crate::client::{ApiError, Client, KeyPages};
 
 const PAGE: &str = include_str!("index.html");
 const SCRIPT: &str = include_str!("explorer.js");
@@ -422,21 +422,15 @@ async fn count_keys(
     let id = namespace_id(&id)?;
     let cap = query.cap.unwrap_or(COUNT_CAP).clamp(1, COUNT_CAP);
     let mut count = 0;
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = explorer
-            .client
-            .list_keys(&id, None, Some(1000), cursor.as_deref())
-            .await?;
-        count += page.data.len() as u64;
-        match page.meta.cursor.filter(|_| page.meta.has_more) {
-            Some(next) if count < cap => cursor = Some(next),
-            more => {
-                let more = more.is_some();
-                return Ok(axum::Json(Count { count, more }).into_response());
-            }
+    let mut pages = KeyPages::new(&explorer.client, &id, None, None);
+    while let Some(keys) = pages.next().await? {
+        count += keys.len() as u64;
+        if count >= cap {
+            break;
         }
     }
+    let more = pages.cursor().is_some();
+    Ok(axum::Json(Count { count, more }).into_response())
 }
 
 #[derive(Deserialize)]

@@ -512,3 +512,100 @@ fn every_answer_the_official_sdks_retry_is_retried_and_final_ones_are_not() {
         assert_eq!(server.received().len(), 1, "{shown}: not retried");
     }
 }
+
+#[test]
+fn a_cursor_sent_twice_ends_every_listing_with_exit_1_and_keeps_what_was_read() {
+    let home = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        home.path().join("func.toml"),
+        format!("[storage.kv.CACHE]\nid = \"{NS}\"\n"),
+    )
+    .expect("write");
+    let page = r#"{"record_type":"storage_kv_key","data":[{"key":"a","size_bytes":1,"updated_at":"2026-01-01T00:00:00Z"}],"meta":{"has_more":true,"cursor":"c1"}}"#;
+    let again = r#"{"record_type":"storage_kv_key","data":[{"key":"b","size_bytes":1,"updated_at":"2026-01-01T00:00:00Z"}],"meta":{"has_more":true,"cursor":"c1"}}"#;
+    let cases: [&[&str]; 6] = [
+        &["export", NS, "--output-file", "backup.ndjson"],
+        &["bulk", "get", NS, "--all"],
+        &["key", "list", NS],
+        &["pull", "CACHE", "--dry-run"],
+        &["diff", "remote:CACHE", "local:CACHE"],
+        &["--yes", "bulk", "delete", NS, "--all"],
+    ];
+    for args in cases {
+        let server = FaultServer::answering(move |request| {
+            if request.target.ends_with(NS) {
+                return Fault::json(
+                    200,
+                    &format!(
+                        r#"{{"data":{{"record_type":"storage_kv","id":"{NS}","name":"cache","status":"provision_ok","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}}}}"#
+                    ),
+                );
+            }
+            if request.target.contains("/keys?") {
+                if request.target.contains("cursor=c1") {
+                    return Fault::json(200, again);
+                }
+                return Fault::json(200, page);
+            }
+            Fault::Respond(
+                200,
+                vec![("content-type", "text/plain".into())],
+                "value".into(),
+            )
+        });
+        let mut command = against(&server, home.path());
+        command.args(["storage", "kv"]).args(args);
+        command.timeout(Duration::from_secs(20));
+        let output = command.output().expect("runs");
+        let (code, _, stderr) = outcome(&output);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("does not end: the service sent the cursor `c1` a second time"),
+            "{args:?}: {stderr}"
+        );
+        let listings = server
+            .received()
+            .iter()
+            .filter(|r| r.target.contains("/keys?"))
+            .count();
+        assert!(listings <= 3, "{args:?}: {listings} listing requests");
+    }
+    // What export read before the listing failed is kept apart, never as the backup.
+    assert!(!home.path().join("backup.ndjson").exists());
+    let partial = std::fs::read_to_string(home.path().join("backup.ndjson.partial"))
+        .expect("the partial file");
+    assert_eq!(
+        partial,
+        "{\"key\":\"a\",\"value\":\"value\",\"base64\":false,\"content_type\":\"text/plain\"}\n{\"key\":\"b\",\"value\":\"value\",\"base64\":false,\"content_type\":\"text/plain\"}\n"
+    );
+}
+
+#[test]
+fn a_listing_that_goes_back_with_fresh_cursors_ends_too() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let counter = std::sync::atomic::AtomicU64::new(0);
+    let server = FaultServer::answering(move |_| {
+        // Every page names a new cursor, and every page starts over at `a`.
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Fault::json(
+            200,
+            &format!(
+                r#"{{"record_type":"storage_kv_key","data":[{{"key":"a","size_bytes":1,"updated_at":"2026-01-01T00:00:00Z"}}],"meta":{{"has_more":true,"cursor":"c{n}"}}}}"#
+            ),
+        )
+    });
+    let mut command = against(&server, home.path());
+    command.args(["-o", "ids", "storage", "kv", "key", "list", NS]);
+    command.timeout(Duration::from_secs(20));
+    let output = command.output().expect("runs");
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stdout, "a\n");
+    assert!(
+        stderr.contains(
+            "does not end: a page starts at `a`, not after `a`, where the previous page ended"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(server.received().len(), 2);
+}
