@@ -27,6 +27,10 @@ pub(crate) struct Item {
     pub key: String,
     pub value: Bytes,
     pub ttl_secs: Option<u64>,
+    /// The absolute expiry (seconds since 1970) when the input gave one (wrangler's
+    /// `expiration`): the TTL is worked out from it when the item is sent, and a failed file
+    /// keeps it absolute, so a retry does not move the expiry.
+    pub expires_at: Option<u64>,
     pub content_type: Option<String>,
     /// Where it came from: `line 12`, `index 3`, `file a/b.txt`.
     pub origin: String,
@@ -104,10 +108,9 @@ struct Line {
     /// Fields the failed file adds, accepted so that it can be fed back as input.
     #[serde(rename = "origin")]
     _origin: Option<serde::de::IgnoredAny>,
-    #[serde(rename = "error")]
-    _error: Option<serde::de::IgnoredAny>,
-    #[serde(rename = "input")]
-    _input: Option<serde::de::IgnoredAny>,
+    error: Option<serde::de::IgnoredAny>,
+    /// A bad line's text, in a failed file.
+    input: Option<serde_json::Value>,
     #[serde(flatten)]
     unknown: BTreeMap<String, serde_json::Value>,
 }
@@ -138,6 +141,14 @@ impl Interpreter {
                 return;
             }
         };
+        // A bad line of a failed file, fed back: what matters is the text it kept, read again
+        // as it was first given (so its `input` is not wrapped once more on each turn).
+        if let (None, None, Some(_), Some(serde_json::Value::String(text))) =
+            (&line.key, &line.value, &line.error, &line.input)
+        {
+            let text = text.clone();
+            return self.record(text.as_bytes(), origin, out);
+        }
         if let Some(field) = line.unknown.keys().next()
             && self.reading.strict
         {
@@ -194,7 +205,8 @@ impl Interpreter {
                 value.len()
             ));
         }
-        let ttl_secs = self.ttl(&key, line.ttl_secs, line.expiration_ttl, line.expiration)?;
+        let (ttl_secs, expires_at) =
+            self.ttl(&key, line.ttl_secs, line.expiration_ttl, line.expiration)?;
         if let Some(content_type) = &line.content_type
             && http::HeaderValue::from_str(content_type).is_err()
         {
@@ -206,19 +218,21 @@ impl Interpreter {
             key,
             value: Bytes::from(value),
             ttl_secs,
+            expires_at,
             content_type: line.content_type,
             origin: origin.to_owned(),
         })
     }
 
-    /// `ttl_secs`, else `expiration_ttl`, else `expiration` made relative to now.
+    /// `ttl_secs`, else `expiration_ttl`, else `expiration` made relative to now (and kept as
+    /// the absolute expiry too).
     fn ttl(
         &self,
         key: &str,
         ttl_secs: Option<serde_json::Value>,
         expiration_ttl: Option<serde_json::Value>,
         expiration: Option<serde_json::Value>,
-    ) -> Result<Option<u64>, String> {
+    ) -> Result<(Option<u64>, Option<u64>), String> {
         let whole = |value: &serde_json::Value| value.as_u64();
         let relative = ttl_secs
             .filter(|v| !v.is_null())
@@ -230,14 +244,14 @@ impl Interpreter {
             });
         if let Some((field, value)) = relative {
             return match whole(&value).filter(|s| rules::ttl_secs(*s).is_ok()) {
-                Some(secs) => Ok(Some(secs)),
+                Some(secs) => Ok((Some(secs), None)),
                 None => Err(format!(
                     "`{field}` of `{key}` must be a whole number from 1 to {MAX_TTL_SECS}"
                 )),
             };
         }
         let Some(expiration) = expiration.filter(|v| !v.is_null()) else {
-            return Ok(None);
+            return Ok((None, None));
         };
         let Some(at) = whole(&expiration) else {
             return Err(format!(
@@ -253,7 +267,21 @@ impl Interpreter {
         rules::ttl_secs(secs).map_err(|_| {
             format!("`expiration` of `{key}` is more than {MAX_TTL_SECS} seconds away")
         })?;
-        Ok(Some(secs))
+        Ok((Some(secs), Some(at)))
+    }
+}
+
+impl Item {
+    /// The TTL to send now: the seconds left until an absolute expiry (at least 1), or the
+    /// relative one as given.
+    pub(crate) fn ttl_now(&self) -> Option<u64> {
+        let Some(at) = self.expires_at else {
+            return self.ttl_secs;
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Some(at.saturating_sub(now).max(1))
     }
 }
 
@@ -276,11 +304,11 @@ pub(crate) fn from_reader(
     };
     let interpreter = Interpreter::new(reading);
     match first {
-        None => Box::new(std::iter::once(Record::bad(
-            "input".into(),
-            "the input is empty; expected NDJSON lines or a JSON array",
-            None,
-        ))),
+        // An empty remainder fed back (a retry loop's last turn) is nothing left to do.
+        None => Box::new(std::iter::once(Record::Warning {
+            origin: "input".into(),
+            message: "the input is empty: nothing to write".into(),
+        })),
         Some(b'[') => Box::new(ArrayRecords::new(reader, interpreter)),
         Some(_) => Box::new(NdjsonRecords {
             reader,
@@ -312,8 +340,9 @@ fn first_byte(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<Option<u8
     }
 }
 
-/// Whether the JSON array in `path` is all there is: anything after its `]` but white space
-/// (two arrays joined with `cat`, say) is an error found before anything is written.
+/// Whether the JSON arrays in `path` are all there is: anything after a `]` but white space or
+/// the `[` of another array (as `cat a.json b.json` makes) is an error found before anything is
+/// written.
 pub(crate) fn check_array_file(path: &Path) -> Result<(), String> {
     let file = std::fs::File::open(path).map_err(|err| format!("cannot read: {err}"))?;
     let mut reader = std::io::BufReader::with_capacity(256 * 1024, file);
@@ -338,11 +367,20 @@ pub(crate) fn check_array_file(path: &Path) -> Result<(), String> {
         }
         for (index, &byte) in buf.iter().enumerate().skip(skip) {
             if closed {
-                if !byte.is_ascii_whitespace() {
-                    return Err(format!(
-                        "the input goes on after its JSON array ends (at byte {}); give one array, or NDJSON lines",
-                        offset + index as u64
-                    ));
+                match byte {
+                    // Arrays one after another (`cat a.json b.json`) are read as one.
+                    b'[' => {
+                        closed = false;
+                        scanner = Scanner::default();
+                        scanner.depth = 1;
+                    }
+                    b if b.is_ascii_whitespace() => {}
+                    _ => {
+                        return Err(format!(
+                            "the input goes on after its JSON array ends (at byte {}); give JSON arrays, or NDJSON lines",
+                            offset + index as u64
+                        ));
+                    }
                 }
                 continue;
             }
@@ -466,6 +504,8 @@ struct ArrayRecords {
     reader: Box<dyn BufRead + Send>,
     index: usize,
     done: bool,
+    /// The last element read ended its array (`5]`).
+    closed: bool,
     interpreter: Interpreter,
     pending: VecDeque<Record>,
 }
@@ -486,6 +526,7 @@ impl ArrayRecords {
             reader,
             index: 0,
             done: false,
+            closed: false,
             interpreter,
             pending: VecDeque::new(),
         }
@@ -525,9 +566,7 @@ impl ArrayRecords {
                 return Err("the array ends inside an element: the input is truncated".into());
             };
             if scalar && (byte == b',' || byte == b']' || byte.is_ascii_whitespace()) {
-                if byte == b']' {
-                    self.done = true;
-                }
+                self.closed = byte == b']';
                 break;
             }
             scanner.feed(byte);
@@ -545,14 +584,14 @@ impl ArrayRecords {
         })
     }
 
-    /// After the closing `]`: anything but white space is an error (on stdin, where it cannot
-    /// be checked ahead).
-    fn trailing(&mut self) -> Option<Record> {
+    /// After a closing `]`: another array goes on the input (`cat a.json b.json`); anything
+    /// else but white space is an error (on stdin, where it cannot be checked ahead).
+    fn trailing(&mut self) -> Trail {
         loop {
             let buf = match self.reader.fill_buf() {
                 Ok(buf) => buf,
                 Err(err) => {
-                    return Some(Record::bad(
+                    return Trail::Bad(Record::bad(
                         "input".into(),
                         format!("cannot read: {err}"),
                         None,
@@ -560,19 +599,53 @@ impl ArrayRecords {
                 }
             };
             if buf.is_empty() {
-                return None;
+                return Trail::End;
             }
-            if buf.iter().any(|b| !b.is_ascii_whitespace()) {
-                return Some(Record::bad(
-                    "input".into(),
-                    "the input goes on after its JSON array ends; give one array, or NDJSON lines",
-                    None,
-                ));
+            match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+                Some(pos) if buf[pos] == b'[' => {
+                    self.reader.consume(pos + 1);
+                    return Trail::More;
+                }
+                Some(pos) => {
+                    let rest = buf[pos..].to_vec();
+                    return Trail::Bad(Record::bad(
+                        "input".into(),
+                        "the input goes on after its JSON array ends; give JSON arrays, or NDJSON lines",
+                        Some(&rest),
+                    ));
+                }
+                None => {
+                    let len = buf.len();
+                    self.reader.consume(len);
+                }
             }
-            let len = buf.len();
-            self.reader.consume(len);
         }
     }
+
+    /// What follows the end of an array, as the next record (if any).
+    fn after_array(&mut self) -> Option<Record> {
+        self.closed = false;
+        match self.trailing() {
+            Trail::More => None,
+            Trail::End => {
+                self.done = true;
+                None
+            }
+            Trail::Bad(record) => {
+                self.done = true;
+                Some(record)
+            }
+        }
+    }
+}
+
+/// What comes after an array's `]`.
+enum Trail {
+    /// Another array.
+    More,
+    /// The end of the input.
+    End,
+    Bad(Record),
 }
 
 impl Iterator for ArrayRecords {
@@ -591,17 +664,27 @@ impl Iterator for ArrayRecords {
             match self.element() {
                 Ok(Element::Bytes(bytes)) => {
                     self.interpreter.record(&bytes, origin, &mut self.pending);
+                    if self.closed
+                        && let Some(record) = self.after_array()
+                    {
+                        self.pending.push_back(record);
+                    }
                 }
                 Ok(Element::TooLong(start)) => {
-                    return Some(Record::bad(
-                        origin,
-                        "the element is longer than 8 MiB",
-                        Some(&start),
-                    ));
+                    let record =
+                        Record::bad(origin, "the element is longer than 8 MiB", Some(&start));
+                    if self.closed
+                        && let Some(after) = self.after_array()
+                    {
+                        self.pending.push_back(after);
+                    }
+                    return Some(record);
                 }
                 Ok(Element::End) => {
-                    self.done = true;
-                    return self.trailing();
+                    self.index -= 1;
+                    if let Some(record) = self.after_array() {
+                        return Some(record);
+                    }
                 }
                 Err(error) => {
                     self.done = true;
@@ -696,6 +779,7 @@ impl DirRecords {
             key,
             value: Bytes::from(value),
             ttl_secs: None,
+            expires_at: None,
             content_type: None,
             origin,
         })
@@ -769,19 +853,18 @@ mod tests {
     }
 
     #[test]
-    fn truncated_arrays_and_empty_input_are_reported() {
+    fn truncated_arrays_are_reported_and_empty_input_is_nothing_to_do() {
         let got = records("[{\"key\":\"a\",\"value\":\"x\"}, {\"key\":\"b\"");
         assert_eq!(got.len(), 2);
         assert_eq!(
             got[1],
             Err("index 1: the array ends inside an element: the input is truncated".into())
         );
-        assert_eq!(
-            records("  \n"),
-            [Err(
-                "input: the input is empty; expected NDJSON lines or a JSON array".into()
-            )]
-        );
+        assert!(records("  \n").is_empty());
+        assert!(matches!(
+            read(b"", false).as_slice(),
+            [Record::Warning { message, .. }] if message == "the input is empty: nothing to write"
+        ));
         assert_eq!(
             records("[{\"key\":\"a\",\"value\":\"x\"}"),
             [
@@ -829,20 +912,66 @@ mod tests {
     }
 
     #[test]
-    fn a_byte_order_mark_is_skipped_and_trailing_input_after_an_array_is_an_error() {
+    fn a_byte_order_mark_is_skipped_arrays_may_follow_each_other_and_nothing_else_may() {
         let mut input = BOM.to_vec();
         input.extend_from_slice(br#"{"key":"a","value":"1"}"#);
         assert_eq!(
             records(std::str::from_utf8(&input).expect("UTF-8")),
             [Ok(("a".into(), b"1".to_vec()))]
         );
+        // `cat a.json b.json | import NS`: both arrays are read, scalars closing them too.
         assert_eq!(
-            records(r#"[{"key":"a","value":"1"}] [{"key":"b","value":"2"}]"#),
+            records(r#"[{"key":"a","value":"1"}] [{"key":"b","value":"2"}][5][]"#),
             [
                 Ok(("a".into(), b"1".to_vec())),
-                Err("input: the input goes on after its JSON array ends; give one array, or NDJSON lines".into())
+                Ok(("b".into(), b"2".to_vec())),
+                Err("index 2: not a JSON object with `key` and `value`: invalid type: integer `5`, expected struct Line at line 1 column 1".into()),
             ]
         );
+        assert_eq!(
+            records(r#"[{"key":"a","value":"1"}] {"key":"b","value":"2"}"#),
+            [
+                Ok(("a".into(), b"1".to_vec())),
+                Err("input: the input goes on after its JSON array ends; give JSON arrays, or NDJSON lines".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn an_absolute_expiry_stays_absolute_and_a_fed_back_bad_line_is_not_wrapped_again() {
+        let reading = Reading {
+            strict: false,
+            now_secs: 1_800_000_000,
+        };
+        let items = |input: &[u8]| -> Vec<Record> {
+            from_reader(Box::new(std::io::Cursor::new(input.to_vec())), reading).collect()
+        };
+        let Record::Item(item) =
+            items(br#"{"key":"a","value":"1","expiration":1800000060}"#).remove(0)
+        else {
+            panic!("an item");
+        };
+        assert_eq!(
+            (item.ttl_secs, item.expires_at),
+            (Some(60), Some(1_800_000_060))
+        );
+        // A bad line, then the same line as a failed file keeps it, fed back twice.
+        let bad = br#"{"key":"k""#;
+        let Record::Bad { input, .. } = items(bad).remove(0) else {
+            panic!("bad");
+        };
+        let mut line = serde_json::json!({"origin": "line 1", "error": "x", "input": input})
+            .to_string()
+            .into_bytes();
+        for _ in 0..2 {
+            let Record::Bad { input, .. } = items(&line).remove(0) else {
+                panic!("bad");
+            };
+            assert_eq!(input.as_deref(), Some(r#"{"key":"k""#));
+            line = serde_json::json!({"origin": "line 1", "error": "x", "input": input})
+                .to_string()
+                .into_bytes();
+        }
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub(crate) struct Summary {
     pub interrupted: bool,
     /// A `--prefix` listing stopped early: keys after the last listed are in no file.
     pub unlisted: bool,
+    /// After Ctrl-C or SIGTERM the input (a pipe, a FIFO) sent nothing more, and the run did not
+    /// wait for it: what it would have sent is in no file.
+    pub unread: bool,
     /// Answers 429 or 503 during the run, retried ones included.
     pub throttled: u64,
     /// How the adaptive window moved.
@@ -86,6 +89,10 @@ pub(crate) struct Budget {
     stop: AtomicU8,
     /// A `--prefix` listing ended early because of the stop: keys after it were never listed.
     unlisted: std::sync::atomic::AtomicBool,
+    /// An interrupted run stopped waiting for an input that sent nothing more.
+    unread: std::sync::atomic::AtomicBool,
+    /// Turns true on Ctrl-C or SIGTERM, for whoever waits on something else meanwhile.
+    interrupts: tokio::sync::watch::Sender<bool>,
 }
 
 const BUDGET_SPENT: u8 = 1;
@@ -98,6 +105,8 @@ impl Budget {
             failed: AtomicU64::new(0),
             stop: AtomicU8::new(0),
             unlisted: std::sync::atomic::AtomicBool::new(false),
+            unread: std::sync::atomic::AtomicBool::new(false),
+            interrupts: tokio::sync::watch::Sender::new(false),
         })
     }
 
@@ -113,6 +122,13 @@ impl Budget {
 
     fn interrupt(&self) {
         self.stop.store(INTERRUPTED, Ordering::SeqCst);
+        self.interrupts.send_replace(true);
+    }
+
+    /// Resolves once the run is interrupted.
+    async fn until_interrupted(&self) {
+        let mut interrupts = self.interrupts.subscribe();
+        let _ = interrupts.wait_for(|&interrupted| interrupted).await;
     }
 
     /// The client for this run: its requests stop retrying once the run stops.
@@ -171,6 +187,9 @@ pub(crate) struct FailedLine<'a> {
     pub base64: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ttl_secs: Option<u64>,
+    /// An absolute expiry stays absolute (wrangler's field), so a retry does not move it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_type: Option<&'a str>,
     pub origin: &'a str,
@@ -188,6 +207,7 @@ impl<'a> FailedLine<'a> {
             value: None,
             base64: None,
             ttl_secs: None,
+            expiration: None,
             content_type: None,
             origin,
             error,
@@ -203,7 +223,8 @@ impl<'a> FailedLine<'a> {
             key: Some(&item.key),
             value: Some(value),
             base64: Some(base64),
-            ttl_secs: item.ttl_secs,
+            ttl_secs: item.ttl_secs.filter(|_| item.expires_at.is_none()),
+            expiration: item.expires_at,
             content_type: item.content_type.as_deref(),
             origin: &item.origin,
             error,
@@ -385,6 +406,8 @@ pub(super) struct Tally<'a> {
     pub(super) budget: Arc<Budget>,
     summary: Summary,
     start: Instant,
+    /// Items whose key appeared earlier in the input.
+    duplicates: u64,
 }
 
 impl<'a> Tally<'a> {
@@ -408,6 +431,7 @@ impl<'a> Tally<'a> {
             budget: Arc::clone(budget),
             summary: Summary::default(),
             start: Instant::now(),
+            duplicates: 0,
         })
     }
 
@@ -481,6 +505,16 @@ impl<'a> Tally<'a> {
         Ok(())
     }
 
+    /// An item whose key appeared earlier in the input: the first few are named.
+    fn duplicate(&mut self, origin: &str, key: &str) {
+        self.duplicates += 1;
+        if self.duplicates <= SHOWN_FAILURES {
+            self.warn(&format!(
+                "{origin}: key `{key}` appeared earlier in the input; the last one wins"
+            ));
+        }
+    }
+
     pub(super) fn finish(self) -> anyhow::Result<Summary> {
         for note in self.window.take_notes() {
             self.progress.line(&note);
@@ -494,9 +528,17 @@ impl<'a> Tally<'a> {
                 summary.failed - SHOWN_FAILURES
             ));
         }
+        if self.duplicates > SHOWN_FAILURES {
+            let more = self.duplicates - SHOWN_FAILURES;
+            self.printer.warn(&format!(
+                "{more} more item{} had a key that appeared earlier in the input; the last one of each key wins",
+                if more == 1 { "" } else { "s" }
+            ));
+        }
         summary.seconds = self.start.elapsed().as_secs_f64();
         summary.interrupted = self.budget.interrupted();
         summary.unlisted = self.budget.unlisted.load(Ordering::SeqCst);
+        summary.unread |= self.budget.unread.load(Ordering::SeqCst);
         summary.throttled = self.pressure.throttled() - self.throttled_before;
         summary.window = self.window.summary();
         Ok(summary)
@@ -565,17 +607,58 @@ pub(crate) async fn put(
         events: events.clone(),
         budget: Arc::clone(&budget),
         chains: Arc::default(),
+        active: Arc::default(),
     };
     let (queue, heads) = mpsc::unbounded_channel::<Queued>();
+    let active = Arc::clone(&writer.active);
     let reader = start_reader(records, queue, writer.clone(), events);
     let dispatcher = tokio::spawn(dispatch(heads, writer, Arc::clone(&tally.window)));
-    while let Some(event) = collected.recv().await {
+    let mut quiet = Quiet::default();
+    loop {
+        let event = if budget.interrupted() {
+            match tokio::time::timeout(QUIET_STEP, collected.recv()).await {
+                Ok(event) => event,
+                // Nothing in flight and the input silent: a pipe or FIFO that may never send
+                // again does not keep an interrupted run alive.
+                Err(_) if quiet.tick() && active.load(Ordering::SeqCst) == 0 => {
+                    tally.summary.unread = true;
+                    break;
+                }
+                Err(_) => continue,
+            }
+        } else {
+            tokio::select! {
+                event = collected.recv() => event,
+                () = budget.until_interrupted() => continue,
+            }
+        };
+        let Some(event) = event else { break };
+        quiet = Quiet::default();
         tally_put(&mut tally, event)?;
     }
-    let _ = reader.await;
-    let _ = dispatcher.await;
+    if !tally.summary.unread {
+        let _ = reader.await;
+        let _ = dispatcher.await;
+    }
     signals.abort();
     tally.finish()
+}
+
+/// How long an interrupted run waits for an input that sends nothing: [`QUIET_STEPS`] steps
+/// of [`QUIET_STEP`].
+const QUIET_STEP: std::time::Duration = std::time::Duration::from_millis(250);
+const QUIET_STEPS: u32 = 8;
+
+/// Steps of silence counted after an interrupt.
+#[derive(Default)]
+struct Quiet(u32);
+
+impl Quiet {
+    /// One more silent step; whether the input has been silent long enough.
+    fn tick(&mut self) -> bool {
+        self.0 += 1;
+        self.0 >= QUIET_STEPS
+    }
 }
 
 /// An item on its way to a writer, holding its share of the byte budget until written.
@@ -594,6 +677,8 @@ struct Writer {
     events: mpsc::Sender<Event>,
     budget: Arc<Budget>,
     chains: Chains,
+    /// Chains being written.
+    active: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Writer {
@@ -619,7 +704,7 @@ impl Writer {
                             &self.ns,
                             &item.key,
                             item.value.clone(),
-                            item.ttl_secs,
+                            item.ttl_now(),
                             item.content_type.as_deref(),
                         )
                         .await;
@@ -660,7 +745,13 @@ async fn dispatch(mut heads: mpsc::UnboundedReceiver<Queued>, writer: Writer, wi
         };
         match slot {
             Some(slot) => {
-                writes.spawn(writer.clone().write_chain(head, Some(slot)));
+                writer.active.fetch_add(1, Ordering::SeqCst);
+                let chain = writer.clone();
+                writes.spawn(async move {
+                    let active = Arc::clone(&chain.active);
+                    chain.write_chain(head, Some(slot)).await;
+                    active.fetch_sub(1, Ordering::SeqCst);
+                });
                 // Finished writes are reaped as they go, so the set stays small.
                 while writes.try_join_next().is_some() {}
             }
@@ -762,9 +853,7 @@ fn tally_put(tally: &mut Tally<'_>, event: Event) -> anyhow::Result<()> {
             tally.skipped(&FailedLine::item(&item, &reason))?;
         }
         Event::Warning(message) => tally.warn(&message),
-        Event::Duplicate { origin, key } => tally.warn(&format!(
-            "{origin}: key `{key}` appeared earlier in the input; the last one wins"
-        )),
+        Event::Duplicate { origin, key } => tally.duplicate(&origin, &key),
         Event::Bad {
             origin,
             error,
@@ -978,9 +1067,36 @@ fn check(key: String, origin: String) -> KeyRecord {
     }
 }
 
-fn stream(receiver: mpsc::Receiver<KeyRecord>) -> impl futures_util::Stream<Item = KeyRecord> {
-    futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|record| (record, receiver))
+/// The keys as a stream. After Ctrl-C or SIGTERM, a source that sends nothing for a while (a
+/// pipe or FIFO that may never send again) ends it, and the run says its input was not read
+/// to the end.
+fn stream(
+    receiver: mpsc::Receiver<KeyRecord>,
+    budget: Arc<Budget>,
+) -> impl futures_util::Stream<Item = KeyRecord> {
+    futures_util::stream::unfold(receiver, move |mut receiver| {
+        let budget = Arc::clone(&budget);
+        async move {
+            let mut quiet = Quiet::default();
+            loop {
+                if !budget.interrupted() {
+                    tokio::select! {
+                        record = receiver.recv() => {
+                            return record.map(|record| (record, receiver));
+                        }
+                        () = budget.until_interrupted() => continue,
+                    }
+                }
+                match tokio::time::timeout(QUIET_STEP, receiver.recv()).await {
+                    Ok(record) => return record.map(|record| (record, receiver)),
+                    Err(_) if quiet.tick() => {
+                        budget.unread.store(true, Ordering::SeqCst);
+                        return None;
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
     })
 }
 
@@ -1081,7 +1197,7 @@ pub(crate) async fn get(
     } = KeyRun::start(client, ns, keys, options, printer, None, "read")?;
     let client = &client;
     let window = Arc::clone(&tally.window);
-    let fetches = stream(receiver)
+    let fetches = stream(receiver, Arc::clone(&budget))
         .map(|record| {
             let client = client.clone();
             let ns = ns.to_owned();
@@ -1200,7 +1316,7 @@ pub(crate) async fn delete(
     } = KeyRun::start(client, ns, keys, options, printer, total, "deleted")?;
     let client = &client;
     let window = Arc::clone(&tally.window);
-    let deletions = stream(receiver)
+    let deletions = stream(receiver, Arc::clone(&budget))
         .map(|record| {
             let client = client.clone();
             let ns = ns.to_owned();
@@ -1280,6 +1396,7 @@ mod tests {
             key: "logo.png".into(),
             value: bytes::Bytes::from_static(b"\x89PNG\r\n\x1a\n\x00\xff"),
             ttl_secs: Some(60),
+            expires_at: None,
             content_type: Some("image/png".into()),
             origin: "file logo.png".into(),
         };

@@ -168,6 +168,13 @@ fn finish(
             }
         ),
     };
+    let hint = if summary.unread {
+        format!(
+            "{hint} The input sent nothing more after the interrupt and was not read to its end: what it had left to send is in no file."
+        )
+    } else {
+        hint
+    };
     let hint = if summary.unlisted {
         format!(
             "{hint} The key listing stopped early too: keys not yet listed are in no file, so run the same command again to finish."
@@ -298,8 +305,6 @@ async fn read_keys(
 ) -> anyhow::Result<()> {
     let target = target::id(backend, spec).await?;
     let client = backend.client.without_retry_messages();
-    // The NDJSON is the result; the summary goes to stderr only.
-    let quiet_json = printer.stderr_only();
     let summary = match output_file {
         Some(path) => {
             read_to_file(
@@ -324,10 +329,17 @@ async fn read_keys(
             )
             .await?;
             out.flush()?;
-            summary
+            // The values are the result on stdout; with `--json` the summary is one JSON line
+            // on stderr.
+            if matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson) {
+                let line = serde_json::to_string(&summary)?;
+                crate::ui::printer::stderr_line(&line);
+            }
+            return finish(&printer.stderr_only(), "Read", &summary, bulk);
         }
     };
-    finish(&quiet_json, "Read", &summary, bulk)
+    // With `--output-file`, stdout is free for the summary (`--json`).
+    finish(printer, "Read", &summary, bulk)
 }
 
 /// `--output-file PATH`: written whole, or not at all. A run that did not read every key

@@ -185,13 +185,17 @@ pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
     }
 }
 
-/// Runs `future` on a single-threaded runtime: commands make one request at a time.
+/// Runs `future` on a single-threaded runtime: commands make one request at a time. Once it
+/// is done, nothing left on the runtime is waited for: a thread still blocked reading a pipe
+/// or FIFO that an interrupted run gave up on must not keep the process alive.
 fn block_on<F: Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?
-        .block_on(future)
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(future);
+    runtime.shutdown_background();
+    result
 }
 
 /// Opens a backend (remote, or the local emulator) and runs `command` with it.
@@ -222,11 +226,14 @@ fn with_bulk_backend(
     })
 }
 
-/// Runs `future` on a runtime with a worker per core.
+/// Runs `future` on a runtime with a worker per core; like [`block_on`], it waits for nothing
+/// left on the runtime once `future` is done.
 fn multi_thread<F: Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?
-        .block_on(future)
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(future);
+    runtime.shutdown_background();
+    result
 }

@@ -537,7 +537,8 @@ fn inputs_are_read_exactly() {
     let kv = Kv::start();
     let id = kv.namespace("exact");
     let one = json!([{"key": "a", "value": "1"}]).to_string();
-    std::fs::write(kv.path().join("two.json"), format!("{one}\n{one}\n")).expect("write");
+    let line = json!({"key": "b", "value": "2"}).to_string();
+    std::fs::write(kv.path().join("two.json"), format!("{one}\n{line}\n")).expect("write");
     let output = kv.run(&["storage", "kv", "bulk", "put", &id, "two.json"]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(1), "{stderr}");
@@ -895,4 +896,250 @@ fn an_empty_prefix_is_a_usage_error_and_every_key_takes_all() {
         "storage", "kv", "bulk", "delete", &id, "--all", "--prefix", "a",
     ]);
     assert_eq!(output.status.code(), Some(2), "--all and --prefix conflict");
+}
+
+/// Sends SIGTERM to `child` while its stdin (a pipe the test keeps open) sends nothing more.
+#[cfg(unix)]
+fn terminated_while_stdin_is_silent(mut child: std::process::Child) -> (Option<i32>, String) {
+    use std::io::Read as _;
+    let stdin = child.stdin.take().expect("stdin");
+    std::thread::sleep(Duration::from_millis(800));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let start = std::time::Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            break status.code();
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("still running 15 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(stdin);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("reads");
+    (code, stderr)
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_ends_a_run_whose_piped_input_has_gone_silent() {
+    use std::io::Write as _;
+    let kv = Kv::start();
+    let id = kv.namespace("silent");
+    let runs: [&[&str]; 2] = [
+        &["bulk", "put", &id, "-", "--failed-file", "rest.ndjson"],
+        &["--yes", "bulk", "delete", &id, "--from-file", "-"],
+    ];
+    for args in runs {
+        let mut child = kv
+            .std_cmd()
+            .args(["storage", "kv"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let first = if args.contains(&"put") {
+            format!("{}\n", json!({"key": "a", "value": "1"}))
+        } else {
+            "a\n".to_owned()
+        };
+        child
+            .stdin
+            .as_mut()
+            .expect("stdin")
+            .write_all(first.as_bytes())
+            .expect("writes");
+        let (code, stderr) = terminated_while_stdin_is_silent(child);
+        assert_eq!(code, Some(130), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("was not read to its end: what it had left to send is in no file"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(
+        kv.ok(&["-o", "ids", "storage", "kv", "key", "list", &id]),
+        b"",
+        "the key put before the silence, then deleted"
+    );
+}
+
+#[test]
+fn an_absolute_expiry_stays_absolute_in_the_remainder() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 3600;
+    std::fs::write(
+        home.path().join("in.ndjson"),
+        format!("{}\n", json!({"key": "k", "value": "v", "expiration": at})),
+    )
+    .expect("write");
+    let server = scripted_k(vec![500]);
+    let output = against(&server, home.path())
+        .args([
+            "--retries",
+            "0",
+            "storage",
+            "kv",
+            "bulk",
+            "put",
+            NS,
+            "in.ndjson",
+        ])
+        .args(["--failed-file", "rest.ndjson"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(6));
+    let rest = lines(&std::fs::read(home.path().join("rest.ndjson")).expect("rest"));
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0]["expiration"], at, "{}", rest[0]);
+    assert!(rest[0].get("ttl_secs").is_none(), "{}", rest[0]);
+    // Fed back, the TTL sent is what is left until that moment, not the hour again.
+    let output = against(&server, home.path())
+        .args(["storage", "kv", "bulk", "put", NS, "rest.ndjson"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    let sent = server.received();
+    let ttl: u64 = sent
+        .last()
+        .and_then(|r| r.target.split("ttl_secs=").nth(1))
+        .and_then(|t| t.parse().ok())
+        .expect("a ttl_secs");
+    assert!((3590..=3600).contains(&ttl), "{ttl}");
+}
+
+#[test]
+fn an_empty_remainder_fed_back_is_nothing_to_do() {
+    let kv = Kv::start();
+    let id = kv.namespace("done");
+    std::fs::write(kv.path().join("rest.ndjson"), "").expect("write");
+    let output = kv.run(&["--json", "storage", "kv", "bulk", "put", &id, "rest.ndjson"]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: input: the input is empty: nothing to write"),
+        "{stderr}"
+    );
+    let summary: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+    assert_eq!(
+        (summary["done"].as_u64(), summary["failed"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+#[test]
+fn json_arrays_joined_on_stdin_are_all_written() {
+    let kv = Kv::start();
+    let id = kv.namespace("joined");
+    let joined = format!(
+        "{}\n{}\n",
+        json!([{"key": "a", "value": "1"}]),
+        json!([{"key": "b", "value": "2"}, {"key": "c", "value": "3"}])
+    );
+    std::fs::write(kv.path().join("joined.json"), &joined).expect("write");
+    // From a file (checked ahead) and from a pipe (read as it comes).
+    kv.ok(&["storage", "kv", "import", &id, "joined.json"]);
+    kv.ok(&["storage", "kv", "bulk", "delete", &id, "--all", "--yes"]);
+    let mut child = kv
+        .std_cmd()
+        .args(["storage", "kv", "import", &id])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(joined.as_bytes()).expect("writes");
+    }
+    let output = child.wait_with_output().expect("exits");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        kv.ok(&["-o", "ids", "storage", "kv", "key", "list", &id]),
+        b"a\nb\nc\n"
+    );
+}
+
+#[test]
+fn duplicate_key_warnings_stop_after_ten_and_the_rest_are_counted() {
+    let kv = Kv::start();
+    let id = kv.namespace("duplicates");
+    let input: String = (0..31)
+        .map(|i| format!("{}\n", json!({"key": "same", "value": format!("v{i}")})))
+        .collect();
+    std::fs::write(kv.path().join("in.ndjson"), input).expect("write");
+    let output = kv.run(&["storage", "kv", "bulk", "put", &id, "in.ndjson"]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("appeared earlier in the input; the last one wins")
+            .count(),
+        10,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: 20 more items had a key that appeared earlier in the input; the last one of each key wins"),
+        "{stderr}"
+    );
+    assert_eq!(kv.ok(&["storage", "kv", "get", &id, "same"]), b"v30");
+}
+
+#[test]
+fn bulk_get_and_export_print_a_json_summary() {
+    let kv = Kv::start();
+    let id = kv.namespace("summarised");
+    kv.ok(&["storage", "kv", "put", &id, "a", "1"]);
+    // With --output-file, stdout is free for the summary.
+    let output = kv.run(&[
+        "--json",
+        "storage",
+        "kv",
+        "export",
+        &id,
+        "--output-file",
+        "b.ndjson",
+    ]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    let summary: Value = serde_json::from_str(stdout.trim()).expect("JSON on stdout");
+    assert_eq!(summary["done"], 1);
+    // Values on stdout: the summary is one JSON line on stderr.
+    let output = kv.run(&["--json", "storage", "kv", "bulk", "get", &id, "a"]);
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        "{\"key\":\"a\",\"value\":\"1\",\"base64\":false,\"content_type\":\"application/octet-stream\"}\n"
+    );
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .expect("a JSON line on stderr");
+    let summary: Value = serde_json::from_str(line).expect("JSON");
+    assert_eq!(
+        (summary["done"].as_u64(), summary["failed"].as_u64()),
+        (Some(1), Some(0))
+    );
 }

@@ -176,7 +176,7 @@ fn bad_input_exits_2_before_any_request() {
 
 #[test]
 fn dot_segment_keys_in_bulk_work_are_failed_items_never_requests() {
-    let listed = r#"{"record_type":"storage_kv_key","data":[{"key":"..","size_bytes":1,"updated_at":"2026-01-01T00:00:00Z"},{"key":".","size_bytes":1,"updated_at":"2026-01-01T00:00:00Z"}],"meta":{"has_more":false}}"#;
+    let listed = r#"{"record_type":"storage_kv_key","data":[{"key":".","size_bytes":1,"updated_at":"2026-01-01T00:00:00Z"},{"key":"..","size_bytes":1,"updated_at":"2026-01-01T00:00:00Z"}],"meta":{"has_more":false}}"#;
     let server = FaultServer::start(vec![Fault::json(200, listed), Fault::status(500, "")]);
     let home = tempfile::tempdir().expect("tempdir");
     std::fs::write(
