@@ -23,6 +23,7 @@ mod emulator_namespaces;
 mod emulator_server;
 #[cfg(unix)]
 mod explorer;
+mod fault_schedules;
 mod func_toml_fixtures;
 mod help;
 mod serve;
