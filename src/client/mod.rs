@@ -454,12 +454,22 @@ impl Client {
         Ok(data.data)
     }
 
-    /// `DELETE /storage/kvs/{id}`
+    /// `DELETE /storage/kvs/{id}`. Retried like every idempotent request; when a retry finds
+    /// the namespace already being deleted (409), an earlier attempt whose answer was lost may
+    /// have started it, and the namespace as it now is is the answer.
     pub(crate) async fn delete_namespace(&self, id: &str) -> Result<Namespace, ApiError> {
-        let data: Data<Namespace> = self
+        let deleted: Result<Data<Namespace>, ApiError> = self
             .json(Method::DELETE, &format!("/storage/kvs/{id}"), None)
-            .await?;
-        Ok(data.data)
+            .await;
+        match deleted {
+            Ok(data) => Ok(data.data),
+            Err(ApiError::Status {
+                status: 409,
+                detail: Some(detail),
+                ..
+            }) if detail.to_ascii_lowercase().contains("delet") => self.get_namespace(id).await,
+            Err(err) => Err(err),
+        }
     }
 
     /// `POST /storage/kvs`. Retried only when the request certainly did not reach the service

@@ -609,3 +609,47 @@ fn a_listing_that_goes_back_with_fresh_cursors_ends_too() {
     );
     assert_eq!(server.received().len(), 2);
 }
+
+#[test]
+fn a_namespace_delete_whose_answer_was_lost_is_found_deleting_not_failed() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let deletes = std::sync::atomic::AtomicU64::new(0);
+    let server = FaultServer::answering(move |request| {
+        let namespace = |status: &str| {
+            Fault::json(
+                200,
+                &format!(
+                    r#"{{"data":{{"record_type":"storage_kv","id":"{NS}","name":"gone","status":"{status}","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}}}}"#
+                ),
+            )
+        };
+        let seen = deletes.load(std::sync::atomic::Ordering::SeqCst);
+        match request.method.as_str() {
+            "DELETE" => {
+                deletes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if seen == 0 {
+                    // Applied, but the answer is lost.
+                    return Fault::Reset;
+                }
+                Fault::json(
+                    409,
+                    r#"{"errors":[{"code":"10015","title":"Conflict","detail":"KV namespace is already being deleted (status: deleting)"}]}"#,
+                )
+            }
+            _ if request.target.contains("/keys") => Fault::json(
+                200,
+                r#"{"record_type":"storage_kv_key","data":[],"meta":{"has_more":false}}"#,
+            ),
+            _ if seen > 0 => namespace("deleting"),
+            _ => namespace("provision_ok"),
+        }
+    });
+    let output = against(&server, home.path())
+        .args(["--json", "--yes", "storage", "kv", "delete", NS])
+        .output()
+        .expect("runs");
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    let deleted: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(deleted["status"], "deleting", "{stdout}");
+}
