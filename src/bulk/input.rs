@@ -31,6 +31,9 @@ pub(crate) struct Item {
     /// `expiration`): the TTL is worked out from it when the item is sent, and a failed file
     /// keeps it absolute, so a retry does not move the expiry.
     pub expires_at: Option<u64>,
+    /// A failed file's item whose absolute expiry passed before it could be written: a run
+    /// without faults would have written it and seen it expire, so the key is deleted instead.
+    pub expired: bool,
     pub content_type: Option<String>,
     /// Where it came from: `line 12`, `index 3`, `file a/b.txt`.
     pub origin: String,
@@ -40,11 +43,13 @@ pub(crate) struct Item {
 #[derive(Debug)]
 pub(crate) enum Record {
     Item(Item),
-    /// An item that cannot be written, with where it was, why, and its text when there is one.
+    /// An item that cannot be written, with where it was, why, its text when there is one,
+    /// and its key when it has a valid one (so that it keeps its place among the key's items).
     Bad {
         origin: String,
         error: String,
         input: Option<String>,
+        key: Option<String>,
     },
     /// Something the user should know that does not stop the item (a dropped field).
     Warning {
@@ -59,6 +64,7 @@ impl Record {
             origin,
             error: error.into(),
             input: input.map(kept_text),
+            key: None,
         }
     }
 }
@@ -80,14 +86,21 @@ pub(crate) struct Reading {
     pub strict: bool,
     /// Seconds since the epoch, for wrangler's absolute `expiration`.
     pub now_secs: u64,
+    /// An empty input is an error (stdin: most likely a producer that failed) rather than
+    /// nothing to do (a file: an empty remainder fed back).
+    pub empty_is_error: bool,
 }
 
 impl Reading {
-    pub(crate) fn now(strict: bool) -> Self {
+    pub(crate) fn now(strict: bool, empty_is_error: bool) -> Self {
         let now_secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        Self { strict, now_secs }
+        Self {
+            strict,
+            now_secs,
+            empty_is_error,
+        }
     }
 }
 
@@ -131,24 +144,38 @@ impl Interpreter {
 
     /// Checks one record; warnings (first use of a dropped field) go to `out` before it.
     fn record(&mut self, json: &[u8], origin: String, out: &mut VecDeque<Record>) {
-        let bad = |error: String| Record::bad(origin.clone(), error, Some(json));
         let line: Line = match serde_json::from_slice(json) {
             Ok(line) => line,
             Err(err) => {
-                out.push_back(bad(format!(
-                    "not a JSON object with `key` and `value`: {err}"
-                )));
+                out.push_back(Record::bad(
+                    origin,
+                    format!("not a JSON object with `key` and `value`: {err}"),
+                    Some(json),
+                ));
                 return;
             }
         };
         // A bad line of a failed file, fed back: what matters is the text it kept, read again
         // as it was first given (so its `input` is not wrapped once more on each turn).
-        if let (None, None, Some(_), Some(serde_json::Value::String(text))) =
-            (&line.key, &line.value, &line.error, &line.input)
+        if let (None, Some(_), Some(serde_json::Value::String(text))) =
+            (&line.value, &line.error, &line.input)
         {
             let text = text.clone();
             return self.record(text.as_bytes(), origin, out);
         }
+        // A valid key keeps a bad item in its place among the key's items (see `Record::Bad`).
+        let key = match &line.key {
+            Some(serde_json::Value::String(key)) if rules::request_key(key).is_ok() => {
+                Some(key.clone())
+            }
+            _ => None,
+        };
+        let bad = |error: String| Record::Bad {
+            origin: origin.clone(),
+            error,
+            input: Some(kept_text(json)),
+            key: key.clone(),
+        };
         if let Some(field) = line.unknown.keys().next()
             && self.reading.strict
         {
@@ -205,8 +232,14 @@ impl Interpreter {
                 value.len()
             ));
         }
-        let (ttl_secs, expires_at) =
-            self.ttl(&key, line.ttl_secs, line.expiration_ttl, line.expiration)?;
+        let from_failed_file = line.error.is_some();
+        let (ttl_secs, expires_at, expired) =
+            match self.ttl(&key, line.ttl_secs, line.expiration_ttl, line.expiration) {
+                Ok((ttl_secs, expires_at)) => (ttl_secs, expires_at, false),
+                // Fed back after its moment passed: the key a run without faults left is gone.
+                Err(Expiry::Past { at, .. }) if from_failed_file => (None, Some(at), true),
+                Err(err) => return Err(err.to_string()),
+            };
         if let Some(content_type) = &line.content_type
             && http::HeaderValue::from_str(content_type).is_err()
         {
@@ -219,6 +252,7 @@ impl Interpreter {
             value: Bytes::from(value),
             ttl_secs,
             expires_at,
+            expired,
             content_type: line.content_type,
             origin: origin.to_owned(),
         })
@@ -232,7 +266,7 @@ impl Interpreter {
         ttl_secs: Option<serde_json::Value>,
         expiration_ttl: Option<serde_json::Value>,
         expiration: Option<serde_json::Value>,
-    ) -> Result<(Option<u64>, Option<u64>), String> {
+    ) -> Result<(Option<u64>, Option<u64>), Expiry> {
         let whole = |value: &serde_json::Value| value.as_u64();
         let relative = ttl_secs
             .filter(|v| !v.is_null())
@@ -245,29 +279,54 @@ impl Interpreter {
         if let Some((field, value)) = relative {
             return match whole(&value).filter(|s| rules::ttl_secs(*s).is_ok()) {
                 Some(secs) => Ok((Some(secs), None)),
-                None => Err(format!(
+                None => Err(Expiry::Invalid(format!(
                     "`{field}` of `{key}` must be a whole number from 1 to {MAX_TTL_SECS}"
-                )),
+                ))),
             };
         }
         let Some(expiration) = expiration.filter(|v| !v.is_null()) else {
             return Ok((None, None));
         };
         let Some(at) = whole(&expiration) else {
-            return Err(format!(
+            return Err(Expiry::Invalid(format!(
                 "`expiration` of `{key}` must be whole seconds since 1970 (UTC)"
-            ));
+            )));
         };
         if at <= self.reading.now_secs {
-            return Err(format!(
-                "`expiration` of `{key}` ({at}) is in the past; the key would expire at once"
-            ));
+            return Err(Expiry::Past {
+                key: key.to_owned(),
+                at,
+            });
         }
         let secs = at - self.reading.now_secs;
         rules::ttl_secs(secs).map_err(|_| {
-            format!("`expiration` of `{key}` is more than {MAX_TTL_SECS} seconds away")
+            Expiry::Invalid(format!(
+                "`expiration` of `{key}` is more than {MAX_TTL_SECS} seconds away"
+            ))
         })?;
         Ok((Some(secs), Some(at)))
+    }
+}
+
+/// Why a line's TTL fields make no TTL.
+enum Expiry {
+    Invalid(String),
+    /// `expiration` names a moment already past.
+    Past {
+        key: String,
+        at: u64,
+    },
+}
+
+impl std::fmt::Display for Expiry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid(message) => f.write_str(message),
+            Self::Past { key, at } => write!(
+                f,
+                "`expiration` of `{key}` ({at}) is in the past; the key would expire at once"
+            ),
+        }
     }
 }
 
@@ -304,6 +363,11 @@ pub(crate) fn from_reader(
     };
     let interpreter = Interpreter::new(reading);
     match first {
+        None if reading.empty_is_error => Box::new(std::iter::once(Record::bad(
+            "input".into(),
+            "the input is empty; expected NDJSON lines or a JSON array (did the command feeding it fail?)",
+            None,
+        ))),
         // An empty remainder fed back (a retry loop's last turn) is nothing left to do.
         None => Box::new(std::iter::once(Record::Warning {
             origin: "input".into(),
@@ -336,71 +400,6 @@ fn first_byte(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<Option<u8
             return Ok(Some(byte));
         }
         let len = buf.len();
-        reader.consume(len);
-    }
-}
-
-/// Whether the JSON arrays in `path` are all there is: anything after a `]` but white space or
-/// the `[` of another array (as `cat a.json b.json` makes) is an error found before anything is
-/// written.
-pub(crate) fn check_array_file(path: &Path) -> Result<(), String> {
-    let file = std::fs::File::open(path).map_err(|err| format!("cannot read: {err}"))?;
-    let mut reader = std::io::BufReader::with_capacity(256 * 1024, file);
-    let mut scanner = Scanner::default();
-    let mut bom = [0u8; 3];
-    let mut started = false;
-    let mut closed = false;
-    let mut offset: u64 = 0;
-    loop {
-        let buf = reader
-            .fill_buf()
-            .map_err(|err| format!("cannot read: {err}"))?;
-        if buf.is_empty() {
-            return Ok(());
-        }
-        let mut skip = 0;
-        if offset == 0 && buf.len() >= 3 {
-            bom.copy_from_slice(&buf[..3]);
-            if bom == BOM[..] {
-                skip = 3;
-            }
-        }
-        for (index, &byte) in buf.iter().enumerate().skip(skip) {
-            if closed {
-                match byte {
-                    // Arrays one after another (`cat a.json b.json`) are read as one.
-                    b'[' => {
-                        closed = false;
-                        scanner = Scanner::default();
-                        scanner.depth = 1;
-                    }
-                    b if b.is_ascii_whitespace() => {}
-                    _ => {
-                        return Err(format!(
-                            "the input goes on after its JSON array ends (at byte {}); give JSON arrays, or NDJSON lines",
-                            offset + index as u64
-                        ));
-                    }
-                }
-                continue;
-            }
-            if !started {
-                match byte {
-                    b'[' => {
-                        started = true;
-                        scanner.depth = 1;
-                    }
-                    b if b.is_ascii_whitespace() => {}
-                    // NDJSON (or nothing readable): not an array to check.
-                    _ => return Ok(()),
-                }
-                continue;
-            }
-            scanner.feed(byte);
-            closed = scanner.depth == 0;
-        }
-        let len = buf.len();
-        offset += len as u64;
         reader.consume(len);
     }
 }
@@ -503,6 +502,10 @@ impl Iterator for NdjsonRecords {
 struct ArrayRecords {
     reader: Box<dyn BufRead + Send>,
     index: usize,
+    /// Line breaks read so far, so that NDJSON lines after the arrays are numbered truly.
+    lines: usize,
+    /// NDJSON lines that follow the arrays (`[…]` then `{…}` lines, as a mixed pipe gives).
+    then: Option<Box<NdjsonRecords>>,
     done: bool,
     /// The last element read ended its array (`5]`).
     closed: bool,
@@ -525,6 +528,8 @@ impl ArrayRecords {
         Self {
             reader,
             index: 0,
+            lines: 0,
+            then: None,
             done: false,
             closed: false,
             interpreter,
@@ -538,6 +543,9 @@ impl ArrayRecords {
             return Ok(None);
         };
         self.reader.consume(1);
+        if byte == b'\n' {
+            self.lines += 1;
+        }
         Ok(Some(byte))
     }
 
@@ -584,8 +592,8 @@ impl ArrayRecords {
         })
     }
 
-    /// After a closing `]`: another array goes on the input (`cat a.json b.json`); anything
-    /// else but white space is an error (on stdin, where it cannot be checked ahead).
+    /// After a closing `]`: another array goes on the input (`cat a.json b.json`, a byte order
+    /// mark at the second file's start allowed), or NDJSON lines do.
     fn trailing(&mut self) -> Trail {
         loop {
             let buf = match self.reader.fill_buf() {
@@ -601,21 +609,24 @@ impl ArrayRecords {
             if buf.is_empty() {
                 return Trail::End;
             }
+            if buf.starts_with(BOM) {
+                self.reader.consume(BOM.len());
+                continue;
+            }
             match buf.iter().position(|b| !b.is_ascii_whitespace()) {
                 Some(pos) if buf[pos] == b'[' => {
+                    self.lines += buf[..pos].iter().filter(|&&b| b == b'\n').count();
                     self.reader.consume(pos + 1);
                     return Trail::More;
                 }
                 Some(pos) => {
-                    let rest = buf[pos..].to_vec();
-                    return Trail::Bad(Record::bad(
-                        "input".into(),
-                        "the input goes on after its JSON array ends; give JSON arrays, or NDJSON lines",
-                        Some(&rest),
-                    ));
+                    self.lines += buf[..pos].iter().filter(|&&b| b == b'\n').count();
+                    self.reader.consume(pos);
+                    return Trail::Lines;
                 }
                 None => {
                     let len = buf.len();
+                    self.lines += buf.iter().filter(|&&b| b == b'\n').count();
                     self.reader.consume(len);
                 }
             }
@@ -631,6 +642,18 @@ impl ArrayRecords {
                 self.done = true;
                 None
             }
+            Trail::Lines => {
+                self.done = true;
+                let reader = std::mem::replace(&mut self.reader, Box::new(std::io::empty()));
+                let interpreter = Interpreter::new(self.interpreter.reading);
+                self.then = Some(Box::new(NdjsonRecords {
+                    reader,
+                    line: self.lines,
+                    interpreter,
+                    pending: VecDeque::new(),
+                }));
+                None
+            }
             Trail::Bad(record) => {
                 self.done = true;
                 Some(record)
@@ -643,6 +666,8 @@ impl ArrayRecords {
 enum Trail {
     /// Another array.
     More,
+    /// Something else: NDJSON lines, read as such.
+    Lines,
     /// The end of the input.
     End,
     Bad(Record),
@@ -657,7 +682,7 @@ impl Iterator for ArrayRecords {
                 return Some(record);
             }
             if self.done {
-                return None;
+                return self.then.as_mut().and_then(|lines| lines.next());
             }
             let origin = format!("index {}", self.index);
             self.index += 1;
@@ -780,6 +805,7 @@ impl DirRecords {
             value: Bytes::from(value),
             ttl_secs: None,
             expires_at: None,
+            expired: false,
             content_type: None,
             origin,
         })
@@ -796,6 +822,7 @@ mod tests {
         let reading = Reading {
             strict,
             now_secs: NOW,
+            empty_is_error: false,
         };
         from_reader(Box::new(std::io::Cursor::new(input.to_vec())), reading).collect()
     }
@@ -912,7 +939,7 @@ mod tests {
     }
 
     #[test]
-    fn a_byte_order_mark_is_skipped_arrays_may_follow_each_other_and_nothing_else_may() {
+    fn a_byte_order_mark_is_skipped_and_arrays_may_follow_each_other_or_ndjson_lines() {
         let mut input = BOM.to_vec();
         input.extend_from_slice(br#"{"key":"a","value":"1"}"#);
         assert_eq!(
@@ -928,11 +955,24 @@ mod tests {
                 Err("index 2: not a JSON object with `key` and `value`: invalid type: integer `5`, expected struct Line at line 1 column 1".into()),
             ]
         );
+        // An array then NDJSON lines (a mixed pipe), numbered as lines of the whole input.
         assert_eq!(
-            records(r#"[{"key":"a","value":"1"}] {"key":"b","value":"2"}"#),
+            records("[{\"key\":\"a\",\"value\":\"1\"}]\n{\"key\":\"b\",\"value\":\"2\"}\n{bad\n"),
             [
                 Ok(("a".into(), b"1".to_vec())),
-                Err("input: the input goes on after its JSON array ends; give JSON arrays, or NDJSON lines".into())
+                Ok(("b".into(), b"2".to_vec())),
+                Err("line 3: not a JSON object with `key` and `value`: key must be a string at line 1 column 2".into()),
+            ]
+        );
+        // The second file of `cat a.json b.json` may start with a byte order mark.
+        let mut joined = br#"[{"key":"a","value":"1"}]"#.to_vec();
+        joined.extend_from_slice(BOM);
+        joined.extend_from_slice(br#"[{"key":"b","value":"2"}]"#);
+        assert_eq!(
+            records(std::str::from_utf8(&joined).expect("UTF-8")),
+            [
+                Ok(("a".into(), b"1".to_vec())),
+                Ok(("b".into(), b"2".to_vec()))
             ]
         );
     }
@@ -942,6 +982,7 @@ mod tests {
         let reading = Reading {
             strict: false,
             now_secs: 1_800_000_000,
+            empty_is_error: false,
         };
         let items = |input: &[u8]| -> Vec<Record> {
             from_reader(Box::new(std::io::Cursor::new(input.to_vec())), reading).collect()
@@ -955,6 +996,16 @@ mod tests {
             (item.ttl_secs, item.expires_at),
             (Some(60), Some(1_800_000_060))
         );
+        assert!(!item.expired);
+        // Past its moment: an error in fresh input, a deletion when a failed file feeds it back.
+        let past = br#"{"key":"a","value":"1","expiration":1799999999}"#;
+        assert!(matches!(items(past).remove(0), Record::Bad { key: Some(k), .. } if k == "a"));
+        let fed_back =
+            br#"{"key":"a","value":"1","expiration":1799999999,"origin":"line 1","error":"x"}"#;
+        let Record::Item(item) = items(fed_back).remove(0) else {
+            panic!("an item");
+        };
+        assert!(item.expired);
         // A bad line, then the same line as a failed file keeps it, fed back twice.
         let bad = br#"{"key":"k""#;
         let Record::Bad { input, .. } = items(bad).remove(0) else {

@@ -93,6 +93,8 @@ pub(crate) struct Budget {
     unread: std::sync::atomic::AtomicBool,
     /// Turns true on Ctrl-C or SIGTERM, for whoever waits on something else meanwhile.
     interrupts: tokio::sync::watch::Sender<bool>,
+    /// When the first Ctrl-C or SIGTERM came.
+    interrupted_at: std::sync::OnceLock<Instant>,
 }
 
 const BUDGET_SPENT: u8 = 1;
@@ -107,6 +109,7 @@ impl Budget {
             unlisted: std::sync::atomic::AtomicBool::new(false),
             unread: std::sync::atomic::AtomicBool::new(false),
             interrupts: tokio::sync::watch::Sender::new(false),
+            interrupted_at: std::sync::OnceLock::new(),
         })
     }
 
@@ -121,8 +124,17 @@ impl Budget {
     }
 
     fn interrupt(&self) {
+        self.interrupted_at.get_or_init(Instant::now);
         self.stop.store(INTERRUPTED, Ordering::SeqCst);
         self.interrupts.send_replace(true);
+    }
+
+    /// Whether an interrupted run has read its input for as long as it may: an input that
+    /// keeps trickling in must not keep it alive either.
+    fn reading_overdue(&self) -> bool {
+        self.interrupted_at
+            .get()
+            .is_some_and(|at| at.elapsed() >= READING_AFTER_STOP)
     }
 
     /// Resolves once the run is interrupted.
@@ -494,8 +506,10 @@ impl<'a> Tally<'a> {
         }
         self.summary.exit.get_or_insert(exit);
         if self.summary.failed <= SHOWN_FAILURES {
+            // A bad line's error names its key already.
             let shown = line
                 .key
+                .filter(|_| !invalid)
                 .map(|key| format!("key `{key}`: "))
                 .unwrap_or_default();
             self.warn(&format!("{}: {shown}{}", line.origin, line.error));
@@ -544,15 +558,18 @@ impl<'a> Tally<'a> {
         Ok(summary)
     }
 
+    /// A bad input line (no request made): `key` when it has a valid one, so that it takes
+    /// part in the one-line-per-key rule of the remainder.
     pub(super) fn bad(
         &mut self,
         origin: &str,
         error: &str,
         input: Option<&str>,
+        key: Option<&str>,
     ) -> anyhow::Result<()> {
         let line = FailedLine {
             input,
-            ..FailedLine::about(None, origin, error)
+            ..FailedLine::about(key, origin, error)
         };
         self.failed(&line, Exit::Failure, true)
     }
@@ -563,11 +580,7 @@ enum Event {
     /// The item of this key was written.
     Done(String),
     Failed(Box<Item>, ApiError),
-    Bad {
-        origin: String,
-        error: String,
-        input: Option<String>,
-    },
+    Bad(Box<BadItem>),
     Warning(String),
     Duplicate {
         origin: String,
@@ -616,6 +629,14 @@ pub(crate) async fn put(
     let mut quiet = Quiet::default();
     loop {
         let event = if budget.interrupted() {
+            if budget.reading_overdue() && active.load(Ordering::SeqCst) == 0 {
+                // What was read is counted; the rest of the input is not waited for.
+                while let Ok(event) = collected.try_recv() {
+                    tally_put(&mut tally, event)?;
+                }
+                tally.summary.unread = true;
+                break;
+            }
             match tokio::time::timeout(QUIET_STEP, collected.recv()).await {
                 Ok(event) => event,
                 // Nothing in flight and the input silent: a pipe or FIFO that may never send
@@ -644,6 +665,9 @@ pub(crate) async fn put(
     tally.finish()
 }
 
+/// How long an interrupted run goes on reading its input into the remainder at most.
+const READING_AFTER_STOP: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How long an interrupted run waits for an input that sends nothing: [`QUIET_STEPS`] steps
 /// of [`QUIET_STEP`].
 const QUIET_STEP: std::time::Duration = std::time::Duration::from_millis(250);
@@ -664,10 +688,26 @@ impl Quiet {
 /// An item on its way to a writer, holding its share of the byte budget until written.
 type Queued = (Item, tokio::sync::OwnedSemaphorePermit);
 
+/// An input line that cannot be written: where it was, why, its text and its key (if valid).
+struct BadItem {
+    origin: String,
+    error: String,
+    input: Option<String>,
+    key: Option<String>,
+}
+
+/// What waits in a key's chain: an item to write, or a bad line of that key, reported in its
+/// turn so that the remainder keeps the key's lines in input order.
+enum Link {
+    Item(Queued),
+    Bad(Box<BadItem>),
+}
+
+type Chain = std::collections::VecDeque<Link>;
+
 /// The items waiting behind an earlier item with the same key (by hash), per key that has an
 /// item queued or in flight. Only such keys have an entry, so it stays as small as the queue.
-type Chains =
-    Arc<std::sync::Mutex<std::collections::HashMap<u64, std::collections::VecDeque<Queued>>>>;
+type Chains = Arc<std::sync::Mutex<std::collections::HashMap<u64, Chain>>>;
 
 /// What every write of a run shares.
 #[derive(Clone)]
@@ -682,10 +722,7 @@ struct Writer {
 }
 
 impl Writer {
-    fn chains(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, std::collections::VecDeque<Queued>>>
-    {
+    fn chains(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, Chain>> {
         self.chains.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -694,32 +731,11 @@ impl Writer {
     /// item is reported as skipped.
     async fn write_chain(self, first: Queued, mut slot: Option<Slot>) {
         let hash = key_hash(&first.0.key);
-        let mut next = Some(first);
-        while let Some((item, _permit)) = next.take() {
-            let event = match slot.as_mut().filter(|_| !self.budget.stopped()) {
-                Some(slot) => {
-                    let written = self
-                        .client
-                        .put_key(
-                            &self.ns,
-                            &item.key,
-                            item.value.clone(),
-                            item.ttl_now(),
-                            item.content_type.as_deref(),
-                        )
-                        .await;
-                    slot.answered();
-                    match written {
-                        Ok(_) => Event::Done(item.key),
-                        // The run stopped while it waited for its turn: never sent.
-                        Err(ApiError::NotSent) => Event::Skipped(Box::new(item)),
-                        Err(err) => {
-                            self.budget.fail();
-                            Event::Failed(Box::new(item), err)
-                        }
-                    }
-                }
-                None => Event::Skipped(Box::new(item)),
+        let mut next = Some(Link::Item(first));
+        while let Some(link) = next.take() {
+            let event = match link {
+                Link::Bad(bad) => Event::Bad(bad),
+                Link::Item((item, _permit)) => self.write(item, slot.as_mut()).await,
             };
             // The collector is gone only when the run failed outright; what is left is moot.
             let _ = self.events.send(event).await;
@@ -727,6 +743,38 @@ impl Writer {
             next = chains.get_mut(&hash).and_then(|chain| chain.pop_front());
             if next.is_none() {
                 chains.remove(&hash);
+            }
+        }
+    }
+
+    /// Writes one item in `slot` (or deletes its key, when its absolute expiry passed before it
+    /// could be written); without a slot, or once the run stopped, it is skipped.
+    async fn write(&self, item: Item, slot: Option<&mut Slot>) -> Event {
+        let Some(slot) = slot.filter(|_| !self.budget.stopped()) else {
+            return Event::Skipped(Box::new(item));
+        };
+        let written = if item.expired {
+            self.client.delete_key(&self.ns, &item.key).await
+        } else {
+            self.client
+                .put_key(
+                    &self.ns,
+                    &item.key,
+                    item.value.clone(),
+                    item.ttl_now(),
+                    item.content_type.as_deref(),
+                )
+                .await
+                .map(|_| ())
+        };
+        slot.answered();
+        match written {
+            Ok(()) => Event::Done(item.key),
+            // The run stopped while it waited for its turn: never sent.
+            Err(ApiError::NotSent) => Event::Skipped(Box::new(item)),
+            Err(err) => {
+                self.budget.fail();
+                Event::Failed(Box::new(item), err)
             }
         }
     }
@@ -784,13 +832,30 @@ fn start_reader(
                     origin,
                     error,
                     input,
+                    key,
                 } => {
                     budget.fail();
-                    if !send(Event::Bad {
+                    let bad = Box::new(BadItem {
                         origin,
                         error,
                         input,
-                    }) {
+                        key,
+                    });
+                    // Behind an item of its key still queued or in flight, it waits its turn;
+                    // otherwise it is reported now.
+                    let now = match bad.key.as_deref().map(key_hash) {
+                        Some(hash) => match writer.chains().get_mut(&hash) {
+                            Some(chain) => {
+                                chain.push_back(Link::Bad(bad));
+                                None
+                            }
+                            None => Some(bad),
+                        },
+                        None => Some(bad),
+                    };
+                    if let Some(bad) = now
+                        && !send(Event::Bad(bad))
+                    {
                         return;
                     }
                     continue;
@@ -826,7 +891,7 @@ fn start_reader(
                 let mut chains = writer.chains();
                 match chains.get_mut(&hash) {
                     Some(chain) => {
-                        chain.push_back(queued);
+                        chain.push_back(Link::Item(queued));
                         None
                     }
                     None => {
@@ -854,11 +919,12 @@ fn tally_put(tally: &mut Tally<'_>, event: Event) -> anyhow::Result<()> {
         }
         Event::Warning(message) => tally.warn(&message),
         Event::Duplicate { origin, key } => tally.duplicate(&origin, &key),
-        Event::Bad {
-            origin,
-            error,
-            input,
-        } => tally.bad(&origin, &error, input.as_deref())?,
+        Event::Bad(bad) => tally.bad(
+            &bad.origin,
+            &bad.error,
+            bad.input.as_deref(),
+            bad.key.as_deref(),
+        )?,
         Event::Failed(item, err) => {
             let error = err.to_string();
             tally.failed(&FailedLine::item(&item, &error), err.exit(), false)?;
@@ -1079,6 +1145,16 @@ fn stream(
         async move {
             let mut quiet = Quiet::default();
             loop {
+                if budget.reading_overdue() {
+                    return match receiver.try_recv() {
+                        Ok(record) => Some((record, receiver)),
+                        Err(mpsc::error::TryRecvError::Disconnected) => None,
+                        Err(mpsc::error::TryRecvError::Empty) => {
+                            budget.unread.store(true, Ordering::SeqCst);
+                            None
+                        }
+                    };
+                }
                 if !budget.interrupted() {
                     tokio::select! {
                         record = receiver.recv() => {
@@ -1259,7 +1335,7 @@ pub(super) fn tally_key<T>(
             let reason = tally.budget.reason();
             tally.skipped(&FailedLine::about(Some(&key), &origin, &reason))?;
         }
-        Err((origin, error)) => tally.bad(&origin, &error, None)?,
+        Err((origin, error)) => tally.bad(&origin, &error, None, None)?,
     }
     Ok(())
 }
@@ -1397,6 +1473,7 @@ mod tests {
             value: bytes::Bytes::from_static(b"\x89PNG\r\n\x1a\n\x00\xff"),
             ttl_secs: Some(60),
             expires_at: None,
+            expired: false,
             content_type: Some("image/png".into()),
             origin: "file logo.png".into(),
         };

@@ -222,7 +222,7 @@ impl ApiError {
                 401 | 403 => Exit::Auth,
                 404 => Exit::NotFound,
                 409 => Exit::Conflict,
-                429 | 500..=599 => Exit::Unavailable,
+                408 | 429 | 500..=599 => Exit::Unavailable,
                 _ => Exit::Failure,
             },
             Self::Connect { .. }
@@ -251,7 +251,7 @@ impl ApiError {
                     "Check the key with `telnyx-edge auth status`; set one with `telnyx-edge auth api-key set` or TELNYX_API_KEY."
                 }
                 429 => "The service is rate limiting; try again later, or raise `--retries`.",
-                500..=599 => "The service is having trouble; try again later.",
+                408 | 500..=599 => "The service is having trouble; try again later.",
                 _ => return None,
             },
             Self::Endpoint { status: 404, .. } => {
@@ -348,6 +348,7 @@ mod tests {
             (401, Exit::Auth),
             (403, Exit::Auth),
             (404, Exit::NotFound),
+            (408, Exit::Unavailable),
             (409, Exit::Conflict),
             (413, Exit::Failure),
             (422, Exit::Failure),

@@ -454,20 +454,17 @@ impl Client {
         Ok(data.data)
     }
 
-    /// `DELETE /storage/kvs/{id}`. Retried like every idempotent request; when a retry finds
-    /// the namespace already being deleted (409), an earlier attempt whose answer was lost may
-    /// have started it, and the namespace as it now is is the answer.
+    /// `DELETE /storage/kvs/{id}`. Retried like every idempotent request. A 409 saying the
+    /// namespace is already being deleted (by an earlier attempt whose answer was lost, or by
+    /// someone else) means what was asked is under way: the namespace as it now is is the
+    /// answer, or the 409 itself when it cannot be read.
     pub(crate) async fn delete_namespace(&self, id: &str) -> Result<Namespace, ApiError> {
         let deleted: Result<Data<Namespace>, ApiError> = self
             .json(Method::DELETE, &format!("/storage/kvs/{id}"), None)
             .await;
         match deleted {
             Ok(data) => Ok(data.data),
-            Err(ApiError::Status {
-                status: 409,
-                detail: Some(detail),
-                ..
-            }) if detail.to_ascii_lowercase().contains("delet") => self.get_namespace(id).await,
+            Err(err) if being_deleted(&err) => self.get_namespace(id).await.or(Err(err)),
             Err(err) => Err(err),
         }
     }
@@ -974,6 +971,15 @@ pub(crate) fn key_path(id: &str, key: &str) -> String {
 /// Full jitter: a random delay between zero and the exponential step.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(fastrand::u64(0..=backoff_step_millis(attempt)))
+}
+
+/// A 409 that says the namespace is already being deleted.
+fn being_deleted(err: &ApiError) -> bool {
+    matches!(
+        err,
+        ApiError::Status { status: 409, detail: Some(detail), .. }
+            if detail.to_ascii_lowercase().contains("delet")
+    )
 }
 
 /// The upper bound of the `attempt`-th backoff: 500 ms doubled per retry, at most 20 s.

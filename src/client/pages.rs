@@ -1,7 +1,8 @@
 //! Listing a namespace's keys page by page, the one way every command does it: a cursor the
-//! service has sent before, or a page whose keys do not come after the previous page's (the
-//! list is in ascending key order), ends the listing with [`ApiError::Listing`] instead of
-//! following it in circles.
+//! service has sent before, a page it has sent before, a page that says more follow without a
+//! cursor, or endless empty pages end the listing with [`ApiError::Listing`] instead of
+//! following it in circles or stopping short as if complete. Only the keys of pages already
+//! returned are kept, by the caller.
 
 use std::collections::HashSet;
 use std::hash::{Hash as _, Hasher as _};
@@ -23,8 +24,8 @@ pub(crate) struct KeyPages {
     cursor: Option<String>,
     /// Hashes of the cursors followed so far: 8 bytes a page, not a key.
     followed: HashSet<u64>,
-    /// The last key of the previous page.
-    last: Option<String>,
+    /// Hashes of the pages read so far (their keys): 8 bytes a page.
+    pages: HashSet<u64>,
     empty: u32,
     done: bool,
     /// Why the page after the last one returned cannot be asked for: reported by the next
@@ -47,7 +48,7 @@ impl KeyPages {
             limit: PAGE,
             cursor: cursor.map(str::to_owned),
             followed: HashSet::new(),
-            last: None,
+            pages: HashSet::new(),
             empty: 0,
             done: false,
             stuck: None,
@@ -62,6 +63,18 @@ impl KeyPages {
     /// The cursor the next page starts from: `None` once the listing is complete.
     pub(crate) fn cursor(&self) -> Option<&str> {
         self.cursor.as_deref().filter(|_| !self.done)
+    }
+
+    /// The error the next page would meet, for a caller that stops here (`--limit`): a cursor
+    /// that cannot be followed must not be handed on as one that can.
+    pub(crate) fn check(&mut self) -> Result<(), ApiError> {
+        match self.stuck.take() {
+            Some(reason) => {
+                self.done = true;
+                Err(self.listing(reason))
+            }
+            None => Ok(()),
+        }
     }
 
     /// The next page's keys; `None` after the last page.
@@ -82,26 +95,24 @@ impl KeyPages {
                 self.cursor.as_deref(),
             )
             .await?;
-        if let (Some(last), Some(first)) = (&self.last, page.data.first())
-            && first.key.as_bytes() <= last.as_bytes()
-        {
+        // The order of keys is the service's affair; a page the service sent before (the same
+        // keys, under a new cursor) is not progress.
+        if !page.data.is_empty() && !self.pages.insert(page_fingerprint(&page.data)) {
+            self.done = true;
             return Err(self.listing(format!(
-                "a page starts at `{}`, not after `{last}`, where the previous page ended",
-                first.key
+                "the service sent a page it had sent before (from `{}` to `{}`)",
+                page.data.first().map_or("", |k| k.key.as_str()),
+                page.data.last().map_or("", |k| k.key.as_str())
             )));
         }
-        if page
-            .data
-            .windows(2)
-            .any(|pair| pair[0].key.as_bytes() >= pair[1].key.as_bytes())
-        {
-            return Err(self.listing("a page is not in ascending key order".to_owned()));
-        }
-        if let Some(last) = page.data.last() {
-            self.last = Some(last.key.clone());
-            self.empty = 0;
-        } else {
+        if page.data.is_empty() {
             self.empty += 1;
+        } else {
+            self.empty = 0;
+        }
+        if page.meta.has_more && page.meta.cursor.is_none() {
+            self.stuck =
+                Some("a page says more keys follow but gives no cursor to them".to_owned());
         }
         match page.meta.cursor.filter(|_| page.meta.has_more) {
             Some(next) => {
@@ -132,6 +143,14 @@ impl KeyPages {
             reason,
         }
     }
+}
+
+fn page_fingerprint(keys: &[Key]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for key in keys {
+        key.key.hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 fn fingerprint(cursor: &str) -> u64 {

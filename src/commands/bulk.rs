@@ -40,8 +40,7 @@ fn with_ceiling(bulk: &BulkOptions, verbose: bool, default: usize) -> Options {
 }
 
 /// The input `FILE` names: the file, or stdin for `-` or no FILE. A terminal on stdin with no
-/// FILE is a usage error rather than a silent wait; a JSON array in a file is checked to end
-/// where the input ends before anything is written.
+/// FILE is a usage error rather than a silent wait.
 fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {
     let path = path.unwrap_or(Path::new("-"));
     if path.as_os_str() == "-" {
@@ -63,17 +62,6 @@ fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {
             ),
         )
         .into());
-    }
-    // Only a regular file can be read twice: a pipe (`<(…)`, /dev/stdin) is read once, as it
-    // comes, and a trailing second array is then reported at its end.
-    if meta.is_file()
-        && let Err(error) = input::check_array_file(path)
-    {
-        return Err(
-            UserError::new(Exit::Failure, format!("`{}`: {error}", path.display()))
-                .hint("Nothing was written.")
-                .into(),
-        );
     }
     Ok(Box::new(std::io::BufReader::with_capacity(
         256 * 1024,
@@ -157,6 +145,7 @@ fn finish(
             if remaining == 1 { "is" } else { "are" },
             path.display()
         ),
+        Some(_) if summary.unread => "Every item that was read was written.".to_owned(),
         Some(_) => "Nothing was left unwritten.".to_owned(),
         None => format!(
             "{remaining} item{} not written; pass `--failed-file FILE` to keep them and feed FILE back to resume{}.",
@@ -202,7 +191,10 @@ pub(crate) async fn put(
             }
             input::from_dir(dir)
         }
-        None => input::from_reader(open_input(args.file.as_deref())?, reading(&args.input)),
+        None => input::from_reader(
+            open_input(args.file.as_deref())?,
+            reading(&args.input, args.file.as_deref()),
+        ),
     };
     write_records(backend, &args.namespace, records, &args.bulk, printer).await
 }
@@ -213,7 +205,10 @@ pub(crate) async fn import(
     args: ImportArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let records = input::from_reader(open_input(args.file.as_deref())?, reading(&args.input));
+    let records = input::from_reader(
+        open_input(args.file.as_deref())?,
+        reading(&args.input, args.file.as_deref()),
+    );
     write_records(backend, &args.namespace, records, &args.bulk, printer).await
 }
 
@@ -238,8 +233,11 @@ async fn write_records(
     finish(printer, "Wrote", &summary, bulk)
 }
 
-fn reading(options: &InputOptions) -> input::Reading {
-    input::Reading::now(options.strict)
+/// How the input is read. An empty file is an empty remainder fed back (nothing to do); empty
+/// stdin more likely means the command feeding it failed (`export A | import B`).
+fn reading(options: &InputOptions, file: Option<&Path>) -> input::Reading {
+    let stdin = file.is_none_or(|path| path.as_os_str() == "-");
+    input::Reading::now(options.strict, stdin)
 }
 
 /// The keys a command names. A `--from-file` that cannot be read is a usage error before

@@ -78,6 +78,11 @@ pub(crate) async fn list(
         if let Some(r) = remaining.as_mut() {
             *r = r.saturating_sub(count);
         }
+        if remaining == Some(0) {
+            pages.check().with_context(|| {
+                format!("failed to list keys of KV namespace `{}`", target.label)
+            })?;
+        }
         if remaining == Some(0)
             && let Some(next) = pages.cursor()
         {

@@ -537,17 +537,14 @@ fn inputs_are_read_exactly() {
     let kv = Kv::start();
     let id = kv.namespace("exact");
     let one = json!([{"key": "a", "value": "1"}]).to_string();
-    let line = json!({"key": "b", "value": "2"}).to_string();
-    std::fs::write(kv.path().join("two.json"), format!("{one}\n{line}\n")).expect("write");
+    std::fs::write(kv.path().join("two.json"), format!("{one}\nnot json\n")).expect("write");
     let output = kv.run(&["storage", "kv", "bulk", "put", &id, "two.json"]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
-        stderr.contains("the input goes on after its JSON array ends"),
+        stderr.contains("line 2: not a JSON object with `key` and `value`"),
         "{stderr}"
     );
-    let listed = kv.ok(&["-o", "ids", "storage", "kv", "key", "list", &id]);
-    assert_eq!(listed, b"", "nothing was written");
 
     let mut bom = b"\xEF\xBB\xBF".to_vec();
     bom.extend_from_slice(json!({"key": "bom", "value": "ok"}).to_string().as_bytes());
@@ -1142,4 +1139,180 @@ fn bulk_get_and_export_print_a_json_summary() {
         (summary["done"].as_u64(), summary["failed"].as_u64()),
         (Some(1), Some(0))
     );
+}
+
+#[test]
+fn a_bad_line_keeps_its_place_among_the_lines_of_its_key() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let input = [
+        json!({"key": "k", "value": "v1"}),
+        json!({"key": "k", "value": "v2", "ttl_secs": 0}),
+        json!({"key": "j", "value": "bad", "ttl_secs": 0}),
+        json!({"key": "j", "value": "good"}),
+    ]
+    .map(|line| format!("{line}\n"))
+    .concat();
+    std::fs::write(home.path().join("in.ndjson"), input).expect("write");
+    // The PUT of k's v1 fails after a while: its bad v2 must not overtake it in the remainder.
+    let server = FaultServer::answering(|request: &Received| {
+        if request.target.contains("/keys/k") {
+            std::thread::sleep(Duration::from_millis(300));
+            return Fault::json(
+                500,
+                r#"{"errors":[{"code":"10007","title":"Unexpected error"}]}"#,
+            );
+        }
+        Fault::status(201, "")
+    });
+    let output = against(&server, home.path())
+        .args([
+            "--json",
+            "--retries",
+            "0",
+            "storage",
+            "kv",
+            "bulk",
+            "put",
+            NS,
+            "in.ndjson",
+        ])
+        .args(["--continue-on-error", "--failed-file", "rest.ndjson"])
+        .output()
+        .expect("runs");
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(1), "{stderr}");
+    let rest = lines(&std::fs::read(home.path().join("rest.ndjson")).expect("rest"));
+    // One line for k, the latest (the bad v2), and none for j, whose good line was written.
+    assert_eq!(rest.len(), 1, "{rest:?}");
+    assert_eq!(rest[0]["key"], "k");
+    assert_eq!(rest[0]["origin"], "line 2");
+    let summary: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+    assert_eq!(
+        (summary["failed"].as_u64(), summary["superseded"].as_u64()),
+        (Some(3), Some(2)),
+        "{summary}"
+    );
+}
+
+#[test]
+fn an_absolute_expiry_that_passed_before_the_retry_deletes_the_key() {
+    let kv = Kv::start();
+    let id = kv.namespace("expired");
+    kv.ok(&["storage", "kv", "put", &id, "k", "older"]);
+    let past = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        - 5;
+    let line = json!({"key": "k", "value": "v", "expiration": past, "origin": "line 1", "error": "Unexpected error (HTTP 500)"});
+    std::fs::write(kv.path().join("rest.ndjson"), format!("{line}\n")).expect("write");
+    let output = kv.run(&[
+        "storage",
+        "kv",
+        "bulk",
+        "put",
+        &id,
+        "rest.ndjson",
+        "--failed-file",
+        "rest.ndjson",
+    ]);
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    // A run without faults would have written it and seen it expire: the key is gone.
+    assert_eq!(
+        kv.run(&["storage", "kv", "get", &id, "k"]).status.code(),
+        Some(3)
+    );
+    assert_eq!(
+        std::fs::read(kv.path().join("rest.ndjson")).expect("rest"),
+        b""
+    );
+}
+
+#[test]
+fn an_array_then_ndjson_lines_on_stdin_are_all_written_and_empty_stdin_is_an_error() {
+    let kv = Kv::start();
+    let id = kv.namespace("mixed");
+    let mixed = format!(
+        "{}\n{}\n{}\n",
+        json!([{"key": "a", "value": "1"}]),
+        json!({"key": "b", "value": "2"}),
+        json!({"key": "c", "value": "3"})
+    );
+    let pipe = |input: &str| {
+        let mut child = kv
+            .std_cmd()
+            .args(["storage", "kv", "import", &id])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        {
+            use std::io::Write as _;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(input.as_bytes()).expect("writes");
+        }
+        let output = child.wait_with_output().expect("exits");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = pipe(&mixed);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        kv.ok(&["-o", "ids", "storage", "kv", "key", "list", &id]),
+        b"a\nb\nc\n"
+    );
+    // `export A | import B` where export failed: not a silent success.
+    let (code, stderr) = pipe("");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("the input is empty; expected NDJSON lines or a JSON array (did the command feeding it fail?)"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_ends_a_run_whose_input_keeps_trickling_in() {
+    use std::io::Write as _;
+    let kv = Kv::start();
+    let id = kv.namespace("trickle");
+    let mut child = kv
+        .std_cmd()
+        .args([
+            "storage",
+            "kv",
+            "bulk",
+            "put",
+            &id,
+            "-",
+            "--failed-file",
+            "rest.ndjson",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let feeder = std::thread::spawn(move || {
+        // One line a second until the pipe closes (the process is gone) or 40 s pass.
+        for i in 0..40 {
+            let line = format!("{}\n", json!({"key": format!("k{i}"), "value": "v"}));
+            if stdin.write_all(line.as_bytes()).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1000));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let start = std::time::Instant::now();
+    let (code, stderr) = crate::support::cli::interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(stderr.contains("was not read to its end"), "{stderr}");
+    let _ = feeder.join();
 }

@@ -581,7 +581,7 @@ fn a_cursor_sent_twice_ends_every_listing_with_exit_1_and_keeps_what_was_read() 
 }
 
 #[test]
-fn a_listing_that_goes_back_with_fresh_cursors_ends_too() {
+fn a_listing_that_repeats_a_page_under_fresh_cursors_or_lacks_a_cursor_ends_too() {
     let home = tempfile::tempdir().expect("tempdir");
     let counter = std::sync::atomic::AtomicU64::new(0);
     let server = FaultServer::answering(move |_| {
@@ -602,12 +602,39 @@ fn a_listing_that_goes_back_with_fresh_cursors_ends_too() {
     assert_eq!(code, Some(1), "{stderr}");
     assert_eq!(stdout, "a\n");
     assert!(
-        stderr.contains(
-            "does not end: a page starts at `a`, not after `a`, where the previous page ended"
-        ),
+        stderr
+            .contains("does not end: the service sent a page it had sent before (from `a` to `a`)"),
         "{stderr}"
     );
     assert_eq!(server.received().len(), 2);
+
+    // More keys, says the page, but no cursor to them: not a complete listing.
+    let server = FaultServer::start(vec![Fault::json(
+        200,
+        r#"{"record_type":"storage_kv_key","data":[{"key":"a","size_bytes":1,"updated_at":"2026-01-01T00:00:00Z"}],"meta":{"has_more":true}}"#,
+    )]);
+    for args in [
+        &["-o", "ids", "storage", "kv", "key", "list", NS][..],
+        &[
+            "-o", "ids", "storage", "kv", "key", "list", NS, "--limit", "1",
+        ][..],
+        &["--yes", "storage", "kv", "bulk", "delete", NS, "--all"][..],
+    ] {
+        let output = against(&server, home.path())
+            .args(args)
+            .output()
+            .expect("runs");
+        let (code, _, stderr) = outcome(&output);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("a page says more keys follow but gives no cursor to them"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert!(
+        server.received().iter().all(|r| r.method == "GET"),
+        "nothing was deleted on an unfinished listing"
+    );
 }
 
 #[test]
@@ -652,4 +679,21 @@ fn a_namespace_delete_whose_answer_was_lost_is_found_deleting_not_failed() {
     assert_eq!(code, Some(0), "{stderr}");
     let deleted: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(deleted["status"], "deleting", "{stdout}");
+}
+
+#[test]
+fn a_408_after_every_retry_is_unavailable() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let server = FaultServer::start(vec![Fault::status(408, "")]);
+    let output = against(&server, home.path())
+        .args(["--retries", "1", "storage", "kv", "get", NS, "k"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(6), "{stderr}");
+    assert!(
+        stderr.contains("hint: The service is having trouble; try again later."),
+        "{stderr}"
+    );
+    assert_eq!(server.received().len(), 2);
 }
