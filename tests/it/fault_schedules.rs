@@ -28,6 +28,16 @@ const ROUND_LIMIT: Duration = Duration::from_secs(120);
 /// Seeds run at once within a scenario.
 const PARALLEL: usize = 4;
 
+/// Seeds of one scenario run at once: [`PARALLEL`], or `FAULT_PARALLEL` (the soak raises it,
+/// since a schedule mostly waits: stalls, backoffs).
+fn parallel() -> usize {
+    std::env::var("FAULT_PARALLEL")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(PARALLEL)
+}
+
 /// Key → value, as a namespace or local state holds it.
 type State = BTreeMap<String, Vec<u8>>;
 
@@ -368,7 +378,7 @@ fn scenario(name: &str, default_seeds: u64, one: impl Fn(u64) -> Outcome + Sync)
     let started = Instant::now();
     let seeds = seeds(name, default_seeds);
     let mut outcomes = Vec::new();
-    for batch in seeds.chunks(PARALLEL) {
+    for batch in seeds.chunks(parallel()) {
         std::thread::scope(|scope| {
             let handles: Vec<_> = batch
                 .iter()
