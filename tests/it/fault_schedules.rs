@@ -237,6 +237,18 @@ impl World {
         }
     }
 
+    /// For a command whose loop runs it again whole (a read, `pull`, `push`: each run lists
+    /// and compares everything again): `--retries 1` in place of 0, since without any retry a
+    /// run over 50 keys under 15% faults rarely gets through, and the loop would only measure
+    /// that.
+    fn whole_runs(seed: u64) -> Self {
+        let mut world = Self::new(seed);
+        if world.retries == "0" {
+            world.retries = "1";
+        }
+        world
+    }
+
     fn dir(&self) -> &Path {
         self.kv.home.path()
     }
@@ -580,12 +592,7 @@ fn read_scenario(
     output_file: Option<&str>,
     prefix: &str,
 ) -> Outcome {
-    let mut world = World::new(seed);
-    // A read is run again whole (its documented loop): without any retry, 50 keys under 15%
-    // faults rarely all read in one run.
-    if world.retries == "0" {
-        world.retries = "1";
-    }
+    let world = World::whole_runs(seed);
     let mut model = contents(seed, prefix, 40);
     let other = contents(seed, "other/", 10);
     world.seed_service(&model);
@@ -683,7 +690,7 @@ fn drift(seed: u64, before: &State, mut apply: impl FnMut(&str, Option<&[u8]>)) 
 #[test]
 fn pull_through_faults_leaves_local_state_equal_to_the_service() {
     scenario("pull", 4, |seed| {
-        let world = World::new(seed);
+        let world = World::whole_runs(seed);
         let before = contents(seed, "p/", 30);
         world.seed_service(&before);
         bind_and_pull(&world);
@@ -706,7 +713,7 @@ fn pull_through_faults_leaves_local_state_equal_to_the_service() {
 #[test]
 fn push_through_faults_leaves_the_service_equal_to_local_state() {
     scenario("push", 4, |seed| {
-        let world = World::new(seed);
+        let world = World::whole_runs(seed);
         let before = contents(seed, "p/", 30);
         world.seed_service(&before);
         // Past the 2 s a pull waits before it notes a listed key as seen, so that push knows
