@@ -138,17 +138,23 @@ fn finish(
         (summary.exit.unwrap_or(Exit::Failure), counts)
     };
     let remaining = summary.remaining();
+    // What became of an item that went well: written, read or deleted.
+    let done = match verb {
+        "Read" => "read",
+        "Deleted" => "deleted",
+        _ => "written",
+    };
     let hint = match failed_file {
         Some(path) if remaining > 0 => format!(
-            "The {remaining} item{} not written {} in `{}`; feed it back as input to finish the job.",
+            "The {remaining} item{} not {done} {} in `{}`; feed it back as input to finish the job.",
             if remaining == 1 { "" } else { "s" },
             if remaining == 1 { "is" } else { "are" },
             path.display()
         ),
-        Some(_) if summary.unread => "Every item that was read was written.".to_owned(),
-        Some(_) => "Nothing was left unwritten.".to_owned(),
+        Some(_) if summary.unread => format!("Every item that was read was {done}."),
+        Some(_) => format!("Nothing was left un{done}."),
         None => format!(
-            "{remaining} item{} not written; pass `--failed-file FILE` to keep them and feed FILE back to resume{}.",
+            "{remaining} item{} not {done}; pass `--failed-file FILE` to keep them and feed FILE back to resume{}.",
             if remaining == 1 { " was" } else { "s were" },
             if continue_on_error {
                 ""
@@ -159,7 +165,7 @@ fn finish(
     };
     let hint = if summary.unread {
         format!(
-            "{hint} The input sent nothing more after the interrupt and was not read to its end: what it had left to send is in no file."
+            "{hint} The input was not read to its end: what it had left to send after the interrupt (it went silent, or was still coming 10 s later) is in no file."
         )
     } else {
         hint

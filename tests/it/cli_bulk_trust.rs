@@ -962,7 +962,8 @@ fn sigterm_ends_a_run_whose_piped_input_has_gone_silent() {
         let (code, stderr) = terminated_while_stdin_is_silent(child);
         assert_eq!(code, Some(130), "{args:?}: {stderr}");
         assert!(
-            stderr.contains("was not read to its end: what it had left to send is in no file"),
+            stderr
+                .contains("was not read to its end: what it had left to send after the interrupt"),
             "{args:?}: {stderr}"
         );
     }
