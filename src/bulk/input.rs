@@ -86,21 +86,14 @@ pub(crate) struct Reading {
     pub strict: bool,
     /// Seconds since the epoch, for wrangler's absolute `expiration`.
     pub now_secs: u64,
-    /// An empty input is an error (stdin: most likely a producer that failed) rather than
-    /// nothing to do (a file: an empty remainder fed back).
-    pub empty_is_error: bool,
 }
 
 impl Reading {
-    pub(crate) fn now(strict: bool, empty_is_error: bool) -> Self {
+    pub(crate) fn now(strict: bool) -> Self {
         let now_secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        Self {
-            strict,
-            now_secs,
-            empty_is_error,
-        }
+        Self { strict, now_secs }
     }
 }
 
@@ -344,6 +337,24 @@ impl Item {
     }
 }
 
+/// Whether stdin is a regular file (`< file`), rather than a pipe, FIFO or terminal.
+pub(crate) fn stdin_is_regular() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd as _;
+        std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
+            .and_then(|file| file.metadata())
+            .is_ok_and(|meta| meta.is_file())
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
 /// Reads records from a file or stdin, telling NDJSON from a JSON array by the first byte that
 /// is not white space (after a byte order mark, which is skipped).
 pub(crate) fn from_reader(
@@ -351,7 +362,7 @@ pub(crate) fn from_reader(
     reading: Reading,
 ) -> Box<dyn Iterator<Item = Record> + Send> {
     let mut reader = reader;
-    let first = match first_byte(&mut reader) {
+    let (first, lines) = match first_byte(&mut reader) {
         Ok(first) => first,
         Err(err) => {
             return Box::new(std::iter::once(Record::bad(
@@ -363,44 +374,44 @@ pub(crate) fn from_reader(
     };
     let interpreter = Interpreter::new(reading);
     match first {
-        None if reading.empty_is_error => Box::new(std::iter::once(Record::bad(
-            "input".into(),
-            "the input is empty; expected NDJSON lines or a JSON array (did the command feeding it fail?)",
-            None,
-        ))),
         // An empty remainder fed back (a retry loop's last turn) is nothing left to do.
         None => Box::new(std::iter::once(Record::Warning {
             origin: "input".into(),
             message: "the input is empty: nothing to write".into(),
         })),
-        Some(b'[') => Box::new(ArrayRecords::new(reader, interpreter)),
+        Some(b'[') => Box::new(ArrayRecords::new(reader, interpreter, lines)),
         Some(_) => Box::new(NdjsonRecords {
             reader,
-            line: 0,
+            line: lines,
             interpreter,
             pending: VecDeque::new(),
         }),
     }
 }
 
-/// Skips a byte order mark and white space; the first other byte, left unread.
-fn first_byte(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<Option<u8>> {
+/// Skips a byte order mark and white space; the first other byte, left unread, and the line
+/// breaks skipped (so that lines are numbered as in the file).
+fn first_byte(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<(Option<u8>, usize)> {
     let start = reader.fill_buf()?;
     if start.starts_with(BOM) {
         reader.consume(BOM.len());
     }
+    let mut lines = 0;
     loop {
         let buf = reader.fill_buf()?;
         if buf.is_empty() {
-            return Ok(None);
+            return Ok((None, lines));
         }
-        if let Some(pos) = buf.iter().position(|b| !b.is_ascii_whitespace()) {
-            let byte = buf[pos];
-            reader.consume(pos);
-            return Ok(Some(byte));
+        let end = buf
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(buf.len());
+        lines += buf[..end].iter().filter(|&&b| b == b'\n').count();
+        let first = buf.get(end).copied();
+        reader.consume(end);
+        if first.is_some() {
+            return Ok((first, lines));
         }
-        let len = buf.len();
-        reader.consume(len);
     }
 }
 
@@ -522,13 +533,13 @@ enum Element {
 }
 
 impl ArrayRecords {
-    fn new(mut reader: Box<dyn BufRead + Send>, interpreter: Interpreter) -> Self {
+    fn new(mut reader: Box<dyn BufRead + Send>, interpreter: Interpreter, lines: usize) -> Self {
         // The reader stands at the `[`.
         reader.consume(1);
         Self {
             reader,
             index: 0,
-            lines: 0,
+            lines,
             then: None,
             done: false,
             closed: false,
@@ -609,11 +620,12 @@ impl ArrayRecords {
             if buf.is_empty() {
                 return Trail::End;
             }
-            if buf.starts_with(BOM) {
-                self.reader.consume(BOM.len());
-                continue;
-            }
             match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+                // The second file of `cat a.json b.json` may start with a byte order mark.
+                Some(pos) if buf[pos..].starts_with(BOM) => {
+                    self.lines += buf[..pos].iter().filter(|&&b| b == b'\n').count();
+                    self.reader.consume(pos + BOM.len());
+                }
                 Some(pos) if buf[pos] == b'[' => {
                     self.lines += buf[..pos].iter().filter(|&&b| b == b'\n').count();
                     self.reader.consume(pos + 1);
@@ -645,7 +657,10 @@ impl ArrayRecords {
             Trail::Lines => {
                 self.done = true;
                 let reader = std::mem::replace(&mut self.reader, Box::new(std::io::empty()));
-                let interpreter = Interpreter::new(self.interpreter.reading);
+                // The same interpreter: a field warned about once is not warned about again.
+                let reading = self.interpreter.reading;
+                let interpreter =
+                    std::mem::replace(&mut self.interpreter, Interpreter::new(reading));
                 self.then = Some(Box::new(NdjsonRecords {
                     reader,
                     line: self.lines,
@@ -822,7 +837,6 @@ mod tests {
         let reading = Reading {
             strict,
             now_secs: NOW,
-            empty_is_error: false,
         };
         from_reader(Box::new(std::io::Cursor::new(input.to_vec())), reading).collect()
     }
@@ -965,7 +979,7 @@ mod tests {
             ]
         );
         // The second file of `cat a.json b.json` may start with a byte order mark.
-        let mut joined = br#"[{"key":"a","value":"1"}]"#.to_vec();
+        let mut joined = b"[{\"key\":\"a\",\"value\":\"1\"}]\n".to_vec();
         joined.extend_from_slice(BOM);
         joined.extend_from_slice(br#"[{"key":"b","value":"2"}]"#);
         assert_eq!(
@@ -978,11 +992,22 @@ mod tests {
     }
 
     #[test]
+    fn lines_are_numbered_as_in_the_file_after_leading_blank_lines() {
+        assert_eq!(
+            records("\n\n{bad\n{\"key\":\"a\",\"value\":\"1\"}\n")[0],
+            Err("line 3: not a JSON object with `key` and `value`: key must be a string at line 1 column 2".into())
+        );
+        assert_eq!(
+            records("\n\n[{\"key\":\"a\",\"value\":\"1\"}]\n{bad\n")[1],
+            Err("line 4: not a JSON object with `key` and `value`: key must be a string at line 1 column 2".into())
+        );
+    }
+
+    #[test]
     fn an_absolute_expiry_stays_absolute_and_a_fed_back_bad_line_is_not_wrapped_again() {
         let reading = Reading {
             strict: false,
             now_secs: 1_800_000_000,
-            empty_is_error: false,
         };
         let items = |input: &[u8]| -> Vec<Record> {
             from_reader(Box::new(std::io::Cursor::new(input.to_vec())), reading).collect()

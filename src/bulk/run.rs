@@ -38,6 +38,10 @@ pub(crate) struct Options {
     pub max_errors: Option<u64>,
     /// Where the items not written go, as NDJSON that can be fed back as input.
     pub failed_file: Option<PathBuf>,
+    /// The input is a pipe, FIFO or the like, which may stop sending without ending: after an
+    /// interrupt it is read for [`READING_AFTER_STOP`] at most. A regular file is read to its
+    /// end (in moments), so that its remainder is complete.
+    pub input_may_stall: bool,
 }
 
 /// What a run did.
@@ -284,9 +288,12 @@ struct FailedFile {
     lines: u64,
     /// The path named a file before the run.
     existed: bool,
-    /// The line of each key that has one, by a 128-bit hash of the key (so that the table
-    /// stays small when a stopped run's remainder holds millions of keys).
+    /// The line of each key's latest item not written, by a 128-bit hash of the key (so that
+    /// the table stays small when a stopped run's remainder holds millions of keys).
     latest: std::collections::HashMap<u128, u64>,
+    /// The bad lines of a key (input that cannot be written) still in the remainder. A bad
+    /// line replaces nothing: the key's earlier item would be lost with it.
+    bad: std::collections::HashMap<u128, Vec<u64>>,
     /// Lines replaced by a later line or a later write of their key.
     dropped: HashSet<u64>,
 }
@@ -301,6 +308,7 @@ impl FailedFile {
             lines: 0,
             existed: false,
             latest: std::collections::HashMap::new(),
+            bad: std::collections::HashMap::new(),
             dropped: HashSet::new(),
         };
         let Some(path) = path else {
@@ -321,15 +329,23 @@ impl FailedFile {
         Ok(file)
     }
 
-    /// Adds a line; an earlier line of the same key leaves the remainder. Returns whether it
-    /// replaced one.
-    fn write(&mut self, line: &FailedLine<'_>) -> anyhow::Result<bool> {
+    /// Adds a line. An item's line replaces the earlier lines of its key; a bad line
+    /// (`invalid`) replaces none. Returns how many lines it replaced.
+    fn write(&mut self, line: &FailedLine<'_>, invalid: bool) -> anyhow::Result<u64> {
         let number = self.lines;
         self.lines += 1;
-        let replaced = line
-            .key
-            .and_then(|key| self.latest.insert(key_id(key), number))
-            .is_some_and(|earlier| self.dropped.insert(earlier));
+        let replaced = match line.key.map(key_id) {
+            Some(id) if invalid => {
+                self.bad.entry(id).or_default().push(number);
+                0
+            }
+            Some(id) => {
+                let replaced = self.forget(id);
+                self.latest.insert(id, number);
+                replaced
+            }
+            None => 0,
+        };
         if let (Some((path, _)), Some(scratch)) = (&self.out, self.scratch.as_mut()) {
             let mut text = serde_json::to_vec(line)?;
             text.push(b'\n');
@@ -340,15 +356,23 @@ impl FailedFile {
         Ok(replaced)
     }
 
-    /// A later item of `key` was written: its earlier line, if any, leaves the remainder.
-    /// Returns whether there was one.
-    fn written(&mut self, key: &str) -> bool {
-        if self.latest.is_empty() {
-            return false;
+    /// A later item of `key` was written: its earlier lines leave the remainder. Returns how
+    /// many there were.
+    fn written(&mut self, key: &str) -> u64 {
+        if self.latest.is_empty() && self.bad.is_empty() {
+            return 0;
         }
-        self.latest
-            .remove(&key_id(key))
-            .is_some_and(|line| self.dropped.insert(line))
+        self.forget(key_id(key))
+    }
+
+    /// Drops every line of the key `id` from the remainder; how many there were.
+    fn forget(&mut self, id: u128) -> u64 {
+        let lines = self
+            .latest
+            .remove(&id)
+            .into_iter()
+            .chain(self.bad.remove(&id).unwrap_or_default());
+        lines.filter(|&line| self.dropped.insert(line)).count() as u64
     }
 
     /// Puts the file in place with the lines that still matter. With none, an existing file
@@ -451,9 +475,7 @@ impl<'a> Tally<'a> {
     /// failed leaves the remainder, since this one is the key's latest.
     pub(super) fn done(&mut self, key: &str) {
         self.summary.done += 1;
-        if self.failed_file.written(key) {
-            self.summary.superseded += 1;
-        }
+        self.summary.superseded += self.failed_file.written(key);
         self.step(true);
     }
 
@@ -465,16 +487,15 @@ impl<'a> Tally<'a> {
     /// An item never sent; it goes to the remainder file.
     pub(super) fn skipped(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
         self.summary.skipped += 1;
-        self.remainder(line)?;
+        self.remainder(line, false)?;
         self.step(false);
         Ok(())
     }
 
-    /// Adds `line` to the remainder, where it replaces an earlier line of its key.
-    fn remainder(&mut self, line: &FailedLine<'_>) -> anyhow::Result<()> {
-        if self.failed_file.write(line)? {
-            self.summary.superseded += 1;
-        }
+    /// Adds `line` to the remainder, where an item's line replaces the earlier lines of its
+    /// key (a bad line, `invalid`, replaces none).
+    fn remainder(&mut self, line: &FailedLine<'_>, invalid: bool) -> anyhow::Result<()> {
+        self.summary.superseded += self.failed_file.write(line, invalid)?;
         Ok(())
     }
 
@@ -514,7 +535,7 @@ impl<'a> Tally<'a> {
                 .unwrap_or_default();
             self.warn(&format!("{}: {shown}{}", line.origin, line.error));
         }
-        self.remainder(line)?;
+        self.remainder(line, invalid)?;
         self.step(false);
         Ok(())
     }
@@ -589,6 +610,16 @@ enum Event {
     Skipped(Box<Item>),
 }
 
+impl Event {
+    /// Whether it is the outcome of one item read (rather than a warning about one).
+    fn is_outcome(&self) -> bool {
+        matches!(
+            self,
+            Self::Done(_) | Self::Failed(..) | Self::Bad(_) | Self::Skipped(_)
+        )
+    }
+}
+
 fn key_hash(key: &str) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut hasher);
@@ -624,16 +655,19 @@ pub(crate) async fn put(
     };
     let (queue, heads) = mpsc::unbounded_channel::<Queued>();
     let active = Arc::clone(&writer.active);
-    let reader = start_reader(records, queue, writer.clone(), events);
+    let read = Arc::new(AtomicU64::new(0));
+    let reader = start_reader(records, queue, writer.clone(), events, Arc::clone(&read));
     let dispatcher = tokio::spawn(dispatch(heads, writer, Arc::clone(&tally.window)));
     let mut quiet = Quiet::default();
+    // Items read, and items whose outcome the tally has counted: an input may be given up on
+    // only once everything read from it is accounted for.
+    let mut accounted = 0;
+    let settled = |accounted: u64| {
+        active.load(Ordering::SeqCst) == 0 && read.load(Ordering::SeqCst) == accounted
+    };
     loop {
-        let event = if budget.interrupted() {
-            if budget.reading_overdue() && active.load(Ordering::SeqCst) == 0 {
-                // What was read is counted; the rest of the input is not waited for.
-                while let Ok(event) = collected.try_recv() {
-                    tally_put(&mut tally, event)?;
-                }
+        let event = if budget.interrupted() && options.input_may_stall {
+            if budget.reading_overdue() && settled(accounted) {
                 tally.summary.unread = true;
                 break;
             }
@@ -641,12 +675,14 @@ pub(crate) async fn put(
                 Ok(event) => event,
                 // Nothing in flight and the input silent: a pipe or FIFO that may never send
                 // again does not keep an interrupted run alive.
-                Err(_) if quiet.tick() && active.load(Ordering::SeqCst) == 0 => {
+                Err(_) if quiet.tick() && settled(accounted) => {
                     tally.summary.unread = true;
                     break;
                 }
                 Err(_) => continue,
             }
+        } else if budget.interrupted() || !options.input_may_stall {
+            collected.recv().await
         } else {
             tokio::select! {
                 event = collected.recv() => event,
@@ -655,6 +691,9 @@ pub(crate) async fn put(
         };
         let Some(event) = event else { break };
         quiet = Quiet::default();
+        if event.is_outcome() {
+            accounted += 1;
+        }
         tally_put(&mut tally, event)?;
     }
     if !tally.summary.unread {
@@ -820,6 +859,7 @@ fn start_reader(
     heads: mpsc::UnboundedSender<Queued>,
     writer: Writer,
     events: mpsc::Sender<Event>,
+    read: Arc<AtomicU64>,
 ) -> tokio::task::JoinHandle<()> {
     let bytes = Arc::new(tokio::sync::Semaphore::new(QUEUED_KIB));
     let budget = Arc::clone(&writer.budget);
@@ -834,6 +874,7 @@ fn start_reader(
                     input,
                     key,
                 } => {
+                    read.fetch_add(1, Ordering::SeqCst);
                     budget.fail();
                     let bad = Box::new(BadItem {
                         origin,
@@ -866,7 +907,10 @@ fn start_reader(
                     }
                     continue;
                 }
-                Record::Item(item) => item,
+                Record::Item(item) => {
+                    read.fetch_add(1, Ordering::SeqCst);
+                    item
+                }
             };
             // After a stop, items still go through their chain (which skips them), so that
             // the remainder file keeps the input's order for items with the same key.
@@ -1139,10 +1183,14 @@ fn check(key: String, origin: String) -> KeyRecord {
 fn stream(
     receiver: mpsc::Receiver<KeyRecord>,
     budget: Arc<Budget>,
+    may_stall: bool,
 ) -> impl futures_util::Stream<Item = KeyRecord> {
     futures_util::stream::unfold(receiver, move |mut receiver| {
         let budget = Arc::clone(&budget);
         async move {
+            if !may_stall {
+                return receiver.recv().await.map(|record| (record, receiver));
+            }
             let mut quiet = Quiet::default();
             loop {
                 if budget.reading_overdue() {
@@ -1224,6 +1272,8 @@ struct KeyRun<'a> {
     tally: Tally<'a>,
     client: Client,
     receiver: mpsc::Receiver<KeyRecord>,
+    /// The keys come from a pipe or FIFO (see [`Options::input_may_stall`]).
+    may_stall: bool,
 }
 
 impl<'a> KeyRun<'a> {
@@ -1242,6 +1292,11 @@ impl<'a> KeyRun<'a> {
         let client = budget.client(client);
         let capacity = options.ceiling.max(1) * 4;
         let window = Some(Arc::clone(&tally.window));
+        let may_stall = match &keys {
+            Keys::File(path) if path.as_os_str() == "-" => !super::input::stdin_is_regular(),
+            Keys::File(path) => !std::fs::metadata(path).is_ok_and(|meta| meta.is_file()),
+            Keys::Given(_) | Keys::Prefix(_) => false,
+        };
         let receiver = produce(&client, ns, keys, capacity, &budget, window);
         Ok(Self {
             budget,
@@ -1249,6 +1304,7 @@ impl<'a> KeyRun<'a> {
             tally,
             client,
             receiver,
+            may_stall,
         })
     }
 }
@@ -1270,10 +1326,11 @@ pub(crate) async fn get(
         mut tally,
         client,
         receiver,
+        may_stall,
     } = KeyRun::start(client, ns, keys, options, printer, None, "read")?;
     let client = &client;
     let window = Arc::clone(&tally.window);
-    let fetches = stream(receiver, Arc::clone(&budget))
+    let fetches = stream(receiver, Arc::clone(&budget), may_stall)
         .map(|record| {
             let client = client.clone();
             let ns = ns.to_owned();
@@ -1389,10 +1446,11 @@ pub(crate) async fn delete(
         mut tally,
         client,
         receiver,
+        may_stall,
     } = KeyRun::start(client, ns, keys, options, printer, total, "deleted")?;
     let client = &client;
     let window = Arc::clone(&tally.window);
-    let deletions = stream(receiver, Arc::clone(&budget))
+    let deletions = stream(receiver, Arc::clone(&budget), may_stall)
         .map(|record| {
             let client = client.clone();
             let ns = ns.to_owned();

@@ -89,7 +89,7 @@ pub(crate) enum ApiError {
     #[error("not sent: the run stopped")]
     NotSent,
     /// A key listing that would never end: a cursor seen before, or a page that goes back.
-    #[error("the key listing of {url} does not end: {reason}")]
+    #[error("the key listing of {url} cannot be followed to its end: {reason}")]
     Listing { url: String, reason: String },
     #[error(
         "invalid base URL `{url}`: use http:// or https://, a host, the path `/v2`, and no query"
@@ -289,7 +289,7 @@ impl ApiError {
             }
             Self::WaitTooLong { .. } => "Try again later.",
             Self::Listing { .. } => {
-                "The service sent a listing this tool refuses to follow in circles; what was read before it is kept. Run the command again, and report it to Telnyx if it persists."
+                "The keys listed before it were dealt with, but not the rest. Run the command again, and report it to Telnyx if it persists."
             }
             Self::Token => {
                 "The key must be printable ASCII; check TELNYX_API_KEY or the config file for stray characters (`telnyx-edge auth status` shows where the key comes from)."

@@ -36,37 +36,62 @@ fn with_ceiling(bulk: &BulkOptions, verbose: bool, default: usize) -> Options {
         verbose,
         max_errors: (!bulk.continue_on_error).then_some(bulk.max_errors),
         failed_file: bulk.failed_file.clone(),
+        input_may_stall: false,
     }
 }
 
+/// An input to read records from.
+struct Input {
+    reader: Box<dyn BufRead + Send>,
+    /// A regular file: read to its end in moments, never stalls, and an empty one is an empty
+    /// remainder fed back. Anything else (a pipe, a FIFO, a terminal) may stall, and empty it
+    /// most likely means the command feeding it failed.
+    regular: bool,
+}
+
 /// The input `FILE` names: the file, or stdin for `-` or no FILE. A terminal on stdin with no
-/// FILE is a usage error rather than a silent wait.
-fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {
+/// FILE is a usage error rather than a silent wait; an empty pipe is an error before anything
+/// is sent (`export A | import B` where the export failed).
+fn open_input(path: Option<&Path>) -> anyhow::Result<Input> {
     let path = path.unwrap_or(Path::new("-"));
-    if path.as_os_str() == "-" {
+    let (mut reader, regular): (Box<dyn BufRead + Send>, bool) = if path.as_os_str() == "-" {
         if std::io::stdin().is_terminal() {
             return Err(UserError::new(Exit::Usage, "no input: stdin is a terminal")
                 .hint("Name a FILE, or pipe the input in: `telnyx-edge storage kv export A | telnyx-edge storage kv import B`.")
                 .into());
         }
-        return Ok(Box::new(std::io::BufReader::new(std::io::stdin())));
-    }
-    let file = std::fs::File::open(path).map_err(|err| unreadable(path, &err))?;
-    let meta = file.metadata().map_err(|err| unreadable(path, &err))?;
-    if meta.is_dir() {
+        let regular = input::stdin_is_regular();
+        (Box::new(std::io::BufReader::new(std::io::stdin())), regular)
+    } else {
+        let file = std::fs::File::open(path).map_err(|err| unreadable(path, &err))?;
+        let meta = file.metadata().map_err(|err| unreadable(path, &err))?;
+        if meta.is_dir() {
+            return Err(UserError::new(
+                Exit::Usage,
+                format!(
+                    "`{}` is a directory; use `--dir` to write its files",
+                    path.display()
+                ),
+            )
+            .into());
+        }
+        let reader = std::io::BufReader::with_capacity(256 * 1024, file);
+        (Box::new(reader), meta.is_file())
+    };
+    if !regular
+        && reader
+            .fill_buf()
+            .map_err(|err| unreadable(path, &err))?
+            .is_empty()
+    {
         return Err(UserError::new(
-            Exit::Usage,
-            format!(
-                "`{}` is a directory; use `--dir` to write its files",
-                path.display()
-            ),
+            Exit::Failure,
+            "the input is empty; expected NDJSON lines or a JSON array",
         )
+        .hint("Nothing was written. An empty pipe usually means the command feeding it failed (`set -o pipefail` makes the shell say so).")
         .into());
     }
-    Ok(Box::new(std::io::BufReader::with_capacity(
-        256 * 1024,
-        file,
-    )))
+    Ok(Input { reader, regular })
 }
 
 fn unreadable(path: &Path, err: &std::io::Error) -> UserError {
@@ -145,6 +170,13 @@ fn finish(
         _ => "written",
     };
     let hint = match failed_file {
+        // Feeding the file back does not finish a job whose input was not read to its end.
+        Some(path) if remaining > 0 && summary.unread => format!(
+            "The {remaining} item{} read but not {done} {} in `{}`.",
+            if remaining == 1 { "" } else { "s" },
+            if remaining == 1 { "is" } else { "are" },
+            path.display()
+        ),
         Some(path) if remaining > 0 => format!(
             "The {remaining} item{} not {done} {} in `{}`; feed it back as input to finish the job.",
             if remaining == 1 { "" } else { "s" },
@@ -197,12 +229,30 @@ pub(crate) async fn put(
             }
             input::from_dir(dir)
         }
-        None => input::from_reader(
-            open_input(args.file.as_deref())?,
-            reading(&args.input, args.file.as_deref()),
-        ),
+        None => {
+            let input = open_input(args.file.as_deref())?;
+            let records = input::from_reader(input.reader, reading(&args.input));
+            let stalls = !input.regular;
+            return write_records(
+                backend,
+                &args.namespace,
+                records,
+                &args.bulk,
+                stalls,
+                printer,
+            )
+            .await;
+        }
     };
-    write_records(backend, &args.namespace, records, &args.bulk, printer).await
+    write_records(
+        backend,
+        &args.namespace,
+        records,
+        &args.bulk,
+        false,
+        printer,
+    )
+    .await
 }
 
 /// `storage kv import`
@@ -211,11 +261,18 @@ pub(crate) async fn import(
     args: ImportArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let records = input::from_reader(
-        open_input(args.file.as_deref())?,
-        reading(&args.input, args.file.as_deref()),
-    );
-    write_records(backend, &args.namespace, records, &args.bulk, printer).await
+    let input = open_input(args.file.as_deref())?;
+    let records = input::from_reader(input.reader, reading(&args.input));
+    let stalls = !input.regular;
+    write_records(
+        backend,
+        &args.namespace,
+        records,
+        &args.bulk,
+        stalls,
+        printer,
+    )
+    .await
 }
 
 async fn write_records(
@@ -223,27 +280,23 @@ async fn write_records(
     spec: &str,
     records: Box<dyn Iterator<Item = input::Record> + Send>,
     bulk: &BulkOptions,
+    input_may_stall: bool,
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let target = target::id(backend, spec).await?;
     let client = backend.client.without_retry_messages();
-    let summary = run::put(
-        &client,
-        &target.id,
-        records,
-        &options(bulk, backend.verbose),
-        printer,
-    )
-    .await
-    .with_context(|| format!("failed to write keys to KV namespace `{}`", target.label))?;
+    let options = Options {
+        input_may_stall,
+        ..options(bulk, backend.verbose)
+    };
+    let summary = run::put(&client, &target.id, records, &options, printer)
+        .await
+        .with_context(|| format!("failed to write keys to KV namespace `{}`", target.label))?;
     finish(printer, "Wrote", &summary, bulk)
 }
 
-/// How the input is read. An empty file is an empty remainder fed back (nothing to do); empty
-/// stdin more likely means the command feeding it failed (`export A | import B`).
-fn reading(options: &InputOptions, file: Option<&Path>) -> input::Reading {
-    let stdin = file.is_none_or(|path| path.as_os_str() == "-");
-    input::Reading::now(options.strict, stdin)
+fn reading(options: &InputOptions) -> input::Reading {
+    input::Reading::now(options.strict)
 }
 
 /// The keys a command names. A `--from-file` that cannot be read is a usage error before

@@ -145,6 +145,7 @@ fn options(args: &SyncArgs, verbose: bool) -> Options {
         verbose,
         max_errors: (!args.bulk.continue_on_error).then_some(args.bulk.max_errors),
         failed_file: args.bulk.failed_file.clone(),
+        input_may_stall: false,
     }
 }
 

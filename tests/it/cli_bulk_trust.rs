@@ -1183,14 +1183,23 @@ fn a_bad_line_keeps_its_place_among_the_lines_of_its_key() {
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!(code, Some(1), "{stderr}");
     let rest = lines(&std::fs::read(home.path().join("rest.ndjson")).expect("rest"));
-    // One line for k, the latest (the bad v2), and none for j, whose good line was written.
-    assert_eq!(rest.len(), 1, "{rest:?}");
-    assert_eq!(rest[0]["key"], "k");
-    assert_eq!(rest[0]["origin"], "line 2");
+    // For k, both lines in input order: the failed v1 (which the bad v2 must not push out,
+    // or v1 would be lost) and the bad v2; none for j, whose good line was written.
+    let shown: Vec<(&str, &str)> = rest
+        .iter()
+        .map(|l| {
+            (
+                l["key"].as_str().unwrap_or(""),
+                l["origin"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(shown, [("k", "line 1"), ("k", "line 2")], "{rest:?}");
+    assert_eq!(rest[0]["value"], "v1");
     let summary: Value = serde_json::from_str(stdout.trim()).expect("JSON");
     assert_eq!(
         (summary["failed"].as_u64(), summary["superseded"].as_u64()),
-        (Some(3), Some(2)),
+        (Some(3), Some(1)),
         "{summary}"
     );
 }
@@ -1265,10 +1274,18 @@ fn an_array_then_ndjson_lines_on_stdin_are_all_written_and_empty_stdin_is_an_err
         kv.ok(&["-o", "ids", "storage", "kv", "key", "list", &id]),
         b"a\nb\nc\n"
     );
-    // `export A | import B` where export failed: not a silent success.
+    // `export A | import B` where export failed: not a silent success, and nothing to feed
+    // back.
     let (code, stderr) = pipe("");
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("the input is empty; expected NDJSON lines or a JSON array (did the command feeding it fail?)"), "{stderr}");
+    assert!(
+        stderr.contains("error: the input is empty; expected NDJSON lines or a JSON array"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("An empty pipe usually means the command feeding it failed"),
+        "{stderr}"
+    );
 }
 
 #[cfg(unix)]

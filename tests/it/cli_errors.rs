@@ -560,7 +560,9 @@ fn a_cursor_sent_twice_ends_every_listing_with_exit_1_and_keeps_what_was_read() 
         let (code, _, stderr) = outcome(&output);
         assert_eq!(code, Some(1), "{args:?}: {stderr}");
         assert!(
-            stderr.contains("does not end: the service sent the cursor `c1` a second time"),
+            stderr.contains(
+                "cannot be followed to its end: the service sent the cursor `c1` a second time"
+            ),
             "{args:?}: {stderr}"
         );
         let listings = server
@@ -603,7 +605,7 @@ fn a_listing_that_repeats_a_page_under_fresh_cursors_or_lacks_a_cursor_ends_too(
     assert_eq!(stdout, "a\n");
     assert!(
         stderr
-            .contains("does not end: the service sent a page it had sent before (from `a` to `a`)"),
+            .contains("cannot be followed to its end: the service sent a page it had sent before (from `a` to `a`)"),
         "{stderr}"
     );
     assert_eq!(server.received().len(), 2);
