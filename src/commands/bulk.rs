@@ -218,7 +218,7 @@ pub(crate) async fn put(
     args: BulkPutArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let records = match &args.dir {
+    let (records, stalls) = match &args.dir {
         Some(dir) => {
             if !dir.is_dir() {
                 return Err(UserError::new(
@@ -227,32 +227,12 @@ pub(crate) async fn put(
                 )
                 .into());
             }
-            input::from_dir(dir)
+            (input::from_dir(dir), false)
         }
-        None => {
-            let input = open_input(args.file.as_deref())?;
-            let records = input::from_reader(input.reader, reading(&args.input));
-            let stalls = !input.regular;
-            return write_records(
-                backend,
-                &args.namespace,
-                records,
-                &args.bulk,
-                stalls,
-                printer,
-            )
-            .await;
-        }
+        None => records(args.file.as_deref(), &args.input)?,
     };
-    write_records(
-        backend,
-        &args.namespace,
-        records,
-        &args.bulk,
-        false,
-        printer,
-    )
-    .await
+    let target = (args.namespace.as_str(), &args.bulk);
+    write_records(backend, target, records, stalls, printer).await
 }
 
 /// `storage kv import`
@@ -261,25 +241,26 @@ pub(crate) async fn import(
     args: ImportArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let input = open_input(args.file.as_deref())?;
-    let records = input::from_reader(input.reader, reading(&args.input));
-    let stalls = !input.regular;
-    write_records(
-        backend,
-        &args.namespace,
-        records,
-        &args.bulk,
-        stalls,
-        printer,
-    )
-    .await
+    let (records, stalls) = records(args.file.as_deref(), &args.input)?;
+    let target = (args.namespace.as_str(), &args.bulk);
+    write_records(backend, target, records, stalls, printer).await
 }
 
+/// The records of FILE (or stdin), and whether that input may stall (see [`Input`]).
+fn records(
+    file: Option<&Path>,
+    options: &InputOptions,
+) -> anyhow::Result<(Box<dyn Iterator<Item = input::Record> + Send>, bool)> {
+    let input = open_input(file)?;
+    let records = input::from_reader(input.reader, input::Reading::now(options.strict));
+    Ok((records, !input.regular))
+}
+
+/// Writes `records` to namespace `spec` with the bulk options given.
 async fn write_records(
     backend: &Backend,
-    spec: &str,
+    (spec, bulk): (&str, &BulkOptions),
     records: Box<dyn Iterator<Item = input::Record> + Send>,
-    bulk: &BulkOptions,
     input_may_stall: bool,
     printer: &Printer,
 ) -> anyhow::Result<()> {
@@ -293,10 +274,6 @@ async fn write_records(
         .await
         .with_context(|| format!("failed to write keys to KV namespace `{}`", target.label))?;
     finish(printer, "Wrote", &summary, bulk)
-}
-
-fn reading(options: &InputOptions) -> input::Reading {
-    input::Reading::now(options.strict)
 }
 
 /// The keys a command names. A `--from-file` that cannot be read is a usage error before

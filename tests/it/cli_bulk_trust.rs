@@ -1054,19 +1054,12 @@ fn json_arrays_joined_on_stdin_are_all_written() {
     // From a file (checked ahead) and from a pipe (read as it comes).
     kv.ok(&["storage", "kv", "import", &id, "joined.json"]);
     kv.ok(&["storage", "kv", "bulk", "delete", &id, "--all", "--yes"]);
-    let mut child = kv
-        .std_cmd()
+    let output = kv
+        .cmd()
         .args(["storage", "kv", "import", &id])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(joined.as_bytes()).expect("writes");
-    }
-    let output = child.wait_with_output().expect("exits");
+        .write_stdin(joined)
+        .output()
+        .expect("runs");
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -1250,23 +1243,14 @@ fn an_array_then_ndjson_lines_on_stdin_are_all_written_and_empty_stdin_is_an_err
         json!({"key": "c", "value": "3"})
     );
     let pipe = |input: &str| {
-        let mut child = kv
-            .std_cmd()
+        let output = kv
+            .cmd()
             .args(["storage", "kv", "import", &id])
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts");
-        {
-            use std::io::Write as _;
-            let mut stdin = child.stdin.take().expect("stdin");
-            stdin.write_all(input.as_bytes()).expect("writes");
-        }
-        let output = child.wait_with_output().expect("exits");
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+            .write_stdin(input.to_owned())
+            .output()
+            .expect("runs");
+        let (code, _, stderr) = outcome(&output);
+        (code, stderr)
     };
     let (code, stderr) = pipe(&mixed);
     assert_eq!(code, Some(0), "{stderr}");
