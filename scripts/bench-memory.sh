@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Memory per key of `pull` and `diff` (issue #22); writes the `memory` section of
+# docs/performance.md. A benchmark, not a test: run it by hand on an idle machine.
+#
+#     bash scripts/bench-memory.sh            # 1,000,000 keys
+#     bash scripts/bench-memory.sh 100000     # fewer, faster
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+[ -x /usr/bin/time ] || { echo "error: GNU time (/usr/bin/time) is needed: apt-get install time" >&2; exit 1; }
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+exec python3 "$root/scripts/bench_memory.py" "$@"

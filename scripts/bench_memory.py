@@ -1,0 +1,110 @@
+"""Memory per key of `pull` and `diff` (issue #22), written into the `memory` section of
+docs/performance.md.
+
+A file-backed emulator on loopback plays the service, holding KEYS keys of 100 bytes (default
+1,000,000; the first argument changes it) in one namespace and 1,000 in another. A project binds
+each; a first `pull` copies it into local state, then, each under `/usr/bin/time`:
+
+- `diff remote:NS local:NS` (both listings, and the seen file, in memory);
+- a second `pull` with nothing new.
+
+The memory per key is the difference of the peak resident sizes between the large and the small
+namespace, divided by the difference of their key counts, so that what a run costs whatever
+its size (the binary, the runtime, buffers) is left out.
+
+Run through scripts/bench-memory.sh, which builds the release binary first.
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("TELNYX_EDGE_BIN") or os.path.join(ROOT, "target", "release", "telnyx-edge")
+TOKEN = "KEYbench"
+KEYS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+SMALL = 1_000
+TARGET = 150
+
+
+def cli(env, cwd, *args, capture=False, stdin=None):
+    return subprocess.run([BIN, "-q", *args], env=env, cwd=cwd, check=True, stdin=stdin,
+                          stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, text=capture)
+
+
+def peak_kib(env, cwd, *args, ok=(0,)):
+    """The peak resident size of one run, in KiB (GNU time's %M)."""
+    result = subprocess.run(["/usr/bin/time", "-f", "%M", BIN, "-q", *args], env=env, cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if result.returncode not in ok:
+        raise SystemExit(f"{args} exited {result.returncode}: {result.stderr[-500:]}")
+    return int(result.stderr.strip().splitlines()[-1])
+
+
+def main():
+    work = tempfile.mkdtemp()
+    proc = subprocess.Popen(
+        [BIN, "-q", "--json", "storage", "kv", "serve", "--port", "0", "--provision-delay", "0",
+         "--state-dir", os.path.join(work, "service")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    base = json.loads(proc.stdout.readline())["base_url"]
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": work, "TELNYX_BASE_URL": base,
+           "TELNYX_API_KEY": TOKEN, "TELNYX_CONFIG_PATH": os.path.join(work, "config.toml")}
+    peaks = {}
+    try:
+        for name, count in (("small", SMALL), ("large", KEYS)):
+            ns = cli(env, work, "-o", "ids", "storage", "kv", "create", "--name", name,
+                     capture=True).stdout.strip()
+            data = os.path.join(work, f"{name}.ndjson")
+            with open(data, "w") as f:
+                for i in range(count):
+                    f.write(json.dumps({"key": f"user/{i:09d}", "value": "v" * 100}) + "\n")
+            cli(env, work, "storage", "kv", "import", ns, data)
+            here = os.path.join(work, f"project-{name}")
+            os.makedirs(here)
+            with open(os.path.join(here, "func.toml"), "w") as f:
+                f.write(f'[storage.kv.BENCH]\nid = "{ns}"\n')
+            time.sleep(3)  # older than the settling time, as data on a service is
+            cli(env, here, "storage", "kv", "pull")
+            peaks[name] = {
+                "diff": peak_kib(env, here, "storage", "kv", "diff", "remote:BENCH",
+                                 "local:BENCH"),
+                "pull": peak_kib(env, here, "storage", "kv", "pull"),
+            }
+    finally:
+        proc.terminate()
+        proc.wait()
+
+    rows = ["| Command | Peak, 1,000 keys | Peak, {:,} keys | Per key | Target |".format(KEYS),
+            "|---|--:|--:|--:|--:|"]
+    for command in ("diff", "pull"):
+        small, large = peaks["small"][command], peaks["large"][command]
+        per_key = (large - small) * 1024 / (KEYS - SMALL)
+        rows.append(f"| `{command}` | {small / 1024:.1f} MiB | {large / 1024:.1f} MiB | "
+                    f"{per_key:.0f} B | ≤ {TARGET} B |")
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    section = "\n".join([
+        "## Memory per key",
+        "",
+        f"Written by `bash scripts/bench-memory.sh {KEYS}` on {today}; {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}. Release build; keys `user/NNNNNNNNN` of "
+        "100 B on a file-backed emulator on loopback, pulled once into local state; the peak "
+        "resident size (GNU time) of `diff remote:NS local:NS` and of a second `pull` with "
+        "nothing new, the 1,000-key run subtracted from the large one.",
+        "",
+        *rows,
+    ])
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "update_section.py"),
+                    os.path.join(ROOT, "docs", "performance.md"), "memory"],
+                   input=section, text=True, check=True)
+    print(section)
+
+
+if __name__ == "__main__":
+    main()
