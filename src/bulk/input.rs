@@ -337,8 +337,17 @@ impl Item {
     }
 }
 
+/// Whether the input `path` names (stdin for `-`) may stop sending without ending: a pipe, a
+/// FIFO, a terminal. A regular file (`< file` on stdin too) never does.
+pub(crate) fn may_stall(path: &Path) -> bool {
+    if path.as_os_str() == "-" {
+        return !stdin_is_regular();
+    }
+    !std::fs::metadata(path).is_ok_and(|meta| meta.is_file())
+}
+
 /// Whether stdin is a regular file (`< file`), rather than a pipe, FIFO or terminal.
-pub(crate) fn stdin_is_regular() -> bool {
+fn stdin_is_regular() -> bool {
     #[cfg(unix)]
     {
         use std::os::fd::AsFd as _;
@@ -362,7 +371,7 @@ pub(crate) fn from_reader(
     reading: Reading,
 ) -> Box<dyn Iterator<Item = Record> + Send> {
     let mut reader = reader;
-    let (first, lines) = match first_byte(&mut reader) {
+    let (first, lines) = match skip_blank(&mut *reader) {
         Ok(first) => first,
         Err(err) => {
             return Box::new(std::iter::once(Record::bad(
@@ -389,29 +398,29 @@ pub(crate) fn from_reader(
     }
 }
 
-/// Skips a byte order mark and white space; the first other byte, left unread, and the line
-/// breaks skipped (so that lines are numbered as in the file).
-fn first_byte(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<(Option<u8>, usize)> {
-    let start = reader.fill_buf()?;
-    if start.starts_with(BOM) {
-        reader.consume(BOM.len());
-    }
+/// Skips white space and byte order marks (one opens each file of `cat a.json b.json`); the
+/// next other byte, left unread (`None` at the end), and the line breaks skipped, so that lines
+/// are numbered as in the input.
+fn skip_blank(reader: &mut dyn BufRead) -> std::io::Result<(Option<u8>, usize)> {
     let mut lines = 0;
     loop {
         let buf = reader.fill_buf()?;
         if buf.is_empty() {
             return Ok((None, lines));
         }
-        let end = buf
+        if buf.starts_with(BOM) {
+            reader.consume(BOM.len());
+            continue;
+        }
+        let blank = buf
             .iter()
             .position(|b| !b.is_ascii_whitespace())
             .unwrap_or(buf.len());
-        lines += buf[..end].iter().filter(|&&b| b == b'\n').count();
-        let first = buf.get(end).copied();
-        reader.consume(end);
-        if first.is_some() {
-            return Ok((first, lines));
+        if blank == 0 {
+            return Ok((Some(buf[0]), lines));
         }
+        lines += buf[..blank].iter().filter(|&&b| b == b'\n').count();
+        reader.consume(blank);
     }
 }
 
@@ -606,40 +615,21 @@ impl ArrayRecords {
     /// After a closing `]`: another array goes on the input (`cat a.json b.json`, a byte order
     /// mark at the second file's start allowed), or NDJSON lines do.
     fn trailing(&mut self) -> Trail {
-        loop {
-            let buf = match self.reader.fill_buf() {
-                Ok(buf) => buf,
-                Err(err) => {
-                    return Trail::Bad(Record::bad(
-                        "input".into(),
-                        format!("cannot read: {err}"),
-                        None,
-                    ));
-                }
-            };
-            if buf.is_empty() {
-                return Trail::End;
-            }
-            match buf.iter().position(|b| !b.is_ascii_whitespace()) {
-                // The second file of `cat a.json b.json` may start with a byte order mark.
-                Some(pos) if buf[pos..].starts_with(BOM) => {
-                    self.lines += buf[..pos].iter().filter(|&&b| b == b'\n').count();
-                    self.reader.consume(pos + BOM.len());
-                }
-                Some(pos) if buf[pos] == b'[' => {
-                    self.lines += buf[..pos].iter().filter(|&&b| b == b'\n').count();
-                    self.reader.consume(pos + 1);
-                    return Trail::More;
-                }
-                Some(pos) => {
-                    self.lines += buf[..pos].iter().filter(|&&b| b == b'\n').count();
-                    self.reader.consume(pos);
-                    return Trail::Lines;
-                }
-                None => {
-                    let len = buf.len();
-                    self.lines += buf.iter().filter(|&&b| b == b'\n').count();
-                    self.reader.consume(len);
+        match skip_blank(&mut *self.reader) {
+            Err(err) => Trail::Bad(Record::bad(
+                "input".into(),
+                format!("cannot read: {err}"),
+                None,
+            )),
+            Ok((next, lines)) => {
+                self.lines += lines;
+                match next {
+                    None => Trail::End,
+                    Some(b'[') => {
+                        self.reader.consume(1);
+                        Trail::More
+                    }
+                    Some(_) => Trail::Lines,
                 }
             }
         }

@@ -141,6 +141,49 @@ impl Budget {
             .is_some_and(|at| at.elapsed() >= READING_AFTER_STOP)
     }
 
+    /// The next message from an input's side of the run. After Ctrl-C or SIGTERM, an input
+    /// that `may_stall` (a pipe or FIFO) is given up on once it has sent nothing for
+    /// [`QUIET_STEPS`] steps of [`QUIET_STEP`], or is still sending [`READING_AFTER_STOP`]
+    /// after the interrupt, and only when `settled` says nothing read from it is still on its
+    /// way; the summary then says the input was not read to its end.
+    async fn receive<T>(
+        &self,
+        receiver: &mut mpsc::Receiver<T>,
+        may_stall: bool,
+        settled: impl Fn() -> bool,
+    ) -> Received<T> {
+        let received = |message: Option<T>| message.map_or(Received::End, Received::Next);
+        if !may_stall {
+            return received(receiver.recv().await);
+        }
+        let mut silent = 0;
+        loop {
+            if !self.interrupted() {
+                tokio::select! {
+                    message = receiver.recv() => return received(message),
+                    () = self.until_interrupted() => continue,
+                }
+            }
+            if self.reading_overdue() {
+                match receiver.try_recv() {
+                    Ok(message) => return Received::Next(message),
+                    Err(mpsc::error::TryRecvError::Disconnected) => return Received::End,
+                    Err(mpsc::error::TryRecvError::Empty) if settled() => break,
+                    Err(mpsc::error::TryRecvError::Empty) => {}
+                }
+            }
+            match tokio::time::timeout(QUIET_STEP, receiver.recv()).await {
+                Ok(message) => return received(message),
+                Err(_) => silent += 1,
+            }
+            if silent >= QUIET_STEPS && settled() {
+                break;
+            }
+        }
+        self.unread.store(true, Ordering::SeqCst);
+        Received::GaveUp
+    }
+
     /// Resolves once the run is interrupted.
     async fn until_interrupted(&self) {
         let mut interrupts = self.interrupts.subscribe();
@@ -413,11 +456,9 @@ impl FailedFile {
 /// A key's identity in the remainder's bookkeeping: two independent 64-bit hashes, so that
 /// two keys of one run never share one.
 fn key_id(key: &str) -> u128 {
-    let mut high = std::collections::hash_map::DefaultHasher::new();
-    key.hash(&mut high);
     let mut low = std::collections::hash_map::DefaultHasher::new();
     (0xA5u8, key).hash(&mut low);
-    (u128::from(high.finish()) << 64) | u128::from(low.finish())
+    (u128::from(key_hash(key)) << 64) | u128::from(low.finish())
 }
 
 fn cannot_write(path: &std::path::Path, err: &std::io::Error) -> anyhow::Error {
@@ -573,7 +614,7 @@ impl<'a> Tally<'a> {
         summary.seconds = self.start.elapsed().as_secs_f64();
         summary.interrupted = self.budget.interrupted();
         summary.unlisted = self.budget.unlisted.load(Ordering::SeqCst);
-        summary.unread |= self.budget.unread.load(Ordering::SeqCst);
+        summary.unread = self.budget.unread.load(Ordering::SeqCst);
         summary.throttled = self.pressure.throttled() - self.throttled_before;
         summary.window = self.window.summary();
         Ok(summary)
@@ -658,45 +699,26 @@ pub(crate) async fn put(
     let read = Arc::new(AtomicU64::new(0));
     let reader = start_reader(records, queue, writer.clone(), events, Arc::clone(&read));
     let dispatcher = tokio::spawn(dispatch(heads, writer, Arc::clone(&tally.window)));
-    let mut quiet = Quiet::default();
     // Items read, and items whose outcome the tally has counted: an input may be given up on
     // only once everything read from it is accounted for.
     let mut accounted = 0;
-    let settled = |accounted: u64| {
-        active.load(Ordering::SeqCst) == 0 && read.load(Ordering::SeqCst) == accounted
-    };
     loop {
-        let event = if budget.interrupted() && options.input_may_stall {
-            if budget.reading_overdue() && settled(accounted) {
-                tally.summary.unread = true;
-                break;
-            }
-            match tokio::time::timeout(QUIET_STEP, collected.recv()).await {
-                Ok(event) => event,
-                // Nothing in flight and the input silent: a pipe or FIFO that may never send
-                // again does not keep an interrupted run alive.
-                Err(_) if quiet.tick() && settled(accounted) => {
-                    tally.summary.unread = true;
-                    break;
-                }
-                Err(_) => continue,
-            }
-        } else if budget.interrupted() || !options.input_may_stall {
-            collected.recv().await
-        } else {
-            tokio::select! {
-                event = collected.recv() => event,
-                () = budget.until_interrupted() => continue,
-            }
+        let settled =
+            || active.load(Ordering::SeqCst) == 0 && read.load(Ordering::SeqCst) == accounted;
+        let event = match budget
+            .receive(&mut collected, options.input_may_stall, settled)
+            .await
+        {
+            Received::Next(event) => event,
+            Received::End | Received::GaveUp => break,
         };
-        let Some(event) = event else { break };
-        quiet = Quiet::default();
         if event.is_outcome() {
             accounted += 1;
         }
         tally_put(&mut tally, event)?;
     }
-    if !tally.summary.unread {
+    // Given up on, the reader may be blocked on its input for good.
+    if !budget.unread.load(Ordering::SeqCst) {
         let _ = reader.await;
         let _ = dispatcher.await;
     }
@@ -712,16 +734,13 @@ const READING_AFTER_STOP: std::time::Duration = std::time::Duration::from_secs(1
 const QUIET_STEP: std::time::Duration = std::time::Duration::from_millis(250);
 const QUIET_STEPS: u32 = 8;
 
-/// Steps of silence counted after an interrupt.
-#[derive(Default)]
-struct Quiet(u32);
-
-impl Quiet {
-    /// One more silent step; whether the input has been silent long enough.
-    fn tick(&mut self) -> bool {
-        self.0 += 1;
-        self.0 >= QUIET_STEPS
-    }
+/// What [`Budget::receive`] got.
+enum Received<T> {
+    Next(T),
+    /// The input ended.
+    End,
+    /// An interrupted run stopped waiting for an input that may never end.
+    GaveUp,
 }
 
 /// An item on its way to a writer, holding its share of the byte budget until written.
@@ -1188,37 +1207,10 @@ fn stream(
     futures_util::stream::unfold(receiver, move |mut receiver| {
         let budget = Arc::clone(&budget);
         async move {
-            if !may_stall {
-                return receiver.recv().await.map(|record| (record, receiver));
-            }
-            let mut quiet = Quiet::default();
-            loop {
-                if budget.reading_overdue() {
-                    return match receiver.try_recv() {
-                        Ok(record) => Some((record, receiver)),
-                        Err(mpsc::error::TryRecvError::Disconnected) => None,
-                        Err(mpsc::error::TryRecvError::Empty) => {
-                            budget.unread.store(true, Ordering::SeqCst);
-                            None
-                        }
-                    };
-                }
-                if !budget.interrupted() {
-                    tokio::select! {
-                        record = receiver.recv() => {
-                            return record.map(|record| (record, receiver));
-                        }
-                        () = budget.until_interrupted() => continue,
-                    }
-                }
-                match tokio::time::timeout(QUIET_STEP, receiver.recv()).await {
-                    Ok(record) => return record.map(|record| (record, receiver)),
-                    Err(_) if quiet.tick() => {
-                        budget.unread.store(true, Ordering::SeqCst);
-                        return None;
-                    }
-                    Err(_) => {}
-                }
+            // What the stream yields is dealt with by the run: nothing is on its way.
+            match budget.receive(&mut receiver, may_stall, || true).await {
+                Received::Next(record) => Some((record, receiver)),
+                Received::End | Received::GaveUp => None,
             }
         }
     })
@@ -1292,11 +1284,7 @@ impl<'a> KeyRun<'a> {
         let client = budget.client(client);
         let capacity = options.ceiling.max(1) * 4;
         let window = Some(Arc::clone(&tally.window));
-        let may_stall = match &keys {
-            Keys::File(path) if path.as_os_str() == "-" => !super::input::stdin_is_regular(),
-            Keys::File(path) => !std::fs::metadata(path).is_ok_and(|meta| meta.is_file()),
-            Keys::Given(_) | Keys::Prefix(_) => false,
-        };
+        let may_stall = matches!(&keys, Keys::File(path) if super::input::may_stall(path));
         let receiver = produce(&client, ns, keys, capacity, &budget, window);
         Ok(Self {
             budget,

@@ -209,6 +209,15 @@ impl ApiError {
         }
     }
 
+    /// A 409 that says the namespace is already being deleted.
+    pub(crate) fn is_being_deleted(&self) -> bool {
+        matches!(
+            self,
+            Self::Status { status: 409, detail: Some(detail), .. }
+                if detail.to_ascii_lowercase().contains("delet")
+        )
+    }
+
     /// Whether the request certainly did not reach the service, so that even a create may be
     /// repeated.
     pub(crate) fn is_unsent(&self) -> bool {

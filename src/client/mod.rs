@@ -464,7 +464,7 @@ impl Client {
             .await;
         match deleted {
             Ok(data) => Ok(data.data),
-            Err(err) if being_deleted(&err) => self.get_namespace(id).await.or(Err(err)),
+            Err(err) if err.is_being_deleted() => self.get_namespace(id).await.or(Err(err)),
             Err(err) => Err(err),
         }
     }
@@ -971,15 +971,6 @@ pub(crate) fn key_path(id: &str, key: &str) -> String {
 /// Full jitter: a random delay between zero and the exponential step.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(fastrand::u64(0..=backoff_step_millis(attempt)))
-}
-
-/// A 409 that says the namespace is already being deleted.
-fn being_deleted(err: &ApiError) -> bool {
-    matches!(
-        err,
-        ApiError::Status { status: 409, detail: Some(detail), .. }
-            if detail.to_ascii_lowercase().contains("delet")
-    )
 }
 
 /// The upper bound of the `attempt`-th backoff: 500 ms doubled per retry, at most 20 s.

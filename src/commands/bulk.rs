@@ -60,8 +60,8 @@ fn open_input(path: Option<&Path>) -> anyhow::Result<Input> {
                 .hint("Name a FILE, or pipe the input in: `telnyx-edge storage kv export A | telnyx-edge storage kv import B`.")
                 .into());
         }
-        let regular = input::stdin_is_regular();
-        (Box::new(std::io::BufReader::new(std::io::stdin())), regular)
+        let reader = std::io::BufReader::new(std::io::stdin());
+        (Box::new(reader), !input::may_stall(path))
     } else {
         let file = std::fs::File::open(path).map_err(|err| unreadable(path, &err))?;
         let meta = file.metadata().map_err(|err| unreadable(path, &err))?;

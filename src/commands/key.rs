@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::api::rules::MAX_VALUE_BYTES;
 use crate::cli::{KeyListArgs, KeyPutArgs};
-use crate::client::KeyPages;
+use crate::client::{KeyPages, PAGE};
 use crate::commands::backend::Backend;
 use crate::commands::target;
 use crate::error::{Exit, UserError};
@@ -43,13 +43,10 @@ pub(crate) async fn list(
     let mut page_keys = Vec::new();
     let mut listed_any = false;
     let mut next_cursor = None;
+    let failed = || format!("failed to list keys of KV namespace `{}`", target.label);
     loop {
-        pages.set_limit(remaining.map_or(crate::client::PAGE, |r| r.min(crate::client::PAGE)));
-        let Some(keys) = pages
-            .next()
-            .await
-            .with_context(|| format!("failed to list keys of KV namespace `{}`", target.label))?
-        else {
+        pages.set_limit(remaining.map_or(PAGE, |r| r.min(PAGE)));
+        let Some(keys) = pages.next().await.with_context(failed)? else {
             break;
         };
         listed_any |= !keys.is_empty();
@@ -79,18 +76,14 @@ pub(crate) async fn list(
             *r = r.saturating_sub(count);
         }
         if remaining == Some(0) {
-            pages.check().with_context(|| {
-                format!("failed to list keys of KV namespace `{}`", target.label)
-            })?;
-        }
-        if remaining == Some(0)
-            && let Some(next) = pages.cursor()
-        {
-            printer.status(&format!(
-                "More keys follow; continue with `--cursor {next}`"
-            ));
-            next_cursor = Some(next.to_owned());
-            break;
+            pages.check().with_context(failed)?;
+            if let Some(next) = pages.cursor() {
+                printer.status(&format!(
+                    "More keys follow; continue with `--cursor {next}`"
+                ));
+                next_cursor = Some(next.to_owned());
+                break;
+            }
         }
     }
     if let Some(array) = json {

@@ -189,13 +189,7 @@ pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
 /// is done, nothing left on the runtime is waited for: a thread still blocked reading a pipe
 /// or FIFO that an interrupted run gave up on must not keep the process alive.
 fn block_on<F: Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let result = runtime.block_on(future);
-    runtime.shutdown_background();
-    result
+    run_to_end(tokio::runtime::Builder::new_current_thread(), future)
 }
 
 /// Opens a backend (remote, or the local emulator) and runs `command` with it.
@@ -229,7 +223,16 @@ fn with_bulk_backend(
 /// Runs `future` on a runtime with a worker per core; like [`block_on`], it waits for nothing
 /// left on the runtime once `future` is done.
 fn multi_thread<F: Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    run_to_end(tokio::runtime::Builder::new_multi_thread(), future)
+}
+
+/// Runs `future` on the runtime `builder` makes, then drops the runtime without waiting for
+/// what is left on it.
+fn run_to_end<F: Future<Output = anyhow::Result<()>>>(
+    mut builder: tokio::runtime::Builder,
+    future: F,
+) -> anyhow::Result<()> {
+    let runtime = builder
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
