@@ -898,14 +898,9 @@ fn an_empty_prefix_is_a_usage_error_and_every_key_takes_all() {
 /// Sends SIGTERM to `child` while its stdin (a pipe the test keeps open) sends nothing more.
 #[cfg(unix)]
 fn terminated_while_stdin_is_silent(mut child: std::process::Child) -> (Option<i32>, String) {
-    use std::io::Read as _;
     let stdin = child.stdin.take().expect("stdin");
     std::thread::sleep(Duration::from_millis(800));
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    crate::support::cli::send_signal(&child, "TERM");
     let start = std::time::Instant::now();
     let code = loop {
         if let Some(status) = child.try_wait().expect("waits") {
@@ -918,14 +913,7 @@ fn terminated_while_stdin_is_silent(mut child: std::process::Child) -> (Option<i
         std::thread::sleep(Duration::from_millis(50));
     };
     drop(stdin);
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("reads");
-    (code, stderr)
+    (code, crate::support::cli::stderr_of(&mut child))
 }
 
 #[cfg(unix)]

@@ -145,12 +145,24 @@ pub fn masked_request_ids(stderr: &str) -> String {
 /// exit code and stderr.
 #[cfg(unix)]
 pub fn interrupt(mut child: std::process::Child) -> (Option<i32>, String) {
-    use std::io::Read as _;
+    send_signal(&child, "INT");
+    let stderr = stderr_of(&mut child);
+    (child.wait().expect("exits").code(), stderr)
+}
+
+/// Sends the signal `name` (`INT`, `TERM`) to a running command.
+#[cfg(unix)]
+pub fn send_signal(child: &std::process::Child, name: &str) {
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{name}"), &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());
+}
+
+/// All a command (spawned with stderr piped) writes on stderr, once it closes it.
+pub fn stderr_of(child: &mut std::process::Child) -> String {
+    use std::io::Read as _;
     let mut stderr = String::new();
     child
         .stderr
@@ -158,5 +170,5 @@ pub fn interrupt(mut child: std::process::Child) -> (Option<i32>, String) {
         .expect("stderr")
         .read_to_string(&mut stderr)
         .expect("reads");
-    (child.wait().expect("exits").code(), stderr)
+    stderr
 }
