@@ -20,21 +20,6 @@ impl Digest {
         hasher.update(bytes);
         Self(hasher.finalize().into())
     }
-
-    pub(crate) fn to_hex(self) -> String {
-        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
-    }
-
-    pub(crate) fn from_hex(text: &str) -> Option<Self> {
-        if text.len() != 64 || !text.is_ascii() {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        for (index, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[index * 2..index * 2 + 2], 16).ok()?;
-        }
-        Some(Self(out))
-    }
 }
 
 #[cfg(test)]
@@ -49,13 +34,5 @@ mod tests {
         );
         assert_ne!(Digest::of(Some("text/plain"), b"v"), Digest::of(None, b"v"));
         assert_ne!(Digest::of(None, b"v"), Digest::of(None, b"w"));
-    }
-
-    #[test]
-    fn hex_round_trips_and_rejects_junk() {
-        let digest = Digest::of(Some("text/plain"), b"hello");
-        assert_eq!(Digest::from_hex(&digest.to_hex()), Some(digest));
-        assert_eq!(Digest::from_hex("zz"), None);
-        assert_eq!(Digest::from_hex(&"é".repeat(32)), None);
     }
 }

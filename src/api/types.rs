@@ -100,6 +100,9 @@ pub(crate) struct KeyList {
     pub record_type: String,
     pub data: Vec<Key>,
     pub meta: KeyListMeta,
+    /// When the service answered (its `Date` header, Unix seconds); not part of the body.
+    #[serde(skip)]
+    pub date: Option<i64>,
 }
 
 /// `{"errors": […]}`, the body of every error response.

@@ -60,6 +60,8 @@ pub(crate) struct Summary {
     pub superseded: u64,
     /// Listed keys that were gone when read (someone deleted them meanwhile).
     pub vanished: u64,
+    /// Keys no request can address (`.`, `..`), listed in the remainder but not failures.
+    pub uncopyable: u64,
     pub seconds: f64,
     /// Ctrl-C or SIGTERM stopped the run.
     pub interrupted: bool,
@@ -518,6 +520,21 @@ impl<'a> Tally<'a> {
         self.summary.done += 1;
         self.summary.superseded += self.failed_file.written(key);
         self.step(true);
+    }
+
+    /// An item left alone on purpose (its target changed since the plan): shown as progress.
+    pub(super) fn left_alone(&mut self) {
+        self.step(true);
+    }
+
+    /// A key no request can address: listed in the remainder once, not counted as a failure,
+    /// so it spends no error budget.
+    pub(super) fn uncopyable(&mut self, key: &str, origin: &str) -> anyhow::Result<()> {
+        self.summary.uncopyable += 1;
+        let error = format!(
+            "key `{key}` cannot be copied: no request can address it (rename it with a client that can)"
+        );
+        self.remainder(&FailedLine::about(Some(key), origin, &error), false)
     }
 
     pub(super) fn vanished(&mut self) {

@@ -30,6 +30,8 @@ pub(crate) struct Meta {
     pub digest: Option<Digest>,
     /// Seconds the key has left, when the side can tell (local state can; the API cannot).
     pub ttl_secs: Option<u64>,
+    /// When the service sent the page that listed the key (its `Date`, Unix seconds).
+    pub listed_at: Option<i64>,
 }
 
 /// Every key of one side, in key order.
@@ -41,6 +43,7 @@ pub(crate) async fn list(client: &Client, ns: &str, prefix: &str) -> Result<List
     let prefix = (!prefix.is_empty()).then_some(prefix);
     let mut pages = KeyPages::new(client, ns, prefix, None);
     while let Some(keys) = pages.next().await? {
+        let listed_at = pages.date();
         for key in keys {
             listing.insert(
                 key.key,
@@ -49,6 +52,7 @@ pub(crate) async fn list(client: &Client, ns: &str, prefix: &str) -> Result<List
                     updated_at: Some(key.updated_at),
                     digest: None,
                     ttl_secs: None,
+                    listed_at,
                 },
             );
         }
@@ -277,27 +281,37 @@ async fn digest_of(
     }
 }
 
-/// One key to bring side A in line with side B.
+/// What to do to one key of side A (written to) to bring it in line with side B (read from).
 #[derive(Debug, Clone)]
-pub(crate) enum Work {
-    /// Read the key from B and write it to A (with `ttl_secs` when B knows it), unless its
-    /// digest turns out to be `unless` (the value A holds).
+pub(crate) enum Action {
+    /// Read the key from B and write it to A, with `ttl_secs` when known.
     Copy {
-        key: String,
         change: Change,
-        unless: Option<Digest>,
         ttl_secs: Option<u64>,
     },
     /// Delete the key from A.
-    Delete { key: String },
+    Delete,
 }
 
-impl Work {
-    fn key(&self) -> &str {
-        match self {
-            Self::Copy { key, .. } | Self::Delete { key } => key,
-        }
-    }
+/// One key's work.
+#[derive(Debug, Clone)]
+pub(crate) struct Work {
+    pub key: String,
+    pub action: Action,
+    /// What A must still hold, just before the write, for the write to go ahead (`Some(None)`:
+    /// absent): a key changed on A since the plan is left alone. `None` writes whatever A
+    /// holds (`--force`).
+    pub expect: Option<Option<Digest>>,
+}
+
+/// What became of one key that was acted on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Done {
+    /// Written to A: the value's digest and size, as read from B.
+    Written(Digest, u64),
+    Deleted,
+    /// A changed since the plan: left alone.
+    Moved,
 }
 
 /// What copying did, beyond the engine's summary.
@@ -306,20 +320,11 @@ pub(crate) struct Copied {
     pub added: u64,
     pub changed: u64,
     pub deleted: u64,
-    /// Keys read and found equal, so not written.
+    /// Keys found equal, so not written.
     pub unchanged: u64,
-    /// The digests of the values read from B (written or found equal), for `local::seen`.
+    /// What became of each key acted on, for the sync record.
     #[serde(skip)]
-    pub read: Vec<(String, Digest)>,
-}
-
-/// What became of one piece of work.
-enum Outcome {
-    Written(Change, Digest),
-    Unchanged(Digest),
-    Deleted,
-    /// Listed on B, gone when read.
-    Vanished,
+    pub done: Vec<(String, Done)>,
 }
 
 /// Where copying reads and writes.
@@ -335,11 +340,64 @@ pub(crate) struct Copying<'a> {
     pub origin: &'a str,
 }
 
+/// The digest of what `client` holds for `key` (`None`: absent).
+async fn held(client: &Client, ns: &str, key: &str) -> Result<Option<Digest>, ApiError> {
+    match client.get_key(ns, key).await {
+        Ok(value) => Ok(Some(Digest::of(
+            value.content_type.as_deref(),
+            &value.bytes,
+        ))),
+        Err(err) if err.status() == Some(404) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// Does one key's work: checks A still holds what the plan saw, then reads B and writes A (or
+/// deletes from A). `None`: listed on B, gone when read.
+async fn act(
+    copying: Copying<'_>,
+    to: &Client,
+    from: &Client,
+    work: Work,
+) -> Result<Option<Done>, ApiError> {
+    if let Some(expected) = work.expect
+        && held(to, copying.to_ns, &work.key).await? != expected
+    {
+        return Ok(Some(Done::Moved));
+    }
+    match work.action {
+        Action::Copy { ttl_secs, .. } => {
+            let value = match from.get_key(copying.from_ns, &work.key).await {
+                Ok(value) => value,
+                Err(err) if err.status() == Some(404) => return Ok(None),
+                Err(err) => return Err(err),
+            };
+            let digest = Digest::of(value.content_type.as_deref(), &value.bytes);
+            let size = value.bytes.len() as u64;
+            to.put_key(
+                copying.to_ns,
+                &work.key,
+                value.bytes,
+                ttl_secs,
+                value.content_type.as_deref(),
+            )
+            .await?;
+            Ok(Some(Done::Written(digest, size)))
+        }
+        Action::Delete => {
+            to.delete_key(copying.to_ns, &work.key).await?;
+            Ok(Some(Done::Deleted))
+        }
+    }
+}
+
 /// Does `work`, as many keys at a time as the window allows, with the bulk engine's rules: the
-/// error budget, Ctrl-C, the failed file (one line per key not done).
+/// error budget, Ctrl-C, the failed file (one line per key not done). `uncopyable` keys (ones no
+/// request can address) go to the failed file too, without spending the error budget.
 pub(crate) async fn copy(
     copying: Copying<'_>,
     work: Vec<Work>,
+    uncopyable: &[String],
     options: &super::run::Options,
     printer: &Printer,
 ) -> anyhow::Result<(Summary, Copied)> {
@@ -353,6 +411,9 @@ pub(crate) async fn copy(
     };
     let total = Some(work.len() as u64);
     let mut tally = Tally::new(printer, options, &budget, paced, total, "copied")?;
+    for key in uncopyable {
+        tally.uncopyable(key, copying.origin)?;
+    }
     let to = budget.client(copying.to);
     let from = budget.client(copying.from);
     let (to, from) = (&to, &from);
@@ -360,50 +421,19 @@ pub(crate) async fn copy(
     let mut copied = Copied::default();
     let jobs = futures_util::stream::iter(work)
         .map(|work| {
-            let key = work.key().to_owned();
-            // A listed key no request can address (`.`, `..`) fails as an item, never silently.
-            let record = match crate::api::rules::request_key(&key) {
-                Ok(()) => Ok((key, copying.origin.to_owned())),
-                Err(err) => Err((format!("{}: key `{key}`", copying.origin), err.to_string())),
+            let change = match work.action {
+                Action::Copy { change, .. } => Some(change),
+                Action::Delete => None,
             };
+            let record = Ok((work.key.clone(), copying.origin.to_owned()));
             key_request(
                 record,
                 Arc::clone(&budget),
                 Arc::clone(&window),
-                move |key| async move {
-                    match work {
-                        Work::Copy {
-                            change,
-                            unless,
-                            ttl_secs,
-                            ..
-                        } => {
-                            let value = match from.get_key(copying.from_ns, &key).await {
-                                Ok(value) => value,
-                                Err(err) if err.status() == Some(404) => {
-                                    return Ok(Outcome::Vanished);
-                                }
-                                Err(err) => return Err(err),
-                            };
-                            let digest = Digest::of(value.content_type.as_deref(), &value.bytes);
-                            if unless == Some(digest) {
-                                return Ok(Outcome::Unchanged(digest));
-                            }
-                            to.put_key(
-                                copying.to_ns,
-                                &key,
-                                value.bytes,
-                                ttl_secs,
-                                value.content_type.as_deref(),
-                            )
-                            .await?;
-                            Ok(Outcome::Written(change, digest))
-                        }
-                        Work::Delete { .. } => {
-                            to.delete_key(copying.to_ns, &key).await?;
-                            Ok(Outcome::Deleted)
-                        }
-                    }
+                move |_| async move {
+                    act(copying, to, from, work)
+                        .await
+                        .map(|done| (change, done))
                 },
             )
         })
@@ -411,34 +441,66 @@ pub(crate) async fn copy(
     futures_util::pin_mut!(jobs);
     while let Some(result) = jobs.next().await {
         match result {
-            Ok((key, _, KeyOutcome::Answered(Ok(outcome), _slot))) => {
-                if matches!(outcome, Outcome::Vanished) {
+            Ok((key, _, KeyOutcome::Answered(Ok((change, done)), _slot))) => {
+                let Some(done) = done else {
                     tally.vanished();
                     continue;
+                };
+                match (&done, change) {
+                    (Done::Moved, _) => {
+                        tally.left_alone();
+                        copied.done.push((key, done));
+                        continue;
+                    }
+                    (Done::Written(..), Some(Change::Changed)) => copied.changed += 1,
+                    (Done::Written(..), _) => copied.added += 1,
+                    (Done::Deleted, _) => copied.deleted += 1,
                 }
                 tally.done(&key);
-                match outcome {
-                    Outcome::Written(change, digest) => {
-                        match change {
-                            Change::Changed => copied.changed += 1,
-                            Change::Added | Change::Removed => copied.added += 1,
-                        }
-                        copied.read.push((key, digest));
-                    }
-                    Outcome::Unchanged(digest) => {
-                        copied.unchanged += 1;
-                        copied.read.push((key, digest));
-                    }
-                    Outcome::Deleted => copied.deleted += 1,
-                    Outcome::Vanished => {}
-                }
+                copied.done.push((key, done));
             }
-            // Failures, keys never sent, keys no request can address: as for `bulk get`.
+            // Failures, keys never sent: as for `bulk get`.
             other => tally_key(&mut tally, other)?,
         }
     }
     signals.abort();
     Ok((tally.finish()?, copied))
+}
+
+/// The digests of `keys` on `side` as read now (`None`: absent), as many at a time as the
+/// window allows.
+pub(crate) async fn read_digests(
+    side: Side<'_>,
+    keys: Vec<String>,
+    ceiling: usize,
+    printer: &Printer,
+) -> anyhow::Result<Vec<(String, Option<Digest>)>> {
+    let mut read = Vec::with_capacity(keys.len());
+    if keys.is_empty() {
+        return Ok(read);
+    }
+    let window = Window::new(ceiling, side.client.pressure(), false);
+    let progress = CountBar::new(printer, Some(keys.len() as u64), "compared", window.limit());
+    let reads = futures_util::stream::iter(keys)
+        .map(|key| {
+            let window = Arc::clone(&window);
+            async move {
+                let mut slot = window.acquire().await;
+                let digest = held(side.client, side.ns, &key).await;
+                slot.answered();
+                digest.map(|digest| (key.clone(), digest)).map_err(|err| {
+                    anyhow::Error::new(err).context(format!("cannot read key `{key}`"))
+                })
+            }
+        })
+        .buffer_unordered(ceiling.max(1));
+    futures_util::pin_mut!(reads);
+    while let Some(result) = reads.next().await {
+        read.push(result?);
+        progress.step(true, (0, 0), || window.limit());
+    }
+    progress.finish();
+    Ok(read)
 }
 
 #[cfg(test)]
@@ -456,6 +518,7 @@ mod tests {
                         updated_at: None,
                         digest: value.map(|bytes| Digest::of(None, bytes)),
                         ttl_secs: None,
+                        listed_at: None,
                     },
                 )
             })

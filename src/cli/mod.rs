@@ -431,7 +431,7 @@ pub(crate) enum KvCommand {
     /// Keys that changed on the service since the last pull are left alone unless `--force`,
     /// so a push never silently undoes someone else's write. A local key's remaining TTL goes
     /// with it.
-    Push(PushArgs),
+    Push(SyncArgs),
     /// Compare two namespaces, each on the service or in local state
     ///
     /// Prints the keys that differ: `added` (only in B), `changed` (both, with other bytes or
@@ -620,8 +620,8 @@ the `--failed-file` with its text; the rest goes on.";
 /// What every bulk command shares.
 #[derive(Debug, Args)]
 pub(crate) struct BulkOptions {
-    /// The most requests in flight at once [default: 256; 64 for `bulk get` and `export`]; the
-    /// window adapts below it
+    /// The most requests in flight at once [default: 256; 64 for `bulk get`, `export`, `pull`
+    /// and `push`]; the window adapts below it
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
 
@@ -757,18 +757,13 @@ pub(crate) struct SyncArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    #[command(flatten)]
-    pub bulk: BulkOptions,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct PushArgs {
-    #[command(flatten)]
-    pub sync: SyncArgs,
-
-    /// Also overwrite (or delete) keys that changed on the service since the last pull
+    /// Make the side written to like the source for every key that differs, conflicts (keys
+    /// changed on both sides since the last sync) and the other side's own changes included
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub bulk: BulkOptions,
 }
 
 #[derive(Debug, Args)]

@@ -299,6 +299,8 @@ struct Reply {
     status: StatusCode,
     content_type: Option<String>,
     request_id: Option<String>,
+    /// The service's `Date`, in Unix seconds: its clock, not this machine's.
+    date: Option<i64>,
     body: Bytes,
 }
 
@@ -563,7 +565,18 @@ impl Client {
             path.push('?');
             path.push_str(&query.join("&"));
         }
-        self.json(Method::GET, &path, None).await
+        let reply = self
+            .send(
+                Method::GET,
+                &path,
+                None,
+                Idempotence::Idempotent,
+                MAX_JSON_BYTES,
+            )
+            .await?;
+        let mut list: KeyList = self.parse(&path, &reply)?;
+        list.date = reply.date;
+        Ok(list)
     }
 
     /// `GET /storage/kvs/{id}/keys/{key}`: the value's exact bytes and content type.
@@ -780,6 +793,10 @@ impl Client {
         };
         let request_id = header("x-request-id");
         let content_type = header(CONTENT_TYPE.as_str());
+        let date = header(http::header::DATE.as_str())
+            .and_then(|text| httpdate::parse_http_date(&text).ok())
+            .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|since| i64::try_from(since.as_secs()).ok());
         self.note_limits(status, &headers);
         if status.is_success() {
             let body = read_body(response, limit, &shown, fail)
@@ -791,6 +808,7 @@ impl Client {
                     status,
                     content_type,
                     request_id,
+                    date,
                     body,
                 }),
                 None,

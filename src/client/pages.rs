@@ -31,6 +31,8 @@ pub(crate) struct KeyPages {
     /// Why the page after the last one returned cannot be asked for: reported by the next
     /// call, so that the keys of the page that carried the bad cursor are not lost.
     stuck: Option<String>,
+    /// The service's `Date` on the last page returned.
+    date: Option<i64>,
 }
 
 impl KeyPages {
@@ -52,12 +54,18 @@ impl KeyPages {
             empty: 0,
             done: false,
             stuck: None,
+            date: None,
         }
     }
 
     /// The next pages hold at most `limit` keys.
     pub(crate) fn set_limit(&mut self, limit: u32) {
         self.limit = limit;
+    }
+
+    /// When the service sent the last page returned (its `Date`, Unix seconds), if it said.
+    pub(crate) fn date(&self) -> Option<i64> {
+        self.date
     }
 
     /// The cursor the next page starts from: `None` once the listing is complete.
@@ -95,6 +103,7 @@ impl KeyPages {
                 self.cursor.as_deref(),
             )
             .await?;
+        self.date = page.date;
         // The order of keys is the service's affair; a page the service sent before (the same
         // keys, under a new cursor) is not progress.
         if !page.data.is_empty() && !self.pages.insert(page_fingerprint(&page.data)) {

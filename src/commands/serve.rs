@@ -71,6 +71,7 @@ pub(crate) fn serve(
         log_requests: !printer.quiet(),
         hosts: allowed_hosts(args.host, &args.allowed_host),
         mirrors: mirrored.iter().map(|(_, mirror)| mirror.clone()).collect(),
+        clock_offset_ms: 0,
     };
     // The bindings that were mirrored are the ones exported.
     let mirrored: Vec<(String, String)> = mirrored

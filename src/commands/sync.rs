@@ -11,14 +11,19 @@ use serde::Serialize;
 
 use crate::api::types::NamespaceStatus;
 use crate::bulk::run::{Options, Summary};
-use crate::bulk::sync::{self, Change, Copied, Copying, Difference, Listing, Meta, Plan, Work};
-use crate::cli::{DiffArgs, GlobalArgs, PushArgs, SyncArgs};
+use std::collections::BTreeMap;
+
+use crate::bulk::merge::{self, Merge};
+use crate::bulk::sync::{
+    self, Action, Change, Copied, Copying, Difference, Done, Listing, Meta, Plan, Work,
+};
+use crate::cli::{DiffArgs, GlobalArgs, SyncArgs};
 use crate::commands::backend::{self, Access, Backend};
 use crate::commands::target::{self, Target};
 use crate::emulator::Mirror;
 use crate::error::{Exit, Quiet, UserError};
 use crate::local::func_toml::{self, FuncToml};
-use crate::local::seen::Seen;
+use crate::local::seen::{self, Base, Note, Record};
 use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
@@ -58,12 +63,13 @@ pub(crate) async fn stoppable(
 async fn copy_marked(
     copying: Copying<'_>,
     work: Vec<Work>,
+    uncopyable: &[String],
     options: &Options,
     printer: &Printer,
 ) -> anyhow::Result<(Summary, Copied)> {
     use std::sync::atomic::Ordering;
     COPYING.store(true, Ordering::SeqCst);
-    let result = sync::copy(copying, work, options, printer).await;
+    let result = sync::copy(copying, work, uncopyable, options, printer).await;
     COPYING.store(false, Ordering::SeqCst);
     result
 }
@@ -212,41 +218,34 @@ async fn local_listing(
                     updated_at: None,
                     digest: Some(digest),
                     ttl_secs,
+                    listed_at: None,
                 },
             )
         })
         .collect())
 }
 
-/// Every key of service namespace `ns` under `prefix`, with the digests `seen` vouches for.
+/// Every key of service namespace `ns` under `prefix`, as listed.
 async fn remote_listing(
     remote: &Backend,
     ns: &str,
     label: &str,
     prefix: &str,
-    seen: Option<&Seen>,
 ) -> anyhow::Result<Listing> {
-    let mut listing = sync::list(&remote.client, ns, prefix)
+    sync::list(&remote.client, ns, prefix)
         .await
-        .with_context(|| format!("failed to list the keys of KV namespace `{label}`"))?;
-    if let Some(seen) = seen {
-        for (key, meta) in &mut listing {
-            if let Some(updated_at) = &meta.updated_at {
-                meta.digest = seen.digest(key, updated_at, meta.size);
-            }
+        .with_context(|| format!("failed to list the keys of KV namespace `{label}`"))
+}
+
+/// The service's digests the sync record vouches for, filled into its listing (for `diff`).
+fn vouched(listing: &mut Listing, bases: &BTreeMap<String, Base>) {
+    for (key, meta) in listing.iter_mut() {
+        if let (Some(base), Some(updated_at)) = (bases.get(key), meta.updated_at.as_deref())
+            && base.vouches(updated_at, meta.size)
+        {
+            meta.digest = Some(base.digest);
         }
     }
-    Ok(listing)
-}
-
-fn now_secs() -> i64 {
-    crate::emulator::now_ms() / 1000
-}
-
-/// What the service's digest cache of `ns` holds, from the local state directory.
-fn load_seen(remote: &Backend, ns: &str) -> anyhow::Result<Seen> {
-    let state_dir = backend::local_state_dir(remote.func_toml.as_deref())?;
-    Ok(Seen::load(&state_dir, remote.client.base_url(), ns))
 }
 
 /// One namespace's comparison, for the table and JSON.
@@ -391,8 +390,12 @@ pub(crate) async fn diff(
         let listing = if is_local {
             local_listing(backend, &target.id, &target.label, &prefix, false).await?
         } else {
-            let seen = load_seen(backend, &target.id)?;
-            remote_listing(backend, &target.id, &target.label, &prefix, Some(&seen)).await?
+            let state_dir = backend::local_state_dir(backend.func_toml.as_deref())?;
+            let bases =
+                Record::new(&state_dir, backend.client.base_url(), &target.id).load(&prefix)?;
+            let mut listing = remote_listing(backend, &target.id, &target.label, &prefix).await?;
+            vouched(&mut listing, &bases);
+            listing
         };
         let report = SideReport {
             side: name,
@@ -443,11 +446,6 @@ pub(crate) async fn diff(
     }
 }
 
-/// A namespace to pull or push, resolved on both sides.
-struct Pair {
-    target: Target,
-}
-
 /// The mirror a pulled namespace lands in: func.toml's name for a binding, else its own.
 fn mirror_for(spec: &str, target: &Target, name: &str) -> Mirror {
     Mirror {
@@ -478,6 +476,75 @@ async fn warn_renamed(local: &Backend, mirrors: &[Mirror], printer: &Printer) {
     }
 }
 
+/// A key a run leaves alone, and why.
+#[derive(Debug, Clone, Serialize)]
+struct LeftAlone {
+    key: String,
+    /// `conflict` (changed on both sides), `local` or `service` (changed on that side only,
+    /// which this direction does not copy).
+    changed: &'static str,
+    why: &'static str,
+}
+
+impl LeftAlone {
+    /// `base`, `local`, `service`: whether each has the key.
+    fn new(key: String, merge: Merge, (base, local, service): (bool, bool, bool)) -> Self {
+        let how = |now: bool| match (base, now) {
+            (_, false) => "deleted",
+            (false, true) => "new",
+            (true, true) => "changed",
+        };
+        let (changed, why) = match merge {
+            Merge::Local => (
+                "local",
+                match how(local) {
+                    "deleted" => {
+                        "deleted in local state since the last sync; `push --delete` sends that"
+                    }
+                    "new" => "new in local state since the last sync; `push` sends it",
+                    _ => "changed in local state since the last sync; `push` sends it",
+                },
+            ),
+            Merge::Service => (
+                "service",
+                match how(service) {
+                    "deleted" => {
+                        "deleted on the service since the last sync; `pull --delete` takes that"
+                    }
+                    "new" => "new on the service since the last sync; `pull` takes it",
+                    _ => "changed on the service since the last sync; `pull` takes it",
+                },
+            ),
+            Merge::Conflict | Merge::Equal => (
+                "conflict",
+                if base {
+                    "changed both in local state and on the service since the last sync"
+                } else {
+                    "different in local state and on the service, and never synced"
+                },
+            ),
+        };
+        Self { key, changed, why }
+    }
+
+    /// A key the side written to changed between the plan and its write.
+    fn moved(key: String, direction: Direction) -> Self {
+        let why = match direction {
+            Direction::Pull => "changed in local state during the pull",
+            Direction::Push => "changed on the service during the push",
+        };
+        Self {
+            key,
+            changed: "conflict",
+            why,
+        }
+    }
+
+    fn is_conflict(&self) -> bool {
+        self.changed == "conflict"
+    }
+}
+
 /// What a pull or push did to one namespace, for its summary line and JSON.
 #[derive(Debug, Serialize)]
 struct Outcome {
@@ -485,60 +552,387 @@ struct Outcome {
     id: String,
     #[serde(flatten)]
     copied: Copied,
-    /// Keys only on the side written to, left there (no `--delete`).
+    /// Deletions not made (no `--delete`): keys left on the side written to.
     kept: u64,
-    /// `push`: differences left alone because the service changed the key since the last pull.
+    /// Keys changed only on the side written to, which this direction leaves alone.
     held: u64,
+    /// Keys changed on both sides (or on the side written to during the run), left alone.
+    conflicts: u64,
+    /// Keys no request can address (`.`, `..`).
+    uncopyable: u64,
     failed: u64,
     skipped: u64,
     vanished: u64,
     seconds: f64,
     interrupted: bool,
+    /// Every key left alone, with why.
+    left_alone: Vec<LeftAlone>,
     #[serde(skip)]
     summary: Summary,
 }
 
-/// The work that makes side A (written to) like side B, from a plan: copies, and deletions
-/// with `--delete`. Returns the work and how many keys only A has that stay.
-fn work(plan: &Plan, a: &Listing, b: &Listing, delete: bool) -> (Vec<Work>, u64) {
-    let ttl = |key: &str| b.get(key).and_then(|meta| meta.ttl_secs);
-    let mut work = Vec::new();
-    let mut kept = 0;
-    for difference in &plan.differences {
-        match difference.change {
-            Change::Removed if delete => work.push(Work::Delete {
-                key: difference.key.clone(),
-            }),
-            Change::Removed => kept += 1,
-            change => work.push(Work::Copy {
-                key: difference.key.clone(),
-                change,
-                unless: None,
-                ttl_secs: ttl(&difference.key),
-            }),
-        }
-    }
-    // Not settled: read from B, and written only when the value turns out to differ.
-    for key in &plan.unsure {
-        work.push(Work::Copy {
-            key: key.clone(),
-            change: Change::Changed,
-            unless: a.get(key).and_then(|meta| meta.digest),
-            ttl_secs: ttl(key),
-        });
-    }
-    (work, kept)
+/// One namespace's pull or push, planned.
+struct Planned {
+    target: Target,
+    report: DiffReport,
+    work: Vec<Work>,
+    kept: u64,
+    left_alone: Vec<LeftAlone>,
+    uncopyable: Vec<String>,
+    /// How the service listed each key, for the record.
+    remote: Listing,
+    /// Local state's keys (their expiries, for the record after a push).
+    local: Listing,
+    /// The record's bases, as loaded.
+    bases: BTreeMap<String, Base>,
+    /// What the record learns whatever the copy does (keys found equal).
+    notes: Vec<Note>,
+    record: Record,
 }
 
-/// The differences a run would act on: removals only with `--delete`.
-fn acted_on(plan: Plan, delete: bool) -> Plan {
-    Plan {
-        differences: plan
-            .differences
-            .into_iter()
-            .filter(|d| delete || d.change != Change::Removed)
-            .collect(),
-        ..plan
+/// What a sync run is: its direction and flags.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    direction: Direction,
+    prefix: &'a str,
+    delete: bool,
+    force: bool,
+    dry_run: bool,
+    ceiling: usize,
+}
+
+/// The time (Unix ms) by which `base` says the service's key expires, as seconds from now.
+fn ttl_left(expires_ms: Option<i64>) -> Option<u64> {
+    let at = expires_ms?;
+    let left = (at - crate::emulator::now_ms()).max(1);
+    u64::try_from((left + 999) / 1000).ok()
+}
+
+/// Compares local state, the service and the record for one namespace, and works out what the
+/// run does: [`merge`] per key, then the direction decides.
+async fn plan_sync(
+    run: Run<'_>,
+    local: &Backend,
+    remote: &Backend,
+    target: Target,
+    printer: &Printer,
+) -> anyhow::Result<Planned> {
+    let label = &target.label;
+    let state_dir = backend::local_state_dir(local.func_toml.as_deref())?;
+    let record = Record::new(&state_dir, remote.client.base_url(), &target.id);
+    let bases = record.load(run.prefix)?;
+    // A dry-run pull creates nothing, so the mirror may not exist yet.
+    let missing_is_empty = run.dry_run && run.direction == Direction::Pull;
+    let local_keys = local_listing(local, &target.id, label, run.prefix, missing_is_empty).await?;
+    let remote_keys = remote_listing(remote, &target.id, label, run.prefix).await?;
+    let mut plan = merge::plan(&local_keys, &remote_keys, &bases);
+    // Keys no request can address are reported, never read or written.
+    let addressable = |key: &str| crate::api::rules::request_key(key).is_ok();
+    let mut uncopyable: Vec<String> = Vec::new();
+    plan.unsure.retain(|key| {
+        addressable(key) || {
+            uncopyable.push(key.clone());
+            false
+        }
+    });
+    plan.decided.retain(|decided| {
+        addressable(&decided.key) || {
+            uncopyable.push(decided.key.clone());
+            false
+        }
+    });
+    uncopyable.sort_unstable();
+    for key in uncopyable.iter().take(SHOWN_PLAN_ROWS) {
+        printer.warn(&format!(
+            "key `{key}` of `{label}` cannot be copied: no request can address it; it is left alone"
+        ));
+    }
+    let unsure = std::mem::take(&mut plan.unsure);
+    let side = sync::Side {
+        client: &remote.client,
+        ns: &target.id,
+        listing: &remote_keys,
+    };
+    for (key, digest) in sync::read_digests(side, unsure, run.ceiling, printer).await? {
+        plan.read(key, digest, &local_keys, &remote_keys, &bases);
+    }
+    plan.decided
+        .sort_by(|x, y| x.key.as_bytes().cmp(y.key.as_bytes()));
+    let (written, read) = match run.direction {
+        Direction::Pull => (&local_keys, &remote_keys),
+        Direction::Push => (&remote_keys, &local_keys),
+    };
+    let mut work = Vec::new();
+    let mut differences = Vec::new();
+    let mut left_alone = Vec::new();
+    let mut kept = 0;
+    for decided in plan.decided {
+        // `--force` makes the written side like the source, whoever changed what.
+        let takes = run.force
+            || matches!(
+                (decided.merge, run.direction),
+                (Merge::Service, Direction::Pull) | (Merge::Local, Direction::Push)
+            );
+        if !takes {
+            let present = (
+                bases.contains_key(&decided.key),
+                local_keys.contains_key(&decided.key),
+                remote_keys.contains_key(&decided.key),
+            );
+            left_alone.push(LeftAlone::new(decided.key, decided.merge, present));
+            continue;
+        }
+        let a = written.get(&decided.key);
+        let b = read.get(&decided.key);
+        let change = match (a, b) {
+            (None, _) => Change::Added,
+            (Some(_), Some(_)) => Change::Changed,
+            (Some(_), None) => Change::Removed,
+        };
+        if change == Change::Removed && !run.delete {
+            kept += 1;
+            continue;
+        }
+        // What the written side holds now, to check again just before the write.
+        let expect = match run.direction {
+            Direction::Pull => Some(a.and_then(|meta| meta.digest)),
+            Direction::Push => match a {
+                None => Some(None),
+                Some(_) => decided.service_digest.map(Some),
+            },
+        };
+        let ttl_secs = match run.direction {
+            Direction::Push => b.and_then(|meta| meta.ttl_secs),
+            // The expiry this tool gave the service's value, when the service still lists it so.
+            Direction::Pull => bases
+                .get(&decided.key)
+                .zip(b)
+                .filter(|(base, meta)| {
+                    meta.updated_at
+                        .as_deref()
+                        .is_some_and(|at| base.vouches(at, meta.size))
+                })
+                .and_then(|(base, _)| base.expires_ms.flatten())
+                .and_then(|at| ttl_left(Some(at))),
+        };
+        differences.push(Difference {
+            key: decided.key.clone(),
+            change,
+            a_size: a.map(|meta| meta.size),
+            b_size: b.map(|meta| meta.size),
+        });
+        work.push(Work {
+            key: decided.key,
+            action: if change == Change::Removed {
+                Action::Delete
+            } else {
+                Action::Copy { change, ttl_secs }
+            },
+            expect,
+        });
+    }
+    let (a_side, b_side) = match run.direction {
+        Direction::Pull => ("local", "remote"),
+        Direction::Push => ("remote", "local"),
+    };
+    let side_report = |side| SideReport {
+        side,
+        namespace: label.clone(),
+        id: target.id.clone(),
+    };
+    let report = DiffReport::new(
+        side_report(a_side),
+        side_report(b_side),
+        Plan {
+            differences,
+            unsure: Vec::new(),
+            equal: plan.equal,
+        },
+    );
+    Ok(Planned {
+        target,
+        report,
+        work,
+        kept,
+        left_alone,
+        uncopyable,
+        remote: remote_keys,
+        local: local_keys,
+        bases,
+        notes: plan.notes,
+        record,
+    })
+}
+
+/// What the record learns from a run: the equal keys' listings, and each key written or
+/// deleted (now equal on both sides).
+fn notes_after(planned: &mut Planned, run: Run<'_>, copied: &Copied) -> Vec<Note> {
+    let mut notes = std::mem::take(&mut planned.notes);
+    for (key, done) in &copied.done {
+        let note = match (done, run.direction) {
+            (Done::Moved, _) => continue,
+            (Done::Deleted, _) => Note::Forget(key.clone()),
+            (Done::Written(digest, size), Direction::Pull) => {
+                let Some(meta) = planned.remote.get(key) else {
+                    continue;
+                };
+                let updated_at = meta.updated_at.clone().unwrap_or_default();
+                Note::Set(
+                    key.clone(),
+                    Base {
+                        // A value of another size than listed was written after the listing.
+                        settled: seen::settled(&updated_at, meta.listed_at) && *size == meta.size,
+                        updated_at,
+                        size: *size,
+                        digest: *digest,
+                        expires_ms: planned
+                            .bases
+                            .get(key)
+                            .filter(|base| base.digest == *digest)
+                            .and_then(|base| base.expires_ms),
+                    },
+                )
+            }
+            // Not listed since: the next run reads it once to vouch for it.
+            (Done::Written(digest, size), Direction::Push) => Note::Set(
+                key.clone(),
+                Base {
+                    updated_at: String::new(),
+                    size: *size,
+                    digest: *digest,
+                    settled: false,
+                    expires_ms: Some(planned.local.get(key).and_then(|meta| meta.ttl_secs).map(
+                        |secs| {
+                            crate::emulator::now_ms().saturating_add(
+                                i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+                            )
+                        },
+                    )),
+                },
+            ),
+        };
+        notes.push(note);
+    }
+    notes
+}
+
+/// Prints a plan's left-alone keys (the first few) on stderr.
+fn show_left_alone(printer: &Printer, left_alone: &[LeftAlone]) {
+    if printer.quiet() {
+        return;
+    }
+    for left in left_alone.iter().take(SHOWN_PLAN_ROWS) {
+        crate::ui::printer::stderr_line(&format!("  left alone: `{}` ({})", left.key, left.why));
+    }
+    if left_alone.len() > SHOWN_PLAN_ROWS {
+        crate::ui::printer::stderr_line(&format!(
+            "  … and {} more left alone",
+            crate::ui::thousands((left_alone.len() - SHOWN_PLAN_ROWS) as u64)
+        ));
+    }
+}
+
+/// "; 2 keys left alone (1 conflict)" for a summary line.
+fn left_alone_note(left_alone: &[LeftAlone]) -> String {
+    if left_alone.is_empty() {
+        return String::new();
+    }
+    let conflicts = left_alone.iter().filter(|left| left.is_conflict()).count();
+    let mut text = format!(
+        "; {} key{} left alone",
+        crate::ui::thousands(left_alone.len() as u64),
+        if left_alone.len() == 1 { "" } else { "s" }
+    );
+    if conflicts > 0 {
+        text.push_str(&format!(
+            " ({} conflict{})",
+            crate::ui::thousands(conflicts as u64),
+            if conflicts == 1 { "" } else { "s" }
+        ));
+    }
+    text
+}
+
+/// Runs planned namespaces' copies one after the other (stopping at the first that does not
+/// finish), teaches the record what each did, and says so.
+async fn carry_out(
+    run: Run<'_>,
+    planned: Vec<Planned>,
+    local: &Backend,
+    remote: &Backend,
+    options: &Options,
+    printer: &Printer,
+) -> anyhow::Result<Vec<Outcome>> {
+    let mut outcomes = Vec::new();
+    for mut p in planned {
+        let label = p.target.label.clone();
+        let (summary, copied) = if p.work.is_empty() && p.uncopyable.is_empty() {
+            (Summary::default(), Copied::default())
+        } else {
+            let (to, from) = match run.direction {
+                Direction::Pull => (&local.client, &remote.client),
+                Direction::Push => (&remote.client, &local.client),
+            };
+            let copying = Copying {
+                to: &to.without_retry_messages(),
+                to_ns: &p.target.id,
+                from: &from.without_retry_messages(),
+                from_ns: &p.target.id,
+                origin: run.direction.verb(),
+            };
+            let work = std::mem::take(&mut p.work);
+            copy_marked(copying, work, &p.uncopyable, options, printer)
+                .await
+                .with_context(|| {
+                    format!("failed to {} KV namespace `{label}`", run.direction.verb())
+                })?
+        };
+        let notes = notes_after(&mut p, run, &copied);
+        if let Err(err) = p.record.apply(&notes) {
+            printer.warn(&format!(
+                "{err}; the next run compares the keys this one copied again"
+            ));
+        }
+        let mut left_alone = std::mem::take(&mut p.left_alone);
+        for (key, done) in &copied.done {
+            if *done == Done::Moved {
+                left_alone.push(LeftAlone::moved(key.clone(), run.direction));
+            }
+        }
+        let mut copied = copied;
+        copied.unchanged += p.report.equal;
+        let outcome = outcome(
+            &p.target,
+            copied,
+            p.kept,
+            left_alone,
+            p.uncopyable.len(),
+            summary,
+        );
+        let (verb, place) = match run.direction {
+            Direction::Pull => ("Pulled", "into local state"),
+            Direction::Push => ("Pushed", "to the service"),
+        };
+        printer.status(&format!(
+            "{verb} `{label}` {place} in {:.1}s: {}{}{}",
+            outcome.seconds,
+            did(&outcome),
+            kept_note(p.kept, written_place(run.direction)),
+            left_alone_note(&outcome.left_alone),
+        ));
+        let stop = outcome.summary.remaining() > 0 || outcome.interrupted;
+        outcomes.push(outcome);
+        if stop {
+            break;
+        }
+    }
+    Ok(outcomes)
+}
+
+fn written_place(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Pull => "local state",
+        Direction::Push => "the service",
     }
 }
 
@@ -552,17 +946,17 @@ pub(crate) async fn pull(
     let remote = Backend::remote(global, printer, None)?;
     let specs = namespaces(&args, remote.func_toml.as_deref())?;
     let prefix = args.prefix.clone().unwrap_or_default();
-    let mut pairs: Vec<Pair> = Vec::new();
+    let mut targets: Vec<Target> = Vec::new();
     let mut mirrors = Vec::new();
     for spec in &specs {
         let (target, namespace) = target::namespace(&remote, spec).await?;
         ready(&target, namespace.status)?;
         // The same namespace named twice (by binding and by name, say) is pulled once.
-        if pairs.iter().any(|pair| pair.target.id == target.id) {
+        if targets.iter().any(|known| known.id == target.id) {
             continue;
         }
         mirrors.push(mirror_for(spec, &target, &namespace.name));
-        pairs.push(Pair { target });
+        targets.push(target);
     }
     // A dry run creates nothing, not even the mirrors.
     let (access, mirrors) = if args.dry_run {
@@ -573,100 +967,36 @@ pub(crate) async fn pull(
     let local = Backend::local(global, printer, access, None, mirrors.clone()).await?;
     warn_renamed(&local, &mirrors, printer).await;
     let options = options(&args, global.verbose);
-    let mut reports = Vec::new();
+    let run = Run {
+        direction: Direction::Pull,
+        prefix: &prefix,
+        delete: args.delete,
+        force: args.force,
+        dry_run: args.dry_run,
+        ceiling: options.ceiling,
+    };
     let mut outcomes = Vec::new();
-    for Pair { target } in &pairs {
-        let label = &target.label;
-        let mut seen = load_seen(&remote, &target.id)?;
-        let local_keys = local_listing(&local, &target.id, label, &prefix, args.dry_run).await?;
-        let listed_at = now_secs();
-        let remote_keys = remote_listing(&remote, &target.id, label, &prefix, Some(&seen)).await?;
-        let plan = sync::plan(&local_keys, &remote_keys);
+    let mut reports = Vec::new();
+    for target in targets {
+        let planned = plan_sync(run, &local, &remote, target, printer).await?;
+        let label = planned.target.label.clone();
         if args.dry_run {
-            let (plan, _) = sync::settle(
-                plan,
-                sync::Side {
-                    client: &local.client,
-                    ns: &target.id,
-                    listing: &local_keys,
-                },
-                sync::Side {
-                    client: &remote.client,
-                    ns: &target.id,
-                    listing: &remote_keys,
-                },
-                options.ceiling,
-                printer,
-            )
-            .await?;
-            let kept = kept(&plan, args.delete);
-            let report = DiffReport::new(
-                SideReport {
-                    side: "local",
-                    namespace: label.clone(),
-                    id: target.id.clone(),
-                },
-                SideReport {
-                    side: "remote",
-                    namespace: label.clone(),
-                    id: target.id.clone(),
-                },
-                acted_on(plan, args.delete),
-            );
             printer.status(&format!(
-                "Dry run: pulling `{label}` would make {}{}; nothing was written",
-                would(&report),
-                kept_note(kept, "local state")
+                "Dry run: pulling `{label}` would make {}{}{}; nothing was written",
+                would(&planned.report),
+                kept_note(planned.kept, "local state"),
+                left_alone_note(&planned.left_alone),
             ));
-            reports.push(report);
+            show_left_alone(printer, &planned.left_alone);
+            reports.push(planned.report);
             continue;
         }
-        let (work, kept) = work(&plan, &local_keys, &remote_keys, args.delete);
-        let unchanged = plan.equal;
-        let (summary, mut copied) = if work.is_empty() {
-            (Summary::default(), Copied::default())
-        } else {
-            let copying = Copying {
-                to: &local.client.without_retry_messages(),
-                to_ns: &target.id,
-                from: &remote.client.without_retry_messages(),
-                from_ns: &target.id,
-                origin: "pull",
-            };
-            copy_marked(copying, work, &options, printer)
-                .await
-                .with_context(|| format!("failed to pull KV namespace `{label}`"))?
-        };
-        copied.unchanged += unchanged;
-        // What was read is what the service held at its listed `updated_at`.
-        note_read(&mut seen, &remote_keys, &copied.read, listed_at);
-        // A key the service no longer has is forgotten, unless local state keeps it (no
-        // `--delete`): then the entry says it was deleted there, so `push` does not bring it
-        // back.
-        let gone: Vec<String> = seen
-            .keys_with_prefix(&prefix)
-            .filter(|key| {
-                !remote_keys.contains_key(*key) && (args.delete || !local_keys.contains_key(*key))
-            })
-            .map(str::to_owned)
-            .collect();
-        for key in gone {
-            seen.forget(&key);
-        }
-        if let Err(err) = seen.save() {
-            printer.warn(&format!(
-                "cannot save what this pull saw ({err}); the next pull reads the values it read again"
-            ));
-        }
-        let outcome = outcome(target, copied, kept, 0, summary);
-        printer.status(&format!(
-            "Pulled `{label}` into local state in {:.1}s: {}{}",
-            outcome.seconds,
-            did(&outcome),
-            kept_note(kept, "local state"),
-        ));
-        let stop = outcome.summary.remaining() > 0 || outcome.interrupted;
-        outcomes.push(outcome);
+        show_left_alone(printer, &planned.left_alone);
+        let mut done = carry_out(run, vec![planned], &local, &remote, &options, printer).await?;
+        let stop = done
+            .iter()
+            .any(|outcome| outcome.summary.remaining() > 0 || outcome.interrupted);
+        outcomes.append(&mut done);
         if stop {
             break;
         }
@@ -677,22 +1007,12 @@ pub(crate) async fn pull(
     finish(printer, &outcomes, &args, Direction::Pull)
 }
 
-fn kept(plan: &Plan, delete: bool) -> u64 {
-    if delete {
-        return 0;
-    }
-    plan.differences
-        .iter()
-        .filter(|d| d.change == Change::Removed)
-        .count() as u64
-}
-
 fn kept_note(kept: u64, place: &str) -> String {
     if kept == 0 {
         return String::new();
     }
     format!(
-        "; {} key{} only in {place} kept (`--delete` removes them)",
+        "; {} deletion{} not made in {place} (`--delete` makes them)",
         crate::ui::thousands(kept),
         if kept == 1 { "" } else { "s" }
     )
@@ -731,21 +1051,38 @@ fn did(outcome: &Outcome) -> String {
             count(outcome.vanished)
         ));
     }
+    if outcome.uncopyable > 0 {
+        text.push_str(&format!(
+            ", {} that no request can address",
+            count(outcome.uncopyable)
+        ));
+    }
     text
 }
 
-fn outcome(target: &Target, copied: Copied, kept: u64, held: usize, summary: Summary) -> Outcome {
+fn outcome(
+    target: &Target,
+    copied: Copied,
+    kept: u64,
+    left_alone: Vec<LeftAlone>,
+    uncopyable: usize,
+    summary: Summary,
+) -> Outcome {
+    let conflicts = left_alone.iter().filter(|left| left.is_conflict()).count() as u64;
     Outcome {
         namespace: target.label.clone(),
         id: target.id.clone(),
         copied,
         kept,
-        held: held as u64,
+        held: left_alone.len() as u64 - conflicts,
+        conflicts,
+        uncopyable: uncopyable as u64,
         failed: summary.failed,
         skipped: summary.skipped,
         vanished: summary.vanished,
         seconds: summary.seconds,
         interrupted: summary.interrupted,
+        left_alone,
         summary,
     }
 }
@@ -780,7 +1117,8 @@ fn print_plans(printer: &Printer, reports: &[DiffReport], a: &str, b: &str) -> a
     Ok(())
 }
 
-/// The JSON summary, and the exit code of the first namespace that did not finish.
+/// The JSON summary, and the exit code: the first namespace that did not finish, else 1 when
+/// conflicts were left alone.
 fn finish(
     printer: &Printer,
     outcomes: &[Outcome],
@@ -796,11 +1134,32 @@ fn finish(
         }
         OutputFormat::Table | OutputFormat::Ids => {}
     }
+    let verb = direction.verb();
     let Some(stopped) = outcomes
         .iter()
         .find(|outcome| outcome.summary.remaining() > 0 || outcome.interrupted)
     else {
-        return Ok(());
+        let conflicts: u64 = outcomes.iter().map(|outcome| outcome.conflicts).sum();
+        if conflicts == 0 {
+            return Ok(());
+        }
+        let force = match direction {
+            Direction::Pull => "`pull --force` takes the service's values",
+            Direction::Push => "`push --force` sends local state's values",
+        };
+        return Err(UserError::new(
+            Exit::Failure,
+            format!(
+                "{} key{} changed on both sides since the last sync {} left alone",
+                crate::ui::thousands(conflicts),
+                if conflicts == 1 { "" } else { "s" },
+                if conflicts == 1 { "was" } else { "were" }
+            ),
+        )
+        .hint(format!(
+            "Compare them with `telnyx-edge storage kv diff remote:NAMESPACE local:NAMESPACE`; {force}, for the keys left alone only."
+        ))
+        .into());
     };
     let summary = &stopped.summary;
     let counts = format!(
@@ -810,11 +1169,18 @@ fn finish(
         summary.skipped,
         if summary.skipped == 1 { "was" } else { "were" }
     );
-    let verb = direction.verb();
     let (exit, message) = if summary.interrupted {
         (
             Exit::Interrupted,
             format!("{verb} of `{}` interrupted: {counts}", stopped.namespace),
+        )
+    } else if args.bulk.continue_on_error {
+        (
+            summary.exit.unwrap_or(Exit::Failure),
+            format!(
+                "{verb} of `{}` finished with failures: {counts}",
+                stopped.namespace
+            ),
         )
     } else {
         (
@@ -826,58 +1192,25 @@ fn finish(
         Some(path) => format!(" The keys not done are listed in `{}`.", path.display()),
         None => String::new(),
     };
+    let way_on = if summary.interrupted || args.bulk.continue_on_error {
+        String::new()
+    } else {
+        " If the same keys keep failing, `--continue-on-error` copies the rest past them."
+            .to_owned()
+    };
     Err(UserError::new(exit, message)
         .hint(format!(
-            "Run the same `{verb}` again to finish: it copies only what still differs.{listed}"
+            "Run the same `{verb}` again to finish: it copies only what still differs.{listed}{way_on}"
         ))
         .into())
-}
-
-/// Why a push leaves a difference alone: the service changed the key since the last pull saw
-/// it (or, for a deletion, the last pull never saw it), so pushing would undo a write nobody
-/// here has seen. `None`: the difference is local state's own.
-fn held_back(difference: &Difference, remote: &Listing, seen: &Seen) -> Option<&'static str> {
-    let last = seen.last(&difference.key);
-    let moved = |last: &crate::local::seen::Last| {
-        remote.get(&difference.key).is_some_and(|meta| {
-            meta.size != last.size || meta.updated_at.as_deref() != Some(last.updated_at.as_str())
-        })
-    };
-    match (difference.change, last) {
-        (Change::Changed, Some(last)) if moved(&last) => {
-            Some("changed on the service since the last pull")
-        }
-        (Change::Changed, _) => None,
-        // Only local state has it, yet the last pull saw it on the service.
-        (Change::Added, Some(_)) => Some("deleted on the service since the last pull"),
-        (Change::Added, None) => None,
-        (Change::Removed, None) => Some("never pulled: it may be new on the service"),
-        (Change::Removed, Some(last)) if moved(&last) => {
-            Some("changed on the service since the last pull")
-        }
-        (Change::Removed, Some(_)) => None,
-    }
-}
-
-/// One namespace's push, planned.
-struct Planned {
-    target: Target,
-    report: DiffReport,
-    work: Vec<Work>,
-    kept: u64,
-    /// Differences left alone, and why.
-    held: Vec<(String, &'static str)>,
-    /// What the last pull saw, updated with what the push writes.
-    seen: Seen,
 }
 
 /// `storage kv push [NAMESPACE…]`
 pub(crate) async fn push(
     global: &GlobalArgs,
-    args: PushArgs,
+    args: SyncArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let PushArgs { sync: args, force } = args;
     refuse_local(global, Direction::Push)?;
     let local = Backend::local(global, printer, Access::Read, None, Vec::new()).await?;
     let state_dir = backend::local_state_dir(local.func_toml.as_deref())?;
@@ -893,6 +1226,14 @@ pub(crate) async fn push(
     let remote = Backend::remote(global, printer, None)?;
     let prefix = args.prefix.clone().unwrap_or_default();
     let options = options(&args, global.verbose);
+    let run = Run {
+        direction: Direction::Push,
+        prefix: &prefix,
+        delete: args.delete,
+        force: args.force,
+        dry_run: args.dry_run,
+        ceiling: options.ceiling,
+    };
     let mut planned: Vec<Planned> = Vec::new();
     for spec in &specs {
         let local_target = target::id(&local, spec).await?;
@@ -922,230 +1263,57 @@ pub(crate) async fn push(
             label: local_target.label.clone(),
             ..target
         };
-        let local_keys = local_listing(&local, &target.id, &target.label, &prefix, false).await?;
-        let seen = load_seen(&remote, &target.id)?;
-        let remote_keys =
-            remote_listing(&remote, &target.id, &target.label, &prefix, Some(&seen)).await?;
-        let plan = sync::plan(&remote_keys, &local_keys);
-        let (plan, _) = sync::settle(
-            plan,
-            sync::Side {
-                client: &remote.client,
-                ns: &target.id,
-                listing: &remote_keys,
-            },
-            sync::Side {
-                client: &local.client,
-                ns: &target.id,
-                listing: &local_keys,
-            },
-            options.ceiling,
-            printer,
-        )
-        .await?;
-        let kept = kept(&plan, args.delete);
-        let mut plan = acted_on(plan, args.delete);
-        let mut held = Vec::new();
-        if !force {
-            plan.differences.retain(|difference| {
-                match held_back(difference, &remote_keys, &seen) {
-                    Some(why) => {
-                        held.push((difference.key.clone(), why));
-                        false
-                    }
-                    None => true,
-                }
-            });
-        }
-        // Settled: nothing is unsure any more.
-        let (work, _) = work(&plan, &remote_keys, &local_keys, args.delete);
-        let report = DiffReport::new(
-            SideReport {
-                side: "remote",
-                namespace: target.label.clone(),
-                id: target.id.clone(),
-            },
-            SideReport {
-                side: "local",
-                namespace: target.label.clone(),
-                id: target.id.clone(),
-            },
-            plan,
-        );
+        let p = plan_sync(run, &local, &remote, target, printer).await?;
         printer.status(&format!(
             "{}ushing `{}` would make {} on the service{}{}",
             if args.dry_run { "Dry run: p" } else { "P" },
-            target.label,
-            would(&report),
-            kept_note(kept, "the service"),
-            held_note(held.len()),
+            p.target.label,
+            would(&p.report),
+            kept_note(p.kept, "the service"),
+            left_alone_note(&p.left_alone),
         ));
-        if !printer.quiet() {
-            for (key, why) in held.iter().take(SHOWN_PLAN_ROWS) {
-                crate::ui::printer::stderr_line(&format!("  left alone: `{key}` ({why})"));
-            }
-            if held.len() > SHOWN_PLAN_ROWS {
-                crate::ui::printer::stderr_line(&format!(
-                    "  … and {} more left alone",
-                    crate::ui::thousands((held.len() - SHOWN_PLAN_ROWS) as u64)
-                ));
-            }
-        }
-        planned.push(Planned {
-            target,
-            report,
-            work,
-            kept,
-            held,
-            seen,
-        });
+        show_left_alone(printer, &p.left_alone);
+        planned.push(p);
     }
     if args.dry_run {
         let reports: Vec<DiffReport> = planned.into_iter().map(|p| p.report).collect();
         return print_plans(printer, &reports, "SERVICE_SIZE", "LOCAL_SIZE");
     }
     let changes: usize = planned.iter().map(|p| p.work.len()).sum();
-    if changes == 0 {
-        printer.status("Nothing to push: the service already has what local state holds");
-        let outcomes: Vec<Outcome> = planned
-            .iter()
-            .map(|p| {
-                let copied = Copied {
-                    unchanged: p.report.equal,
-                    ..Copied::default()
-                };
-                outcome(&p.target, copied, p.kept, p.held.len(), Summary::default())
-            })
-            .collect();
-        return finish(printer, &outcomes, &args, Direction::Push);
-    }
-    if !printer.quiet() {
-        for p in &planned {
-            if p.report.differences.is_empty() {
-                continue;
+    if changes > 0 {
+        if !printer.quiet() {
+            for p in &planned {
+                if p.report.differences.is_empty() {
+                    continue;
+                }
+                let shown =
+                    &p.report.differences[..p.report.differences.len().min(SHOWN_PLAN_ROWS)];
+                let mut text = table(shown, "SERVICE_SIZE", "LOCAL_SIZE");
+                if p.report.differences.len() > shown.len() {
+                    text.push_str(&format!(
+                        "… and {} more (`--dry-run` lists them all)\n",
+                        crate::ui::thousands((p.report.differences.len() - shown.len()) as u64)
+                    ));
+                }
+                crate::ui::printer::stderr_line(text.trim_end());
             }
-            let shown = &p.report.differences[..p.report.differences.len().min(SHOWN_PLAN_ROWS)];
-            let mut text = table(shown, "SERVICE_SIZE", "LOCAL_SIZE");
-            if p.report.differences.len() > shown.len() {
-                text.push_str(&format!(
-                    "… and {} more (`--dry-run` lists them all)\n",
-                    crate::ui::thousands((p.report.differences.len() - shown.len()) as u64)
-                ));
-            }
-            crate::ui::printer::stderr_line(text.trim_end());
         }
+        let what = format!(
+            "{} change{} to the service",
+            crate::ui::thousands(changes as u64),
+            if changes == 1 { "" } else { "s" }
+        );
+        confirm(
+            global.yes,
+            &format!("push {what}"),
+            &format!("Push {what}? [y/N]"),
+            Answer::Yes,
+        )?;
+    } else {
+        printer.status("Nothing to push: the service has every change local state made");
     }
-    let what = format!(
-        "{} change{} to the service",
-        crate::ui::thousands(changes as u64),
-        if changes == 1 { "" } else { "s" }
-    );
-    confirm(
-        global.yes,
-        &format!("push {what}"),
-        &format!("Push {what}? [y/N]"),
-        Answer::Yes,
-    )?;
-    let mut outcomes = Vec::new();
-    for p in planned {
-        let Planned {
-            target,
-            report,
-            work,
-            kept,
-            held,
-            seen,
-        } = p;
-        let (summary, mut copied) = if work.is_empty() {
-            (Summary::default(), Copied::default())
-        } else {
-            let copying = Copying {
-                to: &remote.client.without_retry_messages(),
-                to_ns: &target.id,
-                from: &local.client.without_retry_messages(),
-                from_ns: &target.id,
-                origin: "push",
-            };
-            copy_marked(copying, work, &options, printer)
-                .await
-                .with_context(|| format!("failed to push KV namespace `{}`", target.label))?
-        };
-        copied.unchanged += report.equal;
-        remember_pushed(&remote, &target, &prefix, &report, &copied, seen, printer).await;
-        let outcome = outcome(&target, copied, kept, held.len(), summary);
-        printer.status(&format!(
-            "Pushed `{}` to the service in {:.1}s: {}{}{}",
-            target.label,
-            outcome.seconds,
-            did(&outcome),
-            kept_note(kept, "the service"),
-            held_note(held.len()),
-        ));
-        let stop = outcome.summary.remaining() > 0 || outcome.interrupted;
-        outcomes.push(outcome);
-        if stop {
-            break;
-        }
-    }
+    let outcomes = carry_out(run, planned, &local, &remote, &options, printer).await?;
     finish(printer, &outcomes, &args, Direction::Push)
-}
-
-/// Notes in `seen` that each key read holds its digest, at the `updated_at` and size the
-/// service listed (in a listing that started at `listed_at`).
-fn note_read(
-    seen: &mut Seen,
-    listing: &Listing,
-    read: &[(String, crate::api::digest::Digest)],
-    listed_at: i64,
-) {
-    for (key, digest) in read {
-        if let Some(Meta {
-            size,
-            updated_at: Some(updated_at),
-            ..
-        }) = listing.get(key)
-        {
-            seen.note(key, updated_at, *size, *digest, listed_at);
-        }
-    }
-}
-
-fn held_note(held: usize) -> String {
-    if held == 0 {
-        return String::new();
-    }
-    format!(
-        "; {} key{} left alone: the service changed {} since the last pull (`pull` first, or `--force`)",
-        crate::ui::thousands(held as u64),
-        if held == 1 { "" } else { "s" },
-        if held == 1 { "it" } else { "them" }
-    )
-}
-
-/// After a push, what the service now holds is what was pushed: noted as a pull would, so
-/// that the next push does not take this push's own writes for someone else's.
-async fn remember_pushed(
-    remote: &Backend,
-    target: &Target,
-    prefix: &str,
-    report: &DiffReport,
-    copied: &Copied,
-    mut seen: Seen,
-    printer: &Printer,
-) {
-    let listed_at = now_secs();
-    let Ok(listing) = sync::list(&remote.client, &target.id, prefix).await else {
-        return;
-    };
-    note_read(&mut seen, &listing, &copied.read, listed_at);
-    for difference in &report.differences {
-        if difference.change == Change::Removed && !listing.contains_key(&difference.key) {
-            seen.forget(&difference.key);
-        }
-    }
-    if let Err(err) = seen.save() {
-        printer.warn(&format!("cannot save what this push wrote ({err})"));
-    }
 }
 
 #[cfg(test)]
@@ -1162,48 +1330,5 @@ mod tests {
         assert_eq!(side("my-cache", true).ok(), Some((true, "my-cache")));
         assert_eq!(side("my-cache", false).ok(), Some((false, "my-cache")));
         assert!(side("local:", false).is_err());
-    }
-
-    #[test]
-    fn work_copies_what_differs_and_deletes_only_when_asked() {
-        let meta = |digest: Option<&[u8]>| Meta {
-            size: 1,
-            updated_at: None,
-            digest: digest.map(|bytes| crate::api::digest::Digest::of(None, bytes)),
-            ttl_secs: None,
-        };
-        let a: Listing = [
-            ("gone".to_owned(), meta(None)),
-            ("same-size".to_owned(), meta(Some(b"a"))),
-        ]
-        .into_iter()
-        .collect();
-        let plan = Plan {
-            differences: vec![
-                Difference {
-                    key: "gone".into(),
-                    change: Change::Removed,
-                    a_size: Some(1),
-                    b_size: None,
-                },
-                Difference {
-                    key: "new".into(),
-                    change: Change::Added,
-                    a_size: None,
-                    b_size: Some(1),
-                },
-            ],
-            unsure: vec!["same-size".into()],
-            equal: 3,
-        };
-        let (kept_work, kept) = work(&plan, &a, &Listing::new(), false);
-        assert_eq!(kept, 1);
-        assert_eq!(kept_work.len(), 2);
-        assert!(
-            matches!(&kept_work[1], Work::Copy { key, unless: Some(_), .. } if key == "same-size")
-        );
-        let (deleting, kept) = work(&plan, &a, &Listing::new(), true);
-        assert_eq!(kept, 0);
-        assert!(matches!(&deleting[0], Work::Delete { key } if key == "gone"));
     }
 }

@@ -29,6 +29,13 @@ pub(super) struct AppState {
     pub settings: Settings,
 }
 
+impl AppState {
+    /// The emulator's clock: this machine's, moved by the configured offset.
+    pub(super) fn now_ms(&self) -> i64 {
+        now_ms().saturating_add(self.settings.clock_offset_ms)
+    }
+}
+
 type Shared = State<Arc<AppState>>;
 type ApiResult = Result<Response, ErrorResponse>;
 
@@ -155,7 +162,7 @@ pub(super) async fn list_namespaces(State(app): Shared, RawQuery(query): RawQuer
     let page_number = integer_param(&pairs, "page[number]", 1)?;
     let page_size = integer_param(&pairs, "page[size]", DEFAULT_PAGE_SIZE)?.min(MAX_PAGE_SIZE);
     let offset = (page_number - 1).saturating_mul(page_size);
-    let now = now_ms();
+    let now = app.now_ms();
     let (rows, total) = blocking(&app.store, move |s| {
         s.list_namespaces(now, offset, page_size)
     })
@@ -204,7 +211,7 @@ pub(super) async fn create_namespace(
         }
     };
     let request = parse_create(&bytes)?;
-    let now = now_ms();
+    let now = app.now_ms();
     let settings = &app.settings;
     let row = NamespaceRow {
         id: uuid::Uuid::new_v4().to_string(),
@@ -270,7 +277,7 @@ pub(super) async fn get_namespace(
 ) -> ApiResult {
     let Path(id) = path.map_err(path_error)?;
     let id = namespace_id(&id)?;
-    let now = now_ms();
+    let now = app.now_ms();
     let row = blocking(&app.store, move |s| s.namespace(&id, now)).await?;
     let (row, (status, updated)) = row
         .and_then(|row| row.state_at(now).map(|state| (row, state)))
@@ -288,7 +295,7 @@ pub(super) async fn delete_namespace(
 ) -> ApiResult {
     let Path(id) = path.map_err(path_error)?;
     let id = namespace_id(&id)?;
-    let now = now_ms();
+    let now = app.now_ms();
     let gone = now.saturating_add(app.settings.delete_delay_ms);
     match blocking(&app.store, move |s| s.delete_namespace(&id, now, gone)).await? {
         DeleteOutcome::Missing => Err(not_found_namespace()),
@@ -318,7 +325,7 @@ pub(super) async fn list_keys(
         None | Some("") => None,
         Some(cursor) => Some(decode_cursor(cursor)?),
     };
-    let now = now_ms();
+    let now = app.now_ms();
     let listed = blocking(&app.store, move |s| {
         s.list_keys(&id, &prefix, after.as_deref(), limit, now)
     })
@@ -346,6 +353,7 @@ pub(super) async fn list_keys(
         record_type: KEY_LIST_RECORD_TYPE.into(),
         data,
         meta: KeyListMeta { has_more, cursor },
+        date: None,
     })
     .into_response())
 }
@@ -371,7 +379,7 @@ pub(super) async fn get_key(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> ApiResult {
     let (id, key) = key_path(path)?;
-    let now = now_ms();
+    let now = app.now_ms();
     let value = blocking(&app.store, move |s| s.get_value(&id, &key, now))
         .await?
         .map_err(unusable)?
@@ -411,7 +419,7 @@ pub(super) async fn put_key(
         return Err(value_too_large());
     }
     if ttl.is_some() && !app.settings.ttl_support {
-        let now = now_ms();
+        let now = app.now_ms();
         let lookup = id.clone();
         return match blocking(&app.store, move |s| s.namespace(&lookup, now)).await? {
             None => Err(not_found_namespace()),
@@ -430,7 +438,7 @@ pub(super) async fn put_key(
             ));
         }
     };
-    let now = now_ms();
+    let now = app.now_ms();
     let expires = ttl.map(|secs| now.saturating_add((secs as i64).saturating_mul(1000)));
     let value = Value {
         bytes: bytes.to_vec(),
@@ -481,7 +489,7 @@ pub(super) async fn delete_key(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> ApiResult {
     let (id, key) = key_path(path)?;
-    let now = now_ms();
+    let now = app.now_ms();
     blocking(&app.store, move |s| s.delete_value(&id, &key, now))
         .await?
         .map_err(unusable)?;

@@ -40,6 +40,20 @@ pub(super) fn wrap(router: Router, config: &Config, stats: Arc<Stats>) -> Router
             next.run(req).await
         }));
     }
+    // A clock that is off shows in `Date` too (the server writes its own only when none is set).
+    if config.clock_offset_ms != 0 {
+        let offset = config.clock_offset_ms;
+        router = router.layer(middleware::from_fn(move |req, next: Next| async move {
+            let mut response = next.run(req).await;
+            let at = super::now_ms().saturating_add(offset);
+            let time = std::time::UNIX_EPOCH
+                + Duration::from_millis(u64::try_from(at).unwrap_or_default());
+            if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(time)) {
+                response.headers_mut().insert(http::header::DATE, value);
+            }
+            response
+        }));
+    }
     let hosts = Arc::new(config.hosts.clone());
     let log = config.log_requests.then(RequestLog::start);
     // One layer for the host check, the request id, the counts and the log: each layer costs

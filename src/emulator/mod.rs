@@ -57,6 +57,9 @@ pub struct Config {
     /// Namespaces created at start, ready, with these ids (bindings of `func.toml`), unless a
     /// namespace with the id exists.
     pub mirrors: Vec<Mirror>,
+    /// How far the emulator's clock is from this machine's, in milliseconds (negative: behind),
+    /// to play a service whose clock is off: its `updated_at` and `Date` follow it.
+    pub clock_offset_ms: i64,
 }
 
 /// The `Host` headers the emulator answers. A web page that rebinds a name of its own to
@@ -128,6 +131,7 @@ impl Config {
             ttl_support: true,
             log_requests: false,
             mirrors: Vec::new(),
+            clock_offset_ms: 0,
         }
     }
 }
@@ -222,6 +226,8 @@ pub struct Settings {
     pub delete_delay_ms: i64,
     pub fail_provision: Vec<String>,
     pub ttl_support: bool,
+    /// See [`Config::clock_offset_ms`].
+    pub clock_offset_ms: i64,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -605,6 +611,7 @@ fn router(config: &Config, store: Arc<Store>, stats: Arc<Stats>) -> Router {
             delete_delay_ms: millis(config.delete_delay),
             fail_provision: config.fail_provision.clone(),
             ttl_support: config.ttl_support,
+            clock_offset_ms: config.clock_offset_ms,
         },
     });
     let api = Router::new()

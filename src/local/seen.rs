@@ -1,145 +1,241 @@
-//! What `pull` last saw on the service, per namespace: for each key, the `updated_at` and size the
-//! key list gave and the digest of the value read then. A later pull (or `push`, or `diff`) that
-//! lists the same `updated_at` and size knows the value without reading it, which is what makes
-//! a pull with nothing new cost a key list.
+//! The sync record: for each key, what the service and local state both held when a `pull` or
+//! `push` last left them equal. It is the *base* of the three-way comparison (`bulk::merge`):
+//! a side whose value still has the base's digest did not change since, so a difference is the
+//! other side's change; both changed is a conflict.
 //!
-//! The service writes `updated_at` to the second, so a second write within the same second as the
-//! one read, of the same size, would list the same. An entry is trusted only when its
-//! `updated_at` was at least [`SETTLE_SECS`] older than the listing that saw it (by this machine's
-//! clock, which allows for some skew); newer ones are read again next time.
+//! One record per (service, namespace): the service is its API root as normalised
+//! ([`origin`]), so `localhost` and `127.0.0.1` keep records of their own instead of replacing
+//! each other's. The record is a small SQLite database, `<state dir>/sync.sqlite3`, changed only
+//! in transactions that touch the keys a run decided about: two runs at once (two prefixes, two
+//! terminals) merge their changes; a run that stops leaves the rows it did not reach as they
+//! were; a run that changes nothing writes nothing.
 //!
-//! The file is `<state dir>/seen/<namespace id>.json`, written atomically. It is a cache: a
-//! missing, unreadable or foreign one (another `--base-url`) costs reads, never correctness of
-//! what is written.
+//! A row also says how the service listed the key then (`updated_at`, size), so that a key the
+//! service still lists the same need not be read. `updated_at` has whole seconds, so a write in
+//! the same second as the listing, of the same size, would list the same: a row vouches for the
+//! service's value without a read only when its `updated_at` was at least [`SETTLE_SECS`] older
+//! than the listing by the service's own clock (its `Date`). Others are read again and judged by
+//! digest.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _, params};
 
 use crate::api::digest::Digest;
 
-/// How much older than its listing an `updated_at` must be for the entry to be trusted.
+/// How much older than its listing (by the service's clock) an `updated_at` must be for a row
+/// to vouch for the service's value.
 pub(crate) const SETTLE_SECS: i64 = 2;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Entry {
-    updated_at: String,
-    size: u64,
-    digest: String,
-    /// Old enough, when listed, to vouch for the digest (see above). An entry that is not still
-    /// says what the service held, for `push` to tell whose change a difference is.
-    #[serde(default)]
-    settled: bool,
-}
+/// How long a run waits for another one to finish writing the record.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What the service held for a key when a pull (or push) last saw it.
+/// One key's base: the value both sides held, and how the service listed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Last {
+pub(crate) struct Base {
+    /// As the service listed it; empty when not listed since (after a push).
     pub updated_at: String,
     pub size: u64,
-    pub digest: Option<Digest>,
+    pub digest: Digest,
+    /// Old enough, when listed, to vouch for the digest without a read (see above).
+    pub settled: bool,
+    /// The expiry this tool gave the key on the service (a push), when it did: `Some(None)` is
+    /// "no expiry", `None` unknown (the API cannot be asked).
+    pub expires_ms: Option<Option<i64>>,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct File {
-    /// The API root the entries came from.
-    base_url: String,
-    keys: BTreeMap<String, Entry>,
+impl Base {
+    /// Whether the service, listing the key with `updated_at` and `size`, still holds this
+    /// value: known without reading it.
+    pub(crate) fn vouches(&self, updated_at: &str, size: u64) -> bool {
+        self.settled && self.size == size && self.updated_at == updated_at
+    }
 }
 
-/// The service's values as a pull last saw them, for one namespace.
-#[derive(Debug)]
-pub(crate) struct Seen {
+/// Whether an `updated_at` listed in a page the service sent at `listed_at` (Unix seconds, its
+/// `Date`) is old enough to vouch for the value read (see the module notes).
+pub(crate) fn settled(updated_at: &str, listed_at: Option<i64>) -> bool {
+    let Some(listed_at) = listed_at else {
+        return false;
+    };
+    humantime::parse_rfc3339_weak(updated_at)
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|since| i64::try_from(since.as_secs()).ok())
+        .is_some_and(|secs| secs.saturating_add(SETTLE_SECS) <= listed_at)
+}
+
+/// The service as the record names it: scheme, host, port and path of its API root, as the
+/// URL parser normalises them (lowercase host, no default port), without a trailing `/`.
+pub(crate) fn origin(base_url: &str) -> String {
+    let parsed = reqwest::Url::parse(base_url).ok();
+    let text = parsed.as_ref().map_or(base_url, reqwest::Url::as_str);
+    text.trim_end_matches('/').to_owned()
+}
+
+/// A change to one key's base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Note {
+    Set(String, Base),
+    Forget(String),
+}
+
+/// The record of one namespace on one service.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
     path: PathBuf,
-    file: File,
+    origin: String,
+    ns: String,
 }
 
-impl Seen {
-    /// The entries for namespace `ns` at `base_url`; none when there is no file, or it is for
-    /// another service, or it cannot be read.
-    pub(crate) fn load(state_dir: &Path, base_url: &str, ns: &str) -> Self {
-        let path = state_dir.join("seen").join(format!("{ns}.json"));
-        let file = std::fs::read(&path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<File>(&bytes).ok())
-            .filter(|file| file.base_url == base_url)
-            .unwrap_or_else(|| File {
-                base_url: base_url.to_owned(),
-                keys: BTreeMap::new(),
-            });
-        Self { path, file }
-    }
-
-    /// The digest of `key`'s value, when the service lists it as it was when last read.
-    pub(crate) fn digest(&self, key: &str, updated_at: &str, size: u64) -> Option<Digest> {
-        let entry = self.file.keys.get(key)?;
-        (entry.settled && entry.updated_at == updated_at && entry.size == size)
-            .then(|| Digest::from_hex(&entry.digest))
-            .flatten()
-    }
-
-    /// What the service held for `key` when last seen, settled or not.
-    pub(crate) fn last(&self, key: &str) -> Option<Last> {
-        let entry = self.file.keys.get(key)?;
-        Some(Last {
-            updated_at: entry.updated_at.clone(),
-            size: entry.size,
-            digest: Digest::from_hex(&entry.digest),
-        })
-    }
-
-    /// Notes that `key`, listed with `updated_at` and `size` by a listing that started at
-    /// `listed_at` (Unix seconds), holds the value with `digest`. An `updated_at` too close to the
-    /// listing does not vouch for the digest: the next run reads the value again.
-    pub(crate) fn note(
-        &mut self,
-        key: &str,
-        updated_at: &str,
-        size: u64,
-        digest: Digest,
-        listed_at: i64,
-    ) {
-        let settled = humantime::parse_rfc3339_weak(updated_at)
-            .ok()
-            .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
-            .and_then(|since| i64::try_from(since.as_secs()).ok())
-            .is_some_and(|secs| secs + SETTLE_SECS <= listed_at);
-        self.file.keys.insert(
-            key.to_owned(),
-            Entry {
-                updated_at: updated_at.to_owned(),
-                size,
-                digest: digest.to_hex(),
-                settled,
-            },
-        );
-    }
-
-    /// Drops `key`: the service no longer has it, or it changed in a way not seen.
-    pub(crate) fn forget(&mut self, key: &str) {
-        self.file.keys.remove(key);
-    }
-
-    /// The keys with an entry that start with `prefix`.
-    pub(crate) fn keys_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> {
-        self.file
-            .keys
-            .range(prefix.to_owned()..)
-            .map(|(key, _)| key.as_str())
-            .take_while(move |key| key.starts_with(prefix))
-    }
-
-    /// Writes the file (atomically), creating its folder.
-    pub(crate) fn save(&self) -> std::io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
+impl Record {
+    pub(crate) fn new(state_dir: &Path, base_url: &str, ns: &str) -> Self {
+        Self {
+            path: state_dir.join("sync.sqlite3"),
+            origin: origin(base_url),
+            ns: ns.to_owned(),
         }
-        let mut text = serde_json::to_vec(&self.file)?;
-        text.push(b'\n');
-        let mut file = super::atomic::AtomicFile::new(&self.path)?;
-        std::io::Write::write_all(&mut file, &text)?;
-        file.commit()
+    }
+
+    fn open(&self, create: bool) -> rusqlite::Result<Option<Connection>> {
+        if !create && !self.path.exists() {
+            return Ok(None);
+        }
+        let flags = if create {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        if create {
+            conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS base (
+                    origin TEXT NOT NULL,
+                    ns TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    digest BLOB NOT NULL,
+                    settled INTEGER NOT NULL,
+                    ttl_known INTEGER NOT NULL,
+                    expires_ms INTEGER,
+                    PRIMARY KEY (origin, ns, key)
+                 ) WITHOUT ROWID;",
+            )?;
+        } else {
+            let exists: Option<i64> = conn
+                .query_row(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'base'",
+                    [],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if exists.is_none() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(conn))
+    }
+
+    /// The bases of every key that starts with `prefix`. A record that does not exist is empty;
+    /// one that cannot be read is an error (treating it as empty would only cost conflicts,
+    /// but a broken file deserves a word).
+    pub(crate) fn load(&self, prefix: &str) -> anyhow::Result<BTreeMap<String, Base>> {
+        let mut bases = BTreeMap::new();
+        let Some(conn) = self
+            .open(false)
+            .map_err(|err| self.error("cannot read", &err))?
+        else {
+            return Ok(bases);
+        };
+        let mut read = || -> rusqlite::Result<()> {
+            let mut statement = conn.prepare(
+                "SELECT key, updated_at, size, digest, settled, ttl_known, expires_ms FROM base
+                 WHERE origin = ?1 AND ns = ?2 AND substr(key, 1, length(?3)) = ?3",
+            )?;
+            let mut rows = statement.query(params![self.origin, self.ns, prefix])?;
+            while let Some(row) = rows.next()? {
+                let digest: Vec<u8> = row.get(3)?;
+                let Ok(digest) = <[u8; 32]>::try_from(digest.as_slice()).map(Digest) else {
+                    continue;
+                };
+                let ttl_known: bool = row.get(5)?;
+                let expires_ms: Option<i64> = row.get(6)?;
+                bases.insert(
+                    row.get(0)?,
+                    Base {
+                        updated_at: row.get(1)?,
+                        size: u64::try_from(row.get::<_, i64>(2)?).unwrap_or_default(),
+                        digest,
+                        settled: row.get(4)?,
+                        expires_ms: ttl_known.then_some(expires_ms),
+                    },
+                );
+            }
+            Ok(())
+        };
+        read().map_err(|err| self.error("cannot read", &err))?;
+        Ok(bases)
+    }
+
+    /// Applies `notes` in one transaction, creating the record when needed; nothing at all is
+    /// written when there are none.
+    pub(crate) fn apply(&self, notes: &[Note]) -> anyhow::Result<()> {
+        if notes.is_empty() {
+            return Ok(());
+        }
+        let write = || -> rusqlite::Result<()> {
+            if let Some(dir) = self.path.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
+            }
+            let Some(mut conn) = self.open(true)? else {
+                return Ok(());
+            };
+            let transaction =
+                conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut set = transaction.prepare(
+                    "INSERT OR REPLACE INTO base
+                     (origin, ns, key, updated_at, size, digest, settled, ttl_known, expires_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?;
+                let mut forget = transaction
+                    .prepare("DELETE FROM base WHERE origin = ?1 AND ns = ?2 AND key = ?3")?;
+                for note in notes {
+                    match note {
+                        Note::Set(key, base) => {
+                            set.execute(params![
+                                self.origin,
+                                self.ns,
+                                key,
+                                base.updated_at,
+                                i64::try_from(base.size).unwrap_or(i64::MAX),
+                                base.digest.0.as_slice(),
+                                base.settled,
+                                base.expires_ms.is_some(),
+                                base.expires_ms.flatten(),
+                            ])?;
+                        }
+                        Note::Forget(key) => {
+                            forget.execute(params![self.origin, self.ns, key])?;
+                        }
+                    }
+                }
+            }
+            transaction.commit()
+        };
+        write().map_err(|err| self.error("cannot write", &err))
+    }
+
+    fn error(&self, what: &str, err: &dyn std::fmt::Display) -> anyhow::Error {
+        anyhow::anyhow!(
+            "{what} the sync record `{}` ({err})",
+            crate::local::project::display_path(&self.path)
+        )
     }
 }
 
@@ -147,27 +243,72 @@ impl Seen {
 mod tests {
     use super::*;
 
+    fn base(updated_at: &str, value: &[u8], settled: bool) -> Base {
+        Base {
+            updated_at: updated_at.to_owned(),
+            size: value.len() as u64,
+            digest: Digest::of(None, value),
+            settled,
+            expires_ms: None,
+        }
+    }
+
     #[test]
-    fn an_entry_is_trusted_only_for_the_same_listing_and_when_settled() {
-        let dir = tempfile::tempdir().expect("dir");
-        let mut seen = Seen::load(dir.path(), "http://a/v2", "ns");
-        let digest = Digest::of(None, b"v");
+    fn a_row_vouches_only_for_the_same_listing_and_when_settled() {
+        let row = base("2026-01-01T00:00:00Z", b"v", true);
+        assert!(row.vouches("2026-01-01T00:00:00Z", 1));
+        assert!(!row.vouches("2026-01-01T00:00:01Z", 1));
+        assert!(!row.vouches("2026-01-01T00:00:00Z", 2));
+        assert!(!base("2026-01-01T00:00:00Z", b"v", false).vouches("2026-01-01T00:00:00Z", 1));
+    }
+
+    #[test]
+    fn settling_is_judged_by_the_services_date() {
         // 2026-01-01T00:00:00Z is 1767225600.
-        seen.note("old", "2026-01-01T00:00:00Z", 1, digest, 1_767_225_602);
-        seen.note("new", "2026-01-01T00:00:00Z", 1, digest, 1_767_225_601);
-        assert_eq!(seen.digest("old", "2026-01-01T00:00:00Z", 1), Some(digest));
-        assert_eq!(seen.digest("old", "2026-01-01T00:00:01Z", 1), None);
-        assert_eq!(seen.digest("old", "2026-01-01T00:00:00Z", 2), None);
-        assert_eq!(seen.digest("new", "2026-01-01T00:00:00Z", 1), None);
-        // Not vouched for, but still what the service held.
+        assert!(settled("2026-01-01T00:00:00Z", Some(1_767_225_602)));
+        assert!(!settled("2026-01-01T00:00:00Z", Some(1_767_225_601)));
+        assert!(!settled("2026-01-01T00:00:00Z", None));
+        assert!(!settled("not a time", Some(i64::MAX)));
+    }
+
+    #[test]
+    fn records_are_kept_per_service_and_namespace_and_merged_not_replaced() {
+        let dir = tempfile::tempdir().expect("dir");
+        let a = Record::new(dir.path(), "http://127.0.0.1:9/v2/", "ns");
+        let b = Record::new(dir.path(), "http://LOCALHOST:9/v2", "ns");
+        let other_ns = Record::new(dir.path(), "http://127.0.0.1:9/v2", "ns2");
+        assert!(a.load("").expect("empty").is_empty());
+        // Nothing to write creates nothing.
+        a.apply(&[]).expect("nothing");
+        assert!(!dir.path().join("sync.sqlite3").exists());
+        let one = base("2026-01-01T00:00:00Z", b"1", true);
+        let two = base("2026-01-01T00:00:00Z", b"22", false);
+        a.apply(&[Note::Set("p/1".into(), one.clone())]).expect("a");
+        b.apply(&[Note::Set("p/1".into(), two.clone())]).expect("b");
+        // A second run under another prefix adds to the record instead of replacing it.
+        a.apply(&[Note::Set("q/1".into(), two.clone())])
+            .expect("a again");
+        let loaded = a.load("").expect("load");
+        assert_eq!(loaded.len(), 2);
+        assert_eq!(loaded.get("p/1"), Some(&one));
+        assert_eq!(a.load("q/").expect("prefix").len(), 1);
+        assert_eq!(b.load("").expect("b").get("p/1"), Some(&two));
         assert_eq!(
-            seen.last("new").map(|last| (last.size, last.digest)),
-            Some((1, Some(digest)))
+            Record::new(dir.path(), "http://localhost:9/v2", "ns")
+                .load("")
+                .expect("same origin")
+                .len(),
+            1
         );
-        seen.save().expect("save");
-        let again = Seen::load(dir.path(), "http://a/v2", "ns");
-        assert_eq!(again.digest("old", "2026-01-01T00:00:00Z", 1), Some(digest));
-        let other = Seen::load(dir.path(), "http://b/v2", "ns");
-        assert_eq!(other.digest("old", "2026-01-01T00:00:00Z", 1), None);
+        assert!(other_ns.load("").expect("other").is_empty());
+        a.apply(&[Note::Forget("p/1".into())]).expect("forget");
+        assert_eq!(a.load("").expect("load").len(), 1);
+        let with_expiry = Base {
+            expires_ms: Some(Some(5)),
+            ..one
+        };
+        a.apply(&[Note::Set("t".into(), with_expiry.clone())])
+            .expect("ttl");
+        assert_eq!(a.load("t").expect("load").get("t"), Some(&with_expiry));
     }
 }

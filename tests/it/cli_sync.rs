@@ -189,7 +189,7 @@ fn without_what_the_last_pull_saw_values_are_compared_and_equal_ones_not_rewritt
 }
 
 #[test]
-fn local_only_keys_stay_unless_delete_and_a_prefix_limits_the_pull() {
+fn local_only_keys_stay_even_with_delete_and_a_prefix_limits_the_pull() {
     let project = Project::new();
     project.service_put("config/a", b"1", "text/plain");
     project.service_put("users/1", b"u", "text/plain");
@@ -200,16 +200,30 @@ fn local_only_keys_stay_unless_delete_and_a_prefix_limits_the_pull() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains(
-            "1 added, 0 changed, 0 deleted, 0 unchanged; 1 key only in local state kept (`--delete` removes them)"
+            "  left alone: `config/local` (new in local state since the last sync; `push` sends it)\n"
         ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 added, 0 changed, 0 deleted, 0 unchanged; 1 key left alone\n"),
         "{stderr}"
     );
     let (_, keys, _) = project.local(&["-o", "ids", "storage", "kv", "key", "list", "MY_CACHE"]);
     assert_eq!(keys, "config/a\nconfig/local\n");
+    // `--delete` takes the service's deletions, never an edit local state has not pushed.
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--delete"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
-        stderr.contains("1 added, 0 changed, 1 deleted, 1 unchanged"),
+        stderr.contains("1 added, 0 changed, 0 deleted, 1 unchanged; 1 key left alone\n"),
+        "{stderr}"
+    );
+    let (_, keys, _) = project.local(&["-o", "ids", "storage", "kv", "key", "list", "MY_CACHE"]);
+    assert_eq!(keys, "config/a\nconfig/local\nusers/1\n");
+    // `--force --delete` makes local state a copy of the service.
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--delete", "--force"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("0 added, 0 changed, 1 deleted, 2 unchanged\n"),
         "{stderr}"
     );
     let (_, keys, _) = project.local(&["-o", "ids", "storage", "kv", "key", "list", "MY_CACHE"]);
@@ -279,9 +293,9 @@ fn push_shows_its_plan_refuses_without_a_terminal_and_with_yes_makes_the_service
         stderr.contains("error: refusing to push 3 changes to the service without confirmation: there is no terminal to ask on"),
         "{stderr}"
     );
-    // Only reads: the namespace, the key list and the two values of equal size (the pull saw
-    // them written less than two seconds before, so it did not vouch for them).
-    assert_eq!(project.requests() - before, 4);
+    // Only reads: the namespace, the key list and the three values whose sides depend on them
+    // (the pull saw them written less than two seconds before, so it did not vouch for them).
+    assert_eq!(project.requests() - before, 5);
     assert_eq!(project.service_get("edited"), (200, b"before".to_vec()));
     assert_eq!(project.service_get("new").0, 404);
     assert_eq!(project.service_get("old").0, 200);
@@ -494,20 +508,12 @@ fn push_leaves_alone_what_the_service_changed_since_the_last_pull_unless_forced(
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains(
-            "Pushing `MY_CACHE` would make 1 added, 0 changed, 0 deleted, 0 unchanged on the service; 3 keys left alone: the service changed them since the last pull (`pull` first, or `--force`)"
-        ),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("  left alone: `flag` (changed on the service since the last pull)\n"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("  left alone: `stale` (deleted on the service since the last pull)\n"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("  left alone: `theirs` (never pulled: it may be new on the service)\n"),
+            concat!(
+            "Pushing `MY_CACHE` would make 1 added, 0 changed, 0 deleted, 0 unchanged on the service; 3 keys left alone\n",
+            "  left alone: `flag` (changed on the service since the last sync; `pull` takes it)\n",
+            "  left alone: `stale` (deleted on the service since the last sync; `pull --delete` takes that)\n",
+            "  left alone: `theirs` (new on the service since the last sync; `pull` takes it)\n"
+        )),
         "{stderr}"
     );
     let summary: Value = serde_json::from_str(&stdout).expect("JSON");
@@ -525,7 +531,7 @@ fn push_leaves_alone_what_the_service_changed_since_the_last_pull_unless_forced(
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(project.service_get("mine"), (200, b"m2".to_vec()));
 
-    // --force pushes local state as it is.
+    // --force makes the service a copy of local state.
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--delete", "--force", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(project.service_get("flag"), (200, b"off".to_vec()));
@@ -599,21 +605,51 @@ fn diff_under_local_mode_still_finds_the_service_at_its_base_url() {
 }
 
 #[test]
-fn a_key_no_request_can_address_fails_the_pull_instead_of_vanishing() {
+fn a_key_no_request_can_address_is_reported_once_and_listed_without_stopping_the_pull() {
     let project = Project::new();
     project.service_put("good", b"g", "text/plain");
-    // `.` is stored by a raw client; the CLI refuses to address it.
-    let (status, _) = crate::support::api::raw_request(
-        &project.kv.api,
-        "PUT",
-        &format!("/storage/kvs/{}/keys/%2E", project.id),
-        b"dot",
+    // `.` and `..` are stored by a raw client; the CLI refuses to address them.
+    for encoded in ["%2E", "%2E%2E"] {
+        let (status, _) = crate::support::api::raw_request(
+            &project.kv.api,
+            "PUT",
+            &format!("/storage/kvs/{}/keys/{encoded}", project.id),
+            b"dot",
+        );
+        assert!((200..300).contains(&status), "{status}");
+    }
+    let failed = project.kv.path().join("failed.ndjson");
+    // The default error budget (one) is not spent by them.
+    let (code, stdout, stderr) = project.run(&[
+        "--json",
+        "storage",
+        "kv",
+        "pull",
+        "--failed-file",
+        failed.to_str().expect("path"),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("warning: key `.` of `MY_CACHE` cannot be copied")
+            .count(),
+        1,
+        "{stderr}"
     );
-    assert!((200..300).contains(&status), "{status}");
-    let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--continue-on-error"]);
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("pull: key `.`"), "{stderr}");
     assert!(!stderr.contains("gone before they were read"), "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(
+        (
+            summary[0]["added"].as_u64(),
+            summary[0]["uncopyable"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+    let keys: Vec<Value> = lines(&failed)
+        .iter()
+        .map(|line| line["key"].clone())
+        .collect();
+    assert_eq!(keys, [json!("."), json!("..")]);
     let (_, value, _) = project.local(&["storage", "kv", "get", "MY_CACHE", "good"]);
     assert_eq!(value, "g");
 }
@@ -670,10 +706,7 @@ fn ctrl_c_between_copies_still_stops_a_pull() {
     // The small namespace is copied (its copy installs a signal handler) and the big one is
     // being listed, 1,000 keys per 300 ms page.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let seen = kv
-        .path()
-        .join(".telnyx-edge/state/seen")
-        .join(format!("{small}.json"));
+    let seen = kv.path().join(".telnyx-edge/state/sync.sqlite3");
     while !seen.exists() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -701,13 +734,15 @@ fn a_key_the_service_deleted_and_a_pull_kept_is_not_pushed_back() {
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
-        stderr.contains("1 key only in local state kept"),
+        stderr.contains("1 deletion not made in local state (`--delete` makes them)"),
         "{stderr}"
     );
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
-        stderr.contains("  left alone: `old` (deleted on the service since the last pull)"),
+        stderr.contains(
+            "  left alone: `old` (deleted on the service since the last sync; `pull --delete` takes that)"
+        ),
         "{stderr}"
     );
     assert_eq!(project.service_get("old").0, 404);

@@ -1,0 +1,274 @@
+//! Three-way comparison of one key, as a version-control merge does it: the sync record's base
+//! (what both sides held when a pull or push last left them equal), local state and the service.
+//! A side that still holds the base did not change, so the difference is the other side's;
+//! both changed (differently) is a conflict, which neither `pull` nor `push` resolves without
+//! `--force`. No base (never synced, or the record is gone) counts as "absent then", so a key
+//! both sides have with different values is a conflict, never overwritten unasked.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::sync::{Listing, Meta};
+use crate::api::digest::Digest;
+use crate::local::seen::{self, Base, Note};
+
+/// How a key's two sides relate to its base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Merge {
+    /// Both sides hold the same (or neither has the key).
+    Equal,
+    /// Only local state changed since the base: `push` sends it, `pull` leaves it.
+    Local,
+    /// Only the service changed since the base: `pull` takes it, `push` leaves it.
+    Service,
+    /// Both changed, differently: left alone unless `--force`.
+    Conflict,
+}
+
+/// The merge of one key from the three digests (`None`: absent).
+pub(crate) fn merge(base: Option<Digest>, local: Option<Digest>, service: Option<Digest>) -> Merge {
+    if local == service {
+        Merge::Equal
+    } else if local == base {
+        Merge::Service
+    } else if service == base {
+        Merge::Local
+    } else {
+        Merge::Conflict
+    }
+}
+
+/// The merge of a key the service has (`service_size` bytes) without its digest, when sizes
+/// already tell; `None` when the service's value must be read.
+pub(crate) fn merge_by_size(
+    base: Option<(u64, Digest)>,
+    local: Option<(u64, Digest)>,
+    service_size: u64,
+) -> Option<Merge> {
+    if base.is_some_and(|(size, _)| size == service_size) {
+        // It may still be the base's value.
+        return None;
+    }
+    // The service's value is not the base's.
+    let digest = |side: Option<(u64, Digest)>| side.map(|(_, digest)| digest);
+    if digest(local) == digest(base) {
+        return Some(Merge::Service);
+    }
+    match local {
+        Some((size, _)) if size == service_size => None,
+        _ => Some(Merge::Conflict),
+    }
+}
+
+/// One key that is not equal on both sides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decided {
+    pub key: String,
+    pub merge: Merge,
+    /// The service's digest, when known (listed as the base vouches, or read).
+    pub service_digest: Option<Digest>,
+}
+
+/// The three-way comparison of a namespace, before the values it needs are read.
+#[derive(Debug, Default)]
+pub(crate) struct Plan3 {
+    /// Keys whose sides differ, in key order (until the unsure ones are added).
+    pub decided: Vec<Decided>,
+    /// Keys the service's value must be read for.
+    pub unsure: Vec<String>,
+    /// Keys equal on both sides.
+    pub equal: u64,
+    /// What the record should learn about the equal keys (the service's listing of them).
+    pub notes: Vec<Note>,
+}
+
+impl Plan3 {
+    /// Decides an unsure key from the service's digest as read (`None`: gone).
+    pub(crate) fn read(
+        &mut self,
+        key: String,
+        service: Option<Digest>,
+        local: &Listing,
+        remote: &Listing,
+        bases: &BTreeMap<String, Base>,
+    ) {
+        let base = bases.get(&key).map(|base| base.digest);
+        let local_digest = local.get(&key).and_then(|meta| meta.digest);
+        match merge(base, local_digest, service) {
+            Merge::Equal => {
+                self.equal += 1;
+                if let Some(note) = equal_note(&key, bases.get(&key), remote.get(&key), service) {
+                    self.notes.push(note);
+                }
+            }
+            merge => self.decided.push(Decided {
+                key,
+                merge,
+                service_digest: service,
+            }),
+        }
+    }
+}
+
+/// The record's base for a key found equal on both sides, when it differs from what it holds.
+fn equal_note(
+    key: &str,
+    base: Option<&Base>,
+    service: Option<&Meta>,
+    digest: Option<Digest>,
+) -> Option<Note> {
+    let (Some(meta), Some(digest)) = (service, digest) else {
+        // Absent on both sides: nothing to remember.
+        return base.map(|_| Note::Forget(key.to_owned()));
+    };
+    let updated_at = meta.updated_at.clone().unwrap_or_default();
+    let fresh = Base {
+        settled: seen::settled(&updated_at, meta.listed_at),
+        updated_at,
+        size: meta.size,
+        digest,
+        // The value did not change, so neither did the expiry this tool gave it.
+        expires_ms: base
+            .filter(|base| base.digest == digest)
+            .and_then(|base| base.expires_ms),
+    };
+    (base != Some(&fresh)).then(|| Note::Set(key.to_owned(), fresh))
+}
+
+/// Compares every key of the three, in key order.
+pub(crate) fn plan(local: &Listing, remote: &Listing, bases: &BTreeMap<String, Base>) -> Plan3 {
+    let mut plan = Plan3::default();
+    let mut keys: Vec<&String> = local
+        .keys()
+        .chain(remote.keys())
+        .chain(bases.keys())
+        .collect();
+    keys.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    keys.dedup();
+    for key in keys {
+        let base = bases.get(key);
+        let local_meta = local.get(key);
+        let service = remote.get(key);
+        let base_pair = base.map(|base| (base.size, base.digest));
+        let local_pair = local_meta.and_then(|meta| Some((meta.size, meta.digest?)));
+        let service_digest = match service {
+            None => None,
+            Some(meta) => match meta.digest {
+                Some(digest) => Some(digest),
+                None => {
+                    let vouched = base.filter(|base| {
+                        meta.updated_at
+                            .as_deref()
+                            .is_some_and(|at| base.vouches(at, meta.size))
+                    });
+                    match vouched {
+                        Some(base) => Some(base.digest),
+                        None => {
+                            match merge_by_size(base_pair, local_pair, meta.size) {
+                                Some(merge) => plan.decided.push(Decided {
+                                    key: key.clone(),
+                                    merge,
+                                    service_digest: None,
+                                }),
+                                None => plan.unsure.push(key.clone()),
+                            }
+                            continue;
+                        }
+                    }
+                }
+            },
+        };
+        let local_digest = local_pair.map(|(_, digest)| digest);
+        match merge(base.map(|base| base.digest), local_digest, service_digest) {
+            Merge::Equal => {
+                plan.equal += u64::from(service.is_some());
+                if let Some(note) = equal_note(key, base, service, service_digest) {
+                    plan.notes.push(note);
+                }
+            }
+            merge => plan.decided.push(Decided {
+                key: key.clone(),
+                merge,
+                service_digest,
+            }),
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(value: &[u8]) -> Option<Digest> {
+        Some(Digest::of(None, value))
+    }
+
+    #[test]
+    fn a_side_that_still_holds_the_base_did_not_change() {
+        assert_eq!(merge(d(b"1"), d(b"1"), d(b"1")), Merge::Equal);
+        assert_eq!(merge(d(b"1"), d(b"2"), d(b"1")), Merge::Local);
+        assert_eq!(merge(d(b"1"), d(b"1"), d(b"2")), Merge::Service);
+        assert_eq!(merge(d(b"1"), d(b"2"), d(b"3")), Merge::Conflict);
+        // Both made the same change.
+        assert_eq!(merge(d(b"1"), d(b"2"), d(b"2")), Merge::Equal);
+        // Deletions are changes too.
+        assert_eq!(merge(d(b"1"), None, d(b"1")), Merge::Local);
+        assert_eq!(merge(d(b"1"), d(b"1"), None), Merge::Service);
+        assert_eq!(merge(d(b"1"), None, d(b"2")), Merge::Conflict);
+        // No base: whatever exists is new; new on both sides, differently, is a conflict.
+        assert_eq!(merge(None, d(b"1"), None), Merge::Local);
+        assert_eq!(merge(None, None, d(b"1")), Merge::Service);
+        assert_eq!(merge(None, d(b"1"), d(b"2")), Merge::Conflict);
+    }
+
+    #[test]
+    fn sizes_decide_without_a_read_only_where_they_can() {
+        let pair = |value: &[u8]| Some((value.len() as u64, Digest::of(None, value)));
+        // The base's size: the service may still hold it.
+        assert_eq!(merge_by_size(pair(b"1"), pair(b"1"), 1), None);
+        // Another size: the service changed; local did not.
+        assert_eq!(
+            merge_by_size(pair(b"1"), pair(b"1"), 2),
+            Some(Merge::Service)
+        );
+        // Both changed, to values of different sizes.
+        assert_eq!(
+            merge_by_size(pair(b"1"), pair(b"333"), 2),
+            Some(Merge::Conflict)
+        );
+        assert_eq!(merge_by_size(pair(b"1"), None, 2), Some(Merge::Conflict));
+        // Both changed, to values of one size: they may be equal.
+        assert_eq!(merge_by_size(pair(b"1"), pair(b"22"), 2), None);
+        // No base, nothing local: new on the service.
+        assert_eq!(merge_by_size(None, None, 2), Some(Merge::Service));
+    }
+
+    /// A model check of the rule itself: for random bases and sides, the merge never picks a
+    /// side that would undo the other side's change, and says conflict exactly when both
+    /// changed differently.
+    #[test]
+    fn the_merge_never_undoes_a_change_in_any_combination() {
+        let values = [None, d(b"a"), d(b"b"), d(b"c")];
+        for base in values {
+            for local in values {
+                for service in values {
+                    let merge = merge(base, local, service);
+                    let local_changed = local != base;
+                    let service_changed = service != base;
+                    match merge {
+                        Merge::Equal => assert_eq!(local, service),
+                        // Taking local's value overwrites the service's: only if it is the base.
+                        Merge::Local => assert!(local_changed && !service_changed),
+                        Merge::Service => assert!(service_changed && !local_changed),
+                        Merge::Conflict => {
+                            assert!(local_changed && service_changed && local != service);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
