@@ -28,8 +28,11 @@ pub(crate) struct Meta {
     pub updated_at: Option<String>,
     /// The value's digest, when known without reading it.
     pub digest: Option<Digest>,
-    /// Seconds the key has left, when the side can tell (local state can; the API cannot).
+    /// Seconds the key has left (`None`: no expiry), when `ttl_known`.
     pub ttl_secs: Option<u64>,
+    /// Whether the side can tell the key's expiry: local state can; the API cannot, but the
+    /// sync record knows the expiry a push gave a value.
+    pub ttl_known: bool,
     /// When the service sent the page that listed the key (its `Date`, Unix seconds).
     pub listed_at: Option<i64>,
 }
@@ -52,6 +55,7 @@ pub(crate) async fn list(client: &Client, ns: &str, prefix: &str) -> Result<List
                     updated_at: Some(key.updated_at),
                     digest: None,
                     ttl_secs: None,
+                    ttl_known: false,
                     listed_at,
                 },
             );
@@ -70,6 +74,37 @@ pub(crate) enum Change {
     Changed,
     /// Only A has it.
     Removed,
+    /// Both have the same value, with expiries more than [`TTL_SLACK_SECS`] apart (or one
+    /// without), where both sides can tell.
+    Ttl,
+}
+
+/// How far apart two sides' expiries of one value may be and still count as the same: a copy
+/// rounds a TTL up to the second, and its clock starts when the write arrives.
+pub(crate) const TTL_SLACK_SECS: u64 = 2;
+
+/// Whether two sides' expiries differ, where both can tell.
+fn ttl_differs(a: &Meta, b: &Meta) -> bool {
+    if !(a.ttl_known && b.ttl_known) {
+        return false;
+    }
+    match (a.ttl_secs, b.ttl_secs) {
+        (None, None) => false,
+        (Some(x), Some(y)) => x.abs_diff(y) > TTL_SLACK_SECS,
+        _ => true,
+    }
+}
+
+/// The difference of two equal values with other expiries, when they have.
+fn ttl_difference(key: &str, a: &Meta, b: &Meta) -> Option<Difference> {
+    ttl_differs(a, b).then(|| Difference {
+        key: key.to_owned(),
+        change: Change::Ttl,
+        a_size: Some(a.size),
+        b_size: Some(b.size),
+        a_ttl_secs: a.ttl_secs,
+        b_ttl_secs: b.ttl_secs,
+    })
 }
 
 impl Change {
@@ -78,6 +113,7 @@ impl Change {
             Self::Added => "added",
             Self::Changed => "changed",
             Self::Removed => "removed",
+            Self::Ttl => "ttl",
         }
     }
 }
@@ -90,6 +126,17 @@ pub(crate) struct Difference {
     /// The size on side A (absent for an added key).
     pub a_size: Option<u64>,
     pub b_size: Option<u64>,
+    /// For a `ttl` difference: the seconds each side's key has left (absent: no expiry).
+    #[serde(skip_serializing_if = "is_not_ttl")]
+    pub a_ttl_secs: Option<u64>,
+    #[serde(skip_serializing_if = "is_not_ttl")]
+    pub b_ttl_secs: Option<u64>,
+}
+
+/// Serde's test for the TTL fields: only a `ttl` difference has any (always `None` otherwise).
+#[allow(clippy::ref_option)]
+fn is_not_ttl(ttl: &Option<u64>) -> bool {
+    ttl.is_none()
 }
 
 /// How two listings compare, before any value is read.
@@ -122,6 +169,8 @@ pub(crate) fn plan(a: &Listing, b: &Listing) -> Plan {
                         change: Change::Removed,
                         a_size: Some(meta.size),
                         b_size: None,
+                        a_ttl_secs: None,
+                        b_ttl_secs: None,
                     });
                 }
             }
@@ -132,6 +181,8 @@ pub(crate) fn plan(a: &Listing, b: &Listing) -> Plan {
                         change: Change::Added,
                         a_size: None,
                         b_size: Some(meta.size),
+                        a_ttl_secs: None,
+                        b_ttl_secs: None,
                     });
                 }
             }
@@ -139,7 +190,12 @@ pub(crate) fn plan(a: &Listing, b: &Listing) -> Plan {
                 if let (Some((key, a_meta)), Some((_, b_meta))) = (a_keys.next(), b_keys.next()) {
                     match (a_meta.size == b_meta.size, a_meta.digest, b_meta.digest) {
                         (false, _, _) => plan.differences.push(changed(key, a_meta, b_meta)),
-                        (true, Some(x), Some(y)) if x == y => plan.equal += 1,
+                        (true, Some(x), Some(y)) if x == y => {
+                            match ttl_difference(key, a_meta, b_meta) {
+                                Some(difference) => plan.differences.push(difference),
+                                None => plan.equal += 1,
+                            }
+                        }
                         (true, Some(_), Some(_)) => {
                             plan.differences.push(changed(key, a_meta, b_meta));
                         }
@@ -157,6 +213,8 @@ fn changed(key: &str, a: &Meta, b: &Meta) -> Difference {
         change: Change::Changed,
         a_size: Some(a.size),
         b_size: Some(b.size),
+        a_ttl_secs: None,
+        b_ttl_secs: None,
     }
 }
 
@@ -210,6 +268,8 @@ pub(crate) async fn settle(
         plan.differences.push(Difference {
             a_size: size(a),
             b_size: size(b),
+            a_ttl_secs: None,
+            b_ttl_secs: None,
             key,
             change: Change::Changed,
         });
@@ -242,9 +302,18 @@ pub(crate) async fn settle(
             change,
             a_size: a_digest.and(size(a)),
             b_size: b_digest.and(size(b)),
+            a_ttl_secs: None,
+            b_ttl_secs: None,
+        };
+        let ttl = match (a.listing.get(&key), b.listing.get(&key)) {
+            (Some(a_meta), Some(b_meta)) => ttl_difference(&key, a_meta, b_meta),
+            _ => None,
         };
         match (a_digest, b_digest) {
-            (Some(x), Some(y)) if x == y => plan.equal += 1,
+            (Some(x), Some(y)) if x == y => match ttl {
+                Some(difference) => plan.differences.push(difference),
+                None => plan.equal += 1,
+            },
             (Some(_), Some(_)) => plan.differences.push(difference(Change::Changed)),
             (Some(_), None) => plan.differences.push(difference(Change::Removed)),
             (None, Some(_)) => plan.differences.push(difference(Change::Added)),
@@ -518,6 +587,7 @@ mod tests {
                         updated_at: None,
                         digest: value.map(|bytes| Digest::of(None, bytes)),
                         ttl_secs: None,
+                        ttl_known: false,
                         listed_at: None,
                     },
                 )

@@ -218,6 +218,7 @@ async fn local_listing(
                     updated_at: None,
                     digest: Some(digest),
                     ttl_secs,
+                    ttl_known: true,
                     listed_at: None,
                 },
             )
@@ -237,13 +238,18 @@ async fn remote_listing(
         .with_context(|| format!("failed to list the keys of KV namespace `{label}`"))
 }
 
-/// The service's digests the sync record vouches for, filled into its listing (for `diff`).
+/// The service's digests the sync record vouches for, filled into its listing (for `diff`),
+/// with the expiry a push gave the value where the record knows it.
 fn vouched(listing: &mut Listing, bases: &BTreeMap<String, Base>) {
     for (key, meta) in listing.iter_mut() {
         if let (Some(base), Some(updated_at)) = (bases.get(key), meta.updated_at.as_deref())
             && base.vouches(updated_at, meta.size)
         {
             meta.digest = Some(base.digest);
+            if let Some(expires_ms) = base.expires_ms {
+                meta.ttl_known = true;
+                meta.ttl_secs = ttl_left(expires_ms);
+            }
         }
     }
 }
@@ -256,6 +262,8 @@ struct DiffReport {
     added: u64,
     changed: u64,
     removed: u64,
+    /// Equal values with other expiries, where both sides can tell.
+    ttl: u64,
     equal: u64,
     differences: Vec<Difference>,
 }
@@ -280,6 +288,7 @@ impl DiffReport {
             added: count(Change::Added),
             changed: count(Change::Changed),
             removed: count(Change::Removed),
+            ttl: count(Change::Ttl),
             equal: plan.equal,
             a,
             b,
@@ -288,8 +297,13 @@ impl DiffReport {
     }
 
     fn counts(&self) -> String {
+        let ttl = if self.ttl == 0 {
+            String::new()
+        } else {
+            format!(", {} with another TTL", crate::ui::thousands(self.ttl))
+        };
         format!(
-            "{} added, {} changed, {} removed, {} equal",
+            "{} added, {} changed, {} removed{ttl}, {} equal",
             crate::ui::thousands(self.added),
             crate::ui::thousands(self.changed),
             crate::ui::thousands(self.removed),
@@ -406,6 +420,28 @@ pub(crate) async fn diff(
     }
     let (b_backend, b_target, b_listing, b_report) = sides.pop().context("side B")?;
     let (a_backend, a_target, a_listing, a_report) = sides.pop().context("side A")?;
+    if a_local != b_local && a_spec == b_spec && a_target.id != b_target.id {
+        let (local_side, remote_id) = if a_local {
+            (&a_report, &b_target.id)
+        } else {
+            (&b_report, &a_target.id)
+        };
+        let copy = match &local {
+            Some(local) => local.client.get_namespace(remote_id).await.ok(),
+            None => None,
+        };
+        let hint = match copy {
+            Some(namespace) => format!(
+                "; the local copy of the service's is `{}` (`local:{}`)",
+                namespace.name, namespace.name
+            ),
+            None => String::new(),
+        };
+        printer.warn(&format!(
+            "`{a_spec}` names two different namespaces: {} locally and {remote_id} on the service{hint}",
+            local_side.id
+        ));
+    }
     let plan = sync::plan(&a_listing, &b_listing);
     let ceiling = args
         .concurrency
@@ -703,16 +739,11 @@ async fn plan_sync(
         };
         let ttl_secs = match run.direction {
             Direction::Push => b.and_then(|meta| meta.ttl_secs),
-            // The expiry this tool gave the service's value, when the service still lists it so.
+            // The expiry this tool gave the service's value, when the service still holds it.
             Direction::Pull => bases
                 .get(&decided.key)
-                .zip(b)
-                .filter(|(base, meta)| {
-                    meta.updated_at
-                        .as_deref()
-                        .is_some_and(|at| base.vouches(at, meta.size))
-                })
-                .and_then(|(base, _)| base.expires_ms.flatten())
+                .filter(|base| decided.service_digest == Some(base.digest))
+                .and_then(|base| base.expires_ms.flatten())
                 .and_then(|at| ttl_left(Some(at))),
         };
         differences.push(Difference {
@@ -720,6 +751,8 @@ async fn plan_sync(
             change,
             a_size: a.map(|meta| meta.size),
             b_size: b.map(|meta| meta.size),
+            a_ttl_secs: None,
+            b_ttl_secs: None,
         });
         work.push(Work {
             key: decided.key,

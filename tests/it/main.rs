@@ -16,6 +16,7 @@ mod cli_namespaces;
 mod cli_network;
 mod cli_scripts;
 mod cli_sync;
+mod cli_sync_merge;
 mod completions;
 mod doc_examples;
 mod emulator_keys;

@@ -73,6 +73,8 @@ pub struct Schedule {
     pub per_mille: u64,
     /// The kinds to draw from.
     pub kinds: Vec<FaultKind>,
+    /// Whether key lists meet faults too (they do unless [`Schedule::values_only`]).
+    pub listings: bool,
 }
 
 impl Schedule {
@@ -82,7 +84,14 @@ impl Schedule {
             seed,
             per_mille,
             kinds: FaultKind::ALL.to_vec(),
+            listings: true,
         }
+    }
+
+    /// Faults for requests of one key only, never for key lists.
+    pub fn values_only(mut self) -> Self {
+        self.listings = false;
+        self
     }
 
     pub fn only(mut self, kinds: &[FaultKind]) -> Self {
@@ -244,6 +253,11 @@ impl Drop for ChaosProxy {
         self.shared.closed.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(self.addr);
     }
+}
+
+/// Whether a request is for a namespace's key list.
+fn is_key_list(target: &str) -> bool {
+    target.split('?').next().unwrap_or("").ends_with("/keys")
 }
 
 /// Whether a request is for keys (a key, or the key list) rather than for namespaces.
@@ -429,7 +443,9 @@ fn choose(shared: &Shared, request: &Request) -> Option<FaultKind> {
         return None;
     }
     shared.requests.fetch_add(1, Ordering::SeqCst);
-    if !is_key_request(&request.target) {
+    if !is_key_request(&request.target)
+        || (!shared.schedule.listings && is_key_list(&request.target))
+    {
         return None;
     }
     // Namespace ids are random per emulator; the schedule must not depend on them.

@@ -1,0 +1,525 @@
+//! `pull` and `push` as a three-way merge (issue #23): each bullet of the report that lost a
+//! write, as a test. An in-process emulator plays the service; the binary's `--local` emulator
+//! holds local state in the project's state directory.
+
+use std::io::BufRead as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::support::cli::{Kv, outcome};
+
+/// A service with namespace `my-cache` bound as `MY_CACHE` in the project's func.toml.
+pub struct Project {
+    pub kv: Kv,
+    pub id: String,
+}
+
+impl Project {
+    pub fn new() -> Self {
+        Self::with(telnyx_edge::emulator::Config::in_memory())
+    }
+
+    pub fn with(config: telnyx_edge::emulator::Config) -> Self {
+        let kv = Kv::with(config);
+        let id = kv.api.create("my-cache");
+        std::fs::write(
+            kv.path().join("func.toml"),
+            format!("[edge_compute]\nfunc_name = \"f\"\n\n[storage.kv.MY_CACHE]\nid = \"{id}\"\n"),
+        )
+        .expect("func.toml");
+        Self { kv, id }
+    }
+
+    pub fn service_put(&self, key: &str, value: &[u8]) {
+        let response = self
+            .kv
+            .api
+            .req(Method::PUT, &format!("/storage/kvs/{}/keys/{key}", self.id))
+            .header("content-type", "text/plain")
+            .body(value.to_vec())
+            .send()
+            .expect("PUT");
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+
+    pub fn service_delete(&self, key: &str) {
+        let response = self
+            .kv
+            .api
+            .delete(&format!("/storage/kvs/{}/keys/{key}", self.id));
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+
+    /// The service's value of `key`, `None` when it has none.
+    pub fn service_get(&self, key: &str) -> Option<Vec<u8>> {
+        let response = self
+            .kv
+            .api
+            .get(&format!("/storage/kvs/{}/keys/{key}", self.id));
+        match response.status().as_u16() {
+            404 => None,
+            200 => Some(response.bytes().expect("body").to_vec()),
+            status => panic!("GET {key}: {status}"),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        outcome(&self.kv.run(args))
+    }
+
+    pub fn local(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let mut all = vec!["--local"];
+        all.extend(args);
+        self.run(&all)
+    }
+
+    pub fn local_put(&self, key: &str, value: &str) {
+        let (code, _, stderr) = self.local(&["storage", "kv", "put", "MY_CACHE", key, value]);
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.kv.path().join(".telnyx-edge/state")
+    }
+
+    /// Local state's value of `key`, read from its store (no process started).
+    pub fn local_get(&self, key: &str) -> Option<Vec<u8>> {
+        self.local_row(key).map(|(value, _)| value)
+    }
+
+    /// Local state's value of `key` and when it expires (Unix ms).
+    pub fn local_row(&self, key: &str) -> Option<(Vec<u8>, Option<i64>)> {
+        let path = self.state().join("kv.sqlite3");
+        if !path.exists() {
+            return None;
+        }
+        let db = rusqlite::Connection::open(path).expect("db");
+        db.query_row(
+            "SELECT value, expires_ms FROM kv WHERE ns = ?1 AND key = ?2",
+            [&self.id, key],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .ok()
+    }
+}
+
+/// Waits until the next second of the wall clock has just begun, so that the next few steps
+/// (well under a second) share one `updated_at`.
+fn start_of_a_second() {
+    let ms = telnyx_edge::emulator::now_ms().rem_euclid(1000);
+    std::thread::sleep(Duration::from_millis(
+        u64::try_from(1000 - ms).unwrap_or(0) + 5,
+    ));
+}
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|err| panic!("{err}: {stdout}"))
+}
+
+#[test]
+fn push_does_not_undo_a_service_write_made_in_the_same_second_as_the_pull() {
+    let project = Project::new();
+    start_of_a_second();
+    project.service_put("k", b"v1");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // Someone writes a value of the same size within the same second.
+    project.service_put("k", b"v2");
+    let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(project.service_get("k"), Some(b"v2".to_vec()));
+    let summary = json(&stdout);
+    assert_eq!(summary[0]["changed"], 0, "{stderr}");
+    assert_eq!(summary[0]["held"], 1, "{stderr}");
+    // The next pull takes it.
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(project.local_get("k"), Some(b"v2".to_vec()));
+}
+
+#[test]
+fn without_the_sync_record_differences_are_conflicts_not_overwrites() {
+    let project = Project::new();
+    project.service_put("k", b"old");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    project.service_put("k", b"service edit");
+    std::fs::remove_file(project.state().join("sync.sqlite3")).expect("remove the record");
+    let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "  left alone: `k` (different in local state and on the service, and never synced)\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "error: 1 key changed on both sides since the last sync was left alone\nhint: Compare them with `telnyx-edge storage kv diff remote:NAMESPACE local:NAMESPACE`; `push --force` sends local state's values, for the keys left alone only.\n"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(json(&stdout)[0]["conflicts"], 1);
+    assert_eq!(project.service_get("k"), Some(b"service edit".to_vec()));
+    // Nor does a pull overwrite local state's copy.
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(project.local_get("k"), Some(b"old".to_vec()));
+    // `pull --force` takes the service's, and the two are in sync again.
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--force"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(project.local_get("k"), Some(b"service edit".to_vec()));
+    let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("Nothing to push"), "{stderr}");
+}
+
+#[test]
+fn a_pull_through_another_url_of_the_service_keeps_the_first_urls_record() {
+    let project = Project::new();
+    project.service_put("k", b"old");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let localhost = project.kv.api.base_url().replace("127.0.0.1", "localhost");
+    let output = project
+        .kv
+        .cmd()
+        .env("TELNYX_BASE_URL", &localhost)
+        .args(["storage", "kv", "pull"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(0), "{stderr}");
+    project.service_put("k", b"new");
+    let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "  left alone: `k` (changed on the service since the last sync; `pull` takes it)"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(project.service_get("k"), Some(b"new".to_vec()));
+}
+
+#[test]
+fn two_pulls_at_once_both_keep_what_they_saw() {
+    let project = Project::new();
+    for i in 0..300 {
+        project.service_put(&format!("a/{i:03}"), b"a");
+        project.service_put(&format!("b/{i:03}"), b"b");
+    }
+    let children: Vec<_> = ["a/", "b/"]
+        .iter()
+        .map(|prefix| {
+            project
+                .kv
+                .std_cmd()
+                .args(["-q", "storage", "kv", "pull", "--prefix", prefix])
+                .spawn()
+                .expect("spawns")
+        })
+        .collect();
+    for mut child in children {
+        // Both may race to create the mirror; the one that loses says so and is run again.
+        let status = child.wait().expect("waits");
+        if !status.success() {
+            let (code, _, stderr) = project.run(&["-q", "storage", "kv", "pull"]);
+            assert_eq!(code, Some(0), "{stderr}");
+        }
+    }
+    // The service changes one key under each prefix; a push leaves both alone.
+    project.service_put("a/000", b"A");
+    project.service_put("b/000", b"B");
+    let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(json(&stdout)[0]["held"], 2, "{stderr}");
+    assert_eq!(project.service_get("a/000"), Some(b"A".to_vec()));
+    assert_eq!(project.service_get("b/000"), Some(b"B".to_vec()));
+}
+
+#[test]
+fn pull_keeps_local_edits_that_were_not_pushed() {
+    let project = Project::new();
+    project.service_put("edited", b"service");
+    project.service_put("theirs", b"1");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    project.local_put("edited", "local edit");
+    let (code, _, _) = project.local(&["storage", "kv", "delete", "MY_CACHE", "theirs", "--yes"]);
+    assert_eq!(code, Some(0));
+    let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "pull", "--delete"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(project.local_get("edited"), Some(b"local edit".to_vec()));
+    assert_eq!(
+        project.local_get("theirs"),
+        None,
+        "a local deletion is an edit too"
+    );
+    let summary = json(&stdout);
+    assert_eq!(summary[0]["held"], 2);
+    assert_eq!(summary[0]["left_alone"][0]["key"], "edited");
+    assert_eq!(summary[0]["left_alone"][0]["changed"], "local");
+    // And `push` sends them, as the hint says.
+    let (code, _, stderr) = project.run(&["storage", "kv", "push", "--delete", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(project.service_get("edited"), Some(b"local edit".to_vec()));
+    assert_eq!(project.service_get("theirs"), None);
+}
+
+#[test]
+fn a_service_clock_behind_this_one_does_not_make_a_racy_listing_trusted() {
+    let project = Project::with(telnyx_edge::emulator::Config {
+        clock_offset_ms: -3000,
+        ..telnyx_edge::emulator::Config::in_memory()
+    });
+    start_of_a_second();
+    project.service_put("k", b"v1");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // The same second by the service's clock, three seconds ago by this machine's.
+    project.service_put("k", b"v2");
+    let (code, stdout, stderr) = project.run(&[
+        "-o",
+        "ids",
+        "storage",
+        "kv",
+        "diff",
+        "remote:MY_CACHE",
+        "local:MY_CACHE",
+    ]);
+    assert_eq!((code, stdout.as_str()), (Some(1), "k\n"), "{stderr}");
+    let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(json(&stdout)[0]["changed"], 1);
+    assert_eq!(project.local_get("k"), Some(b"v2".to_vec()));
+}
+
+#[test]
+fn writes_made_on_the_service_during_a_push_are_left_alone_and_listed() {
+    const KEYS: usize = 12;
+    let project = Project::with(telnyx_edge::emulator::Config {
+        latency: Some(telnyx_edge::emulator::Latency {
+            base: Duration::from_millis(150),
+            jitter: Duration::ZERO,
+        }),
+        ..telnyx_edge::emulator::Config::in_memory()
+    });
+    let key = |i: usize| format!("k{i:02}");
+    for i in 0..KEYS {
+        project.service_put(&key(i), b"base");
+    }
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for i in 0..KEYS {
+        project.local_put(&key(i), "local edit");
+    }
+    // One key at a time, so the push takes a few seconds.
+    let mut child = project
+        .kv
+        .std_cmd()
+        .args([
+            "--json",
+            "storage",
+            "kv",
+            "push",
+            "--yes",
+            "--concurrency",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // Once the plan is shown, a teammate writes every key on the service.
+    while !seen.contains("Pushing `MY_CACHE` would make") && Instant::now() < deadline {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("reads") == 0 {
+            break;
+        }
+        seen.push_str(&line);
+    }
+    std::thread::scope(|scope| {
+        for i in 0..KEYS {
+            let project = &project;
+            scope.spawn(move || project.service_put(&key(i), b"teammate"));
+        }
+    });
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("reads");
+    let output = child.wait_with_output().expect("waits");
+    let stderr = format!("{seen}{rest}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let summary = json(&String::from_utf8_lossy(&output.stdout));
+    let left: Vec<String> = summary[0]["left_alone"]
+        .as_array()
+        .expect("left_alone")
+        .iter()
+        .map(|left| {
+            assert_eq!(left["why"], "changed on the service during the push");
+            left["key"].as_str().expect("key").to_owned()
+        })
+        .collect();
+    let mut lost = 0;
+    for i in 0..KEYS {
+        let value = project.service_get(&key(i));
+        if value == Some(b"teammate".to_vec()) {
+            assert!(
+                left.contains(&key(i)),
+                "{} kept but not listed: {stderr}",
+                key(i)
+            );
+        } else {
+            // The remaining window: a write that lands between the check and the push's write.
+            assert_eq!(value, Some(b"local edit".to_vec()));
+            lost += 1;
+        }
+    }
+    // With one key in flight, only the key being pushed as the teammate wrote can fall in it.
+    assert!(lost <= 1, "{lost} teammate writes overwritten: {stderr}");
+    assert_eq!(summary[0]["conflicts"], left.len());
+}
+
+#[test]
+fn continue_on_error_runs_say_they_finished_not_that_they_stopped() {
+    use crate::support::chaos::{ChaosProxy, FaultKind, Schedule};
+    let project = Project::new();
+    project.service_put("a", b"1");
+    project.service_put("b", b"2");
+    let proxy = ChaosProxy::start(
+        &project.kv.api.base_url(),
+        Schedule::new(7, 1000)
+            .only(&[FaultKind::ServerError])
+            .values_only(),
+    );
+    let output = project
+        .kv
+        .cmd()
+        .env("TELNYX_BASE_URL", &proxy.base_url)
+        .args([
+            "--retries",
+            "0",
+            "storage",
+            "kv",
+            "pull",
+            "--continue-on-error",
+        ])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(6), "{stderr}");
+    assert!(
+        stderr.contains("error: pull of `MY_CACHE` finished with failures: 2 keys failed and 0 were skipped\nhint: Run the same `pull` again to finish: it copies only what still differs.\n"),
+        "{stderr}"
+    );
+    // Without it, the hint names the way past keys that keep failing.
+    let output = project
+        .kv
+        .cmd()
+        .env("TELNYX_BASE_URL", &proxy.base_url)
+        .args(["--retries", "0", "storage", "kv", "pull", "--concurrency", "1"])
+        .output()
+        .expect("runs");
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(6), "{stderr}");
+    assert!(
+        stderr.contains("error: pull of `MY_CACHE` stopped: 1 key failed and 1 was skipped\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "If the same keys keep failing, `--continue-on-error` copies the rest past them."
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn diff_says_when_one_name_is_two_namespaces() {
+    let kv = Kv::start();
+    let remote_id = kv.api.create("shared");
+    let local = kv.json(&["--local", "storage", "kv", "create", "--name", "shared"]);
+    let local_id = local["id"].as_str().expect("id").to_owned();
+    // Pulled by name, the service's namespace lands beside the local one of that name.
+    let (code, _, stderr) = outcome(&kv.run(&["storage", "kv", "pull", "shared"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let short = &remote_id[..8];
+    assert!(
+        stderr.contains(&format!("is `shared-{short}` there")),
+        "{stderr}"
+    );
+    let (_, _, stderr) =
+        outcome(&kv.run(&["storage", "kv", "diff", "remote:shared", "local:shared"]));
+    assert!(
+        stderr.contains(&format!(
+            "warning: `shared` names two different namespaces: {local_id} locally and {remote_id} on the service; the local copy of the service's is `shared-{short}` (`local:shared-{short}`)\n"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn diff_reports_a_ttl_difference_and_push_and_pull_carry_the_expiry() {
+    let project = Project::new();
+    let (code, _, stderr) = project.local(&["storage", "kv", "create", "--name", "other"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for (ns, ttl) in [("MY_CACHE", Some("1h")), ("other", None)] {
+        let mut args = vec!["storage", "kv", "put", ns, "session", "s"];
+        if let Some(ttl) = ttl {
+            args.extend(["--ttl", ttl]);
+        }
+        let (code, _, stderr) = project.local(&args);
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    let (code, stdout, stderr) =
+        project.local(&["--json", "storage", "kv", "diff", "MY_CACHE", "other"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let report = json(&stdout);
+    assert_eq!(report["ttl"], 1);
+    assert_eq!(report["differences"][0]["change"], "ttl");
+    let left = report["differences"][0]["a_ttl_secs"]
+        .as_u64()
+        .expect("a TTL");
+    assert!((3590..=3600).contains(&left), "{left}");
+    assert!(report["differences"][0].get("b_ttl_secs").is_none());
+
+    // Pushed with its TTL, deleted locally, and taken back with `pull --force`: the expiry the
+    // push gave it comes back with it.
+    let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, _) = project.local(&["storage", "kv", "delete", "MY_CACHE", "session", "--yes"]);
+    assert_eq!(code, Some(0));
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--force", "--delete"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (value, expires_ms) = project.local_row("session").expect("pulled back");
+    assert_eq!(value, b"s");
+    let left_ms = expires_ms.expect("an expiry") - telnyx_edge::emulator::now_ms();
+    assert!((3_500_000..=3_601_000).contains(&left_ms), "{left_ms}");
+}
+
+#[test]
+fn a_pull_with_nothing_new_writes_nothing() {
+    let project = Project::new();
+    project.service_put("k", b"v");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // Once the listing has settled, a pull notes it once…
+    std::thread::sleep(Duration::from_millis(2100));
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let record = project.state().join("sync.sqlite3");
+    let before = std::fs::metadata(&record).expect("record");
+    let bytes = std::fs::read(&record).expect("record");
+    // …and then has nothing to note.
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let after = std::fs::metadata(&record).expect("record");
+    assert_eq!(before.modified().ok(), after.modified().ok());
+    assert_eq!(std::fs::read(&record).expect("record"), bytes);
+}
