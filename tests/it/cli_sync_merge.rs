@@ -423,7 +423,15 @@ fn continue_on_error_runs_say_they_finished_not_that_they_stopped() {
         .kv
         .cmd()
         .env("TELNYX_BASE_URL", &proxy.base_url)
-        .args(["--retries", "0", "storage", "kv", "pull", "--concurrency", "1"])
+        .args([
+            "--retries",
+            "0",
+            "storage",
+            "kv",
+            "pull",
+            "--concurrency",
+            "1",
+        ])
         .output()
         .expect("runs");
     let (code, _, stderr) = outcome(&output);

@@ -29,3 +29,4 @@ mod func_toml_fixtures;
 mod help;
 mod serve;
 mod support;
+mod sync_model;
