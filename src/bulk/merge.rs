@@ -67,8 +67,30 @@ pub(crate) fn merge_by_size(
 pub(crate) struct Decided {
     pub key: String,
     pub merge: Merge,
-    /// The service's digest, when known (listed as the base vouches, or read).
-    pub service_digest: Option<Digest>,
+    /// What the service holds (`None`: absent), when known: listed as the base vouches, read,
+    /// or not listed. `None` when only its size is known.
+    pub service: Option<Option<Digest>>,
+    /// The values are equal; local state gave the key another expiry than the one this tool
+    /// gave the service's copy.
+    pub expiry: bool,
+}
+
+/// Whether local state's expiry of a key differs from the one the record says the service's
+/// copy has (known only where this tool gave it).
+fn expiry_moved(base: Option<&Base>, local: Option<&Meta>) -> bool {
+    let (Some(Some(expires_ms)), Some(local)) = (base.map(|base| base.expires_ms), local) else {
+        return false;
+    };
+    if !local.ttl_known {
+        return false;
+    }
+    let service_left = expires_ms
+        .map(|at| u64::try_from((at - crate::emulator::now_ms()).max(0) / 1000).unwrap_or(0));
+    match (service_left, local.ttl_secs) {
+        (None, None) => false,
+        (Some(x), Some(y)) => x.abs_diff(y) > super::sync::TTL_SLACK_SECS,
+        _ => true,
+    }
 }
 
 /// The three-way comparison of a namespace, before the values it needs are read.
@@ -97,8 +119,17 @@ impl Plan3 {
         let base = bases.get(&key).map(|base| base.digest);
         let local_digest = local.get(&key).and_then(|meta| meta.digest);
         match merge(base, local_digest, service) {
+            Merge::Equal if expiry_moved(bases.get(&key), local.get(&key)) => {
+                self.decided.push(Decided {
+                    key,
+                    merge: Merge::Local,
+                    service: Some(service),
+                    expiry: true,
+                });
+            }
             Merge::Equal => {
-                self.equal += 1;
+                // Gone from both sides is not a key.
+                self.equal += u64::from(service.is_some());
                 if let Some(note) = equal_note(&key, bases.get(&key), remote.get(&key), service) {
                     self.notes.push(note);
                 }
@@ -106,7 +137,8 @@ impl Plan3 {
             merge => self.decided.push(Decided {
                 key,
                 merge,
-                service_digest: service,
+                service: Some(service),
+                expiry: false,
             }),
         }
     }
@@ -170,7 +202,8 @@ pub(crate) fn plan(local: &Listing, remote: &Listing, bases: &BTreeMap<String, B
                                 Some(merge) => plan.decided.push(Decided {
                                     key: key.clone(),
                                     merge,
-                                    service_digest: None,
+                                    service: None,
+                                    expiry: false,
                                 }),
                                 None => plan.unsure.push(key.clone()),
                             }
@@ -182,6 +215,12 @@ pub(crate) fn plan(local: &Listing, remote: &Listing, bases: &BTreeMap<String, B
         };
         let local_digest = local_pair.map(|(_, digest)| digest);
         match merge(base.map(|base| base.digest), local_digest, service_digest) {
+            Merge::Equal if expiry_moved(base, local_meta) => plan.decided.push(Decided {
+                key: key.clone(),
+                merge: Merge::Local,
+                service: Some(service_digest),
+                expiry: true,
+            }),
             Merge::Equal => {
                 plan.equal += u64::from(service.is_some());
                 if let Some(note) = equal_note(key, base, service, service_digest) {
@@ -191,7 +230,8 @@ pub(crate) fn plan(local: &Listing, remote: &Listing, bases: &BTreeMap<String, B
             merge => plan.decided.push(Decided {
                 key: key.clone(),
                 merge,
-                service_digest,
+                service: Some(service_digest),
+                expiry: false,
             }),
         }
     }

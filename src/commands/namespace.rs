@@ -413,6 +413,12 @@ pub(crate) async fn delete(
         anyhow::Error::new(err).context(what)
     })?;
     printer.status(&format!("Deleting namespace `{name}` ({})", deleted.id));
+    // Local state's copy is gone: what `pull` and `push` last saw of it no longer says
+    // anything about local state, and a later pull starts over.
+    if client.is_direct() {
+        let state_dir = crate::commands::backend::local_state_dir(backend.func_toml.as_deref())?;
+        crate::local::seen::Record::forget_namespace(&state_dir, &deleted.id)?;
+    }
     if let Some(path) = backend.func_toml.as_deref()
         && args.unbind
         && !bound.is_empty()

@@ -23,7 +23,7 @@ use crate::commands::target::{self, Target};
 use crate::emulator::Mirror;
 use crate::error::{Exit, Quiet, UserError};
 use crate::local::func_toml::{self, FuncToml};
-use crate::local::seen::{self, Base, Note, Record};
+use crate::local::seen::{self, Base, Note, Record, RunLock};
 use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
@@ -524,7 +524,19 @@ struct LeftAlone {
 
 impl LeftAlone {
     /// `base`, `local`, `service`: whether each has the key.
-    fn new(key: String, merge: Merge, (base, local, service): (bool, bool, bool)) -> Self {
+    fn new(
+        key: String,
+        merge: Merge,
+        expiry: bool,
+        (base, local, service): (bool, bool, bool),
+    ) -> Self {
+        if expiry {
+            return Self {
+                key,
+                changed: "local",
+                why: "expiry changed in local state since the last sync; `push` sends it",
+            };
+        }
         let how = |now: bool| match (base, now) {
             (_, false) => "deleted",
             (false, true) => "new",
@@ -556,7 +568,7 @@ impl LeftAlone {
                 if base {
                     "changed both in local state and on the service since the last sync"
                 } else {
-                    "different in local state and on the service, and never synced"
+                    "different in local state and on the service, and no sync left them equal"
                 },
             ),
         };
@@ -624,6 +636,8 @@ struct Planned {
     /// What the record learns whatever the copy does (keys found equal).
     notes: Vec<Note>,
     record: Record,
+    /// Held from planning until the notes are written.
+    _lock: Option<RunLock>,
 }
 
 /// What a sync run is: its direction and flags.
@@ -656,6 +670,25 @@ async fn plan_sync(
     let label = &target.label;
     let state_dir = backend::local_state_dir(local.func_toml.as_deref())?;
     let record = Record::new(&state_dir, remote.client.base_url(), &target.id);
+    // One run at a time writes a namespace's record (a dry run writes none).
+    let lock = if run.dry_run {
+        None
+    } else {
+        match record.try_lock()? {
+            Some(lock) => Some(lock),
+            None => {
+                printer.status(&format!(
+                    "Waiting for another pull or push of `{label}` to finish"
+                ));
+                let waiting = record.clone();
+                Some(
+                    tokio::task::spawn_blocking(move || waiting.wait_lock())
+                        .await
+                        .context("the lock's waiter stopped")??,
+                )
+            }
+        }
+    };
     let bases = record.load(run.prefix)?;
     // A dry-run pull creates nothing, so the mirror may not exist yet.
     let missing_is_empty = run.dry_run && run.direction == Direction::Pull;
@@ -715,11 +748,20 @@ async fn plan_sync(
                 local_keys.contains_key(&decided.key),
                 remote_keys.contains_key(&decided.key),
             );
-            left_alone.push(LeftAlone::new(decided.key, decided.merge, present));
+            left_alone.push(LeftAlone::new(
+                decided.key,
+                decided.merge,
+                decided.expiry,
+                present,
+            ));
             continue;
         }
-        let a = written.get(&decided.key);
+        let mut a = written.get(&decided.key);
         let b = read.get(&decided.key);
+        // Listed, then found gone when read.
+        if run.direction == Direction::Push && decided.service == Some(None) {
+            a = None;
+        }
         let change = match (a, b) {
             (None, _) => Change::Added,
             (Some(_), Some(_)) => Change::Changed,
@@ -734,7 +776,7 @@ async fn plan_sync(
             Direction::Pull => Some(a.and_then(|meta| meta.digest)),
             Direction::Push => match a {
                 None => Some(None),
-                Some(_) => decided.service_digest.map(Some),
+                Some(_) => decided.service,
             },
         };
         let ttl_secs = match run.direction {
@@ -742,7 +784,7 @@ async fn plan_sync(
             // The expiry this tool gave the service's value, when the service still holds it.
             Direction::Pull => bases
                 .get(&decided.key)
-                .filter(|base| decided.service_digest == Some(base.digest))
+                .filter(|base| decided.service == Some(Some(base.digest)))
                 .and_then(|base| base.expires_ms.flatten())
                 .and_then(|at| ttl_left(Some(at))),
         };
@@ -794,6 +836,7 @@ async fn plan_sync(
         bases,
         notes: plan.notes,
         record,
+        _lock: lock,
     })
 }
 
@@ -922,9 +965,13 @@ async fn carry_out(
         };
         let notes = notes_after(&mut p, run, &copied);
         if let Err(err) = p.record.apply(&notes) {
-            printer.warn(&format!(
-                "{err}; the next run compares the keys this one copied again"
-            ));
+            // A record that missed this run's changes could vouch for a value overwritten
+            // since: without one, later runs report conflicts instead.
+            let reset = match p.record.reset() {
+                Ok(()) => "it was reset, so the next run judges every difference anew (conflicts rather than merges)".to_owned(),
+                Err(reset) => format!("it could not be reset either ({reset}): delete it before the next pull or push"),
+            };
+            printer.warn(&format!("{err}; {reset}"));
         }
         let mut left_alone = std::mem::take(&mut p.left_alone);
         for (key, done) in &copied.done {
@@ -1176,9 +1223,14 @@ fn finish(
         if conflicts == 0 {
             return Ok(());
         }
-        let force = match direction {
-            Direction::Pull => "`pull --force` takes the service's values",
-            Direction::Push => "`push --force` sends local state's values",
+        let force = match (direction, args.force) {
+            (_, true) => "they changed during this run; run it again to compare them anew",
+            (Direction::Pull, false) => {
+                "`pull --force` takes the service's values, for the keys left alone only"
+            }
+            (Direction::Push, false) => {
+                "`push --force` sends local state's values, for the keys left alone only"
+            }
         };
         return Err(UserError::new(
             Exit::Failure,
@@ -1190,7 +1242,7 @@ fn finish(
             ),
         )
         .hint(format!(
-            "Compare them with `telnyx-edge storage kv diff remote:NAMESPACE local:NAMESPACE`; {force}, for the keys left alone only."
+            "Compare them with `telnyx-edge storage kv diff remote:NAMESPACE local:NAMESPACE`; {force}."
         ))
         .into());
     };
@@ -1267,10 +1319,10 @@ pub(crate) async fn push(
         dry_run: args.dry_run,
         ceiling: options.ceiling,
     };
-    let mut planned: Vec<Planned> = Vec::new();
+    let mut targets: Vec<Target> = Vec::new();
     for spec in &specs {
         let local_target = target::id(&local, spec).await?;
-        if planned.iter().any(|p| p.target.id == local_target.id) {
+        if targets.iter().any(|known| known.id == local_target.id) {
             continue;
         }
         let (target, namespace) = match target::namespace(&remote, &local_target.id).await {
@@ -1292,10 +1344,16 @@ pub(crate) async fn push(
             Err(err) => return Err(err),
         };
         ready(&target, namespace.status)?;
-        let target = Target {
+        targets.push(Target {
             label: local_target.label.clone(),
             ..target
-        };
+        });
+    }
+    // Each namespace's lock is held until its push ends; taken in one order by every push, so
+    // that two pushes of the same namespaces never wait for each other.
+    targets.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut planned: Vec<Planned> = Vec::new();
+    for target in targets {
         let p = plan_sync(run, &local, &remote, target, printer).await?;
         printer.status(&format!(
             "{}ushing `{}` would make {} on the service{}{}",
@@ -1342,7 +1400,10 @@ pub(crate) async fn push(
             &format!("Push {what}? [y/N]"),
             Answer::Yes,
         )?;
-    } else {
+    } else if planned
+        .iter()
+        .all(|p| p.left_alone.is_empty() && p.kept == 0)
+    {
         printer.status("Nothing to push: the service has every change local state made");
     }
     let outcomes = carry_out(run, planned, &local, &remote, &options, printer).await?;

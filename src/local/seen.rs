@@ -10,6 +10,10 @@
 //! terminals) merge their changes; a run that stops leaves the rows it did not reach as they
 //! were; a run that changes nothing writes nothing.
 //!
+//! Runs that write the record take [`Record::lock`] for their namespace, from planning until
+//! their notes are written: a second `pull` or `push` of the namespace waits, so a run never
+//! writes notes that another run's newer ones have overtaken.
+//!
 //! A row also says how the service listed the key then (`updated_at`, size), so that a key the
 //! service still lists the same need not be read. `updated_at` has whole seconds, so a write in
 //! the same second as the listing, of the same size, would list the same: a row vouches for the
@@ -75,6 +79,12 @@ pub(crate) fn origin(base_url: &str) -> String {
     text.trim_end_matches('/').to_owned()
 }
 
+/// A namespace's sync lock, held until dropped.
+#[derive(Debug)]
+pub(crate) struct RunLock {
+    _file: std::fs::File,
+}
+
 /// A change to one key's base.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Note {
@@ -99,6 +109,37 @@ impl Record {
         }
     }
 
+    fn lock_file(&self) -> anyhow::Result<std::fs::File> {
+        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|err| self.error("cannot create", &err))?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!("sync-{}.lock", self.ns)))
+            .map_err(|err| self.error("cannot lock", &err))
+    }
+
+    /// The namespace's sync lock, held until dropped; `None` while another run holds it. The
+    /// lock is the operating system's: a run that dies lets go of it.
+    pub(crate) fn try_lock(&self) -> anyhow::Result<Option<RunLock>> {
+        let file = self.lock_file()?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(RunLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(err)) => Err(self.error("cannot lock", &err)),
+        }
+    }
+
+    /// The namespace's sync lock, waiting (blocking the thread) for the run that holds it.
+    pub(crate) fn wait_lock(&self) -> anyhow::Result<RunLock> {
+        let file = self.lock_file()?;
+        file.lock().map_err(|err| self.error("cannot lock", &err))?;
+        Ok(RunLock { _file: file })
+    }
+
+    /// Opens the record (read-write, so that a transaction a killed run left behind is rolled
+    /// back); `None` when it does not exist and `create` is false.
     fn open(&self, create: bool) -> rusqlite::Result<Option<Connection>> {
         if !create && !self.path.exists() {
             return Ok(None);
@@ -106,7 +147,7 @@ impl Record {
         let flags = if create {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
         } else {
-            OpenFlags::SQLITE_OPEN_READ_ONLY
+            OpenFlags::SQLITE_OPEN_READ_WRITE
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -144,6 +185,7 @@ impl Record {
     /// one that cannot be read is an error (treating it as empty would only cost conflicts,
     /// but a broken file deserves a word).
     pub(crate) fn load(&self, prefix: &str) -> anyhow::Result<BTreeMap<String, Base>> {
+        self.migrate()?;
         let mut bases = BTreeMap::new();
         let Some(conn) = self
             .open(false)
@@ -229,6 +271,90 @@ impl Record {
             transaction.commit()
         };
         write().map_err(|err| self.error("cannot write", &err))
+    }
+
+    /// Forgets every base of namespace `ns` (at every service): local state deleted its copy,
+    /// so the next pull starts over, as the first did. A record that does not exist has none.
+    pub(crate) fn forget_namespace(state_dir: &Path, ns: &str) -> anyhow::Result<()> {
+        let record = Self::new(state_dir, "", ns);
+        let forget = || -> rusqlite::Result<()> {
+            if let Some(conn) = record.open(false)? {
+                conn.execute("DELETE FROM base WHERE ns = ?1", params![ns])?;
+            }
+            Ok(())
+        };
+        forget().map_err(|err| record.error("cannot write", &err))
+    }
+
+    /// Throws the whole record away, for when it cannot be trusted to be up to date (a run
+    /// could not write its notes): later runs then judge every difference without a base,
+    /// which costs conflicts, never a lost write.
+    pub(crate) fn reset(&self) -> std::io::Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes over what an earlier version kept in `<state dir>/seen/<namespace>.json` for the
+    /// same service (what the service held when last pulled or pushed: the same base), once,
+    /// and removes the file.
+    fn migrate(&self) -> anyhow::Result<()> {
+        #[derive(serde::Deserialize)]
+        struct OldEntry {
+            updated_at: String,
+            size: u64,
+            digest: String,
+            #[serde(default)]
+            settled: bool,
+        }
+        #[derive(serde::Deserialize)]
+        struct OldFile {
+            base_url: String,
+            keys: BTreeMap<String, OldEntry>,
+        }
+        let Some(dir) = self.path.parent() else {
+            return Ok(());
+        };
+        let old = dir.join("seen").join(format!("{}.json", self.ns));
+        let Ok(bytes) = std::fs::read(&old) else {
+            return Ok(());
+        };
+        let Ok(file) = serde_json::from_slice::<OldFile>(&bytes) else {
+            return Ok(());
+        };
+        if origin(&file.base_url) != self.origin {
+            return Ok(());
+        }
+        let hex = |text: &str| -> Option<Digest> {
+            let mut out = [0u8; 32];
+            if text.len() != 64 {
+                return None;
+            }
+            for (index, byte) in out.iter_mut().enumerate() {
+                *byte = u8::from_str_radix(text.get(index * 2..index * 2 + 2)?, 16).ok()?;
+            }
+            Some(Digest(out))
+        };
+        let notes: Vec<Note> = file
+            .keys
+            .into_iter()
+            .filter_map(|(key, entry)| {
+                Some(Note::Set(
+                    key,
+                    Base {
+                        digest: hex(&entry.digest)?,
+                        updated_at: entry.updated_at,
+                        size: entry.size,
+                        settled: entry.settled,
+                        expires_ms: None,
+                    },
+                ))
+            })
+            .collect();
+        self.apply(&notes)?;
+        let _ = std::fs::remove_file(&old);
+        Ok(())
     }
 
     fn error(&self, what: &str, err: &dyn std::fmt::Display) -> anyhow::Error {

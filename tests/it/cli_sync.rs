@@ -358,7 +358,7 @@ fn diff_exits_0_when_equal_1_when_different_and_prints_json() {
         json!({
             "a": {"side": "remote", "namespace": "my-cache", "id": project.id},
             "b": {"side": "remote", "namespace": "other", "id": other},
-            "added": 1, "changed": 2, "removed": 1, "equal": 1,
+            "added": 1, "changed": 2, "removed": 1, "ttl": 0, "equal": 1,
             "differences": [
                 {"key": "bytes", "change": "changed", "a_size": 1, "b_size": 1},
                 {"key": "only-a", "change": "removed", "a_size": 1, "b_size": null},

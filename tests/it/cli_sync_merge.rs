@@ -152,7 +152,7 @@ fn without_the_sync_record_differences_are_conflicts_not_overwrites() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains(
-            "  left alone: `k` (different in local state and on the service, and never synced)\n"
+            "  left alone: `k` (different in local state and on the service, and no sync left them equal)\n"
         ),
         "{stderr}"
     );
@@ -530,4 +530,231 @@ fn a_pull_with_nothing_new_writes_nothing() {
     let after = std::fs::metadata(&record).expect("record");
     assert_eq!(before.modified().ok(), after.modified().ok());
     assert_eq!(std::fs::read(&record).expect("record"), bytes);
+}
+
+#[test]
+fn a_second_run_waits_for_the_first_so_a_slow_run_cannot_roll_the_record_back() {
+    let project = Project::with(telnyx_edge::emulator::Config {
+        latency: Some(telnyx_edge::emulator::Latency {
+            base: Duration::from_millis(150),
+            jitter: Duration::ZERO,
+        }),
+        ..telnyx_edge::emulator::Config::in_memory()
+    });
+    for i in 0..20 {
+        project.service_put(&format!("o{i:02}"), b"a");
+    }
+    project.service_put("k", b"v1");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // Past the settling time, so the next run notes `k` as it lists it.
+    std::thread::sleep(Duration::from_millis(2100));
+    for i in 0..20 {
+        project.service_put(&format!("o{i:02}"), b"b");
+    }
+    // A slow pull with work to do…
+    let slow = project
+        .kv
+        .std_cmd()
+        .args(["storage", "kv", "pull", "--concurrency", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while project.local_get("o00") != Some(b"b".to_vec()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // …while the service changes `k` and a quick pull of it starts: it waits its turn.
+    project.service_put("k", b"v2");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--prefix", "k"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Waiting for another pull or push of `MY_CACHE` to finish\n"),
+        "{stderr}"
+    );
+    assert_eq!(project.local_get("k"), Some(b"v2".to_vec()));
+    let output = slow.wait_with_output().expect("waits");
+    assert_eq!(output.status.code(), Some(0));
+    // A teammate sets `k` back to v1: a change on the service, which push leaves alone.
+    project.service_put("k", b"v1");
+    let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(json(&stdout)[0]["held"], 1, "{stderr}");
+    assert_eq!(project.service_get("k"), Some(b"v1".to_vec()));
+}
+
+/// The digest an earlier version kept in `seen/<id>.json`: SHA-256 of content type, NUL, bytes.
+fn old_digest(content_type: &str, value: &[u8]) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(content_type.as_bytes());
+    hasher.update([0]);
+    hasher.update(value);
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[test]
+fn the_record_an_earlier_version_kept_is_taken_over_so_deletions_stay_deleted() {
+    let project = Project::new();
+    project.service_put("gone-on-service", b"x");
+    project.service_put("gone-locally", b"y");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // As an earlier version left it: `seen/<id>.json`, no sync.sqlite3.
+    std::fs::remove_file(project.state().join("sync.sqlite3")).expect("remove the record");
+    let listed = project
+        .kv
+        .api
+        .get(&format!("/storage/kvs/{}/keys", project.id))
+        .json::<Value>()
+        .expect("list");
+    let mut keys = serde_json::Map::new();
+    for entry in listed["data"].as_array().expect("data") {
+        let key = entry["key"].as_str().expect("key");
+        let value = project.service_get(key).expect("value");
+        keys.insert(
+            key.to_owned(),
+            serde_json::json!({
+                "updated_at": entry["updated_at"],
+                "size": entry["size_bytes"],
+                "digest": old_digest("text/plain", &value),
+                "settled": false,
+            }),
+        );
+    }
+    std::fs::create_dir_all(project.state().join("seen")).expect("dir");
+    let old = project
+        .state()
+        .join("seen")
+        .join(format!("{}.json", project.id));
+    std::fs::write(
+        &old,
+        serde_json::to_vec(
+            &serde_json::json!({"base_url": project.kv.api.base_url(), "keys": keys}),
+        )
+        .expect("JSON"),
+    )
+    .expect("write");
+    project.service_delete("gone-on-service");
+    let (code, _, _) = project.local(&[
+        "storage",
+        "kv",
+        "delete",
+        "MY_CACHE",
+        "gone-locally",
+        "--yes",
+    ]);
+    assert_eq!(code, Some(0));
+    let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(project.service_get("gone-on-service"), None, "{stderr}");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(project.local_get("gone-locally"), None, "{stderr}");
+    assert!(!old.exists(), "taken over once");
+}
+
+#[test]
+fn a_record_a_killed_run_was_writing_is_rolled_back_not_a_dead_end() {
+    let project = Project::new();
+    project.service_put("k", b"v");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let path = project.state().join("sync.sqlite3");
+    // A process killed in the middle of a large transaction leaves a hot journal.
+    let script = format!(
+        r#"
+import sqlite3, os
+c = sqlite3.connect({path:?}, isolation_level=None)
+c.execute("PRAGMA cache_size=1")
+c.execute("BEGIN IMMEDIATE")
+for i in range(2000):
+    c.execute("INSERT OR REPLACE INTO base VALUES ('o','n',?, '', 1, x'00', 0, 0, NULL)", (str(i)*20,))
+os._exit(9)
+"#,
+        path = path.display().to_string()
+    );
+    let status = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .expect("python3 runs");
+    assert_eq!(status.code(), Some(9));
+    assert!(project.state().join("sync.sqlite3-journal").exists());
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("Nothing to push"), "{stderr}");
+}
+
+#[test]
+fn a_local_expiry_change_is_pushed_so_a_key_made_permanent_stays() {
+    let project = Project::new();
+    let (code, _, stderr) =
+        project.local(&["storage", "kv", "put", "MY_CACHE", "k", "v", "--ttl", "3s"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // The same value, made permanent locally: pull leaves it, push sends it.
+    project.local_put("k", "v");
+    let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        json(&stdout)[0]["left_alone"][0]["why"],
+        "expiry changed in local state since the last sync; `push` sends it"
+    );
+    let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(json(&stdout)[0]["changed"], 1, "{stderr}");
+    std::thread::sleep(Duration::from_millis(3500));
+    assert_eq!(
+        project.service_get("k"),
+        Some(b"v".to_vec()),
+        "permanent now"
+    );
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--delete"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(project.local_get("k"), Some(b"v".to_vec()));
+}
+
+#[test]
+fn deleting_the_local_namespace_lets_the_next_pull_start_over() {
+    let project = Project::new();
+    project.service_put("a", b"1");
+    project.service_put("b", b"2");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) =
+        project.local(&["storage", "kv", "delete", "MY_CACHE", "--yes", "--force"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(json(&stdout)[0]["added"], 2, "{stderr}");
+    assert_eq!(project.local_get("b"), Some(b"2".to_vec()));
+    // And a push that follows plans to delete nothing.
+    let (code, stdout, _) = project.run(&["storage", "kv", "push", "--delete", "--dry-run"]);
+    assert_eq!((code, stdout.as_str()), (Some(0), ""));
+}
+
+#[test]
+fn nothing_to_push_is_said_only_when_nothing_is_left_alone() {
+    let project = Project::new();
+    project.service_put("k", b"1");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    project.service_put("k", b"service");
+    let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("Nothing to push"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "  left alone: `k` (changed on the service since the last sync; `pull` takes it)\n"
+        ),
+        "{stderr}"
+    );
 }

@@ -261,7 +261,9 @@ impl World {
             }
             // A change of the written side's own is left alone and listed.
             if target_unseen && !source_unseen && !force && !conflicts.contains_key(key) {
-                self.fail(&format!("`{key}`: the written side's own change is not listed"));
+                self.fail(&format!(
+                    "`{key}`: the written side's own change is not listed"
+                ));
             }
             // A forced run makes the written side like the source.
             if force && source != target && (source.is_some() || delete) && target_after != source {
