@@ -84,8 +84,12 @@ fn expiry_moved(base: Option<&Base>, local: Option<&Meta>) -> bool {
     if !local.ttl_known {
         return false;
     }
-    let service_left = expires_ms
-        .map(|at| u64::try_from((at - crate::emulator::now_ms()).max(0) / 1000).unwrap_or(0));
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        });
+    let service_left = expires_ms.map(|at| u64::try_from((at - now_ms).max(0) / 1000).unwrap_or(0));
     match (service_left, local.ttl_secs) {
         (None, None) => false,
         (Some(x), Some(y)) => x.abs_diff(y) > super::sync::TTL_SLACK_SECS,
