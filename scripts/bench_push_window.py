@@ -16,6 +16,7 @@ import http.server
 import json
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,12 @@ def proxy_for(upstream_host, upstream_port):
 
         def log_message(self, *args):
             pass
+
+        def setup(self):
+            super().setup()
+            # Headers and body go out as separate writes: without this, Nagle's algorithm and
+            # delayed acknowledgements would add 40 ms to every answer.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def forward(self):
             arrived = time.perf_counter()
