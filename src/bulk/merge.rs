@@ -5,11 +5,10 @@
 //! `--force`. No base (never synced, or the record is gone) counts as "absent then", so a key
 //! both sides have with different values is a conflict, never overwritten unasked.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
-use super::sync::{Listing, Meta};
+use super::sorted::{Sorted, smallest};
+use super::sync::Meta;
 use crate::api::digest::Digest;
 use crate::local::seen::{self, Base, Note};
 
@@ -62,6 +61,14 @@ pub(crate) fn merge_by_size(
     }
 }
 
+/// What each side and the record know of one key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Sides {
+    pub local: Option<Meta>,
+    pub remote: Option<Meta>,
+    pub base: Option<Base>,
+}
+
 /// One key that is not equal on both sides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Decided {
@@ -73,6 +80,7 @@ pub(crate) struct Decided {
     /// The values are equal; local state gave the key another expiry than the one this tool
     /// gave the service's copy.
     pub expiry: bool,
+    pub sides: Sides,
 }
 
 /// Whether local state's expiry of a key differs from the one the record says the service's
@@ -103,7 +111,7 @@ pub(crate) struct Plan3 {
     /// Keys whose sides differ, in key order (until the unsure ones are added).
     pub decided: Vec<Decided>,
     /// Keys the service's value must be read for.
-    pub unsure: Vec<String>,
+    pub unsure: Vec<(String, Sides)>,
     /// Keys equal on both sides.
     pub equal: u64,
     /// What the record should learn about the equal keys (the service's listing of them).
@@ -111,30 +119,26 @@ pub(crate) struct Plan3 {
 }
 
 impl Plan3 {
-    /// Decides an unsure key from the service's digest as read (`None`: gone).
-    pub(crate) fn read(
-        &mut self,
-        key: String,
-        service: Option<Digest>,
-        local: &Listing,
-        remote: &Listing,
-        bases: &BTreeMap<String, Base>,
-    ) {
-        let base = bases.get(&key).map(|base| base.digest);
-        let local_digest = local.get(&key).and_then(|meta| meta.digest);
+    /// Decides a key from the service's digest (`None`: absent), known or read.
+    pub(crate) fn decide(&mut self, key: String, service: Option<Digest>, sides: Sides) {
+        let base = sides.base.as_ref().map(|base| base.digest);
+        let local_digest = sides.local.as_ref().and_then(|meta| meta.digest);
         match merge(base, local_digest, service) {
-            Merge::Equal if expiry_moved(bases.get(&key), local.get(&key)) => {
+            Merge::Equal if expiry_moved(sides.base.as_ref(), sides.local.as_ref()) => {
                 self.decided.push(Decided {
                     key,
                     merge: Merge::Local,
                     service: Some(service),
                     expiry: true,
+                    sides,
                 });
             }
             Merge::Equal => {
                 // Gone from both sides is not a key.
                 self.equal += u64::from(service.is_some());
-                if let Some(note) = equal_note(&key, bases.get(&key), remote.get(&key), service) {
+                if let Some(note) =
+                    equal_note(&key, sides.base.as_ref(), sides.remote.as_ref(), service)
+                {
                     self.notes.push(note);
                 }
             }
@@ -143,8 +147,15 @@ impl Plan3 {
                 merge,
                 service: Some(service),
                 expiry: false,
+                sides,
             }),
         }
+    }
+
+    /// Sorts the decided keys, once the unsure ones are decided too.
+    pub(crate) fn sort(&mut self) {
+        self.decided
+            .sort_by(|x, y| x.key.as_bytes().cmp(y.key.as_bytes()));
     }
 }
 
@@ -173,73 +184,60 @@ fn equal_note(
     (base != Some(&fresh)).then(|| Note::Set(key.to_owned(), fresh))
 }
 
-/// Compares every key of the three, in key order.
-pub(crate) fn plan(local: &Listing, remote: &Listing, bases: &BTreeMap<String, Base>) -> Plan3 {
+/// Compares every key of the three streams, in key order (blocks: run it on the blocking
+/// pool). Memory follows the keys that differ, not the namespace.
+pub(crate) fn plan(
+    mut local: Sorted<Meta>,
+    mut remote: Sorted<Meta>,
+    mut bases: Sorted<Base>,
+) -> anyhow::Result<Plan3> {
     let mut plan = Plan3::default();
-    let mut keys: Vec<&String> = local
-        .keys()
-        .chain(remote.keys())
-        .chain(bases.keys())
-        .collect();
-    keys.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    keys.dedup();
-    for key in keys {
-        let base = bases.get(key);
-        let local_meta = local.get(key);
-        let service = remote.get(key);
-        let base_pair = base.map(|base| (base.size, base.digest));
-        let local_pair = local_meta.and_then(|meta| Some((meta.size, meta.digest?)));
-        let service_digest = match service {
-            None => None,
-            Some(meta) => match meta.digest {
-                Some(digest) => Some(digest),
-                None => {
-                    let vouched = base.filter(|base| {
-                        meta.updated_at
-                            .as_deref()
-                            .is_some_and(|at| base.vouches(at, meta.size))
-                    });
-                    match vouched {
-                        Some(base) => Some(base.digest),
-                        None => {
-                            match merge_by_size(base_pair, local_pair, meta.size) {
-                                Some(merge) => plan.decided.push(Decided {
-                                    key: key.clone(),
-                                    merge,
-                                    service: None,
-                                    expiry: false,
-                                }),
-                                None => plan.unsure.push(key.clone()),
-                            }
-                            continue;
-                        }
-                    }
-                }
-            },
+    loop {
+        let Some(key) = smallest(&[local.peek()?, remote.peek()?, bases.peek()?]) else {
+            return Ok(plan);
         };
-        let local_digest = local_pair.map(|(_, digest)| digest);
-        match merge(base.map(|base| base.digest), local_digest, service_digest) {
-            Merge::Equal if expiry_moved(base, local_meta) => plan.decided.push(Decided {
-                key: key.clone(),
-                merge: Merge::Local,
-                service: Some(service_digest),
-                expiry: true,
-            }),
-            Merge::Equal => {
-                plan.equal += u64::from(service.is_some());
-                if let Some(note) = equal_note(key, base, service, service_digest) {
-                    plan.notes.push(note);
-                }
-            }
-            merge => plan.decided.push(Decided {
-                key: key.clone(),
+        let sides = Sides {
+            local: local.take_if(&key)?,
+            remote: remote.take_if(&key)?,
+            base: bases.take_if(&key)?,
+        };
+        let Some(meta) = &sides.remote else {
+            plan.decide(key, None, sides);
+            continue;
+        };
+        if let Some(digest) = meta.digest {
+            plan.decide(key, Some(digest), sides);
+            continue;
+        }
+        let vouched = sides
+            .base
+            .as_ref()
+            .filter(|base| {
+                meta.updated_at
+                    .as_deref()
+                    .is_some_and(|at| base.vouches(at, meta.size))
+            })
+            .map(|base| base.digest);
+        if let Some(digest) = vouched {
+            plan.decide(key, Some(digest), sides);
+            continue;
+        }
+        let base_pair = sides.base.as_ref().map(|base| (base.size, base.digest));
+        let local_pair = sides
+            .local
+            .as_ref()
+            .and_then(|meta| Some((meta.size, meta.digest?)));
+        match merge_by_size(base_pair, local_pair, meta.size) {
+            Some(merge) => plan.decided.push(Decided {
+                key,
                 merge,
-                service: Some(service_digest),
+                service: None,
                 expiry: false,
+                sides,
             }),
+            None => plan.unsure.push((key, sides)),
         }
     }
-    plan
 }
 
 #[cfg(test)]

@@ -7,21 +7,21 @@
 //! otherwise. Copying goes through the bulk engine: the adaptive window, the error budget,
 //! Ctrl-C and the failed file behave as in `import`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures_util::StreamExt as _;
 use serde::Serialize;
 
 use super::run::{Budget, KeyOutcome, Summary, Tally, key_request, tally_key, watch_signals};
+use super::sorted::{Sorted, smallest};
 use super::window::Window;
 use crate::api::digest::Digest;
-use crate::client::{ApiError, Client, KeyPages};
+use crate::client::{ApiError, Client};
 use crate::ui::printer::Printer;
 use crate::ui::progress::CountBar;
 
 /// What a listing says about one key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Meta {
     pub size: u64,
     /// As the service lists it; `None` for local state read from its store.
@@ -35,33 +35,6 @@ pub(crate) struct Meta {
     pub ttl_known: bool,
     /// When the service sent the page that listed the key (its `Date`, Unix seconds).
     pub listed_at: Option<i64>,
-}
-
-/// Every key of one side, in key order.
-pub(crate) type Listing = BTreeMap<String, Meta>;
-
-/// Lists every key of `ns` that starts with `prefix`, page by page.
-pub(crate) async fn list(client: &Client, ns: &str, prefix: &str) -> Result<Listing, ApiError> {
-    let mut listing = Listing::new();
-    let prefix = (!prefix.is_empty()).then_some(prefix);
-    let mut pages = KeyPages::new(client, ns, prefix, None);
-    while let Some(keys) = pages.next().await? {
-        let listed_at = pages.date();
-        for key in keys {
-            listing.insert(
-                key.key,
-                Meta {
-                    size: key.size_bytes,
-                    updated_at: Some(key.updated_at),
-                    digest: None,
-                    ttl_secs: None,
-                    ttl_known: false,
-                    listed_at,
-                },
-            );
-        }
-    }
-    Ok(listing)
 }
 
 /// How side B differs from side A for one key: what copying B onto A does to it.
@@ -139,70 +112,58 @@ fn is_not_ttl(ttl: &Option<u64>) -> bool {
     ttl.is_none()
 }
 
-/// How two listings compare, before any value is read.
+/// How two namespaces compare, before any value is read.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Plan {
     pub differences: Vec<Difference>,
-    /// Keys on both sides with the same size whose digests are not both known.
-    pub unsure: Vec<String>,
+    /// Keys on both sides with the same size whose digests are not both known, with what each
+    /// side listed.
+    pub unsure: Vec<(String, Meta, Meta)>,
     /// Keys known to be equal.
     pub equal: u64,
 }
 
-/// Merges two listings.
-pub(crate) fn plan(a: &Listing, b: &Listing) -> Plan {
+/// Merges two sides' keys, in key order (blocks: run it on the blocking pool). Memory follows
+/// the keys that differ, not the namespaces.
+pub(crate) fn plan(mut a: Sorted<Meta>, mut b: Sorted<Meta>) -> anyhow::Result<Plan> {
     let mut plan = Plan::default();
-    let mut a_keys = a.iter().peekable();
-    let mut b_keys = b.iter().peekable();
     loop {
-        let order = match (a_keys.peek(), b_keys.peek()) {
-            (None, None) => return plan,
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (Some((a_key, _)), Some((b_key, _))) => a_key.as_bytes().cmp(b_key.as_bytes()),
+        let Some(key) = smallest(&[a.peek()?, b.peek()?]) else {
+            return Ok(plan);
         };
-        match order {
-            std::cmp::Ordering::Less => {
-                if let Some((key, meta)) = a_keys.next() {
-                    plan.differences.push(Difference {
-                        key: key.clone(),
-                        change: Change::Removed,
-                        a_size: Some(meta.size),
-                        b_size: None,
-                        a_ttl_secs: None,
-                        b_ttl_secs: None,
-                    });
-                }
-            }
-            std::cmp::Ordering::Greater => {
-                if let Some((key, meta)) = b_keys.next() {
-                    plan.differences.push(Difference {
-                        key: key.clone(),
-                        change: Change::Added,
-                        a_size: None,
-                        b_size: Some(meta.size),
-                        a_ttl_secs: None,
-                        b_ttl_secs: None,
-                    });
-                }
-            }
-            std::cmp::Ordering::Equal => {
-                if let (Some((key, a_meta)), Some((_, b_meta))) = (a_keys.next(), b_keys.next()) {
-                    match (a_meta.size == b_meta.size, a_meta.digest, b_meta.digest) {
-                        (false, _, _) => plan.differences.push(changed(key, a_meta, b_meta)),
-                        (true, Some(x), Some(y)) if x == y => {
-                            match ttl_difference(key, a_meta, b_meta) {
-                                Some(difference) => plan.differences.push(difference),
-                                None => plan.equal += 1,
-                            }
+        match (a.take_if(&key)?, b.take_if(&key)?) {
+            (Some(a_meta), None) => plan.differences.push(Difference {
+                key,
+                change: Change::Removed,
+                a_size: Some(a_meta.size),
+                b_size: None,
+                a_ttl_secs: None,
+                b_ttl_secs: None,
+            }),
+            (None, Some(b_meta)) => plan.differences.push(Difference {
+                key,
+                change: Change::Added,
+                a_size: None,
+                b_size: Some(b_meta.size),
+                a_ttl_secs: None,
+                b_ttl_secs: None,
+            }),
+            (Some(a_meta), Some(b_meta)) => {
+                match (a_meta.size == b_meta.size, a_meta.digest, b_meta.digest) {
+                    (false, _, _) => plan.differences.push(changed(&key, &a_meta, &b_meta)),
+                    (true, Some(x), Some(y)) if x == y => {
+                        match ttl_difference(&key, &a_meta, &b_meta) {
+                            Some(difference) => plan.differences.push(difference),
+                            None => plan.equal += 1,
                         }
-                        (true, Some(_), Some(_)) => {
-                            plan.differences.push(changed(key, a_meta, b_meta));
-                        }
-                        (true, _, _) => plan.unsure.push(key.clone()),
                     }
+                    (true, Some(_), Some(_)) => {
+                        plan.differences.push(changed(&key, &a_meta, &b_meta));
+                    }
+                    (true, _, _) => plan.unsure.push((key, a_meta, b_meta)),
                 }
             }
+            (None, None) => {}
         }
     }
 }
@@ -223,29 +184,20 @@ fn changed(key: &str, a: &Meta, b: &Meta) -> Difference {
 pub(crate) struct Side<'a> {
     pub client: &'a Client,
     pub ns: &'a str,
-    pub listing: &'a Listing,
-}
-
-/// The digests read to settle a plan, per side.
-#[derive(Debug, Default)]
-pub(crate) struct Read {
-    pub a: Vec<(String, Digest)>,
-    pub b: Vec<(String, Digest)>,
 }
 
 /// Settles the plan's unsure keys by reading the values whose digests are not known, as many at
-/// a time as the window allows: the differences, in key order, and the digests read. A key gone
-/// from a side by the time it is read counts as absent there.
+/// a time as the window allows: the differences, in key order. A key gone from a side by the
+/// time it is read counts as absent there.
 pub(crate) async fn settle(
     mut plan: Plan,
     a: Side<'_>,
     b: Side<'_>,
     ceiling: usize,
     printer: &Printer,
-) -> anyhow::Result<(Plan, Read)> {
-    let mut read = Read::default();
+) -> anyhow::Result<Plan> {
     if plan.unsure.is_empty() {
-        return Ok((plan, read));
+        return Ok(plan);
     }
     let pressure = if a.client.is_direct() { b } else { a }.client.pressure();
     let window = Window::new(ceiling, pressure, false);
@@ -257,60 +209,41 @@ pub(crate) async fn settle(
         window.limit(),
     );
     // A key no request can address (`.`, `..`) cannot be compared: it counts as changed.
-    let (unsure, unreadable): (Vec<String>, Vec<String>) = unsure
+    let (unsure, unreadable): (Vec<_>, Vec<_>) = unsure
         .into_iter()
-        .partition(|key| crate::api::rules::request_key(key).is_ok());
-    for key in unreadable {
+        .partition(|(key, _, _)| crate::api::rules::request_key(key).is_ok());
+    for (key, a_meta, b_meta) in unreadable {
         printer.warn(&format!(
             "key `{key}` cannot be read through the API, so it is counted as changed"
         ));
-        let size = |side: Side<'_>| side.listing.get(&key).map(|meta| meta.size);
-        plan.differences.push(Difference {
-            a_size: size(a),
-            b_size: size(b),
-            a_ttl_secs: None,
-            b_ttl_secs: None,
-            key,
-            change: Change::Changed,
-        });
+        plan.differences.push(changed(&key, &a_meta, &b_meta));
     }
     let compared = futures_util::stream::iter(unsure)
-        .map(|key| {
+        .map(|(key, a_meta, b_meta)| {
             let window = Arc::clone(&window);
             async move {
-                let (a_read, b_read) = futures_util::future::join(
-                    digest_of(a, key.clone(), Arc::clone(&window)),
-                    digest_of(b, key, window),
+                let (a_digest, b_digest) = futures_util::future::join(
+                    digest_of(a, &key, a_meta.digest, Arc::clone(&window)),
+                    digest_of(b, &key, b_meta.digest, window),
                 )
                 .await;
-                Ok::<_, anyhow::Error>((a_read?, b_read?))
+                Ok::<_, anyhow::Error>((key, a_meta, b_meta, a_digest?, b_digest?))
             }
         })
         .buffer_unordered(ceiling.max(1));
     futures_util::pin_mut!(compared);
     while let Some(result) = compared.next().await {
-        let ((key, a_fresh, a_digest), (_, b_fresh, b_digest)) = result?;
-        if let Some(digest) = a_fresh {
-            read.a.push((key.clone(), digest));
-        }
-        if let Some(digest) = b_fresh {
-            read.b.push((key.clone(), digest));
-        }
-        let size = |side: Side<'_>| side.listing.get(&key).map(|meta| meta.size);
+        let (key, a_meta, b_meta, a_digest, b_digest) = result?;
         let difference = |change| Difference {
             key: key.clone(),
             change,
-            a_size: a_digest.and(size(a)),
-            b_size: b_digest.and(size(b)),
+            a_size: a_digest.and(Some(a_meta.size)),
+            b_size: b_digest.and(Some(b_meta.size)),
             a_ttl_secs: None,
             b_ttl_secs: None,
         };
-        let ttl = match (a.listing.get(&key), b.listing.get(&key)) {
-            (Some(a_meta), Some(b_meta)) => ttl_difference(&key, a_meta, b_meta),
-            _ => None,
-        };
         match (a_digest, b_digest) {
-            (Some(x), Some(y)) if x == y => match ttl {
+            (Some(x), Some(y)) if x == y => match ttl_difference(&key, &a_meta, &b_meta) {
                 Some(difference) => plan.differences.push(difference),
                 None => plan.equal += 1,
             },
@@ -324,30 +257,23 @@ pub(crate) async fn settle(
     progress.finish();
     plan.differences
         .sort_by(|x, y| x.key.as_bytes().cmp(y.key.as_bytes()));
-    Ok((plan, read))
+    Ok(plan)
 }
 
-/// The digest of `key`'s value on `side`: from its listing, else read (and returned as read
-/// too); `None` when the key is gone.
+/// The digest of `key`'s value on `side`: `known`, else read; `None` when the key is gone.
 async fn digest_of(
     side: Side<'_>,
-    key: String,
+    key: &str,
+    known: Option<Digest>,
     window: Arc<Window>,
-) -> anyhow::Result<(String, Option<Digest>, Option<Digest>)> {
-    if let Some(digest) = side.listing.get(&key).and_then(|meta| meta.digest) {
-        return Ok((key, None, Some(digest)));
+) -> anyhow::Result<Option<Digest>> {
+    if known.is_some() {
+        return Ok(known);
     }
     let mut slot = window.acquire().await;
-    let value = side.client.get_key(side.ns, &key).await;
+    let digest = held(side.client, side.ns, key).await;
     slot.answered();
-    match value {
-        Ok(value) => {
-            let digest = Digest::of(value.content_type.as_deref(), &value.bytes);
-            Ok((key, Some(digest), Some(digest)))
-        }
-        Err(err) if err.status() == Some(404) => Ok((key, None, None)),
-        Err(err) => Err(anyhow::Error::new(err).context(format!("cannot read key `{key}`"))),
-    }
+    digest.map_err(|err| anyhow::Error::new(err).context(format!("cannot read key `{key}`")))
 }
 
 /// What to do to one key of side A (written to) to bring it in line with side B (read from).
@@ -576,8 +502,8 @@ pub(crate) async fn read_digests(
 mod tests {
     use super::*;
 
-    fn listing(entries: &[(&str, u64, Option<&[u8]>)]) -> Listing {
-        entries
+    fn listing(entries: &[(&str, u64, Option<&[u8]>)]) -> Sorted<Meta> {
+        let entries: Vec<(String, Meta)> = entries
             .iter()
             .map(|(key, size, value)| {
                 (
@@ -592,7 +518,17 @@ mod tests {
                     },
                 )
             })
-            .collect()
+            .collect();
+        Sorted::spawn(move |feed| {
+            for (key, meta) in entries {
+                feed.push(key, meta)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn unsure_keys(plan: &Plan) -> Vec<&str> {
+        plan.unsure.iter().map(|(key, _, _)| key.as_str()).collect()
     }
 
     #[test]
@@ -611,7 +547,7 @@ mod tests {
             ("sizes", 2, None),
             ("unknown", 2, Some(b"zz")),
         ]);
-        let plan = plan(&a, &b);
+        let plan = plan(a, b).expect("plan");
         let summary: Vec<(&str, Change)> = plan
             .differences
             .iter()
@@ -626,10 +562,21 @@ mod tests {
                 ("sizes", Change::Changed)
             ]
         );
-        assert_eq!(plan.unsure, ["unknown"]);
+        assert_eq!(unsure_keys(&plan), ["unknown"]);
         assert_eq!(plan.equal, 1);
         assert_eq!(plan.differences[1].a_size, Some(3));
         assert_eq!(plan.differences[1].b_size, None);
+    }
+
+    #[test]
+    fn keys_out_of_order_are_an_error_not_a_wrong_pairing() {
+        let a = Sorted::spawn(|feed| {
+            feed.push("b".to_owned(), Meta::default())?;
+            feed.push("a".to_owned(), Meta::default())?;
+            Ok(())
+        });
+        let err = plan(a, Sorted::empty()).expect_err("out of order");
+        assert_eq!(err.to_string(), "keys out of order: `a` after `b`");
     }
 
     #[test]
@@ -637,9 +584,9 @@ mod tests {
         // `Z` (0x5a) sorts before `a` (0x61) bytewise.
         let a = listing(&[("Z", 1, None), ("a", 1, None)]);
         let b = listing(&[("a", 1, None)]);
-        let plan = plan(&a, &b);
+        let plan = plan(a, b).expect("plan");
         assert_eq!(plan.differences.len(), 1);
         assert_eq!(plan.differences[0].key, "Z");
-        assert_eq!(plan.unsure, ["a"]);
+        assert_eq!(unsure_keys(&plan), ["a"]);
     }
 }

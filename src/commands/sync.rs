@@ -11,11 +11,12 @@ use serde::Serialize;
 
 use crate::api::types::NamespaceStatus;
 use crate::bulk::run::{Options, Summary};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
-use crate::bulk::merge::{self, Merge};
+use crate::bulk::merge::{self, Merge, Sides};
+use crate::bulk::sorted::{Sorted, Spill};
 use crate::bulk::sync::{
-    self, Action, Change, Copied, Copying, Difference, Done, Listing, Meta, Plan, Work,
+    self, Action, Change, Copied, Copying, Difference, Done, Meta, Plan, Work,
 };
 use crate::cli::{DiffArgs, GlobalArgs, SyncArgs};
 use crate::commands::backend::{self, Access, Backend};
@@ -173,85 +174,125 @@ fn ready(target: &Target, status: NamespaceStatus) -> Result<(), UserError> {
     )))
 }
 
-/// Every key of local namespace `ns` under `prefix`, with digests, from the store itself. A
-/// namespace local state does not have is an error, or with `missing_is_empty` (a dry-run
-/// pull, which creates nothing) no keys.
-async fn local_listing(
+/// Every key of local namespace `ns` under `prefix`, with digests, from the store itself, in
+/// key order. A namespace local state does not have is an error, or with `missing_is_empty`
+/// (a dry-run pull, which creates nothing) no keys.
+fn local_sorted(
     local: &Backend,
     ns: &str,
     label: &str,
     prefix: &str,
     missing_is_empty: bool,
-) -> anyhow::Result<Listing> {
+) -> anyhow::Result<Sorted<Meta>> {
     let Some(store) = local.store().cloned() else {
         anyhow::bail!("local state is not open");
     };
-    let (id, prefix_owned) = (ns.to_owned(), prefix.to_owned());
-    let now_ms = crate::emulator::now_ms();
-    let rows = tokio::task::spawn_blocking(move || store.digests(&id, &prefix_owned, now_ms))
-        .await
-        .context("the local store's reader stopped")?
-        .context("cannot read local state")?;
-    if missing_is_empty && rows.is_err() {
-        return Ok(Listing::new());
-    }
-    let rows = rows.map_err(|_| {
-        UserError::new(
-            Exit::NotFound,
-            format!("there is no local KV namespace `{label}` (id {ns})"),
-        )
-        .hint("`telnyx-edge storage kv pull NAMESPACE` creates it from the service; `telnyx-edge --local storage kv create --name NAME` creates a new one.")
-    })?;
-    Ok(rows
-        .into_iter()
-        .map(|(key, size, digest, expires_ms)| {
-            // Rounded up, so a copy never outlives the key by less than a second nor expires
-            // before it; a key about to expire gets the 1 second the API allows at least.
-            let ttl_secs = expires_ms.map(|at| {
-                let left = (at - now_ms).max(1);
-                u64::try_from((left + 999) / 1000).unwrap_or(1)
-            });
-            (
+    let (id, label, prefix) = (ns.to_owned(), label.to_owned(), prefix.to_owned());
+    Ok(Sorted::spawn(move |feed| {
+        let now_ms = crate::emulator::now_ms();
+        let mut failed = None;
+        let usable = store
+            .each_digest(&id, &prefix, now_ms, &mut |(
                 key,
-                Meta {
+                size,
+                digest,
+                expires_ms,
+            )| {
+                // Rounded up, so a copy never outlives the key by less than a second nor
+                // expires before it; a key about to expire gets the 1 second the API allows.
+                let ttl_secs = expires_ms.map(|at| {
+                    let left = (at - now_ms).max(1);
+                    u64::try_from((left + 999) / 1000).unwrap_or(1)
+                });
+                let meta = Meta {
                     size,
                     updated_at: None,
                     digest: Some(digest),
                     ttl_secs,
                     ttl_known: true,
                     listed_at: None,
-                },
+                };
+                match feed.push(key, meta) {
+                    Ok(more) => more,
+                    Err(err) => {
+                        failed = Some(err);
+                        false
+                    }
+                }
+            })
+            .context("cannot read local state")?;
+        if let Some(err) = failed {
+            return Err(err);
+        }
+        if usable.is_err() && !missing_is_empty {
+            return Err(UserError::new(
+                Exit::NotFound,
+                format!("there is no local KV namespace `{label}` (id {id})"),
             )
-        })
-        .collect())
+            .hint("`telnyx-edge storage kv pull NAMESPACE` creates it from the service; `telnyx-edge --local storage kv create --name NAME` creates a new one.")
+            .into());
+        }
+        Ok(())
+    }))
 }
 
-/// Every key of service namespace `ns` under `prefix`, as listed.
+/// Every key of service namespace `ns` under `prefix`, as listed, spilled to a scratch file.
 async fn remote_listing(
     remote: &Backend,
     ns: &str,
     label: &str,
     prefix: &str,
-) -> anyhow::Result<Listing> {
-    sync::list(&remote.client, ns, prefix)
+) -> anyhow::Result<Spill> {
+    Spill::list(&remote.client, ns, prefix)
         .await
         .with_context(|| format!("failed to list the keys of KV namespace `{label}`"))
 }
 
-/// The service's digests the sync record vouches for, filled into its listing (for `diff`),
-/// with the expiry a push gave the value where the record knows it.
-fn vouched(listing: &mut Listing, bases: &BTreeMap<String, Base>) {
-    for (key, meta) in listing.iter_mut() {
-        if let (Some(base), Some(updated_at)) = (bases.get(key), meta.updated_at.as_deref())
-            && base.vouches(updated_at, meta.size)
-        {
-            meta.digest = Some(base.digest);
-            if let Some(expires_ms) = base.expires_ms {
-                meta.ttl_known = true;
-                meta.ttl_secs = ttl_left(expires_ms);
+/// The record's bases under `prefix`, in key order.
+fn record_sorted(record: &Record, prefix: &str) -> anyhow::Result<Sorted<Base>> {
+    record.prepare()?;
+    let (record, prefix) = (record.clone(), prefix.to_owned());
+    Ok(Sorted::spawn(move |feed| {
+        record.each(&prefix, &mut |key, base| feed.push(key, base))
+    }))
+}
+
+/// The service's listing with the digests the sync record vouches for filled in (for `diff`),
+/// and the expiry a push gave the value where the record knows it.
+fn vouched(mut listing: Sorted<Meta>, mut bases: Sorted<Base>) -> Sorted<Meta> {
+    Sorted::spawn(move |feed| {
+        while let Some((key, mut meta)) = listing.next_entry()? {
+            while bases
+                .peek()?
+                .is_some_and(|next| next.as_bytes() < key.as_bytes())
+            {
+                bases.next_entry()?;
+            }
+            if let (Some(base), Some(updated_at)) =
+                (bases.take_if(&key)?, meta.updated_at.as_deref())
+                && base.vouches(updated_at, meta.size)
+            {
+                meta.digest = Some(base.digest);
+                if let Some(expires_ms) = base.expires_ms {
+                    meta.ttl_known = true;
+                    meta.ttl_secs = ttl_left(expires_ms);
+                }
+            }
+            if !feed.push(key, meta)? {
+                break;
             }
         }
-    }
+        Ok(())
+    })
+}
+
+/// Runs a merge of sorted streams on the blocking pool.
+async fn merged<T: Send + 'static>(
+    merge: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(merge)
+        .await
+        .context("the comparison stopped")?
 }
 
 /// One namespace's comparison, for the table and JSON.
@@ -394,6 +435,7 @@ pub(crate) async fn diff(
         None
     };
     let mut sides = Vec::new();
+    let mut spills = Vec::new();
     for (is_local, spec) in [(a_local, a_spec), (b_local, b_spec)] {
         let (backend, name) = match (is_local, &local, &remote) {
             (true, Some(local), _) => (local, "local"),
@@ -401,16 +443,18 @@ pub(crate) async fn diff(
             _ => anyhow::bail!("no backend for a side"),
         };
         let target = target::id(backend, spec).await?;
-        let listing = if is_local {
-            local_listing(backend, &target.id, &target.label, &prefix, false).await?
+        // A service's listing is spilled to a scratch file, kept until the comparison ends.
+        let (listing, spill) = if is_local {
+            let listing = local_sorted(backend, &target.id, &target.label, &prefix, false)?;
+            (listing, None)
         } else {
             let state_dir = backend::local_state_dir(backend.func_toml.as_deref())?;
-            let bases =
-                Record::new(&state_dir, backend.client.base_url(), &target.id).load(&prefix)?;
-            let mut listing = remote_listing(backend, &target.id, &target.label, &prefix).await?;
-            vouched(&mut listing, &bases);
-            listing
+            let record = Record::new(&state_dir, backend.client.base_url(), &target.id);
+            let spill = remote_listing(backend, &target.id, &target.label, &prefix).await?;
+            let listing = vouched(spill.sorted(), record_sorted(&record, &prefix)?);
+            (listing, Some(spill))
         };
+        spills.push(spill);
         let report = SideReport {
             side: name,
             namespace: target.label.clone(),
@@ -442,26 +486,25 @@ pub(crate) async fn diff(
             local_side.id
         ));
     }
-    let plan = sync::plan(&a_listing, &b_listing);
+    let plan = merged(move || sync::plan(a_listing, b_listing)).await?;
     let ceiling = args
         .concurrency
         .map_or(crate::bulk::window::DEFAULT_READ_CEILING, usize::from);
-    let (plan, _) = sync::settle(
+    let plan = sync::settle(
         plan,
         sync::Side {
             client: &a_backend.client,
             ns: &a_target.id,
-            listing: &a_listing,
         },
         sync::Side {
             client: &b_backend.client,
             ns: &b_target.id,
-            listing: &b_listing,
         },
         ceiling,
         printer,
     )
     .await?;
+    drop(spills);
     let report = DiffReport::new(a_report, b_report, plan);
     let a_name = format!("{}:{}", report.a.side, report.a.namespace);
     let b_name = format!("{}:{}", report.b.side, report.b.namespace);
@@ -627,12 +670,8 @@ struct Planned {
     kept: u64,
     left_alone: Vec<LeftAlone>,
     uncopyable: Vec<String>,
-    /// How the service listed each key, for the record.
-    remote: Listing,
-    /// Local state's keys (their expiries, for the record after a push).
-    local: Listing,
-    /// The record's bases, as loaded.
-    bases: BTreeMap<String, Base>,
+    /// What each side and the record knew of each key of the work, for the record.
+    sides: HashMap<String, Sides>,
     /// What the record learns whatever the copy does (keys found equal).
     notes: Vec<Note>,
     record: Record,
@@ -689,16 +728,18 @@ async fn plan_sync(
             }
         }
     };
-    let bases = record.load(run.prefix)?;
     // A dry-run pull creates nothing, so the mirror may not exist yet.
     let missing_is_empty = run.dry_run && run.direction == Direction::Pull;
-    let local_keys = local_listing(local, &target.id, label, run.prefix, missing_is_empty).await?;
-    let remote_keys = remote_listing(remote, &target.id, label, run.prefix).await?;
-    let mut plan = merge::plan(&local_keys, &remote_keys, &bases);
+    let local_keys = local_sorted(local, &target.id, label, run.prefix, missing_is_empty)?;
+    let bases = record_sorted(&record, run.prefix)?;
+    let spill = remote_listing(remote, &target.id, label, run.prefix).await?;
+    let remote_keys = spill.sorted();
+    let mut plan = merged(move || merge::plan(local_keys, remote_keys, bases)).await?;
+    drop(spill);
     // Keys no request can address are reported, never read or written.
     let addressable = |key: &str| crate::api::rules::request_key(key).is_ok();
     let mut uncopyable: Vec<String> = Vec::new();
-    plan.unsure.retain(|key| {
+    plan.unsure.retain(|(key, _)| {
         addressable(key) || {
             uncopyable.push(key.clone());
             false
@@ -716,22 +757,19 @@ async fn plan_sync(
             "key `{key}` of `{label}` cannot be copied: no request can address it; it is left alone"
         ));
     }
-    let unsure = std::mem::take(&mut plan.unsure);
+    let mut unsure: HashMap<String, Sides> = std::mem::take(&mut plan.unsure).into_iter().collect();
     let side = sync::Side {
         client: &remote.client,
         ns: &target.id,
-        listing: &remote_keys,
     };
-    for (key, digest) in sync::read_digests(side, unsure, run.ceiling, printer).await? {
-        plan.read(key, digest, &local_keys, &remote_keys, &bases);
+    let keys: Vec<String> = unsure.keys().cloned().collect();
+    for (key, digest) in sync::read_digests(side, keys, run.ceiling, printer).await? {
+        let sides = unsure.remove(&key).unwrap_or_default();
+        plan.decide(key, digest, sides);
     }
-    plan.decided
-        .sort_by(|x, y| x.key.as_bytes().cmp(y.key.as_bytes()));
-    let (written, read) = match run.direction {
-        Direction::Pull => (&local_keys, &remote_keys),
-        Direction::Push => (&remote_keys, &local_keys),
-    };
+    plan.sort();
     let mut work = Vec::new();
+    let mut work_sides = HashMap::new();
     let mut differences = Vec::new();
     let mut left_alone = Vec::new();
     let mut kept = 0;
@@ -742,11 +780,12 @@ async fn plan_sync(
                 (decided.merge, run.direction),
                 (Merge::Service, Direction::Pull) | (Merge::Local, Direction::Push)
             );
+        let sides = &decided.sides;
         if !takes {
             let present = (
-                bases.contains_key(&decided.key),
-                local_keys.contains_key(&decided.key),
-                remote_keys.contains_key(&decided.key),
+                sides.base.is_some(),
+                sides.local.is_some(),
+                sides.remote.is_some(),
             );
             left_alone.push(LeftAlone::new(
                 decided.key,
@@ -756,8 +795,10 @@ async fn plan_sync(
             ));
             continue;
         }
-        let mut a = written.get(&decided.key);
-        let b = read.get(&decided.key);
+        let (mut a, b) = match run.direction {
+            Direction::Pull => (sides.local.as_ref(), sides.remote.as_ref()),
+            Direction::Push => (sides.remote.as_ref(), sides.local.as_ref()),
+        };
         // Listed, then found gone when read.
         if run.direction == Direction::Push && decided.service == Some(None) {
             a = None;
@@ -782,8 +823,9 @@ async fn plan_sync(
         let ttl_secs = match run.direction {
             Direction::Push => b.and_then(|meta| meta.ttl_secs),
             // The expiry this tool gave the service's value, when the service still holds it.
-            Direction::Pull => bases
-                .get(&decided.key)
+            Direction::Pull => sides
+                .base
+                .as_ref()
                 .filter(|base| decided.service == Some(Some(base.digest)))
                 .and_then(|base| base.expires_ms.flatten())
                 .and_then(|at| ttl_left(Some(at))),
@@ -797,7 +839,7 @@ async fn plan_sync(
             b_ttl_secs: None,
         });
         work.push(Work {
-            key: decided.key,
+            key: decided.key.clone(),
             action: if change == Change::Removed {
                 Action::Delete
             } else {
@@ -805,6 +847,7 @@ async fn plan_sync(
             },
             expect,
         });
+        work_sides.insert(decided.key, decided.sides);
     }
     let (a_side, b_side) = match run.direction {
         Direction::Pull => ("local", "remote"),
@@ -831,9 +874,7 @@ async fn plan_sync(
         kept,
         left_alone,
         uncopyable,
-        remote: remote_keys,
-        local: local_keys,
-        bases,
+        sides: work_sides,
         notes: plan.notes,
         record,
         _lock: lock,
@@ -849,7 +890,10 @@ fn notes_after(planned: &mut Planned, run: Run<'_>, copied: &Copied) -> Vec<Note
             (Done::Moved, _) => continue,
             (Done::Deleted, _) => Note::Forget(key.clone()),
             (Done::Written(digest, size), Direction::Pull) => {
-                let Some(meta) = planned.remote.get(key) else {
+                let Some(sides) = planned.sides.get(key) else {
+                    continue;
+                };
+                let Some(meta) = &sides.remote else {
                     continue;
                 };
                 let updated_at = meta.updated_at.clone().unwrap_or_default();
@@ -861,9 +905,9 @@ fn notes_after(planned: &mut Planned, run: Run<'_>, copied: &Copied) -> Vec<Note
                         updated_at,
                         size: *size,
                         digest: *digest,
-                        expires_ms: planned
-                            .bases
-                            .get(key)
+                        expires_ms: sides
+                            .base
+                            .as_ref()
                             .filter(|base| base.digest == *digest)
                             .and_then(|base| base.expires_ms),
                     },
@@ -877,13 +921,18 @@ fn notes_after(planned: &mut Planned, run: Run<'_>, copied: &Copied) -> Vec<Note
                     size: *size,
                     digest: *digest,
                     settled: false,
-                    expires_ms: Some(planned.local.get(key).and_then(|meta| meta.ttl_secs).map(
-                        |secs| {
-                            crate::emulator::now_ms().saturating_add(
-                                i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX),
-                            )
-                        },
-                    )),
+                    expires_ms: Some(
+                        planned
+                            .sides
+                            .get(key)
+                            .and_then(|sides| sides.local.as_ref())
+                            .and_then(|meta| meta.ttl_secs)
+                            .map(|secs| {
+                                crate::emulator::now_ms().saturating_add(
+                                    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+                                )
+                            }),
+                    ),
                 },
             ),
         };

@@ -553,15 +553,15 @@ impl Store {
         })
     }
 
-    /// Every live key that starts with `prefix`, bytewise ascending, with the size and digest of
-    /// its value: what `pull`, `push` and `diff` compare local state by, read in one pass
-    /// without a request per key. Values are hashed row by row, never held together.
-    pub(crate) fn digests(
+    /// Every live key of `ns` under `prefix`, in key order, with its size, digest and expiry:
+    /// passed to `each` one at a time (it returns `false` to stop), none of them kept.
+    pub(crate) fn each_digest(
         &self,
         ns: &str,
         prefix: &str,
         now: i64,
-    ) -> Result<Result<Vec<KeyDigest>, Unusable>, StoreError> {
+        each: &mut dyn FnMut(KeyDigest) -> bool,
+    ) -> Result<Result<(), Unusable>, StoreError> {
         self.read(|conn| {
             if let Err(unusable) = usable(conn, ns, now)? {
                 return Ok(Err(unusable));
@@ -580,16 +580,17 @@ impl Store {
                 prefix.chars().count() as i64,
                 now
             ])?;
-            let mut digests = Vec::new();
             while let Some(row) = rows.next()? {
                 let key: String = row.get(0)?;
                 let value = row.get_ref(1)?.as_blob().unwrap_or_default();
                 let content_type: String = row.get(2)?;
                 let digest = crate::api::digest::Digest::of(Some(&content_type), value);
                 let expires_ms: Option<i64> = row.get(3)?;
-                digests.push((key, value.len() as u64, digest, expires_ms));
+                if !each((key, value.len() as u64, digest, expires_ms)) {
+                    break;
+                }
             }
-            Ok(Ok(digests))
+            Ok(Ok(()))
         })
     }
 

@@ -181,45 +181,67 @@ impl Record {
         Ok(Some(conn))
     }
 
-    /// The bases of every key that starts with `prefix`. A record that does not exist is empty;
-    /// one that cannot be read is an error (treating it as empty would only cost conflicts,
-    /// but a broken file deserves a word).
-    pub(crate) fn load(&self, prefix: &str) -> anyhow::Result<BTreeMap<String, Base>> {
+    /// Takes over an earlier version's record, if there is one (see [`Record::each`]).
+    pub(crate) fn prepare(&self) -> anyhow::Result<()> {
         self.migrate()?;
-        let mut bases = BTreeMap::new();
-        let Some(conn) = self
-            .open(false)
-            .map_err(|err| self.error("cannot read", &err))?
-        else {
-            return Ok(bases);
-        };
-        let mut read = || -> rusqlite::Result<()> {
-            let mut statement = conn.prepare(
-                "SELECT key, updated_at, size, digest, settled, ttl_known, expires_ms FROM base
-                 WHERE origin = ?1 AND ns = ?2 AND substr(key, 1, length(?3)) = ?3",
-            )?;
-            let mut rows = statement.query(params![self.origin, self.ns, prefix])?;
-            while let Some(row) = rows.next()? {
-                let digest: Vec<u8> = row.get(3)?;
-                let Ok(digest) = <[u8; 32]>::try_from(digest.as_slice()).map(Digest) else {
-                    continue;
+        // Opened once read-write, so a journal a killed run left is rolled back now.
+        self.open(false)
+            .map_err(|err| self.error("cannot read", &err))?;
+        Ok(())
+    }
+
+    /// The bases of every key that starts with `prefix`, in key order, handed to `each` one at
+    /// a time (it returns `false` to stop), none kept: blocks, for a thread of its own. A
+    /// record that does not exist is empty; one that cannot be read is an error (treating it
+    /// as empty would only cost conflicts, but a broken file deserves a word).
+    pub(crate) fn each(
+        &self,
+        prefix: &str,
+        each: &mut dyn FnMut(String, Base) -> anyhow::Result<bool>,
+    ) -> anyhow::Result<()> {
+        let read =
+            |each: &mut dyn FnMut(String, Base) -> anyhow::Result<bool>| -> anyhow::Result<()> {
+                let Some(conn) = self.open(false)? else {
+                    return Ok(());
                 };
-                let ttl_known: bool = row.get(5)?;
-                let expires_ms: Option<i64> = row.get(6)?;
-                bases.insert(
-                    row.get(0)?,
-                    Base {
+                let mut statement = conn.prepare(
+                    "SELECT key, updated_at, size, digest, settled, ttl_known, expires_ms FROM base
+                 WHERE origin = ?1 AND ns = ?2 AND substr(key, 1, length(?3)) = ?3
+                 ORDER BY key",
+                )?;
+                let mut rows = statement.query(params![self.origin, self.ns, prefix])?;
+                while let Some(row) = rows.next()? {
+                    let digest: Vec<u8> = row.get(3)?;
+                    let Ok(digest) = <[u8; 32]>::try_from(digest.as_slice()).map(Digest) else {
+                        continue;
+                    };
+                    let ttl_known: bool = row.get(5)?;
+                    let expires_ms: Option<i64> = row.get(6)?;
+                    let base = Base {
                         updated_at: row.get(1)?,
                         size: u64::try_from(row.get::<_, i64>(2)?).unwrap_or_default(),
                         digest,
                         settled: row.get(4)?,
                         expires_ms: ttl_known.then_some(expires_ms),
-                    },
-                );
-            }
-            Ok(())
-        };
-        read().map_err(|err| self.error("cannot read", &err))?;
+                    };
+                    if !each(row.get(0)?, base)? {
+                        break;
+                    }
+                }
+                Ok(())
+            };
+        read(each).map_err(|err| self.error("cannot read", &err))
+    }
+
+    /// The bases of every key that starts with `prefix`, in memory (for tests).
+    #[cfg(test)]
+    fn load(&self, prefix: &str) -> anyhow::Result<BTreeMap<String, Base>> {
+        self.prepare()?;
+        let mut bases = BTreeMap::new();
+        self.each(prefix, &mut |key, base| {
+            bases.insert(key, base);
+            Ok(true)
+        })?;
         Ok(bases)
     }
 
