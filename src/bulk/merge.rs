@@ -105,11 +105,10 @@ fn expiry_moved(base: Option<&Base>, local: Option<&Meta>) -> bool {
     }
 }
 
-/// The three-way comparison of a namespace, before the values it needs are read.
+/// The three-way comparison of a namespace, before the values it needs are read. The keys
+/// whose sides differ are handed on as they are found ([`Decided`]), not kept.
 #[derive(Debug, Default)]
 pub(crate) struct Plan3 {
-    /// Keys whose sides differ, in key order (until the unsure ones are added).
-    pub decided: Vec<Decided>,
     /// Keys the service's value must be read for.
     pub unsure: Vec<(String, Sides)>,
     /// Keys equal on both sides.
@@ -120,12 +119,18 @@ pub(crate) struct Plan3 {
 
 impl Plan3 {
     /// Decides a key from the service's digest (`None`: absent), known or read.
-    pub(crate) fn decide(&mut self, key: String, service: Option<Digest>, sides: Sides) {
+    pub(crate) fn decide(
+        &mut self,
+        key: String,
+        service: Option<Digest>,
+        sides: Sides,
+        on: &mut dyn FnMut(Decided),
+    ) {
         let base = sides.base.as_ref().map(|base| base.digest);
         let local_digest = sides.local.as_ref().and_then(|meta| meta.digest);
         match merge(base, local_digest, service) {
             Merge::Equal if expiry_moved(sides.base.as_ref(), sides.local.as_ref()) => {
-                self.decided.push(Decided {
+                on(Decided {
                     key,
                     merge: Merge::Local,
                     service: Some(service),
@@ -142,7 +147,7 @@ impl Plan3 {
                     self.notes.push(note);
                 }
             }
-            merge => self.decided.push(Decided {
+            merge => on(Decided {
                 key,
                 merge,
                 service: Some(service),
@@ -150,12 +155,6 @@ impl Plan3 {
                 sides,
             }),
         }
-    }
-
-    /// Sorts the decided keys, once the unsure ones are decided too.
-    pub(crate) fn sort(&mut self) {
-        self.decided
-            .sort_by(|x, y| x.key.as_bytes().cmp(y.key.as_bytes()));
     }
 }
 
@@ -185,11 +184,13 @@ fn equal_note(
 }
 
 /// Compares every key of the three streams, in key order (blocks: run it on the blocking
-/// pool). Memory follows the keys that differ, not the namespace.
+/// pool), handing each key that differs to `on` as it is found. Memory follows the keys whose
+/// service value must be read, not the namespace.
 pub(crate) fn plan(
     mut local: Sorted<Meta>,
     mut remote: Sorted<Meta>,
     mut bases: Sorted<Base>,
+    on: &mut dyn FnMut(Decided),
 ) -> anyhow::Result<Plan3> {
     let mut plan = Plan3::default();
     loop {
@@ -202,11 +203,11 @@ pub(crate) fn plan(
             base: bases.take_if(&key)?,
         };
         let Some(meta) = &sides.remote else {
-            plan.decide(key, None, sides);
+            plan.decide(key, None, sides, on);
             continue;
         };
         if let Some(digest) = meta.digest {
-            plan.decide(key, Some(digest), sides);
+            plan.decide(key, Some(digest), sides, on);
             continue;
         }
         let vouched = sides
@@ -219,7 +220,7 @@ pub(crate) fn plan(
             })
             .map(|base| base.digest);
         if let Some(digest) = vouched {
-            plan.decide(key, Some(digest), sides);
+            plan.decide(key, Some(digest), sides, on);
             continue;
         }
         let base_pair = sides.base.as_ref().map(|base| (base.size, base.digest));
@@ -228,7 +229,7 @@ pub(crate) fn plan(
             .as_ref()
             .and_then(|meta| Some((meta.size, meta.digest?)));
         match merge_by_size(base_pair, local_pair, meta.size) {
-            Some(merge) => plan.decided.push(Decided {
+            Some(merge) => on(Decided {
                 key,
                 merge,
                 service: None,

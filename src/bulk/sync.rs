@@ -288,15 +288,16 @@ pub(crate) enum Action {
     Delete,
 }
 
-/// One key's work.
+/// One key's work, with `tag`: what the caller wants back with the outcome.
 #[derive(Debug, Clone)]
-pub(crate) struct Work {
+pub(crate) struct Work<T> {
     pub key: String,
     pub action: Action,
     /// What A must still hold, just before the write, for the write to go ahead (`Some(None)`:
     /// absent): a key changed on A since the plan is left alone. `None` writes whatever A
     /// holds (`--force`).
     pub expect: Option<Option<Digest>>,
+    pub tag: T,
 }
 
 /// What became of one key that was acted on.
@@ -317,9 +318,6 @@ pub(crate) struct Copied {
     pub deleted: u64,
     /// Keys found equal, so not written.
     pub unchanged: u64,
-    /// What became of each key acted on, for the sync record.
-    #[serde(skip)]
-    pub done: Vec<(String, Done)>,
 }
 
 /// Where copying reads and writes.
@@ -351,18 +349,19 @@ async fn held(client: &Client, ns: &str, key: &str) -> Result<Option<Digest>, Ap
 /// deletes from A). `None`: listed on B, gone when read.
 async fn act(
     copying: Copying<'_>,
-    to: &Client,
-    from: &Client,
-    work: Work,
+    (to, from): (&Client, &Client),
+    key: &str,
+    action: Action,
+    expect: Option<Option<Digest>>,
 ) -> Result<Option<Done>, ApiError> {
-    if let Some(expected) = work.expect
-        && held(to, copying.to_ns, &work.key).await? != expected
+    if let Some(expected) = expect
+        && held(to, copying.to_ns, key).await? != expected
     {
         return Ok(Some(Done::Moved));
     }
-    match work.action {
+    match action {
         Action::Copy { ttl_secs, .. } => {
-            let value = match from.get_key(copying.from_ns, &work.key).await {
+            let value = match from.get_key(copying.from_ns, key).await {
                 Ok(value) => value,
                 Err(err) if err.status() == Some(404) => return Ok(None),
                 Err(err) => return Err(err),
@@ -371,7 +370,7 @@ async fn act(
             let size = value.bytes.len() as u64;
             to.put_key(
                 copying.to_ns,
-                &work.key,
+                key,
                 value.bytes,
                 ttl_secs,
                 value.content_type.as_deref(),
@@ -380,7 +379,7 @@ async fn act(
             Ok(Some(Done::Written(digest, size)))
         }
         Action::Delete => {
-            to.delete_key(copying.to_ns, &work.key).await?;
+            to.delete_key(copying.to_ns, key).await?;
             Ok(Some(Done::Deleted))
         }
     }
@@ -388,14 +387,15 @@ async fn act(
 
 /// Does `work`, as many keys at a time as the window allows, with the bulk engine's rules: the
 /// error budget, Ctrl-C, the failed file (one line per key not done). `uncopyable` keys (ones no
-/// request can address) go to the failed file too, without spending the error budget.
-pub(crate) async fn copy(
+/// request can address) go to the failed file too, without spending the error budget. Returns
+/// what became of each key acted on, with its tag.
+pub(crate) async fn copy<T: Send>(
     copying: Copying<'_>,
-    work: Vec<Work>,
+    work: Vec<Work<T>>,
     uncopyable: &[String],
     options: &super::run::Options,
     printer: &Printer,
-) -> anyhow::Result<(Summary, Copied)> {
+) -> anyhow::Result<(Summary, Copied, Vec<(String, Done, T)>)> {
     let budget = Budget::new(options.max_errors);
     let signals = watch_signals(&budget);
     // The window follows the service's pressure; local state does not push back.
@@ -414,21 +414,28 @@ pub(crate) async fn copy(
     let (to, from) = (&to, &from);
     let window = Arc::clone(&tally.window);
     let mut copied = Copied::default();
+    let mut outcomes = Vec::new();
     let jobs = futures_util::stream::iter(work)
         .map(|work| {
-            let change = match work.action {
+            let Work {
+                key,
+                action,
+                expect,
+                tag,
+            } = work;
+            let change = match action {
                 Action::Copy { change, .. } => Some(change),
                 Action::Delete => None,
             };
-            let record = Ok((work.key.clone(), copying.origin.to_owned()));
+            let record = Ok((key, copying.origin.to_owned()));
             key_request(
                 record,
                 Arc::clone(&budget),
                 Arc::clone(&window),
-                move |_| async move {
-                    act(copying, to, from, work)
+                move |key| async move {
+                    act(copying, (to, from), &key, action, expect)
                         .await
-                        .map(|done| (change, done))
+                        .map(|done| (change, done, tag))
                 },
             )
         })
@@ -436,7 +443,7 @@ pub(crate) async fn copy(
     futures_util::pin_mut!(jobs);
     while let Some(result) = jobs.next().await {
         match result {
-            Ok((key, _, KeyOutcome::Answered(Ok((change, done)), _slot))) => {
+            Ok((key, _, KeyOutcome::Answered(Ok((change, done, tag)), _slot))) => {
                 let Some(done) = done else {
                     tally.vanished();
                     continue;
@@ -444,7 +451,7 @@ pub(crate) async fn copy(
                 match (&done, change) {
                     (Done::Moved, _) => {
                         tally.left_alone();
-                        copied.done.push((key, done));
+                        outcomes.push((key, done, tag));
                         continue;
                     }
                     (Done::Written(..), Some(Change::Changed)) => copied.changed += 1,
@@ -452,14 +459,14 @@ pub(crate) async fn copy(
                     (Done::Deleted, _) => copied.deleted += 1,
                 }
                 tally.done(&key);
-                copied.done.push((key, done));
+                outcomes.push((key, done, tag));
             }
             // Failures, keys never sent: as for `bulk get`.
             other => tally_key(&mut tally, other)?,
         }
     }
     signals.abort();
-    Ok((tally.finish()?, copied))
+    Ok((tally.finish()?, copied, outcomes))
 }
 
 /// The digests of `keys` on `side` as read now (`None`: absent), as many at a time as the

@@ -13,7 +13,8 @@ use crate::api::types::NamespaceStatus;
 use crate::bulk::run::{Options, Summary};
 use std::collections::HashMap;
 
-use crate::bulk::merge::{self, Merge, Sides};
+use crate::api::digest::Digest;
+use crate::bulk::merge::{self, Decided, Merge, Sides};
 use crate::bulk::sorted::{Sorted, Spill};
 use crate::bulk::sync::{
     self, Action, Change, Copied, Copying, Difference, Done, Meta, Plan, Work,
@@ -61,13 +62,13 @@ pub(crate) async fn stoppable(
 }
 
 /// [`sync::copy`], marked as running for [`stoppable`].
-async fn copy_marked(
+async fn copy_marked<T: Send>(
     copying: Copying<'_>,
-    work: Vec<Work>,
+    work: Vec<Work<T>>,
     uncopyable: &[String],
     options: &Options,
     printer: &Printer,
-) -> anyhow::Result<(Summary, Copied)> {
+) -> anyhow::Result<(Summary, Copied, Vec<(String, Done, T)>)> {
     use std::sync::atomic::Ordering;
     COPYING.store(true, Ordering::SeqCst);
     let result = sync::copy(copying, work, uncopyable, options, printer).await;
@@ -666,12 +667,10 @@ struct Outcome {
 struct Planned {
     target: Target,
     report: DiffReport,
-    work: Vec<Work>,
+    work: Vec<Work<Recorded>>,
     kept: u64,
     left_alone: Vec<LeftAlone>,
     uncopyable: Vec<String>,
-    /// What each side and the record knew of each key of the work, for the record.
-    sides: HashMap<String, Sides>,
     /// What the record learns whatever the copy does (keys found equal).
     notes: Vec<Note>,
     record: Record,
@@ -688,6 +687,14 @@ struct Run<'a> {
     force: bool,
     dry_run: bool,
     ceiling: usize,
+}
+
+impl Run<'_> {
+    /// Whether the plan's differences are shown key by key: a push shows its plan, a dry run
+    /// prints it; a pull says only how many.
+    fn keeps_differences(self) -> bool {
+        self.dry_run || self.direction == Direction::Push
+    }
 }
 
 /// The time (Unix ms) by which `base` says the service's key expires, as seconds from now.
@@ -734,29 +741,22 @@ async fn plan_sync(
     let bases = record_sorted(&record, run.prefix)?;
     let spill = remote_listing(remote, &target.id, label, run.prefix).await?;
     let remote_keys = spill.sorted();
-    let mut plan = merged(move || merge::plan(local_keys, remote_keys, bases)).await?;
+    let mut building = Building::new(run);
+    let (mut plan, mut building) = merged(move || {
+        let plan = merge::plan(local_keys, remote_keys, bases, &mut |decided| {
+            building.take(decided);
+        })?;
+        Ok((plan, building))
+    })
+    .await?;
     drop(spill);
     // Keys no request can address are reported, never read or written.
-    let addressable = |key: &str| crate::api::rules::request_key(key).is_ok();
-    let mut uncopyable: Vec<String> = Vec::new();
     plan.unsure.retain(|(key, _)| {
         addressable(key) || {
-            uncopyable.push(key.clone());
+            building.uncopyable.push(key.clone());
             false
         }
     });
-    plan.decided.retain(|decided| {
-        addressable(&decided.key) || {
-            uncopyable.push(decided.key.clone());
-            false
-        }
-    });
-    uncopyable.sort_unstable();
-    for key in uncopyable.iter().take(SHOWN_PLAN_ROWS) {
-        printer.warn(&format!(
-            "key `{key}` of `{label}` cannot be copied: no request can address it; it is left alone"
-        ));
-    }
     let mut unsure: HashMap<String, Sides> = std::mem::take(&mut plan.unsure).into_iter().collect();
     let side = sync::Side {
         client: &remote.client,
@@ -765,89 +765,24 @@ async fn plan_sync(
     let keys: Vec<String> = unsure.keys().cloned().collect();
     for (key, digest) in sync::read_digests(side, keys, run.ceiling, printer).await? {
         let sides = unsure.remove(&key).unwrap_or_default();
-        plan.decide(key, digest, sides);
+        plan.decide(key, digest, sides, &mut |decided| building.take(decided));
     }
-    plan.sort();
-    let mut work = Vec::new();
-    let mut work_sides = HashMap::new();
-    let mut differences = Vec::new();
-    let mut left_alone = Vec::new();
-    let mut kept = 0;
-    for decided in plan.decided {
-        // `--force` makes the written side like the source, whoever changed what.
-        let takes = run.force
-            || matches!(
-                (decided.merge, run.direction),
-                (Merge::Service, Direction::Pull) | (Merge::Local, Direction::Push)
-            );
-        let sides = &decided.sides;
-        if !takes {
-            let present = (
-                sides.base.is_some(),
-                sides.local.is_some(),
-                sides.remote.is_some(),
-            );
-            left_alone.push(LeftAlone::new(
-                decided.key,
-                decided.merge,
-                decided.expiry,
-                present,
-            ));
-            continue;
-        }
-        let (mut a, b) = match run.direction {
-            Direction::Pull => (sides.local.as_ref(), sides.remote.as_ref()),
-            Direction::Push => (sides.remote.as_ref(), sides.local.as_ref()),
-        };
-        // Listed, then found gone when read.
-        if run.direction == Direction::Push && decided.service == Some(None) {
-            a = None;
-        }
-        let change = match (a, b) {
-            (None, _) => Change::Added,
-            (Some(_), Some(_)) => Change::Changed,
-            (Some(_), None) => Change::Removed,
-        };
-        if change == Change::Removed && !run.delete {
-            kept += 1;
-            continue;
-        }
-        // What the written side holds now, to check again just before the write.
-        let expect = match run.direction {
-            Direction::Pull => Some(a.and_then(|meta| meta.digest)),
-            Direction::Push => match a {
-                None => Some(None),
-                Some(_) => decided.service,
-            },
-        };
-        let ttl_secs = match run.direction {
-            Direction::Push => b.and_then(|meta| meta.ttl_secs),
-            // The expiry this tool gave the service's value, when the service still holds it.
-            Direction::Pull => sides
-                .base
-                .as_ref()
-                .filter(|base| decided.service == Some(Some(base.digest)))
-                .and_then(|base| base.expires_ms.flatten())
-                .and_then(|at| ttl_left(Some(at))),
-        };
-        differences.push(Difference {
-            key: decided.key.clone(),
-            change,
-            a_size: a.map(|meta| meta.size),
-            b_size: b.map(|meta| meta.size),
-            a_ttl_secs: None,
-            b_ttl_secs: None,
-        });
-        work.push(Work {
-            key: decided.key.clone(),
-            action: if change == Change::Removed {
-                Action::Delete
-            } else {
-                Action::Copy { change, ttl_secs }
-            },
-            expect,
-        });
-        work_sides.insert(decided.key, decided.sides);
+    let Building {
+        work,
+        mut differences,
+        mut left_alone,
+        kept,
+        mut uncopyable,
+        ..
+    } = building;
+    // The keys read were decided after the rest.
+    differences.sort_by(|x, y| x.key.as_bytes().cmp(y.key.as_bytes()));
+    left_alone.sort_by(|x, y| x.key.as_bytes().cmp(y.key.as_bytes()));
+    uncopyable.sort_unstable();
+    for key in uncopyable.iter().take(SHOWN_PLAN_ROWS) {
+        printer.warn(&format!(
+            "key `{key}` of `{label}` cannot be copied: no request can address it; it is left alone"
+        ));
     }
     let (a_side, b_side) = match run.direction {
         Direction::Pull => ("local", "remote"),
@@ -858,7 +793,7 @@ async fn plan_sync(
         namespace: label.clone(),
         id: target.id.clone(),
     };
-    let report = DiffReport::new(
+    let mut report = DiffReport::new(
         side_report(a_side),
         side_report(b_side),
         Plan {
@@ -867,6 +802,15 @@ async fn plan_sync(
             equal: plan.equal,
         },
     );
+    if !run.keeps_differences() {
+        // A pull shows only the counts, counted from the work.
+        report.added = count_work(&work, Change::Added);
+        report.changed = count_work(&work, Change::Changed);
+        report.removed = work
+            .iter()
+            .filter(|work| matches!(work.action, Action::Delete))
+            .count() as u64;
+    }
     Ok(Planned {
         target,
         report,
@@ -874,42 +818,184 @@ async fn plan_sync(
         kept,
         left_alone,
         uncopyable,
-        sides: work_sides,
         notes: plan.notes,
         record,
         _lock: lock,
     })
 }
 
+fn count_work(work: &[Work<Recorded>], change: Change) -> u64 {
+    work.iter()
+        .filter(|work| matches!(work.action, Action::Copy { change: c, .. } if c == change))
+        .count() as u64
+}
+
+/// Whether a key can be addressed by a request (`.` and `..` cannot).
+fn addressable(key: &str) -> bool {
+    crate::api::rules::request_key(key).is_ok()
+}
+
+/// What the record needs of a key the run writes, once it is written.
+#[derive(Debug, Default)]
+struct Recorded {
+    /// How the service listed it (a pull).
+    updated_at: Option<String>,
+    listed_at: Option<i64>,
+    listed_size: Option<u64>,
+    /// The base's digest and expiry, when there is one.
+    base: Option<(Digest, Option<Option<i64>>)>,
+    /// The TTL local state gave it (a push).
+    ttl_secs: Option<u64>,
+}
+
+/// A plan being built from the merge's decisions, one key at a time: the work, what is left
+/// alone and (where shown) the differences; the decisions themselves are not kept.
+struct Building {
+    direction: Direction,
+    delete: bool,
+    force: bool,
+    keep_differences: bool,
+    work: Vec<Work<Recorded>>,
+    differences: Vec<Difference>,
+    left_alone: Vec<LeftAlone>,
+    kept: u64,
+    uncopyable: Vec<String>,
+}
+
+impl Building {
+    fn new(run: Run<'_>) -> Self {
+        Self {
+            direction: run.direction,
+            delete: run.delete,
+            force: run.force,
+            keep_differences: run.keeps_differences(),
+            work: Vec::new(),
+            differences: Vec::new(),
+            left_alone: Vec::new(),
+            kept: 0,
+            uncopyable: Vec::new(),
+        }
+    }
+
+    /// What the run does with one key that differs.
+    fn take(&mut self, decided: Decided) {
+        if !addressable(&decided.key) {
+            self.uncopyable.push(decided.key);
+            return;
+        }
+        // `--force` makes the written side like the source, whoever changed what.
+        let takes = self.force
+            || matches!(
+                (decided.merge, self.direction),
+                (Merge::Service, Direction::Pull) | (Merge::Local, Direction::Push)
+            );
+        let sides = decided.sides;
+        if !takes {
+            let present = (
+                sides.base.is_some(),
+                sides.local.is_some(),
+                sides.remote.is_some(),
+            );
+            self.left_alone.push(LeftAlone::new(
+                decided.key,
+                decided.merge,
+                decided.expiry,
+                present,
+            ));
+            return;
+        }
+        let (mut a, b) = match self.direction {
+            Direction::Pull => (sides.local.as_ref(), sides.remote.as_ref()),
+            Direction::Push => (sides.remote.as_ref(), sides.local.as_ref()),
+        };
+        // Listed, then found gone when read.
+        if self.direction == Direction::Push && decided.service == Some(None) {
+            a = None;
+        }
+        let change = match (a, b) {
+            (None, _) => Change::Added,
+            (Some(_), Some(_)) => Change::Changed,
+            (Some(_), None) => Change::Removed,
+        };
+        if change == Change::Removed && !self.delete {
+            self.kept += 1;
+            return;
+        }
+        // What the written side holds now, to check again just before the write.
+        let expect = match self.direction {
+            Direction::Pull => Some(a.and_then(|meta| meta.digest)),
+            Direction::Push => match a {
+                None => Some(None),
+                Some(_) => decided.service,
+            },
+        };
+        let base = sides.base.as_ref();
+        let ttl_secs = match self.direction {
+            Direction::Push => b.and_then(|meta| meta.ttl_secs),
+            // The expiry this tool gave the service's value, when the service still holds it.
+            Direction::Pull => base
+                .filter(|base| decided.service == Some(Some(base.digest)))
+                .and_then(|base| base.expires_ms.flatten())
+                .and_then(|at| ttl_left(Some(at))),
+        };
+        if self.keep_differences {
+            self.differences.push(Difference {
+                key: decided.key.clone(),
+                change,
+                a_size: a.map(|meta| meta.size),
+                b_size: b.map(|meta| meta.size),
+                a_ttl_secs: None,
+                b_ttl_secs: None,
+            });
+        }
+        let remote = sides.remote.as_ref();
+        let tag = Recorded {
+            updated_at: remote.and_then(|meta| meta.updated_at.clone()),
+            listed_at: remote.and_then(|meta| meta.listed_at),
+            listed_size: remote.map(|meta| meta.size),
+            base: base.map(|base| (base.digest, base.expires_ms)),
+            ttl_secs: sides.local.as_ref().and_then(|meta| meta.ttl_secs),
+        };
+        self.work.push(Work {
+            key: decided.key,
+            action: if change == Change::Removed {
+                Action::Delete
+            } else {
+                Action::Copy { change, ttl_secs }
+            },
+            expect,
+            tag,
+        });
+    }
+}
+
 /// What the record learns from a run: the equal keys' listings, and each key written or
 /// deleted (now equal on both sides).
-fn notes_after(planned: &mut Planned, run: Run<'_>, copied: &Copied) -> Vec<Note> {
-    let mut notes = std::mem::take(&mut planned.notes);
-    for (key, done) in &copied.done {
-        let note = match (done, run.direction) {
+fn notes_after(
+    notes: Vec<Note>,
+    direction: Direction,
+    outcomes: &[(String, Done, Recorded)],
+) -> Vec<Note> {
+    let mut notes = notes;
+    for (key, done, recorded) in outcomes {
+        let note = match (done, direction) {
             (Done::Moved, _) => continue,
             (Done::Deleted, _) => Note::Forget(key.clone()),
             (Done::Written(digest, size), Direction::Pull) => {
-                let Some(sides) = planned.sides.get(key) else {
-                    continue;
-                };
-                let Some(meta) = &sides.remote else {
-                    continue;
-                };
-                let updated_at = meta.updated_at.clone().unwrap_or_default();
+                let updated_at = recorded.updated_at.clone().unwrap_or_default();
                 Note::Set(
                     key.clone(),
                     Base {
                         // A value of another size than listed was written after the listing.
-                        settled: seen::settled(&updated_at, meta.listed_at) && *size == meta.size,
+                        settled: seen::settled(&updated_at, recorded.listed_at)
+                            && Some(*size) == recorded.listed_size,
                         updated_at,
                         size: *size,
                         digest: *digest,
-                        expires_ms: sides
+                        expires_ms: recorded
                             .base
-                            .as_ref()
-                            .filter(|base| base.digest == *digest)
-                            .and_then(|base| base.expires_ms),
+                            .filter(|(base, _)| base == digest)
+                            .and_then(|(_, expires_ms)| expires_ms),
                     },
                 )
             }
@@ -921,18 +1007,11 @@ fn notes_after(planned: &mut Planned, run: Run<'_>, copied: &Copied) -> Vec<Note
                     size: *size,
                     digest: *digest,
                     settled: false,
-                    expires_ms: Some(
-                        planned
-                            .sides
-                            .get(key)
-                            .and_then(|sides| sides.local.as_ref())
-                            .and_then(|meta| meta.ttl_secs)
-                            .map(|secs| {
-                                crate::emulator::now_ms().saturating_add(
-                                    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX),
-                                )
-                            }),
-                    ),
+                    expires_ms: Some(recorded.ttl_secs.map(|secs| {
+                        crate::emulator::now_ms().saturating_add(
+                            i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+                        )
+                    })),
                 },
             ),
         };
@@ -991,8 +1070,8 @@ async fn carry_out(
     let mut outcomes = Vec::new();
     for mut p in planned {
         let label = p.target.label.clone();
-        let (summary, copied) = if p.work.is_empty() && p.uncopyable.is_empty() {
-            (Summary::default(), Copied::default())
+        let (summary, copied, done) = if p.work.is_empty() && p.uncopyable.is_empty() {
+            (Summary::default(), Copied::default(), Vec::new())
         } else {
             let (to, from) = match run.direction {
                 Direction::Pull => (&local.client, &remote.client),
@@ -1012,7 +1091,7 @@ async fn carry_out(
                     format!("failed to {} KV namespace `{label}`", run.direction.verb())
                 })?
         };
-        let notes = notes_after(&mut p, run, &copied);
+        let notes = notes_after(std::mem::take(&mut p.notes), run.direction, &done);
         if let Err(err) = p.record.apply(&notes) {
             // A record that missed this run's changes could vouch for a value overwritten
             // since: without one, later runs report conflicts instead.
@@ -1023,8 +1102,8 @@ async fn carry_out(
             printer.warn(&format!("{err}; {reset}"));
         }
         let mut left_alone = std::mem::take(&mut p.left_alone);
-        for (key, done) in &copied.done {
-            if *done == Done::Moved {
+        for (key, what, _) in &done {
+            if *what == Done::Moved {
                 left_alone.push(LeftAlone::moved(key.clone(), run.direction));
             }
         }

@@ -562,6 +562,31 @@ impl Store {
         now: i64,
         each: &mut dyn FnMut(KeyDigest) -> bool,
     ) -> Result<Result<(), Unusable>, StoreError> {
+        if self.readers.is_none() {
+            // In memory, reads share the writer's connection: collected first, so that a slow
+            // `each` (a merge waiting on another stream of this store) never holds it.
+            let mut rows = Vec::new();
+            let usable = self.each_row(ns, prefix, now, &mut |row| {
+                rows.push(row);
+                true
+            })?;
+            for row in rows {
+                if !each(row) {
+                    break;
+                }
+            }
+            return Ok(usable);
+        }
+        self.each_row(ns, prefix, now, each)
+    }
+
+    fn each_row(
+        &self,
+        ns: &str,
+        prefix: &str,
+        now: i64,
+        each: &mut dyn FnMut(KeyDigest) -> bool,
+    ) -> Result<Result<(), Unusable>, StoreError> {
         self.read(|conn| {
             if let Err(unusable) = usable(conn, ns, now)? {
                 return Ok(Err(unusable));

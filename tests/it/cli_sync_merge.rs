@@ -398,43 +398,26 @@ fn continue_on_error_runs_say_they_finished_not_that_they_stopped() {
             .only(&[FaultKind::ServerError])
             .values_only(),
     );
-    let output = project
-        .kv
-        .cmd()
-        .env("TELNYX_BASE_URL", &proxy.base_url)
-        .args([
-            "--retries",
-            "0",
-            "storage",
-            "kv",
-            "pull",
-            "--continue-on-error",
-        ])
-        .output()
-        .expect("runs");
-    let (code, _, stderr) = outcome(&output);
+    // Every value read fails, with no retry.
+    let pull = |extra: &[&str]| {
+        let output = project
+            .kv
+            .cmd()
+            .env("TELNYX_BASE_URL", &proxy.base_url)
+            .args(["--retries", "0", "storage", "kv", "pull"])
+            .args(extra)
+            .output()
+            .expect("runs");
+        outcome(&output)
+    };
+    let (code, _, stderr) = pull(&["--continue-on-error"]);
     assert_eq!(code, Some(6), "{stderr}");
     assert!(
         stderr.contains("error: pull of `MY_CACHE` finished with failures: 2 keys failed and 0 were skipped\nhint: Run the same `pull` again to finish: it copies only what still differs.\n"),
         "{stderr}"
     );
     // Without it, the hint names the way past keys that keep failing.
-    let output = project
-        .kv
-        .cmd()
-        .env("TELNYX_BASE_URL", &proxy.base_url)
-        .args([
-            "--retries",
-            "0",
-            "storage",
-            "kv",
-            "pull",
-            "--concurrency",
-            "1",
-        ])
-        .output()
-        .expect("runs");
-    let (code, _, stderr) = outcome(&output);
+    let (code, _, stderr) = pull(&["--concurrency", "1"]);
     assert_eq!(code, Some(6), "{stderr}");
     assert!(
         stderr.contains("error: pull of `MY_CACHE` stopped: 1 key failed and 1 was skipped\n"),
