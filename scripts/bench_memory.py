@@ -3,10 +3,11 @@ docs/performance.md.
 
 A file-backed emulator on loopback plays the service, holding KEYS keys of 100 bytes (default
 1,000,000; the first argument changes it) in one namespace and 1,000 in another. A project binds
-each; a first `pull` copies it into local state, then, each under `/usr/bin/time`:
+each, then, each under `/usr/bin/time`:
 
-- `diff remote:NS local:NS` (both listings, and the seen file, in memory);
-- a second `pull` with nothing new.
+- a first `pull`, which copies every key into local state (its work is one item a key);
+- `diff remote:NS local:NS` (the listings and the sync record merged as streams);
+- a second `pull` with nothing new (the target of issue #22).
 
 The memory per key is the difference of the peak resident sizes between the large and the small
 namespace, divided by the difference of their key counts, so that what a run costs whatever
@@ -71,8 +72,8 @@ def main():
             with open(os.path.join(here, "func.toml"), "w") as f:
                 f.write(f'[storage.kv.BENCH]\nid = "{ns}"\n')
             time.sleep(3)  # older than the settling time, as data on a service is
-            cli(env, here, "storage", "kv", "pull")
             peaks[name] = {
+                "first pull": peak_kib(env, here, "storage", "kv", "pull"),
                 "diff": peak_kib(env, here, "storage", "kv", "diff", "remote:BENCH",
                                  "local:BENCH"),
                 "pull": peak_kib(env, here, "storage", "kv", "pull"),
@@ -83,20 +84,24 @@ def main():
 
     rows = ["| Command | Peak, 1,000 keys | Peak, {:,} keys | Per key | Target |".format(KEYS),
             "|---|--:|--:|--:|--:|"]
-    for command in ("diff", "pull"):
+    for command, target in (("first pull", ""), ("diff", f"≤ {TARGET} B"),
+                            ("pull", f"≤ {TARGET} B")):
         small, large = peaks["small"][command], peaks["large"][command]
         per_key = (large - small) * 1024 / (KEYS - SMALL)
-        rows.append(f"| `{command}` | {small / 1024:.1f} MiB | {large / 1024:.1f} MiB | "
-                    f"{per_key:.0f} B | ≤ {TARGET} B |")
+        shown = "`pull`, the first" if command == "first pull" else f"`{command}`"
+        rows.append(f"| {shown} | {small / 1024:.1f} MiB | {large / 1024:.1f} MiB | "
+                    f"{per_key:.0f} B | {target} |")
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     section = "\n".join([
         "## Memory per key",
         "",
         f"Written by `bash scripts/bench-memory.sh {KEYS}` on {today}; {os.cpu_count()} cores, "
         f"{platform.system()} {platform.release()}. Release build; keys `user/NNNNNNNNN` of "
-        "100 B on a file-backed emulator on loopback, pulled once into local state; the peak "
-        "resident size (GNU time) of `diff remote:NS local:NS` and of a second `pull` with "
-        "nothing new, the 1,000-key run subtracted from the large one.",
+        "100 B on a file-backed emulator on loopback; the peak resident size (GNU time) of a "
+        "first `pull` (which copies every key), of `diff remote:NS local:NS` and of a second "
+        "`pull` with nothing new, the 1,000-key run subtracted from the large one. The target "
+        "is for a comparison with nothing to copy; a run that copies keeps its work, one item a "
+        "key.",
         "",
         *rows,
     ])

@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, params};
 
 use super::sync::Meta;
 use crate::client::{Client, KeyPages};
@@ -138,7 +138,10 @@ pub(crate) fn smallest(keys: &[Option<&str>]) -> Option<String> {
 /// removed when dropped), so it can be read back in key order whatever order the pages came in,
 /// without holding it in memory.
 pub(crate) struct Spill {
-    path: tempfile::TempPath,
+    conn: Connection,
+    /// Kept where an open file cannot be unlinked (Windows); elsewhere the file is unlinked
+    /// at once, so that no exit (Ctrl-C ends the process) leaves it behind.
+    _path: Option<tempfile::TempPath>,
 }
 
 impl Spill {
@@ -150,6 +153,12 @@ impl Spill {
             .tempfile()?
             .into_temp_path();
         let conn = Connection::open(&path)?;
+        let path = if cfg!(unix) {
+            path.close()?;
+            None
+        } else {
+            Some(path)
+        };
         conn.execute_batch(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
              CREATE TABLE listing (
@@ -187,18 +196,15 @@ impl Spill {
             .await??;
             conn = Some(owned);
         }
-        drop(conn);
-        Ok(Self { path })
+        let conn = conn.ok_or_else(|| anyhow::anyhow!("spill lost"))?;
+        Ok(Self { conn, _path: path })
     }
 
     /// The listing in key order.
-    pub(crate) fn sorted(&self) -> Sorted<Meta> {
-        let path = self.path.to_path_buf();
+    pub(crate) fn sorted(self) -> Sorted<Meta> {
+        let Self { conn, _path: path } = self;
         Sorted::spawn(move |feed| {
-            let conn = Connection::open_with_flags(
-                &path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
+            let _path = path;
             let mut statement =
                 conn.prepare("SELECT key, size, updated_at, listed_at FROM listing ORDER BY key")?;
             let mut rows = statement.query([])?;

@@ -436,7 +436,6 @@ pub(crate) async fn diff(
         None
     };
     let mut sides = Vec::new();
-    let mut spills = Vec::new();
     for (is_local, spec) in [(a_local, a_spec), (b_local, b_spec)] {
         let (backend, name) = match (is_local, &local, &remote) {
             (true, Some(local), _) => (local, "local"),
@@ -444,18 +443,15 @@ pub(crate) async fn diff(
             _ => anyhow::bail!("no backend for a side"),
         };
         let target = target::id(backend, spec).await?;
-        // A service's listing is spilled to a scratch file, kept until the comparison ends.
-        let (listing, spill) = if is_local {
-            let listing = local_sorted(backend, &target.id, &target.label, &prefix, false)?;
-            (listing, None)
+        // A service's listing is spilled to a scratch file, read back in key order.
+        let listing = if is_local {
+            local_sorted(backend, &target.id, &target.label, &prefix, false)?
         } else {
             let state_dir = backend::local_state_dir(backend.func_toml.as_deref())?;
             let record = Record::new(&state_dir, backend.client.base_url(), &target.id);
             let spill = remote_listing(backend, &target.id, &target.label, &prefix).await?;
-            let listing = vouched(spill.sorted(), record_sorted(&record, &prefix)?);
-            (listing, Some(spill))
+            vouched(spill.sorted(), record_sorted(&record, &prefix)?)
         };
-        spills.push(spill);
         let report = SideReport {
             side: name,
             namespace: target.label.clone(),
@@ -505,7 +501,6 @@ pub(crate) async fn diff(
         printer,
     )
     .await?;
-    drop(spills);
     let report = DiffReport::new(a_report, b_report, plan);
     let a_name = format!("{}:{}", report.a.side, report.a.namespace);
     let b_name = format!("{}:{}", report.b.side, report.b.namespace);
@@ -739,8 +734,9 @@ async fn plan_sync(
     let missing_is_empty = run.dry_run && run.direction == Direction::Pull;
     let local_keys = local_sorted(local, &target.id, label, run.prefix, missing_is_empty)?;
     let bases = record_sorted(&record, run.prefix)?;
-    let spill = remote_listing(remote, &target.id, label, run.prefix).await?;
-    let remote_keys = spill.sorted();
+    let remote_keys = remote_listing(remote, &target.id, label, run.prefix)
+        .await?
+        .sorted();
     let mut building = Building::new(run);
     let (mut plan, mut building) = merged(move || {
         let plan = merge::plan(local_keys, remote_keys, bases, &mut |decided| {
@@ -749,7 +745,6 @@ async fn plan_sync(
         Ok((plan, building))
     })
     .await?;
-    drop(spill);
     // Keys no request can address are reported, never read or written.
     plan.unsure.retain(|(key, _)| {
         addressable(key) || {

@@ -741,3 +741,49 @@ fn nothing_to_push_is_said_only_when_nothing_is_left_alone() {
         "{stderr}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn the_scratch_copy_of_the_listing_is_never_left_behind_even_by_ctrl_c() {
+    let project = Project::with(telnyx_edge::emulator::Config {
+        latency: Some(telnyx_edge::emulator::Latency {
+            base: Duration::from_millis(300),
+            jitter: Duration::ZERO,
+        }),
+        ..telnyx_edge::emulator::Config::in_memory()
+    });
+    let input: String = (0..3000)
+        .map(|i| format!("{{\"key\": \"k{i:05}\", \"value\": \"v\"}}\n"))
+        .collect();
+    std::fs::write(project.kv.path().join("in.ndjson"), input).expect("write");
+    let (code, _, stderr) =
+        project.run(&["-q", "storage", "kv", "import", "MY_CACHE", "in.ndjson"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let scratch = tempfile::tempdir().expect("dir");
+    let (code, _, stderr) = outcome(
+        &project
+            .kv
+            .cmd()
+            .env("TMPDIR", scratch.path())
+            .args(["storage", "kv", "diff", "remote:MY_CACHE", "local:MY_CACHE"])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let left = |dir: &std::path::Path| std::fs::read_dir(dir).expect("dir").count();
+    assert_eq!(left(scratch.path()), 0);
+    // Interrupted while it lists (three pages of 300 ms each).
+    let child = project
+        .kv
+        .std_cmd()
+        .env("TMPDIR", scratch.path())
+        .args(["storage", "kv", "pull"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    std::thread::sleep(Duration::from_millis(700));
+    let (code, stderr) = crate::support::cli::interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert_eq!(left(scratch.path()), 0, "{stderr}");
+}
