@@ -31,6 +31,15 @@ pub use local::func_toml::FuncToml;
 /// The whole program: answers a shell asking for completions, parses the command line (before
 /// any runtime exists, so `--help`, `--version` and usage errors never start async code), runs
 /// the command and turns its outcome into the documented exit code.
+/// The exit code of a run that Ctrl-C or SIGTERM ended.
+pub const EXIT_INTERRUPTED: i32 = error::Exit::Interrupted as i32;
+
+/// Starts watching for Ctrl-C and SIGTERM (see `signals`); `exit` ends the process when
+/// nothing is stopping cleanly.
+pub fn watch_signals(exit: fn()) {
+    signals::watch(exit);
+}
+
 pub fn main() -> ExitCode {
     cli::complete::complete_if_asked();
     let cli = match cli::parse() {

@@ -220,20 +220,40 @@ impl Budget {
 }
 
 /// Until the run ends: the first Ctrl-C (or SIGTERM) stops issuing requests and lets the run
-/// finish its summary and remainder file; a second Ctrl-C quits at once.
-pub(crate) fn watch_signals(budget: &Arc<Budget>) -> tokio::task::JoinHandle<()> {
+/// finish its summary and remainder file; a second one quits at once (`signals`).
+pub(crate) struct SignalWatch {
+    task: tokio::task::JoinHandle<()>,
+    _guard: crate::signals::Guard,
+}
+
+impl SignalWatch {
+    /// The run is over: a signal from now on is no longer its affair.
+    pub(crate) fn abort(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for SignalWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Watches the stop token for the run of `budget`.
+pub(crate) fn watch_signals(budget: &Arc<Budget>) -> SignalWatch {
     let budget = Arc::clone(budget);
-    tokio::spawn(async move {
-        crate::signals::interrupted().await;
+    let guard = crate::signals::guard();
+    let task = tokio::spawn(async move {
+        crate::signals::tripped().await;
         budget.interrupt();
         stderr_line(
             "Stopping: finishing the requests in flight and writing the summary (Ctrl-C again quits at once)",
         );
-        crate::signals::interrupted().await;
-        // The user insists: there is nothing left worth waiting for.
-        #[allow(clippy::exit)]
-        std::process::exit(Exit::Interrupted as i32);
-    })
+    });
+    SignalWatch {
+        task,
+        _guard: guard,
+    }
 }
 
 /// A line of the remainder file: the item as it was given (so the file can be fed back) and
@@ -1277,7 +1297,7 @@ where
 /// (with the window), its client, and the keys coming in.
 struct KeyRun<'a> {
     budget: Arc<Budget>,
-    signals: tokio::task::JoinHandle<()>,
+    signals: SignalWatch,
     tally: Tally<'a>,
     client: Client,
     receiver: mpsc::Receiver<KeyRecord>,

@@ -63,7 +63,8 @@ pub(crate) async fn ui(global: &GlobalArgs, args: UiArgs, printer: &Printer) -> 
     } else {
         backend.client.base_url().to_owned()
     };
-    let stop = crate::signals::armed().await;
+    let _stopping = crate::signals::guard();
+    let stop = crate::signals::tripped();
     let explorer = Explorer::new(backend.client.clone(), bound.port(), &target);
     let url = explorer
         .url(bound)

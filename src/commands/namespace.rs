@@ -247,8 +247,9 @@ async fn poll(
 ) -> Polled {
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start + timeout);
-    // One handler for the whole wait, so a Ctrl-C during a request is not lost.
-    let interrupted = tokio::signal::ctrl_c();
+    // Ctrl-C or SIGTERM ends the wait with a word on how to resume it.
+    let _stopping = crate::signals::guard();
+    let interrupted = crate::signals::tripped();
     tokio::pin!(interrupted);
     let mut current = namespace.clone();
     // The first check is at once: an emulator (`--local`) is ready by then, and the service
@@ -265,7 +266,7 @@ async fn poll(
         }
         tokio::select! {
             () = tokio::time::sleep_until((tokio::time::Instant::now() + delay).min(deadline)) => {}
-            _ = &mut interrupted => return Polled::Interrupted,
+            () = &mut interrupted => return Polled::Interrupted,
         }
         if start.elapsed() >= timeout {
             return Polled::TimedOut(current.status);
@@ -279,7 +280,7 @@ async fn poll(
         let checked = tokio::select! {
             checked = client.get_namespace(&namespace.id) => checked,
             () = tokio::time::sleep_until(deadline) => return Polled::TimedOut(current.status),
-            _ = &mut interrupted => return Polled::Interrupted,
+            () = &mut interrupted => return Polled::Interrupted,
         };
         current = match checked {
             Ok(found) => found,

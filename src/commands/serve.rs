@@ -128,7 +128,8 @@ async fn run(
         .await
         .map_err(|err| bind_error(err, addr))?;
     // Before the address is printed: whoever reads it may stop us at once.
-    let stop = crate::signals::armed().await;
+    let _stopping = crate::signals::guard();
+    let stop = crate::signals::tripped();
     let bound = emulator
         .local_addr()
         .context("cannot read the listening address")?;

@@ -33,32 +33,32 @@ use crate::ui::printer::Printer;
 /// Whether a copy is running: its own watcher then turns Ctrl-C into a clean stop.
 static COPYING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Runs a pull or push so that Ctrl-C (or SIGTERM) works in every phase. Once a copy has
-/// installed a signal handler, the signal no longer ends the process by itself; outside a copy
-/// (resolving, listing, comparing, asking for confirmation) a watcher of its own ends it with
-/// exit 130, and inside one the copy's rules apply (finish what is in flight, write the
-/// summary). The watcher is a task of its own, so a prompt blocked on stdin cannot hold it up.
+/// Runs a pull or push so that Ctrl-C (or SIGTERM) works in every phase. Inside a copy the
+/// copy's rules apply (finish what is in flight, write the summary); outside one (resolving,
+/// listing, comparing, asking for confirmation) the work is dropped where it stands and the
+/// run ends with exit 130. A prompt blocked on stdin cannot hold that up: it waits on a thread
+/// of its own.
 pub(crate) async fn stoppable(
     direction_is_push: bool,
     work: impl std::future::Future<Output = anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
     use std::sync::atomic::Ordering;
     let verb = if direction_is_push { "push" } else { "pull" };
-    let watcher = tokio::spawn(async move {
-        loop {
-            crate::signals::interrupted().await;
-            if !COPYING.load(Ordering::SeqCst) {
-                crate::ui::printer::stderr_line(&format!(
-                    "error: {verb} interrupted\nhint: Namespaces finished before it stay finished; run the same `{verb}` again to do the rest: it copies only what still differs."
-                ));
-                #[allow(clippy::exit)]
-                std::process::exit(Exit::Interrupted as i32);
-            }
-        }
-    });
-    let result = work.await;
-    watcher.abort();
-    result
+    let _stopping = crate::signals::guard();
+    tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => return result,
+        () = crate::signals::tripped() => {}
+    }
+    if COPYING.load(Ordering::SeqCst) {
+        // The copy stops cleanly and says so.
+        return work.await;
+    }
+    Err(UserError::new(Exit::Interrupted, format!("{verb} interrupted"))
+        .hint(format!(
+            "Namespaces finished before it stay finished; run the same `{verb}` again to do the rest: it copies only what still differs."
+        ))
+        .into())
 }
 
 /// [`sync::copy`], marked as running for [`stoppable`].

@@ -201,3 +201,28 @@ fn architecture_md_lists_every_layer() {
         );
     }
 }
+
+#[test]
+fn only_main_ends_the_process_and_only_signals_listens_for_signals() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        let relative = file.strip_prefix(&root).expect("under src");
+        let text = std::fs::read_to_string(file).expect("read");
+        for (index, line) in text.lines().enumerate() {
+            let ends = line.contains("process::exit") && relative != Path::new("main.rs");
+            let listens = line.contains("tokio::signal") && relative != Path::new("signals.rs");
+            if ends || listens {
+                found.push(format!(
+                    "src/{}:{}: {}",
+                    relative.display(),
+                    index + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

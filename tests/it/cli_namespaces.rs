@@ -302,3 +302,49 @@ fn delete_json_is_the_deleting_namespace() {
     assert_eq!(deleted["id"], id.as_str());
     assert_eq!(deleted["status"], "deleting");
 }
+
+/// One stop for every command (issue #24): `wait` stops on SIGTERM as on Ctrl-C, and a command
+/// with nothing to finish ends at once with 130 on either.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_a_wait_and_any_command_with_exit_130() {
+    let kv = Kv::with(Config {
+        provision_delay: Duration::from_secs(60),
+        ..Config::in_memory()
+    });
+    let id = kv.api.create("slow");
+    let mut child = kv
+        .std_cmd()
+        .args(["storage", "kv", "wait", &id])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    std::thread::sleep(Duration::from_millis(500));
+    crate::support::cli::send_signal(&child, "TERM");
+    let stderr = crate::support::cli::stderr_of(&mut child);
+    assert_eq!(child.wait().expect("exits").code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("error: interrupted while waiting for namespace `slow`\n"),
+        "{stderr}"
+    );
+    // `key put --path -` on a pipe that never ends holds no guard: it ends at once.
+    for signal in ["INT", "TERM"] {
+        let mut child = kv
+            .std_cmd()
+            .args(["storage", "kv", "key", "put", &id, "k", "--path", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starts");
+        std::thread::sleep(Duration::from_millis(300));
+        crate::support::cli::send_signal(&child, signal);
+        let stderr = crate::support::cli::stderr_of(&mut child);
+        assert_eq!(
+            child.wait().expect("exits").code(),
+            Some(130),
+            "{signal}: {stderr}"
+        );
+    }
+}
