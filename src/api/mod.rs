@@ -2,5 +2,6 @@
 //! TTLs, shared by the client and the emulator.
 
 pub(crate) mod digest;
+pub(crate) mod host;
 pub(crate) mod rules;
 pub(crate) mod types;

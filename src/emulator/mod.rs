@@ -75,33 +75,18 @@ pub enum AllowedHosts {
 impl AllowedHosts {
     /// Whether a request with this `Host` (or `:authority`) is answered.
     pub fn allows(&self, host: &str) -> bool {
-        let name = host_name(host);
         match self {
             Self::Any => true,
             Self::Loopback(extra) => {
-                name.eq_ignore_ascii_case("localhost")
-                    || name
-                        .parse::<std::net::IpAddr>()
-                        .is_ok_and(|ip| ip.is_loopback())
-                    || extra
-                        .iter()
-                        .any(|allowed| host_name(allowed).eq_ignore_ascii_case(name))
+                crate::api::host::is_loopback(host)
+                    || crate::api::host::host_name(host).is_some_and(|name| {
+                        extra.iter().any(|allowed| {
+                            crate::api::host::host_name(allowed)
+                                .is_some_and(|allowed| allowed.eq_ignore_ascii_case(name))
+                        })
+                    })
             }
         }
-    }
-}
-
-/// `host:port`, `[::1]:port` or `host` without its port and brackets.
-fn host_name(host: &str) -> &str {
-    let host = host.trim();
-    if let Some(rest) = host.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.contains(':') => {
-            name
-        }
-        _ => host,
     }
 }
 
