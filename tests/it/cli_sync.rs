@@ -1,87 +1,15 @@
 //! `pull`, `push` and `diff` (issue #16): an in-process emulator plays the service, and the
 //! binary's `--local` emulator holds local state in the project's state directory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::cli::{Kv, outcome};
+use crate::support::project::Project;
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\xff\xfe";
-
-/// A service with namespace `my-cache` bound as `MY_CACHE` in the project's func.toml.
-struct Project {
-    kv: Kv,
-    id: String,
-}
-
-impl Project {
-    fn new() -> Self {
-        let kv = Kv::start();
-        let id = kv.api.create("my-cache");
-        std::fs::write(
-            kv.path().join("func.toml"),
-            format!("[edge_compute]\nfunc_name = \"f\"\n\n[storage.kv.MY_CACHE]\nid = \"{id}\"\n"),
-        )
-        .expect("func.toml");
-        Self { kv, id }
-    }
-
-    /// Writes a key on the service, with a content type.
-    fn service_put(&self, key: &str, value: &[u8], content_type: &str) {
-        let response = self
-            .kv
-            .api
-            .req(Method::PUT, &format!("/storage/kvs/{}/keys/{key}", self.id))
-            .header("content-type", content_type)
-            .body(value.to_vec())
-            .send()
-            .expect("PUT");
-        assert!(response.status().is_success(), "{}", response.status());
-    }
-
-    fn service_get(&self, key: &str) -> (u16, Vec<u8>) {
-        let response = self
-            .kv
-            .api
-            .get(&format!("/storage/kvs/{}/keys/{key}", self.id));
-        let status = response.status().as_u16();
-        (status, response.bytes().expect("body").to_vec())
-    }
-
-    fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
-        outcome(&self.kv.run(args))
-    }
-
-    fn local(&self, args: &[&str]) -> (Option<i32>, String, String) {
-        let mut all = vec!["--local"];
-        all.extend(args);
-        self.run(&all)
-    }
-
-    fn state(&self) -> PathBuf {
-        self.kv.path().join(".telnyx-edge/state")
-    }
-
-    /// Every local key of the namespace with the time (ms) it was last written.
-    fn local_writes(&self) -> Vec<(String, i64)> {
-        let db = rusqlite::Connection::open(self.state().join("kv.sqlite3")).expect("db");
-        let mut statement = db
-            .prepare("SELECT key, updated_ms FROM kv WHERE ns = ?1 ORDER BY key")
-            .expect("query");
-        statement
-            .query_map([&self.id], |row| Ok((row.get(0)?, row.get(1)?)))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("rows")
-    }
-
-    fn requests(&self) -> u64 {
-        self.kv.api.stats().requests
-    }
-}
 
 /// Past the time a pull waits before it trusts a listed `updated_at` (`local::seen`).
 fn settle() {
@@ -99,8 +27,8 @@ fn lines(path: &Path) -> Vec<Value> {
 #[test]
 fn pull_copies_bytes_and_content_types_and_a_second_pull_reads_only_the_key_list() {
     let project = Project::new();
-    project.service_put("greeting", b"hello", "text/plain");
-    project.service_put("logo.png", PNG, "image/png");
+    project.service_put_typed("greeting", b"hello", "text/plain");
+    project.service_put_typed("logo.png", PNG, "image/png");
     settle();
     let (code, stdout, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
@@ -146,7 +74,7 @@ fn pull_copies_bytes_and_content_types_and_a_second_pull_reads_only_the_key_list
 
     // A change of the same size is seen by its `updated_at`, and only that key is written.
     std::thread::sleep(Duration::from_millis(1100));
-    project.service_put("greeting", b"hallo", "text/plain");
+    project.service_put_typed("greeting", b"hallo", "text/plain");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "MY_CACHE"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
@@ -163,8 +91,8 @@ fn pull_copies_bytes_and_content_types_and_a_second_pull_reads_only_the_key_list
 #[test]
 fn without_what_the_last_pull_saw_values_are_compared_and_equal_ones_not_rewritten() {
     let project = Project::new();
-    project.service_put("a", b"one", "text/plain");
-    project.service_put("b", b"two", "application/json");
+    project.service_put_typed("a", b"one", "text/plain");
+    project.service_put_typed("b", b"two", "application/json");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
     let writes = project.local_writes();
@@ -180,7 +108,7 @@ fn without_what_the_last_pull_saw_values_are_compared_and_equal_ones_not_rewritt
     assert_eq!(project.requests() - before, 4);
     assert_eq!(project.local_writes(), writes);
     // A content type alone is a change.
-    project.service_put("b", b"two", "text/plain");
+    project.service_put_typed("b", b"two", "text/plain");
     let (_, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert!(
         stderr.contains("0 added, 1 changed, 0 deleted, 1 unchanged"),
@@ -191,8 +119,8 @@ fn without_what_the_last_pull_saw_values_are_compared_and_equal_ones_not_rewritt
 #[test]
 fn local_only_keys_stay_even_with_delete_and_a_prefix_limits_the_pull() {
     let project = Project::new();
-    project.service_put("config/a", b"1", "text/plain");
-    project.service_put("users/1", b"u", "text/plain");
+    project.service_put_typed("config/a", b"1", "text/plain");
+    project.service_put_typed("users/1", b"u", "text/plain");
     let (code, _, stderr) =
         project.local(&["storage", "kv", "put", "MY_CACHE", "config/local", "x"]);
     assert_eq!(code, Some(0), "{stderr}");
@@ -233,7 +161,7 @@ fn local_only_keys_stay_even_with_delete_and_a_prefix_limits_the_pull() {
 #[test]
 fn a_dry_run_pull_prints_the_diff_and_writes_nothing() {
     let project = Project::new();
-    project.service_put("k", b"v", "text/plain");
+    project.service_put_typed("k", b"v", "text/plain");
     let (code, stdout, stderr) = project.run(&["storage", "kv", "pull", "--dry-run"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(
@@ -263,9 +191,9 @@ fn a_dry_run_pull_prints_the_diff_and_writes_nothing() {
 #[test]
 fn push_shows_its_plan_refuses_without_a_terminal_and_with_yes_makes_the_service_equal() {
     let project = Project::new();
-    project.service_put("same", b"s", "text/plain");
-    project.service_put("old", b"o", "text/plain");
-    project.service_put("edited", b"before", "text/plain");
+    project.service_put_typed("same", b"s", "text/plain");
+    project.service_put_typed("old", b"o", "text/plain");
+    project.service_put_typed("edited", b"before", "text/plain");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
     for (key, value) in [("new", "n"), ("edited", "after!")] {
@@ -296,9 +224,9 @@ fn push_shows_its_plan_refuses_without_a_terminal_and_with_yes_makes_the_service
     // Only reads: the namespace, the key list and the three values whose sides depend on them
     // (the pull saw them written less than two seconds before, so it did not vouch for them).
     assert_eq!(project.requests() - before, 5);
-    assert_eq!(project.service_get("edited"), (200, b"before".to_vec()));
-    assert_eq!(project.service_get("new").0, 404);
-    assert_eq!(project.service_get("old").0, 200);
+    assert_eq!(project.service_get_raw("edited"), (200, b"before".to_vec()));
+    assert_eq!(project.service_get_raw("new").0, 404);
+    assert_eq!(project.service_get_raw("old").0, 200);
 
     let (code, dry, stderr) = project.run(&["storage", "kv", "push", "--delete", "--dry-run"]);
     assert_eq!(code, Some(0), "{stderr}");
@@ -316,9 +244,9 @@ fn push_shows_its_plan_refuses_without_a_terminal_and_with_yes_makes_the_service
     assert_eq!(summary[0]["deleted"], 1);
     assert_eq!(summary[0]["unchanged"], 1);
     assert_eq!(summary[0]["failed"], 0);
-    assert_eq!(project.service_get("edited"), (200, b"after!".to_vec()));
-    assert_eq!(project.service_get("new"), (200, b"n".to_vec()));
-    assert_eq!(project.service_get("old").0, 404);
+    assert_eq!(project.service_get_raw("edited"), (200, b"after!".to_vec()));
+    assert_eq!(project.service_get_raw("new"), (200, b"n".to_vec()));
+    assert_eq!(project.service_get_raw("old").0, 404);
     let (code, stdout, stderr) =
         project.run(&["storage", "kv", "diff", "remote:MY_CACHE", "local:MY_CACHE"]);
     assert_eq!((code, stdout.as_str()), (Some(0), ""), "{stderr}");
@@ -488,14 +416,14 @@ fn ctrl_c_stops_a_pull_and_lists_the_keys_not_copied() {
 #[test]
 fn push_leaves_alone_what_the_service_changed_since_the_last_pull_unless_forced() {
     let project = Project::new();
-    project.service_put("flag", b"off", "text/plain");
-    project.service_put("stale", b"s", "text/plain");
+    project.service_put_typed("flag", b"off", "text/plain");
+    project.service_put_typed("stale", b"s", "text/plain");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
     // Production moves on (a new `updated_at`), and a key appears there.
     std::thread::sleep(Duration::from_millis(1100));
-    project.service_put("flag", b"on-prod", "text/plain");
-    project.service_put("theirs", b"t", "text/plain");
+    project.service_put_typed("flag", b"on-prod", "text/plain");
+    project.service_put_typed("theirs", b"t", "text/plain");
     project
         .kv
         .api
@@ -519,24 +447,24 @@ fn push_leaves_alone_what_the_service_changed_since_the_last_pull_unless_forced(
     let summary: Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(summary[0]["added"], 1);
     assert_eq!(summary[0]["held"], 3);
-    assert_eq!(project.service_get("flag"), (200, b"on-prod".to_vec()));
-    assert_eq!(project.service_get("theirs").0, 200);
-    assert_eq!(project.service_get("stale").0, 404);
-    assert_eq!(project.service_get("mine"), (200, b"m".to_vec()));
+    assert_eq!(project.service_get_raw("flag"), (200, b"on-prod".to_vec()));
+    assert_eq!(project.service_get_raw("theirs").0, 200);
+    assert_eq!(project.service_get_raw("stale").0, 404);
+    assert_eq!(project.service_get_raw("mine"), (200, b"m".to_vec()));
 
     // A push's own writes are not taken for someone else's the next time.
     let (code, _, _) = project.local(&["storage", "kv", "put", "MY_CACHE", "mine", "m2"]);
     assert_eq!(code, Some(0));
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(project.service_get("mine"), (200, b"m2".to_vec()));
+    assert_eq!(project.service_get_raw("mine"), (200, b"m2".to_vec()));
 
     // --force makes the service a copy of local state.
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--delete", "--force", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(project.service_get("flag"), (200, b"off".to_vec()));
-    assert_eq!(project.service_get("theirs").0, 404);
-    assert_eq!(project.service_get("stale"), (200, b"s".to_vec()));
+    assert_eq!(project.service_get_raw("flag"), (200, b"off".to_vec()));
+    assert_eq!(project.service_get_raw("theirs").0, 404);
+    assert_eq!(project.service_get_raw("stale"), (200, b"s".to_vec()));
 }
 
 #[test]
@@ -584,7 +512,7 @@ fn a_dry_run_pull_creates_no_local_namespace_even_with_state() {
 #[test]
 fn diff_under_local_mode_still_finds_the_service_at_its_base_url() {
     let project = Project::new();
-    project.service_put("k", b"v", "text/plain");
+    project.service_put_typed("k", b"v", "text/plain");
     let output = project
         .kv
         .cmd()
@@ -607,7 +535,7 @@ fn diff_under_local_mode_still_finds_the_service_at_its_base_url() {
 #[test]
 fn a_key_no_request_can_address_is_reported_once_and_listed_without_stopping_the_pull() {
     let project = Project::new();
-    project.service_put("good", b"g", "text/plain");
+    project.service_put_typed("good", b"g", "text/plain");
     // `.` and `..` are stored by a raw client; the CLI refuses to address them.
     for encoded in ["%2E", "%2E%2E"] {
         let (status, _) = crate::support::api::raw_request(
@@ -665,14 +593,14 @@ fn push_carries_a_local_keys_remaining_ttl() {
     assert_eq!(code, Some(0));
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(project.service_get("session"), (200, b"s".to_vec()));
+    assert_eq!(project.service_get_raw("session"), (200, b"s".to_vec()));
     std::thread::sleep(Duration::from_millis(2300));
     assert_eq!(
-        project.service_get("session").0,
+        project.service_get_raw("session").0,
         404,
         "it expires on the service too"
     );
-    assert_eq!(project.service_get("kept"), (200, b"k".to_vec()));
+    assert_eq!(project.service_get_raw("kept"), (200, b"k".to_vec()));
 }
 
 #[cfg(unix)]
@@ -724,7 +652,7 @@ fn ctrl_c_between_copies_still_stops_a_pull() {
 #[test]
 fn a_key_the_service_deleted_and_a_pull_kept_is_not_pushed_back() {
     let project = Project::new();
-    project.service_put("old", b"o", "text/plain");
+    project.service_put_typed("old", b"o", "text/plain");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
     project
@@ -745,5 +673,5 @@ fn a_key_the_service_deleted_and_a_pull_kept_is_not_pushed_back() {
         ),
         "{stderr}"
     );
-    assert_eq!(project.service_get("old").0, 404);
+    assert_eq!(project.service_get_raw("old").0, 404);
 }

@@ -3,108 +3,12 @@
 //! holds local state in the project's state directory.
 
 use std::io::BufRead as _;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
 use serde_json::Value;
 
 use crate::support::cli::{Kv, outcome};
-
-/// A service with namespace `my-cache` bound as `MY_CACHE` in the project's func.toml.
-pub struct Project {
-    pub kv: Kv,
-    pub id: String,
-}
-
-impl Project {
-    pub fn new() -> Self {
-        Self::with(telnyx_edge::emulator::Config::in_memory())
-    }
-
-    pub fn with(config: telnyx_edge::emulator::Config) -> Self {
-        let kv = Kv::with(config);
-        let id = kv.api.create("my-cache");
-        std::fs::write(
-            kv.path().join("func.toml"),
-            format!("[edge_compute]\nfunc_name = \"f\"\n\n[storage.kv.MY_CACHE]\nid = \"{id}\"\n"),
-        )
-        .expect("func.toml");
-        Self { kv, id }
-    }
-
-    pub fn service_put(&self, key: &str, value: &[u8]) {
-        let response = self
-            .kv
-            .api
-            .req(Method::PUT, &format!("/storage/kvs/{}/keys/{key}", self.id))
-            .header("content-type", "text/plain")
-            .body(value.to_vec())
-            .send()
-            .expect("PUT");
-        assert!(response.status().is_success(), "{}", response.status());
-    }
-
-    pub fn service_delete(&self, key: &str) {
-        let response = self
-            .kv
-            .api
-            .delete(&format!("/storage/kvs/{}/keys/{key}", self.id));
-        assert!(response.status().is_success(), "{}", response.status());
-    }
-
-    /// The service's value of `key`, `None` when it has none.
-    pub fn service_get(&self, key: &str) -> Option<Vec<u8>> {
-        let response = self
-            .kv
-            .api
-            .get(&format!("/storage/kvs/{}/keys/{key}", self.id));
-        match response.status().as_u16() {
-            404 => None,
-            200 => Some(response.bytes().expect("body").to_vec()),
-            status => panic!("GET {key}: {status}"),
-        }
-    }
-
-    pub fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
-        outcome(&self.kv.run(args))
-    }
-
-    pub fn local(&self, args: &[&str]) -> (Option<i32>, String, String) {
-        let mut all = vec!["--local"];
-        all.extend(args);
-        self.run(&all)
-    }
-
-    pub fn local_put(&self, key: &str, value: &str) {
-        let (code, _, stderr) = self.local(&["storage", "kv", "put", "MY_CACHE", key, value]);
-        assert_eq!(code, Some(0), "{stderr}");
-    }
-
-    pub fn state(&self) -> PathBuf {
-        self.kv.path().join(".telnyx-edge/state")
-    }
-
-    /// Local state's value of `key`, read from its store (no process started).
-    pub fn local_get(&self, key: &str) -> Option<Vec<u8>> {
-        self.local_row(key).map(|(value, _)| value)
-    }
-
-    /// Local state's value of `key` and when it expires (Unix ms).
-    pub fn local_row(&self, key: &str) -> Option<(Vec<u8>, Option<i64>)> {
-        let path = self.state().join("kv.sqlite3");
-        if !path.exists() {
-            return None;
-        }
-        let db = rusqlite::Connection::open(path).expect("db");
-        db.query_row(
-            "SELECT value, expires_ms FROM kv WHERE ns = ?1 AND key = ?2",
-            [&self.id, key],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .ok()
-    }
-}
+use crate::support::project::Project;
 
 /// Waits until the next second of the wall clock has just begun, so that the next few steps
 /// (well under a second) share one `updated_at`.

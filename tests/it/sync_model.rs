@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::cli_sync_merge::Project;
+use crate::support::project::Project;
 
 const KEYS: [&str; 3] = ["k0", "k1", "k2"];
 
