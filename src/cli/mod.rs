@@ -418,24 +418,26 @@ pub(crate) enum KvCommand {
     ///
     /// Each namespace goes into its local mirror, the namespace with the same id (created when
     /// missing), so `--local` and `serve` see the service's data at once. With no NAMESPACE,
-    /// every binding of func.toml. Values and content types are copied byte for byte; keys
-    /// whose local value is already the same are not written, and a pull with nothing new
-    /// reads only the key list. Keys only in local state stay unless `--delete`. TTLs cannot be
-    /// read from the API, so local copies do not expire.
+    /// every binding of func.toml. A three-way merge against the last sync: the service's
+    /// changes since then are copied byte for byte (its deletions with `--delete`); local edits
+    /// not pushed yet are left alone and listed; keys changed on both sides are conflicts, left
+    /// alone (exit 1) unless `--force`. A pull with nothing new reads only the key list.
     Pull(SyncArgs),
     /// Copy namespaces from local state to the service
     ///
-    /// The reverse of `pull`: writes each local namespace into the namespace with the same id on
-    /// the service. It always shows the plan first (keys to add, change and, with `--delete`,
-    /// remove) and asks; without a terminal it needs `--yes`. `--dry-run` prints the plan only.
-    /// Keys that changed on the service since the last pull are left alone unless `--force`,
-    /// so a push never silently undoes someone else's write. A local key's remaining TTL goes
-    /// with it.
+    /// The reverse of `pull`: sends local state's changes since the last sync into the
+    /// namespace with the same id on the service. It always shows the plan first (keys to add,
+    /// change and, with `--delete`, remove) and asks; without a terminal it needs `--yes`.
+    /// `--dry-run` prints the plan only. The service's own changes are left alone and listed,
+    /// keys changed on both sides are conflicts (exit 1) unless `--force`, and each key is
+    /// checked again just before it is written, so a push never silently undoes someone else's
+    /// write. A local key's remaining TTL goes with it.
     Push(SyncArgs),
     /// Compare two namespaces, each on the service or in local state
     ///
     /// Prints the keys that differ: `added` (only in B), `changed` (both, with other bytes or
-    /// another content type) and `removed` (only in A), so B is what A would become. A side is
+    /// another content type), `removed` (only in A) and `ttl` (the same value with other
+    /// expiries, where both sides can tell), so B is what A would become. A side is
     /// `local:NAMESPACE` or `remote:NAMESPACE`; a plain NAMESPACE is on the service, or local
     /// with `--local`. Exits 0 when they are equal and 1 when they differ, like diff(1); other
     /// failures keep their own exit codes (2 and up).
@@ -749,7 +751,7 @@ pub(crate) struct SyncArgs {
     #[arg(long, value_name = "P", value_parser = prefix)]
     pub prefix: Option<String>,
 
-    /// Also delete the keys the other side does not have
+    /// Also make the deletions the source side made since the last sync
     #[arg(long)]
     pub delete: bool,
 
