@@ -17,7 +17,14 @@ const CHUNK: usize = 1024;
 /// Chunks a producer may run ahead of the merge.
 const AHEAD: usize = 2;
 
-type Chunk<T> = anyhow::Result<Vec<(String, T)>>;
+/// What a producer sends: rows, then `End` (a producer that stops without it, by panicking
+/// say, must not pass for a complete listing).
+enum Message<T> {
+    Rows(Vec<(String, T)>),
+    End,
+}
+
+type Chunk<T> = anyhow::Result<Message<T>>;
 
 /// Keys in ascending bytewise order, each with what its side knows of it.
 pub(crate) struct Sorted<T> {
@@ -45,15 +52,16 @@ impl<T> Feed<T> {
         self.chunk.push((key, value));
         if self.chunk.len() >= CHUNK {
             let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
-            return Ok(self.tx.send(Ok(chunk)).is_ok());
+            return Ok(self.tx.send(Ok(Message::Rows(chunk))).is_ok());
         }
         Ok(true)
     }
 
     fn finish(self) {
         if !self.chunk.is_empty() {
-            let _ = self.tx.send(Ok(self.chunk));
+            let _ = self.tx.send(Ok(Message::Rows(self.chunk)));
         }
+        let _ = self.tx.send(Ok(Message::End));
     }
 }
 
@@ -97,8 +105,16 @@ impl<T: Send + 'static> Sorted<T> {
                 return Ok(());
             };
             match rx.recv() {
-                Ok(chunk) => self.buf.extend(chunk?),
-                Err(_) => self.rx = None,
+                Ok(Ok(Message::Rows(rows))) => self.buf.extend(rows),
+                Ok(Ok(Message::End)) => self.rx = None,
+                Ok(Err(err)) => {
+                    self.rx = None;
+                    return Err(err);
+                }
+                Err(_) => {
+                    self.rx = None;
+                    anyhow::bail!("a reader of keys stopped before the end of its keys");
+                }
             }
         }
         Ok(())
@@ -150,7 +166,17 @@ impl Spill {
         let path = tempfile::Builder::new()
             .prefix("telnyx-edge-listing-")
             .suffix(".sqlite3")
-            .tempfile()?
+            .tempfile()
+            .map_err(|err| {
+                crate::error::UserError::new(
+                    crate::error::Exit::Failure,
+                    format!(
+                        "cannot create a scratch file in `{}` for the service's key list: {err}",
+                        std::env::temp_dir().display()
+                    ),
+                )
+                .hint("Set TMPDIR to a writable directory with room for about 100 bytes a key.")
+            })?
             .into_temp_path();
         let conn = Connection::open(&path)?;
         let path = if cfg!(unix) {
@@ -204,18 +230,26 @@ impl Spill {
     pub(crate) fn sorted(self) -> Sorted<Meta> {
         let Self { conn, _path: path } = self;
         Sorted::spawn(move |feed| {
-            let _path = path;
-            let mut statement =
-                conn.prepare("SELECT key, size, updated_at, listed_at FROM listing ORDER BY key")?;
-            let mut rows = statement.query([])?;
-            while let Some(row) = rows.next()? {
-                if !feed.push(row.get(0)?, meta(row)?)? {
-                    break;
-                }
-            }
-            Ok(())
+            let result = read_listing(&conn, feed);
+            // The file goes once SQLite has let go of it (Windows cannot remove an open file).
+            drop(conn);
+            drop(path);
+            result
         })
     }
+}
+
+/// The spilled listing in key order (the scratch file is this process's alone: no lock matters).
+fn read_listing(conn: &Connection, feed: &mut Feed<Meta>) -> anyhow::Result<()> {
+    let mut statement =
+        conn.prepare("SELECT key, size, updated_at, listed_at FROM listing ORDER BY key")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        if !feed.push(row.get(0)?, meta(row)?)? {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn meta(row: &rusqlite::Row<'_>) -> rusqlite::Result<Meta> {

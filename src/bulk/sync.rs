@@ -587,6 +587,27 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_that_dies_is_an_error_not_the_end_of_its_keys() {
+        let a = Sorted::spawn(|feed| {
+            feed.push("a".to_owned(), Meta::default())?;
+            // As a panic would: the thread ends without saying the keys are all there.
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            let _ = std::panic::catch_unwind(|| ());
+            Err(anyhow::anyhow!("the disk went away"))
+        });
+        let err = plan(a, Sorted::empty()).expect_err("died");
+        assert_eq!(err.to_string(), "the disk went away");
+        let b: Sorted<Meta> = Sorted::spawn(|_| -> anyhow::Result<()> {
+            std::panic::resume_unwind(Box::new("reader panicked"))
+        });
+        let err = plan(Sorted::empty(), b).expect_err("panicked");
+        assert_eq!(
+            err.to_string(),
+            "a reader of keys stopped before the end of its keys"
+        );
+    }
+
+    #[test]
     fn keys_merge_bytewise_like_the_service_lists_them() {
         // `Z` (0x5a) sorts before `a` (0x61) bytewise.
         let a = listing(&[("Z", 1, None), ("a", 1, None)]);

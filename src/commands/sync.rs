@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::api::types::NamespaceStatus;
 use crate::bulk::run::{Options, Summary};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::api::digest::Digest;
 use crate::bulk::merge::{self, Decided, Merge, Sides};
@@ -178,7 +179,7 @@ fn ready(target: &Target, status: NamespaceStatus) -> Result<(), UserError> {
 /// Every key of local namespace `ns` under `prefix`, with digests, from the store itself, in
 /// key order. A namespace local state does not have is an error, or with `missing_is_empty`
 /// (a dry-run pull, which creates nothing) no keys.
-fn local_sorted(
+async fn local_sorted(
     local: &Backend,
     ns: &str,
     label: &str,
@@ -188,6 +189,17 @@ fn local_sorted(
     let Some(store) = local.store().cloned() else {
         anyhow::bail!("local state is not open");
     };
+    // Said at once, before the service is listed.
+    let checking = Arc::clone(&store);
+    let id = ns.to_owned();
+    let now_ms = crate::emulator::now_ms();
+    let usable = tokio::task::spawn_blocking(move || checking.check(&id, now_ms))
+        .await
+        .context("the local store's reader stopped")?
+        .context("cannot read local state")?;
+    if usable.is_err() && !missing_is_empty {
+        return Err(no_local_namespace(label, ns).into());
+    }
     let (id, label, prefix) = (ns.to_owned(), label.to_owned(), prefix.to_owned());
     Ok(Sorted::spawn(move |feed| {
         let now_ms = crate::emulator::now_ms();
@@ -226,15 +238,18 @@ fn local_sorted(
             return Err(err);
         }
         if usable.is_err() && !missing_is_empty {
-            return Err(UserError::new(
-                Exit::NotFound,
-                format!("there is no local KV namespace `{label}` (id {id})"),
-            )
-            .hint("`telnyx-edge storage kv pull NAMESPACE` creates it from the service; `telnyx-edge --local storage kv create --name NAME` creates a new one.")
-            .into());
+            return Err(no_local_namespace(&label, &id).into());
         }
         Ok(())
     }))
+}
+
+fn no_local_namespace(label: &str, id: &str) -> UserError {
+    UserError::new(
+        Exit::NotFound,
+        format!("there is no local KV namespace `{label}` (id {id})"),
+    )
+    .hint("`telnyx-edge storage kv pull NAMESPACE` creates it from the service; `telnyx-edge --local storage kv create --name NAME` creates a new one.")
 }
 
 /// Every key of service namespace `ns` under `prefix`, as listed, spilled to a scratch file.
@@ -445,7 +460,7 @@ pub(crate) async fn diff(
         let target = target::id(backend, spec).await?;
         // A service's listing is spilled to a scratch file, read back in key order.
         let listing = if is_local {
-            local_sorted(backend, &target.id, &target.label, &prefix, false)?
+            local_sorted(backend, &target.id, &target.label, &prefix, false).await?
         } else {
             let state_dir = backend::local_state_dir(backend.func_toml.as_deref())?;
             let record = Record::new(&state_dir, backend.client.base_url(), &target.id);
@@ -732,11 +747,11 @@ async fn plan_sync(
     };
     // A dry-run pull creates nothing, so the mirror may not exist yet.
     let missing_is_empty = run.dry_run && run.direction == Direction::Pull;
-    let local_keys = local_sorted(local, &target.id, label, run.prefix, missing_is_empty)?;
-    let bases = record_sorted(&record, run.prefix)?;
+    let local_keys = local_sorted(local, &target.id, label, run.prefix, missing_is_empty).await?;
     let remote_keys = remote_listing(remote, &target.id, label, run.prefix)
         .await?
         .sorted();
+    let bases = record_sorted(&record, run.prefix)?;
     let mut building = Building::new(run);
     let (mut plan, mut building) = merged(move || {
         let plan = merge::plan(local_keys, remote_keys, bases, &mut |decided| {

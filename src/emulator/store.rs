@@ -554,7 +554,10 @@ impl Store {
     }
 
     /// Every live key of `ns` under `prefix`, in key order, with its size, digest and expiry:
-    /// passed to `each` one at a time (it returns `false` to stop), none of them kept.
+    /// passed to `each` one at a time (it returns `false` to stop), none of them kept. Read a
+    /// chunk at a time, each chunk its own short read, so that a slow `each` (a merge waiting
+    /// on another stream) never holds a view of the database open: writers go on, and the
+    /// write-ahead log can be folded back meanwhile.
     pub(crate) fn each_digest(
         &self,
         ns: &str,
@@ -562,61 +565,63 @@ impl Store {
         now: i64,
         each: &mut dyn FnMut(KeyDigest) -> bool,
     ) -> Result<Result<(), Unusable>, StoreError> {
-        if self.readers.is_none() {
-            // In memory, reads share the writer's connection: collected first, so that a slow
-            // `each` (a merge waiting on another stream of this store) never holds it.
-            let mut rows = Vec::new();
-            let usable = self.each_row(ns, prefix, now, &mut |row| {
-                rows.push(row);
-                true
+        const CHUNK: i64 = 1024;
+        let mut after: Option<String> = None;
+        loop {
+            let rows = self.read(|conn| {
+                if let Err(unusable) = usable(conn, ns, now)? {
+                    return Ok(Err(unusable));
+                }
+                let upper = format!("{prefix}{AFTER_ALL_KEYS}");
+                let mut statement = conn.prepare_cached(
+                    "SELECT key, value, content_type, expires_ms FROM kv
+                     WHERE ns = ?1 AND key >= ?2 AND key < ?3 AND substr(key, 1, ?4) = ?2
+                       AND (expires_ms IS NULL OR expires_ms > ?5)
+                       AND (?6 IS NULL OR key > ?6)
+                     ORDER BY key LIMIT ?7",
+                )?;
+                let mut rows = statement.query(params![
+                    ns,
+                    prefix,
+                    upper,
+                    prefix.chars().count() as i64,
+                    now,
+                    after,
+                    CHUNK
+                ])?;
+                let mut chunk = Vec::new();
+                while let Some(row) = rows.next()? {
+                    let key: String = row.get(0)?;
+                    let value = row.get_ref(1)?.as_blob().unwrap_or_default();
+                    let content_type: String = row.get(2)?;
+                    let digest = crate::api::digest::Digest::of(Some(&content_type), value);
+                    let expires_ms: Option<i64> = row.get(3)?;
+                    chunk.push((key, value.len() as u64, digest, expires_ms));
+                }
+                Ok(Ok(chunk))
             })?;
+            let rows = match rows {
+                Ok(rows) => rows,
+                Err(unusable) if after.is_none() => return Ok(Err(unusable)),
+                // Deleted meanwhile: what was read is all there was.
+                Err(_) => return Ok(Ok(())),
+            };
+            let full = rows.len() as i64 == CHUNK;
+            after = rows.last().map(|(key, ..)| key.clone());
             for row in rows {
                 if !each(row) {
-                    break;
+                    return Ok(Ok(()));
                 }
             }
-            return Ok(usable);
+            if !full {
+                return Ok(Ok(()));
+            }
         }
-        self.each_row(ns, prefix, now, each)
     }
 
-    fn each_row(
-        &self,
-        ns: &str,
-        prefix: &str,
-        now: i64,
-        each: &mut dyn FnMut(KeyDigest) -> bool,
-    ) -> Result<Result<(), Unusable>, StoreError> {
-        self.read(|conn| {
-            if let Err(unusable) = usable(conn, ns, now)? {
-                return Ok(Err(unusable));
-            }
-            let upper = format!("{prefix}{AFTER_ALL_KEYS}");
-            let mut statement = conn.prepare_cached(
-                "SELECT key, value, content_type, expires_ms FROM kv
-                 WHERE ns = ?1 AND key >= ?2 AND key < ?3 AND substr(key, 1, ?4) = ?2
-                   AND (expires_ms IS NULL OR expires_ms > ?5)
-                 ORDER BY key",
-            )?;
-            let mut rows = statement.query(params![
-                ns,
-                prefix,
-                upper,
-                prefix.chars().count() as i64,
-                now
-            ])?;
-            while let Some(row) = rows.next()? {
-                let key: String = row.get(0)?;
-                let value = row.get_ref(1)?.as_blob().unwrap_or_default();
-                let content_type: String = row.get(2)?;
-                let digest = crate::api::digest::Digest::of(Some(&content_type), value);
-                let expires_ms: Option<i64> = row.get(3)?;
-                if !each((key, value.len() as u64, digest, expires_ms)) {
-                    break;
-                }
-            }
-            Ok(Ok(()))
-        })
+    /// Whether namespace `ns` can be read now (it exists and is ready).
+    pub(crate) fn check(&self, ns: &str, now: i64) -> Result<Result<(), Unusable>, StoreError> {
+        self.read(|conn| usable(conn, ns, now))
     }
 
     /// Copies what the write-ahead log holds into the database without blocking writers or

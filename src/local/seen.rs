@@ -79,6 +79,9 @@ pub(crate) fn origin(base_url: &str) -> String {
     text.trim_end_matches('/').to_owned()
 }
 
+/// One chunk of a record read in key order: the rows kept, how many were read, the last key.
+type Chunk = (Vec<(String, Base)>, i64, Option<String>);
+
 /// A namespace's sync lock, held until dropped.
 #[derive(Debug)]
 pub(crate) struct RunLock {
@@ -191,26 +194,39 @@ impl Record {
     }
 
     /// The bases of every key that starts with `prefix`, in key order, handed to `each` one at
-    /// a time (it returns `false` to stop), none kept: blocks, for a thread of its own. A
-    /// record that does not exist is empty; one that cannot be read is an error (treating it
-    /// as empty would only cost conflicts, but a broken file deserves a word).
+    /// a time (it returns `false` to stop), none kept: blocks, for a thread of its own. Read a
+    /// chunk at a time, each chunk its own short read, so that a slow `each` never keeps other
+    /// runs from writing the record. A record that does not exist is empty; one that cannot be
+    /// read is an error (treating it as empty would only cost conflicts, but a broken file
+    /// deserves a word).
     pub(crate) fn each(
         &self,
         prefix: &str,
         each: &mut dyn FnMut(String, Base) -> anyhow::Result<bool>,
     ) -> anyhow::Result<()> {
-        let read =
-            |each: &mut dyn FnMut(String, Base) -> anyhow::Result<bool>| -> anyhow::Result<()> {
-                let Some(conn) = self.open(false)? else {
-                    return Ok(());
-                };
-                let mut statement = conn.prepare(
+        const CHUNK: i64 = 1024;
+        let Some(conn) = self
+            .open(false)
+            .map_err(|err| self.error("cannot read", &err))?
+        else {
+            return Ok(());
+        };
+        let mut after: Option<String> = None;
+        loop {
+            let read = || -> rusqlite::Result<Chunk> {
+                let mut statement = conn.prepare_cached(
                     "SELECT key, updated_at, size, digest, settled, ttl_known, expires_ms FROM base
-                 WHERE origin = ?1 AND ns = ?2 AND substr(key, 1, length(?3)) = ?3
-                 ORDER BY key",
+                     WHERE origin = ?1 AND ns = ?2 AND substr(key, 1, length(?3)) = ?3
+                       AND (?4 IS NULL OR key > ?4)
+                     ORDER BY key LIMIT ?5",
                 )?;
-                let mut rows = statement.query(params![self.origin, self.ns, prefix])?;
+                let mut rows =
+                    statement.query(params![self.origin, self.ns, prefix, after, CHUNK])?;
+                let (mut chunk, mut seen, mut last) = (Vec::new(), 0, None);
                 while let Some(row) = rows.next()? {
+                    seen += 1;
+                    let key: String = row.get(0)?;
+                    last = Some(key.clone());
                     let digest: Vec<u8> = row.get(3)?;
                     let Ok(digest) = <[u8; 32]>::try_from(digest.as_slice()).map(Digest) else {
                         continue;
@@ -224,13 +240,22 @@ impl Record {
                         settled: row.get(4)?,
                         expires_ms: ttl_known.then_some(expires_ms),
                     };
-                    if !each(row.get(0)?, base)? {
-                        break;
-                    }
+                    chunk.push((key, base));
                 }
-                Ok(())
+                Ok((chunk, seen, last))
             };
-        read(each).map_err(|err| self.error("cannot read", &err))
+            let (chunk, seen, last) = read().map_err(|err| self.error("cannot read", &err))?;
+            let full = seen == CHUNK;
+            after = last;
+            for (key, base) in chunk {
+                if !each(key, base)? {
+                    return Ok(());
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
     }
 
     /// The bases of every key that starts with `prefix`, in memory (for tests).
@@ -458,5 +483,40 @@ mod tests {
         a.apply(&[Note::Set("t".into(), with_expiry.clone())])
             .expect("ttl");
         assert_eq!(a.load("t").expect("load").get("t"), Some(&with_expiry));
+    }
+
+    #[test]
+    fn a_slow_reader_never_keeps_another_run_from_writing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let record = Record::new(dir.path(), "http://127.0.0.1:9/v2", "ns");
+        let notes: Vec<Note> = (0..3000)
+            .map(|i| Note::Set(format!("k{i:05}"), base("2026-01-01T00:00:00Z", b"v", true)))
+            .collect();
+        record.apply(&notes).expect("fill");
+        let (paused, resume) = std::sync::mpsc::channel::<()>();
+        let (reading, read) = std::sync::mpsc::channel::<()>();
+        let reader = record.clone();
+        let thread = std::thread::spawn(move || {
+            let mut count = 0;
+            reader
+                .each("", &mut |_, _| {
+                    count += 1;
+                    if count == 1 {
+                        // Stops mid-read, as a merge waiting on another stream does.
+                        let _ = reading.send(());
+                        let _ = resume.recv();
+                    }
+                    Ok(true)
+                })
+                .map(|()| count)
+        });
+        read.recv().expect("the reader started");
+        // Another run writes meanwhile: with a read held open this would wait, then fail.
+        record
+            .apply(&[Note::Forget("k02999".into())])
+            .expect("written while the reader waits");
+        paused.send(()).expect("resume");
+        let count = thread.join().expect("joins").expect("reads");
+        assert!((2999..=3000).contains(&count), "{count}");
     }
 }

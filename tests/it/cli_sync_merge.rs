@@ -428,7 +428,7 @@ fn a_second_run_waits_for_the_first_so_a_slow_run_cannot_roll_the_record_back() 
         }),
         ..telnyx_edge::emulator::Config::in_memory()
     });
-    for i in 0..20 {
+    for i in 0..40 {
         project.service_put(&format!("o{i:02}"), b"a");
     }
     project.service_put("k", b"v1");
@@ -436,7 +436,7 @@ fn a_second_run_waits_for_the_first_so_a_slow_run_cannot_roll_the_record_back() 
     assert_eq!(code, Some(0), "{stderr}");
     // Past the settling time, so the next run notes `k` as it lists it.
     std::thread::sleep(Duration::from_millis(2100));
-    for i in 0..20 {
+    for i in 0..40 {
         project.service_put(&format!("o{i:02}"), b"b");
     }
     // A slow pull with work to do…
@@ -452,17 +452,16 @@ fn a_second_run_waits_for_the_first_so_a_slow_run_cannot_roll_the_record_back() 
     while project.local_get("o00") != Some(b"b".to_vec()) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    // …while the service changes `k` and a quick pull of it starts: it waits its turn.
+    // …while the service changes `k` and a quick pull of it starts: it waits its turn (see
+    // `a_pull_waits_while_another_run_holds_the_namespace`), so the slow one's notes cannot
+    // overwrite the quick one's.
     project.service_put("k", b"v2");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--prefix", "k"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains("Waiting for another pull or push of `MY_CACHE` to finish\n"),
-        "{stderr}"
-    );
-    assert_eq!(project.local_get("k"), Some(b"v2".to_vec()));
     let output = slow.wait_with_output().expect("waits");
-    assert_eq!(output.status.code(), Some(0));
+    let slow_stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(project.local_get("k"), Some(b"v2".to_vec()));
+    assert_eq!(output.status.code(), Some(0), "{slow_stderr}");
     // A teammate sets `k` back to v1: a change on the service, which push leaves alone.
     project.service_put("k", b"v1");
     let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "push", "--yes"]);
@@ -676,6 +675,24 @@ fn the_scratch_copy_of_the_listing_is_never_left_behind_even_by_ctrl_c() {
     assert_eq!(code, Some(1), "{stderr}");
     let left = |dir: &std::path::Path| std::fs::read_dir(dir).expect("dir").count();
     assert_eq!(left(scratch.path()), 0);
+    // A temporary directory that cannot be written is named, with the way out.
+    let (code, _, stderr) = outcome(
+        &project
+            .kv
+            .cmd()
+            .env("TMPDIR", scratch.path().join("missing"))
+            .args(["storage", "kv", "diff", "remote:MY_CACHE", "local:MY_CACHE"])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("for the service's key list: ")
+            && stderr.contains(
+                "hint: Set TMPDIR to a writable directory with room for about 100 bytes a key.\n"
+            ),
+        "{stderr}"
+    );
     // Interrupted while it lists (three pages of 300 ms each).
     let child = project
         .kv
@@ -690,4 +707,43 @@ fn the_scratch_copy_of_the_listing_is_never_left_behind_even_by_ctrl_c() {
     let (code, stderr) = crate::support::cli::interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");
     assert_eq!(left(scratch.path()), 0, "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_pull_waits_while_another_run_holds_the_namespace() {
+    use std::io::Read as _;
+    let project = Project::new();
+    project.service_put("k", b"v");
+    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // This test holds the namespace's sync lock, as a running pull or push would.
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(project.state().join(format!("sync-{}.lock", project.id)))
+        .expect("the lock file");
+    lock.lock().expect("locks");
+    let mut child = project
+        .kv
+        .std_cmd()
+        .args(["storage", "kv", "pull"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    let wanted = b"Waiting for another pull or push of `MY_CACHE` to finish\n";
+    while !seen.ends_with(wanted) && stderr.read(&mut byte).expect("reads") == 1 {
+        seen.push(byte[0]);
+    }
+    assert!(seen.ends_with(wanted), "{}", String::from_utf8_lossy(&seen));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().expect("polls").is_none(), "it waits");
+    lock.unlock().expect("unlocks");
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("reads");
+    assert_eq!(child.wait().expect("exits").code(), Some(0), "{rest}");
+    assert!(rest.contains("Pulled `MY_CACHE`"), "{rest}");
 }
