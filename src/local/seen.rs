@@ -152,7 +152,14 @@ impl Record {
         } else {
             OpenFlags::SQLITE_OPEN_READ_WRITE
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags)?;
+        let conn = match Connection::open_with_flags(&self.path, flags) {
+            // A record this user may read but not write (a read-only checkout): still read.
+            Err(_) if !create => Connection::open_with_flags(
+                &self.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?,
+            opened => opened?,
+        };
         conn.busy_timeout(BUSY_TIMEOUT)?;
         if create {
             conn.execute_batch(
