@@ -1095,11 +1095,18 @@ async fn carry_out(
                 origin: run.direction.verb(),
             };
             let work = std::mem::take(&mut p.work);
-            copy_marked(copying, work, &p.uncopyable, options, printer)
-                .await
-                .with_context(|| {
-                    format!("failed to {} KV namespace `{label}`", run.direction.verb())
-                })?
+            match copy_marked(copying, work, &p.uncopyable, options, printer).await {
+                Ok(done) => done,
+                Err(err) => {
+                    // Keys may have been written that the record will not hear of; a base
+                    // older than the last agreement could pass a revert off as no change.
+                    let _ = p.record.reset();
+                    return Err(err.context(format!(
+                        "failed to {} KV namespace `{label}`",
+                        run.direction.verb()
+                    )));
+                }
+            }
         };
         let notes = notes_after(std::mem::take(&mut p.notes), run.direction, &done);
         if let Err(err) = p.record.apply(&notes) {
