@@ -264,9 +264,9 @@ async fn remote_listing(
         .with_context(|| format!("failed to list the keys of KV namespace `{label}`"))
 }
 
-/// The record's bases under `prefix`, in key order.
-fn record_sorted(record: &Record, prefix: &str) -> anyhow::Result<Sorted<Base>> {
-    record.prepare()?;
+/// The record's bases under `prefix`, in key order; `read_only` for a run that writes nothing.
+fn record_sorted(record: &Record, prefix: &str, read_only: bool) -> anyhow::Result<Sorted<Base>> {
+    record.prepare(read_only)?;
     let (record, prefix) = (record.clone(), prefix.to_owned());
     Ok(Sorted::spawn(move |feed| {
         record.each(&prefix, &mut |key, base| feed.push(key, base))
@@ -465,7 +465,7 @@ pub(crate) async fn diff(
             let state_dir = backend::local_state_dir(backend.func_toml.as_deref())?;
             let record = Record::new(&state_dir, backend.client.base_url(), &target.id);
             let spill = remote_listing(backend, &target.id, &target.label, &prefix).await?;
-            vouched(spill.sorted(), record_sorted(&record, &prefix)?)
+            vouched(spill.sorted(), record_sorted(&record, &prefix, true)?)
         };
         let report = SideReport {
             side: name,
@@ -751,7 +751,7 @@ async fn plan_sync(
     let remote_keys = remote_listing(remote, &target.id, label, run.prefix)
         .await?
         .sorted();
-    let bases = record_sorted(&record, run.prefix)?;
+    let bases = record_sorted(&record, run.prefix, run.dry_run)?;
     let mut building = Building::new(run);
     let (mut plan, mut building) = merged(move || {
         let plan = merge::plan(local_keys, remote_keys, bases, &mut |decided| {

@@ -191,9 +191,12 @@ impl Record {
         Ok(Some(conn))
     }
 
-    /// Takes over an earlier version's record, if there is one (see [`Record::each`]).
-    pub(crate) fn prepare(&self) -> anyhow::Result<()> {
-        self.migrate()?;
+    /// Takes over an earlier version's record, if there is one, unless `read_only` (a dry run
+    /// or `diff`, which write nothing): see [`Record::each`].
+    pub(crate) fn prepare(&self, read_only: bool) -> anyhow::Result<()> {
+        if !read_only {
+            self.migrate()?;
+        }
         // Opened once read-write, so a journal a killed run left is rolled back now.
         self.open(false)
             .map_err(|err| self.error("cannot read", &err))?;
@@ -268,7 +271,7 @@ impl Record {
     /// The bases of every key that starts with `prefix`, in memory (for tests).
     #[cfg(test)]
     fn load(&self, prefix: &str) -> anyhow::Result<BTreeMap<String, Base>> {
-        self.prepare()?;
+        self.prepare(false)?;
         let mut bases = BTreeMap::new();
         self.each(prefix, &mut |key, base| {
             bases.insert(key, base);

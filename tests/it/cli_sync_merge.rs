@@ -536,6 +536,10 @@ fn the_record_an_earlier_version_kept_is_taken_over_so_deletions_stay_deleted() 
         "--yes",
     ]);
     assert_eq!(code, Some(0));
+    // A dry run writes nothing, not even the taken-over record.
+    let (code, _, stderr) = project.run(&["storage", "kv", "push", "--dry-run"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(old.exists() && !project.state().join("sync.sqlite3").exists());
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(project.service_get("gone-on-service"), None, "{stderr}");
