@@ -20,6 +20,18 @@ impl Digest {
         hasher.update(bytes);
         Self(hasher.finalize().into())
     }
+
+    /// A digest written as 64 hex digits (as an earlier version's record kept them).
+    pub(crate) fn from_hex(text: &str) -> Option<Self> {
+        if text.len() != 64 || !text.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (index, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[index * 2..index * 2 + 2], 16).ok()?;
+        }
+        Some(Self(out))
+    }
 }
 
 #[cfg(test)]
@@ -34,5 +46,14 @@ mod tests {
         );
         assert_ne!(Digest::of(Some("text/plain"), b"v"), Digest::of(None, b"v"));
         assert_ne!(Digest::of(None, b"v"), Digest::of(None, b"w"));
+    }
+
+    #[test]
+    fn hex_is_read_back_and_junk_refused() {
+        let digest = Digest::of(Some("text/plain"), b"hello");
+        let hex: String = digest.0.iter().map(|byte| format!("{byte:02x}")).collect();
+        assert_eq!(Digest::from_hex(&hex), Some(digest));
+        assert_eq!(Digest::from_hex("zz"), None);
+        assert_eq!(Digest::from_hex(&"é".repeat(32)), None);
     }
 }

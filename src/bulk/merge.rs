@@ -97,12 +97,8 @@ fn expiry_moved(base: Option<&Base>, local: Option<&Meta>) -> bool {
         .map_or(0, |since| {
             i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
         });
-    let service_left = expires_ms.map(|at| u64::try_from((at - now_ms).max(0) / 1000).unwrap_or(0));
-    match (service_left, local.ttl_secs) {
-        (None, None) => false,
-        (Some(x), Some(y)) => x.abs_diff(y) > super::sync::TTL_SLACK_SECS,
-        _ => true,
-    }
+    let service_left = expires_ms.map(|at| super::sync::secs_left(at, now_ms));
+    super::sync::ttls_differ(service_left, local.ttl_secs)
 }
 
 /// The three-way comparison of a namespace, before the values it needs are read. The keys

@@ -58,14 +58,25 @@ pub(crate) const TTL_SLACK_SECS: u64 = 2;
 
 /// Whether two sides' expiries differ, where both can tell.
 fn ttl_differs(a: &Meta, b: &Meta) -> bool {
-    if !(a.ttl_known && b.ttl_known) {
-        return false;
-    }
-    match (a.ttl_secs, b.ttl_secs) {
+    a.ttl_known && b.ttl_known && ttls_differ(a.ttl_secs, b.ttl_secs)
+}
+
+/// Whether two expiries, as seconds left (`None`: no expiry), are more than
+/// [`TTL_SLACK_SECS`] apart, or only one is set.
+pub(crate) fn ttls_differ(a: Option<u64>, b: Option<u64>) -> bool {
+    match (a, b) {
         (None, None) => false,
         (Some(x), Some(y)) => x.abs_diff(y) > TTL_SLACK_SECS,
         _ => true,
     }
+}
+
+/// The seconds from `now_ms` until `expires_ms` (both Unix ms), rounded up, so that a copy
+/// never outlives the key by less than a second nor expires before it; a key about to expire
+/// gets the 1 second the API allows at least.
+pub(crate) fn secs_left(expires_ms: i64, now_ms: i64) -> u64 {
+    let left = expires_ms.saturating_sub(now_ms).max(1);
+    u64::try_from(left.saturating_add(999) / 1000).unwrap_or(1)
 }
 
 /// The difference of two equal values with other expiries, when they have.

@@ -211,12 +211,7 @@ async fn local_sorted(
                 digest,
                 expires_ms,
             )| {
-                // Rounded up, so a copy never outlives the key by less than a second nor
-                // expires before it; a key about to expire gets the 1 second the API allows.
-                let ttl_secs = expires_ms.map(|at| {
-                    let left = (at - now_ms).max(1);
-                    u64::try_from((left + 999) / 1000).unwrap_or(1)
-                });
+                let ttl_secs = expires_ms.map(|at| sync::secs_left(at, now_ms));
                 let meta = Meta {
                     size,
                     updated_at: None,
@@ -709,9 +704,7 @@ impl Run<'_> {
 
 /// The time (Unix ms) by which `base` says the service's key expires, as seconds from now.
 fn ttl_left(expires_ms: Option<i64>) -> Option<u64> {
-    let at = expires_ms?;
-    let left = (at - crate::emulator::now_ms()).max(1);
-    u64::try_from((left + 999) / 1000).ok()
+    Some(sync::secs_left(expires_ms?, crate::emulator::now_ms()))
 }
 
 /// Compares local state, the service and the record for one namespace, and works out what the

@@ -383,16 +383,6 @@ impl Record {
         if origin(&file.base_url) != self.origin {
             return Ok(());
         }
-        let hex = |text: &str| -> Option<Digest> {
-            let mut out = [0u8; 32];
-            if text.len() != 64 {
-                return None;
-            }
-            for (index, byte) in out.iter_mut().enumerate() {
-                *byte = u8::from_str_radix(text.get(index * 2..index * 2 + 2)?, 16).ok()?;
-            }
-            Some(Digest(out))
-        };
         let notes: Vec<Note> = file
             .keys
             .into_iter()
@@ -400,7 +390,7 @@ impl Record {
                 Some(Note::Set(
                     key,
                     Base {
-                        digest: hex(&entry.digest)?,
+                        digest: Digest::from_hex(&entry.digest)?,
                         updated_at: entry.updated_at,
                         size: entry.size,
                         settled: entry.settled,
