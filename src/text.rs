@@ -13,6 +13,12 @@ pub(crate) fn thousands(n: u64) -> String {
     out
 }
 
+/// The ending that makes a noun plural for `n` things: `""` for one, `"s"` for any other
+/// count, as in `format!("{n} key{}", plural(n))`. Every noun the tool counts is regular.
+pub(crate) fn plural<N: PartialEq + From<u8>>(n: N) -> &'static str {
+    if n == N::from(1) { "" } else { "s" }
+}
+
 /// A duration as people write it: `1 day 2h 30m`, `5m`, `1.5s`, `250ms` (humantime writes
 /// `1day`).
 pub(crate) fn duration(duration: std::time::Duration) -> String {
@@ -23,7 +29,7 @@ pub(crate) fn duration(duration: std::time::Duration) -> String {
     let (days, rest) = (secs / 86_400, secs % 86_400);
     let mut parts = Vec::new();
     if days > 0 {
-        parts.push(format!("{days} day{}", if days == 1 { "" } else { "s" }));
+        parts.push(format!("{days} day{}", plural(days)));
     }
     let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
     for (value, unit) in [(h, "h"), (m, "m"), (s, "s")] {
@@ -53,5 +59,9 @@ mod tests {
         assert_eq!(duration(Duration::from_secs(300)), "5m");
         assert_eq!(duration(Duration::from_secs(61)), "1m 1s");
         assert_eq!(duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(
+            [plural(0u64), plural(1u64), plural(2usize), plural(1_000u32)],
+            ["s", "", "s", "s"]
+        );
     }
 }

@@ -24,6 +24,7 @@ use super::window::{Slot, Window, WindowSummary};
 use crate::client::{ApiError, Client, KeyPages};
 use crate::error::Exit;
 use crate::local::atomic::AtomicFile;
+use crate::text::plural;
 use crate::ui::printer::{Printer, stderr_line};
 use crate::ui::progress::CountBar;
 
@@ -214,7 +215,7 @@ impl Budget {
         let max = self.max_errors.unwrap_or_default();
         format!(
             "not sent: the run stopped after {max} failed item{} (`--max-errors`)",
-            if max == 1 { "" } else { "s" }
+            plural(max)
         )
     }
 }
@@ -645,7 +646,7 @@ impl<'a> Tally<'a> {
             let more = self.duplicates - SHOWN_FAILURES;
             self.printer.warn(&format!(
                 "{more} more item{} had a key that appeared earlier in the input; the last one of each key wins",
-                if more == 1 { "" } else { "s" }
+                plural(more)
             ));
         }
         summary.seconds = self.start.elapsed().as_secs_f64();

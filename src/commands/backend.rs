@@ -16,6 +16,7 @@ use crate::emulator::{self, Config, Emulator, Mirror, Storage, Store};
 use crate::local::func_toml::{self, FuncToml};
 use crate::local::project;
 use crate::local::settings::{self, Env};
+use crate::text::plural;
 use crate::ui::printer::{Printer, stderr_line};
 
 /// Whether a command may change data. With `--local`, only a write creates the state
@@ -297,7 +298,7 @@ fn show_event(event: &Event<'_>, verbose: bool, notices: bool) {
             stderr_line(&format!(
                 "* The service allows {} request{} per {per}: sending {sending}/s",
                 crate::text::thousands(u64::from(*limit)),
-                if *limit == 1 { "" } else { "s" }
+                plural(*limit)
             ));
         }
         Event::Retrying {

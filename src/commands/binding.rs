@@ -12,6 +12,7 @@ use crate::commands::target;
 use crate::error::{Exit, UserError};
 use crate::local::atomic::EditLock;
 use crate::local::func_toml::{Bound, FuncToml, FuncTomlError, binding_for};
+use crate::text::plural;
 use crate::ui::OutputFormat;
 use crate::ui::printer::Printer;
 
@@ -260,7 +261,7 @@ pub(crate) fn remove_bindings(
     toml.save()?;
     printer.status(&format!(
         "Removed binding{} {} from `{}`",
-        if bindings.len() == 1 { "" } else { "s" },
+        plural(bindings.len()),
         bindings
             .iter()
             .map(|b| format!("`{b}`"))

@@ -16,6 +16,7 @@ use crate::commands::backend::Backend;
 use crate::commands::target;
 use crate::error::{Exit, UserError};
 use crate::local::atomic::AtomicFile;
+use crate::text::plural;
 use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
@@ -133,7 +134,7 @@ fn finish(
     printer.status(&format!(
         "{verb} {} key{} in {:.1}s ({}/s); {} failed, {} skipped{superseded}{vanished}",
         count(summary.done),
-        if summary.done == 1 { "" } else { "s" },
+        plural(summary.done),
         summary.seconds,
         count(rate.round() as u64),
         count(summary.failed),
@@ -153,7 +154,7 @@ fn finish(
     let counts = format!(
         "{} item{} failed and {} {} skipped",
         summary.failed,
-        if summary.failed == 1 { "" } else { "s" },
+        plural(summary.failed),
         summary.skipped,
         if summary.skipped == 1 { "was" } else { "were" }
     );
@@ -173,13 +174,13 @@ fn finish(
         // Feeding the file back does not finish a job whose input was not read to its end.
         Some(path) if remaining > 0 && summary.unread => format!(
             "The {remaining} item{} read but not {done} {} in `{}`.",
-            if remaining == 1 { "" } else { "s" },
+            plural(remaining),
             if remaining == 1 { "is" } else { "are" },
             path.display()
         ),
         Some(path) if remaining > 0 => format!(
             "The {remaining} item{} not {done} {} in `{}`; feed it back as input to finish the job.",
-            if remaining == 1 { "" } else { "s" },
+            plural(remaining),
             if remaining == 1 { "is" } else { "are" },
             path.display()
         ),
@@ -407,7 +408,7 @@ async fn read_to_file(
         "`{}` was left as it was; the {} key{} read are in `{}`",
         path.display(),
         summary.done,
-        if summary.done == 1 { "" } else { "s" },
+        plural(summary.done),
         partial.display()
     ));
     Ok(summary)
@@ -444,14 +445,14 @@ pub(crate) async fn delete(
         printer.status(&format!(
             "Dry run: would delete {} key{} from namespace `{}`; nothing was deleted",
             count.unwrap_or(0),
-            if count == Some(1) { "" } else { "s" },
+            plural(count.unwrap_or(0)),
             target.label
         ));
         return Ok(());
     }
     let total = run::count(&client, &target.id, &keys, None).await?;
     let what = match total {
-        Some(n) => format!("{n} key{}", if n == 1 { "" } else { "s" }),
+        Some(n) => format!("{n} key{}", plural(n)),
         None => "the keys read from stdin".to_owned(),
     };
     confirm(

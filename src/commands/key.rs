@@ -14,6 +14,7 @@ use crate::commands::backend::Backend;
 use crate::commands::target;
 use crate::error::{Exit, UserError};
 use crate::local::atomic::AtomicFile;
+use crate::text::plural;
 use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
@@ -321,7 +322,7 @@ pub(crate) async fn put(
         "{} key `{key}` in namespace `{}` ({size} byte{}{ttl})",
         if created { "Created" } else { "Replaced" },
         target.label,
-        if size == 1 { "" } else { "s" }
+        plural(size)
     ));
     let json = PutJson {
         key,

@@ -13,6 +13,7 @@ use crate::error::{Exit, UserError};
 use crate::explorer::Explorer;
 use crate::local::func_toml::FuncToml;
 use crate::local::project;
+use crate::text::plural;
 use crate::ui::OutputFormat;
 use crate::ui::printer::Printer;
 
@@ -96,13 +97,7 @@ struct Stopped {
 }
 
 fn stopped_line(stats: &emulator::StatsSnapshot) -> String {
-    let plural = |n: u64, word: &str| {
-        format!(
-            "{} {word}{}",
-            crate::text::thousands(n),
-            if n == 1 { "" } else { "s" }
-        )
-    };
+    let plural = |n: u64, word: &str| format!("{} {word}{}", crate::text::thousands(n), plural(n));
     format!(
         "Stopped the KV emulator after {} ({} answered 429; at most {} at once)",
         plural(stats.requests, "request"),

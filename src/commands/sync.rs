@@ -27,6 +27,7 @@ use crate::emulator::Mirror;
 use crate::error::{Exit, Quiet, UserError};
 use crate::local::func_toml::{self, FuncToml};
 use crate::local::seen::{self, Base, Note, Record, RunLock};
+use crate::text::plural;
 use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
@@ -519,7 +520,7 @@ pub(crate) async fn diff(
         printer.status(&format!(
             "{a_name} and {b_name} are equal ({} key{})",
             crate::ui::thousands(report.equal),
-            if report.equal == 1 { "" } else { "s" }
+            plural(report.equal)
         ));
         Ok(())
     } else {
@@ -1048,13 +1049,13 @@ fn left_alone_note(left_alone: &[LeftAlone]) -> String {
     let mut text = format!(
         "; {} key{} left alone",
         crate::ui::thousands(left_alone.len() as u64),
-        if left_alone.len() == 1 { "" } else { "s" }
+        plural(left_alone.len())
     );
     if conflicts > 0 {
         text.push_str(&format!(
             " ({} conflict{})",
             crate::ui::thousands(conflicts as u64),
-            if conflicts == 1 { "" } else { "s" }
+            plural(conflicts)
         ));
     }
     text
@@ -1232,7 +1233,7 @@ fn kept_note(kept: u64, place: &str) -> String {
     format!(
         "; {} deletion{} not made in {place} (`--delete` makes them)",
         crate::ui::thousands(kept),
-        if kept == 1 { "" } else { "s" }
+        plural(kept)
     )
 }
 
@@ -1375,7 +1376,7 @@ fn finish(
             format!(
                 "{} key{} changed on both sides since the last sync {} left alone",
                 crate::ui::thousands(conflicts),
-                if conflicts == 1 { "" } else { "s" },
+                plural(conflicts),
                 if conflicts == 1 { "was" } else { "were" }
             ),
         )
@@ -1388,7 +1389,7 @@ fn finish(
     let counts = format!(
         "{} key{} failed and {} {} skipped",
         summary.failed,
-        if summary.failed == 1 { "" } else { "s" },
+        plural(summary.failed),
         summary.skipped,
         if summary.skipped == 1 { "was" } else { "were" }
     );
@@ -1530,7 +1531,7 @@ pub(crate) async fn push(
         let what = format!(
             "{} change{} to the service",
             crate::ui::thousands(changes as u64),
-            if changes == 1 { "" } else { "s" }
+            plural(changes)
         );
         confirm(
             global.yes,
