@@ -3,5 +3,6 @@
 
 pub(crate) mod digest;
 pub(crate) mod host;
+pub(crate) mod latency;
 pub(crate) mod rules;
 pub(crate) mod types;

@@ -31,26 +31,13 @@ pub(crate) fn parse_positive(input: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-/// `serve --latency`: a delay and how far each answer's may stray from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Latency {
-    pub base: Duration,
-    pub jitter: Duration,
-}
+/// The delay `serve --latency` reads into: the one the emulator applies.
+pub(crate) use crate::api::latency::Latency;
 
 /// Parses `serve --latency`: a duration, optionally with `±JITTER` (or `+-JITTER`) no larger
-/// than itself.
+/// than itself; a clap value parser.
 pub(crate) fn parse_latency(input: &str) -> Result<Latency, String> {
-    let (base, jitter) = match input.split_once('±').or_else(|| input.split_once("+-")) {
-        Some((base, jitter)) => (parse(base)?, parse(jitter)?),
-        None => (parse(input)?, Duration::ZERO),
-    };
-    if jitter > base {
-        return Err(format!(
-            "`{input}`: the jitter cannot be larger than the delay (no answer comes before it is asked); use, say, `100ms±20ms`"
-        ));
-    }
-    Ok(Latency { base, jitter })
+    Latency::parse(input, parse)
 }
 
 #[cfg(test)]

@@ -64,10 +64,7 @@ pub(crate) fn serve(
         fail_provision: args.fail_provision,
         api_key: args.api_key.clone(),
         rate_limit: args.rate_limit,
-        latency: args.latency.map(|latency| emulator::Latency {
-            base: latency.base,
-            jitter: latency.jitter,
-        }),
+        latency: args.latency,
         ttl_support: !args.no_ttl,
         log_requests: !printer.quiet(),
         hosts: allowed_hosts(args.host, &args.allowed_host),

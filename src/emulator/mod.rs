@@ -19,6 +19,7 @@ use axum::Router;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
+pub use crate::api::latency::Latency;
 pub use error::ErrorResponse;
 use handlers::AppState;
 pub use store::{Store, StoreError};
@@ -118,28 +119,6 @@ impl Config {
             mirrors: Vec::new(),
             clock_offset_ms: 0,
         }
-    }
-}
-
-/// How long every answer is held back: `base`, plus or minus up to `jitter` (uniformly), as a
-/// distant service's round trip would be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Latency {
-    pub base: Duration,
-    /// At most `base`, so that no delay is negative.
-    pub jitter: Duration,
-}
-
-impl Latency {
-    /// One delay: uniform in `base ± jitter`.
-    pub fn sample(&self) -> Duration {
-        if self.jitter.is_zero() {
-            return self.base;
-        }
-        let spread = u64::try_from(self.jitter.as_micros()).unwrap_or(u64::MAX / 2);
-        let offset = fastrand::u64(0..=spread.saturating_mul(2));
-        let low = self.base.saturating_sub(self.jitter);
-        low + Duration::from_micros(offset)
     }
 }
 
