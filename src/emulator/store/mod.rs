@@ -239,6 +239,13 @@ mod tests {
         }
     }
 
+    /// An in-memory store holding `namespace`, created at 0.
+    fn store_with(namespace: NamespaceRow) -> Store {
+        let store = Store::open_in_memory().expect("store");
+        store.create_namespace(&namespace, 0).expect("create");
+        store
+    }
+
     #[test]
     fn lifecycle_follows_the_clock() {
         let mut ns = row("a", "a", 100);
@@ -296,10 +303,7 @@ mod tests {
 
     #[test]
     fn mirrors_keep_their_id_and_step_aside_for_a_taken_name() {
-        let store = Store::open_in_memory().expect("store");
-        store
-            .create_namespace(&row("other", "my-cache", 0), 0)
-            .expect("create");
+        let store = store_with(row("other", "my-cache", 0));
         let mirror = row("0b6a4c1e-6d0f", "my-cache", 0);
         assert_eq!(
             store.ensure_namespace(&mirror, 1).expect("mirror"),
@@ -315,10 +319,7 @@ mod tests {
 
     #[test]
     fn expired_keys_are_absent_and_swept() {
-        let store = Store::open_in_memory().expect("store");
-        store
-            .create_namespace(&row("n", "n", 0), 0)
-            .expect("create");
+        let store = store_with(row("n", "n", 0));
         let value = Value {
             bytes: vec![],
             content_type: "application/octet-stream".into(),

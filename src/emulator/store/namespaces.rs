@@ -67,24 +67,8 @@ impl Store {
         row: &NamespaceRow,
         now: i64,
     ) -> Result<Option<NamespaceRow>, StoreError> {
-        let mut conn = self.write();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing = tx
-            .query_row(
-                &format!("SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE name = ?1"),
-                [&row.name],
-                NamespaceRow::from_sql,
-            )
-            .optional()?;
-        if let Some(existing) = existing {
-            if existing.state_at(now).is_some() {
-                return Ok(None);
-            }
-            purge_namespace(&tx, &existing.id)?;
-        }
-        insert_namespace(&tx, row, &row.name)?;
-        tx.commit()?;
-        Ok(Some(row.clone()))
+        let inserted = self.insert_unless_live(row, Column::Name, now, |_| Ok(row.name.clone()))?;
+        Ok(inserted.map(|_| row.clone()))
     }
 
     /// Makes sure a namespace with this id exists, inserting `row` when it does not: how the
@@ -96,36 +80,34 @@ impl Store {
         row: &NamespaceRow,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
+        self.insert_unless_live(row, Column::Id, now, |tx| {
+            let name = &row.name;
+            Ok(match live_or_purged(tx, Column::Name, name, now)? {
+                Some(_) => format!("{name}-{}", &row.id[..8.min(row.id.len())]),
+                None => name.clone(),
+            })
+        })
+    }
+
+    /// Inserts `row` under the name `name` picks, in one transaction, unless a namespace with
+    /// the same `column` still exists at `now` (`None` then). Returns the name inserted under.
+    fn insert_unless_live(
+        &self,
+        row: &NamespaceRow,
+        column: Column,
+        now: i64,
+        name: impl FnOnce(&Connection) -> Result<String, StoreError>,
+    ) -> Result<Option<String>, StoreError> {
         let mut conn = self.write();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(existing) = tx
-            .query_row(
-                &format!("SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE id = ?1"),
-                [&row.id],
-                NamespaceRow::from_sql,
-            )
-            .optional()?
-        {
-            if existing.state_at(now).is_some() {
-                return Ok(None);
-            }
-            purge_namespace(&tx, &existing.id)?;
+        let value = match column {
+            Column::Id => &row.id,
+            Column::Name => &row.name,
+        };
+        if live_or_purged(&tx, column, value, now)?.is_some() {
+            return Ok(None);
         }
-        let mut name = row.name.clone();
-        let taken = tx
-            .query_row(
-                &format!("SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE name = ?1"),
-                [&name],
-                NamespaceRow::from_sql,
-            )
-            .optional()?;
-        if let Some(taken) = taken {
-            if taken.state_at(now).is_some() {
-                name = format!("{name}-{}", &row.id[..8.min(row.id.len())]);
-            } else {
-                purge_namespace(&tx, &taken.id)?;
-            }
-        }
+        let name = name(&tx)?;
         insert_namespace(&tx, row, &name)?;
         tx.commit()?;
         Ok(Some(name))
@@ -204,13 +186,49 @@ impl Store {
     }
 }
 
+/// The column a namespace is looked up by: both are unique.
+#[derive(Debug, Clone, Copy)]
+enum Column {
+    Id,
+    Name,
+}
+
+/// The namespace stored with this id or name, whether or not it still exists.
+fn stored_namespace(
+    conn: &Connection,
+    column: Column,
+    value: &str,
+) -> Result<Option<NamespaceRow>, StoreError> {
+    let sql = match column {
+        Column::Id => format!("SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE id = ?1"),
+        Column::Name => format!("SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE name = ?1"),
+    };
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([value], NamespaceRow::from_sql)
+        .optional()?)
+}
+
+/// The namespace with this id or name if it still exists at `now`; one that is gone is purged
+/// first, so that its id and name are free again.
+fn live_or_purged(
+    conn: &Connection,
+    column: Column,
+    value: &str,
+    now: i64,
+) -> Result<Option<NamespaceRow>, StoreError> {
+    let Some(row) = stored_namespace(conn, column, value)? else {
+        return Ok(None);
+    };
+    if row.state_at(now).is_some() {
+        return Ok(Some(row));
+    }
+    purge_namespace(conn, &row.id)?;
+    Ok(None)
+}
+
 fn namespace_at(conn: &Connection, id: &str, now: i64) -> Result<Option<NamespaceRow>, StoreError> {
-    let row = conn
-        .prepare_cached(&format!(
-            "SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE id = ?1"
-        ))?
-        .query_row([id], NamespaceRow::from_sql)
-        .optional()?;
+    let row = stored_namespace(conn, Column::Id, id)?;
     Ok(row.filter(|row| row.state_at(now).is_some()))
 }
 
