@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -33,6 +34,18 @@ impl AppState {
     /// The emulator's clock: this machine's, moved by the configured offset.
     pub(super) fn now_ms(&self) -> i64 {
         now_ms().saturating_add(self.settings.clock_offset_ms)
+    }
+
+    /// Runs a key operation on the store at the emulator's clock; a namespace that is missing
+    /// or not ready answers 404 or 409.
+    async fn key_operation<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Store, i64) -> Result<Result<T, Unusable>, StoreError> + Send + 'static,
+    ) -> Result<T, ErrorResponse> {
+        let now = self.now_ms();
+        blocking(&self.store, move |s| op(s, now))
+            .await?
+            .map_err(unusable)
     }
 }
 
@@ -99,14 +112,37 @@ fn key_name(key: &str) -> Result<(), ErrorResponse> {
     rules::key(key).map_err(|err| ErrorResponse::bad_request(err.to_string()).parameter("key"))
 }
 
+/// `{id}`: a namespace UUID.
+pub(super) struct NamespacePath(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for NamespacePath {
+    type Rejection = ErrorResponse;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ErrorResponse> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(path_error)?;
+        Ok(Self(namespace_id(&id)?))
+    }
+}
+
 /// `{id}/keys/{key}`: a namespace UUID and a key the API allows.
-fn key_path(
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<(String, String), ErrorResponse> {
-    let Path((id, key)) = path.map_err(path_error)?;
-    let id = namespace_id(&id)?;
-    key_name(&key)?;
-    Ok((id, key))
+pub(super) struct KeyPath {
+    id: String,
+    key: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for KeyPath {
+    type Rejection = ErrorResponse;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ErrorResponse> {
+        let Path((id, key)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(path_error)?;
+        let id = namespace_id(&id)?;
+        key_name(&key)?;
+        Ok(Self { id, key })
+    }
 }
 
 fn path_error(rejection: PathRejection) -> ErrorResponse {
@@ -273,10 +309,8 @@ fn parse_create(bytes: &[u8]) -> Result<CreateNamespace, ErrorResponse> {
 /// `GET /storage/kvs/{id}`
 pub(super) async fn get_namespace(
     State(app): Shared,
-    path: Result<Path<String>, PathRejection>,
+    NamespacePath(id): NamespacePath,
 ) -> ApiResult {
-    let Path(id) = path.map_err(path_error)?;
-    let id = namespace_id(&id)?;
     let now = app.now_ms();
     let row = blocking(&app.store, move |s| s.namespace(&id, now)).await?;
     let (row, (status, updated)) = row
@@ -291,10 +325,8 @@ pub(super) async fn get_namespace(
 /// `DELETE /storage/kvs/{id}`
 pub(super) async fn delete_namespace(
     State(app): Shared,
-    path: Result<Path<String>, PathRejection>,
+    NamespacePath(id): NamespacePath,
 ) -> ApiResult {
-    let Path(id) = path.map_err(path_error)?;
-    let id = namespace_id(&id)?;
     let now = app.now_ms();
     let gone = now.saturating_add(app.settings.delete_delay_ms);
     match blocking(&app.store, move |s| s.delete_namespace(&id, now, gone)).await? {
@@ -312,11 +344,9 @@ pub(super) async fn delete_namespace(
 /// `GET /storage/kvs/{id}/keys`
 pub(super) async fn list_keys(
     State(app): Shared,
-    path: Result<Path<String>, PathRejection>,
+    NamespacePath(id): NamespacePath,
     RawQuery(query): RawQuery,
 ) -> ApiResult {
-    let Path(id) = path.map_err(path_error)?;
-    let id = namespace_id(&id)?;
     let pairs = query_pairs(query.as_deref());
     let limit = integer_param(&pairs, "limit", u64::from(MAX_KEY_LIMIT))?
         .min(u64::from(MAX_KEY_LIMIT)) as u32;
@@ -325,12 +355,9 @@ pub(super) async fn list_keys(
         None | Some("") => None,
         Some(cursor) => Some(decode_cursor(cursor)?),
     };
-    let now = app.now_ms();
-    let listed = blocking(&app.store, move |s| {
-        s.list_keys(&id, &prefix, after.as_deref(), limit, now)
-    })
-    .await?;
-    let (rows, has_more) = listed.map_err(unusable)?;
+    let (rows, has_more) = app
+        .key_operation(move |s, now| s.list_keys(&id, &prefix, after.as_deref(), limit, now))
+        .await?;
     let cursor = match rows.last() {
         Some(last) if has_more => Some(URL_SAFE_NO_PAD.encode(&last.key)),
         _ => None,
@@ -374,15 +401,10 @@ fn decode_cursor(cursor: &str) -> Result<String, ErrorResponse> {
 }
 
 /// `GET /storage/kvs/{id}/keys/{key}`
-pub(super) async fn get_key(
-    State(app): Shared,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> ApiResult {
-    let (id, key) = key_path(path)?;
-    let now = app.now_ms();
-    let value = blocking(&app.store, move |s| s.get_value(&id, &key, now))
+pub(super) async fn get_key(State(app): Shared, KeyPath { id, key }: KeyPath) -> ApiResult {
+    let value = app
+        .key_operation(move |s, now| s.get_value(&id, &key, now))
         .await?
-        .map_err(unusable)?
         .ok_or_else(|| ErrorResponse::not_found("Key not found").parameter("key"))?;
     let content_type = HeaderValue::from_str(&value.content_type)
         .unwrap_or_else(|_| HeaderValue::from_static(DEFAULT_CONTENT_TYPE));
@@ -396,12 +418,11 @@ pub(super) async fn get_key(
 /// `PUT /storage/kvs/{id}/keys/{key}?ttl_secs=T`
 pub(super) async fn put_key(
     State(app): Shared,
-    path: Result<Path<(String, String)>, PathRejection>,
+    KeyPath { id, key }: KeyPath,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult {
-    let (id, key) = key_path(path)?;
     let pairs = query_pairs(query.as_deref());
     let ttl = ttl_param(&pairs)?;
     let content_type = match headers.get(header::CONTENT_TYPE) {
@@ -438,17 +459,16 @@ pub(super) async fn put_key(
             ));
         }
     };
-    let now = app.now_ms();
-    let expires = ttl.map(|secs| now.saturating_add((secs as i64).saturating_mul(1000)));
     let value = Value {
         bytes: bytes.to_vec(),
         content_type,
     };
-    let created = blocking(&app.store, move |s| {
-        s.put_value(&id, &key, &value, expires, now)
-    })
-    .await?
-    .map_err(unusable)?;
+    let created = app
+        .key_operation(move |s, now| {
+            let expires = ttl.map(|secs| now.saturating_add((secs as i64).saturating_mul(1000)));
+            s.put_value(&id, &key, &value, expires, now)
+        })
+        .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -484,15 +504,9 @@ fn ttl_param(pairs: &[(String, String)]) -> Result<Option<u64>, ErrorResponse> {
 }
 
 /// `DELETE /storage/kvs/{id}/keys/{key}`
-pub(super) async fn delete_key(
-    State(app): Shared,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> ApiResult {
-    let (id, key) = key_path(path)?;
-    let now = app.now_ms();
-    blocking(&app.store, move |s| s.delete_value(&id, &key, now))
-        .await?
-        .map_err(unusable)?;
+pub(super) async fn delete_key(State(app): Shared, KeyPath { id, key }: KeyPath) -> ApiResult {
+    app.key_operation(move |s, now| s.delete_value(&id, &key, now))
+        .await?;
     Ok(StatusCode::OK.into_response())
 }
 
