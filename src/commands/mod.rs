@@ -53,12 +53,8 @@ pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
         Command::Storage(storage) => match storage.command {
             StorageCommand::Kv(kv) => match kv.command {
                 KvCommand::Ui(args) => multi_thread(explore::ui(&global, args, &printer)),
-                KvCommand::Pull(args) => {
-                    multi_thread(sync::stoppable(false, sync::pull(&global, args, &printer)))
-                }
-                KvCommand::Push(args) => {
-                    multi_thread(sync::stoppable(true, sync::push(&global, args, &printer)))
-                }
+                KvCommand::Pull(args) => multi_thread(sync::pull(&global, args, &printer)),
+                KvCommand::Push(args) => multi_thread(sync::push(&global, args, &printer)),
                 KvCommand::Diff(args) => multi_thread(sync::diff(&global, args, &printer)),
                 KvCommand::Serve(args) => serve::serve(args, global.func_toml.as_deref(), printer),
                 KvCommand::Create(args) => {

@@ -1,0 +1,177 @@
+//! `storage kv pull`, `push` and `diff`: one loop between the service and local state.
+//!
+//! Local state is the embedded emulator's store, read in-process for its digests (no request
+//! per key); the service is listed, and its digests come from what the last pull saw
+//! (`local::seen`) or are read. `bulk::sync` compares and copies.
+//!
+//! The handlers are `diff`, `pull` and `push` (each file lists the endpoints it calls); they
+//! share `setup` (the namespaces and options a pull or push starts from), `listings` (each
+//! side's keys in key order), `plan` (what a pull or push does to one namespace), `copy`
+//! (carrying a plan out) and `report` (what is printed, and the exit code).
+//!
+//! Endpoints, on the service: `GET /storage/kvs/{id}` (or `GET /storage/kvs`, page after page,
+//! for a NAMESPACE given by name), `GET /storage/kvs/{id}/keys` page after page, and
+//! `GET /storage/kvs/{id}/keys/{key}` for a value whose digest is not known; `push` also
+//! `PUT /storage/kvs/{id}/keys/{key}?ttl_secs=T` and (with `--delete`)
+//! `DELETE /storage/kvs/{id}/keys/{key}`. Local state takes the same key requests in-process.
+
+mod copy;
+mod diff;
+mod listings;
+mod plan;
+mod pull;
+mod push;
+mod report;
+mod setup;
+
+use serde::Serialize;
+
+use crate::cli::{GlobalArgs, SyncArgs};
+use crate::error::{Exit, UserError};
+use crate::ui::printer::Printer;
+
+pub(crate) use diff::diff;
+
+/// `storage kv pull [NAMESPACE…]`, stoppable in every phase.
+pub(crate) async fn pull(
+    global: &GlobalArgs,
+    args: SyncArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    stoppable(Direction::Pull, pull::run(global, args, printer)).await
+}
+
+/// `storage kv push [NAMESPACE…]`, stoppable in every phase.
+pub(crate) async fn push(
+    global: &GlobalArgs,
+    args: SyncArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    stoppable(Direction::Push, push::run(global, args, printer)).await
+}
+
+/// Runs a pull or push so that Ctrl-C (or SIGTERM) works in every phase. Inside a copy the
+/// copy's rules apply (finish what is in flight, write the summary); outside one (resolving,
+/// listing, comparing, asking for confirmation) the work is dropped where it stands and the
+/// run ends with exit 130. A prompt blocked on stdin cannot hold that up: it waits on a thread
+/// of its own.
+async fn stoppable(
+    direction: Direction,
+    work: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let verb = direction.verb();
+    let _stopping = crate::signals::guard();
+    tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => return result,
+        () = crate::signals::tripped() => {}
+    }
+    if copy::running() {
+        // The copy stops cleanly and says so.
+        return work.await;
+    }
+    Err(UserError::new(Exit::Interrupted, format!("{verb} interrupted"))
+        .hint(format!(
+            "Namespaces finished before it stay finished; run the same `{verb}` again to do the rest: it copies only what still differs."
+        ))
+        .into())
+}
+
+/// Rows of a plan shown on stderr before `push` asks; the rest are counted.
+const SHOWN_PLAN_ROWS: usize = 20;
+
+/// Which way a copy goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Pull,
+    Push,
+}
+
+impl Direction {
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Pull => "pull",
+            Self::Push => "push",
+        }
+    }
+
+    /// The side written to (A in a plan).
+    fn written(self) -> Place {
+        match self {
+            Self::Pull => Place::Local,
+            Self::Push => Place::Remote,
+        }
+    }
+
+    /// The side read from (B in a plan).
+    fn source(self) -> Place {
+        match self {
+            Self::Pull => Place::Remote,
+            Self::Push => Place::Local,
+        }
+    }
+}
+
+/// Where a namespace is: in local state or on the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Place {
+    Local,
+    Remote,
+}
+
+impl Place {
+    /// As a side of `diff` is written: `local` or `remote`.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Remote => "remote",
+        }
+    }
+
+    /// How messages name the place.
+    fn described(self) -> &'static str {
+        match self {
+            Self::Local => "local state",
+            Self::Remote => "the service",
+        }
+    }
+
+    /// The heading of a plan's size column for this side.
+    fn size_heading(self) -> &'static str {
+        match self {
+            Self::Local => "LOCAL_SIZE",
+            Self::Remote => "SERVICE_SIZE",
+        }
+    }
+}
+
+/// What a sync run is: its direction and flags.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    direction: Direction,
+    prefix: &'a str,
+    delete: bool,
+    force: bool,
+    dry_run: bool,
+    ceiling: usize,
+}
+
+impl<'a> Run<'a> {
+    fn new(direction: Direction, args: &'a SyncArgs, ceiling: usize) -> Self {
+        Self {
+            direction,
+            prefix: args.prefix.as_deref().unwrap_or_default(),
+            delete: args.delete,
+            force: args.force,
+            dry_run: args.dry_run,
+            ceiling,
+        }
+    }
+
+    /// Whether the plan's differences are shown key by key: a push shows its plan, a dry run
+    /// prints it; a pull says only how many.
+    fn keeps_differences(self) -> bool {
+        self.dry_run || self.direction == Direction::Push
+    }
+}
