@@ -8,11 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::plan::{LeftAlone, Planned, Recorded};
 use super::report::Outcome;
-use super::{Direction, Run};
+use super::{Between, Direction};
 use crate::api::digest::Digest;
 use crate::bulk::run::{Options, Summary};
 use crate::bulk::sync::{self, Copied, Copying, Done, Work};
-use crate::commands::backend::Backend;
 use crate::local::seen::{self, Base, Note, Record};
 use crate::ui::printer::Printer;
 
@@ -55,16 +54,12 @@ async fn copy_marked(
 /// Runs planned namespaces' copies one after the other, stopping at the first that does not
 /// finish.
 pub(crate) async fn carry_out(
-    run: Run<'_>,
+    between: Between<'_>,
     planned: Vec<Planned>,
-    local: &Backend,
-    remote: &Backend,
-    options: &Options,
-    printer: &Printer,
 ) -> anyhow::Result<Vec<Outcome>> {
     let mut outcomes = Vec::new();
     for p in planned {
-        let outcome = copy_namespace(run, p, local, remote, options, printer).await?;
+        let outcome = copy_namespace(between, p).await?;
         let stop = outcome.stopped();
         outcomes.push(outcome);
         if stop {
@@ -76,20 +71,17 @@ pub(crate) async fn carry_out(
 
 /// Runs one planned namespace's copy, teaches the record what it did, and says so.
 pub(crate) async fn copy_namespace(
-    run: Run<'_>,
+    between: Between<'_>,
     mut p: Planned,
-    local: &Backend,
-    remote: &Backend,
-    options: &Options,
-    printer: &Printer,
 ) -> anyhow::Result<Outcome> {
-    let work_done = copy_work(run, &mut p, local, remote, options, printer).await?;
-    let notes = notes_after(std::mem::take(&mut p.notes), run.direction, &work_done.done);
+    let (direction, printer) = (between.run.direction, between.printer);
+    let work_done = copy_work(between, &mut p).await?;
+    let notes = notes_after(std::mem::take(&mut p.notes), direction, &work_done.done);
     learn(&p.record, &notes, printer);
     let mut left_alone = std::mem::take(&mut p.left_alone);
     for (key, what, _) in &work_done.done {
         if *what == Done::Moved {
-            left_alone.push(LeftAlone::moved(key.clone(), run.direction));
+            left_alone.push(LeftAlone::moved(key.clone(), direction));
         }
     }
     let mut copied = work_done.copied;
@@ -102,21 +94,21 @@ pub(crate) async fn copy_namespace(
         p.uncopyable.len(),
         work_done.summary,
     );
-    outcome.say(printer, run.direction);
+    outcome.say(printer, direction);
     Ok(outcome)
 }
 
 /// Copies a plan's work (nothing to do, nothing run). When the copy fails part-way the record
 /// is reset: keys may have been written that it will not hear of, and a base older than the
 /// last agreement could pass a revert off as no change.
-async fn copy_work(
-    run: Run<'_>,
-    p: &mut Planned,
-    local: &Backend,
-    remote: &Backend,
-    options: &Options,
-    printer: &Printer,
-) -> anyhow::Result<WorkDone> {
+async fn copy_work(between: Between<'_>, p: &mut Planned) -> anyhow::Result<WorkDone> {
+    let Between {
+        run,
+        local,
+        remote,
+        options,
+        printer,
+    } = between;
     if p.work.is_empty() && p.uncopyable.is_empty() {
         return Ok(WorkDone::default());
     }

@@ -222,28 +222,16 @@ fn conclude(report: &DiffReport, printer: &Printer) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    fn arg(place: Place, spec: &str) -> Option<SideArg<'_>> {
-        Some(SideArg { place, spec })
-    }
-
     #[test]
     fn sides_take_a_prefix_or_the_default() {
-        assert_eq!(
-            side("local:MY_CACHE", Place::Remote).ok(),
-            arg(Place::Local, "MY_CACHE")
-        );
-        assert_eq!(
-            side("remote:my-cache", Place::Local).ok(),
-            arg(Place::Remote, "my-cache")
-        );
-        assert_eq!(
-            side("my-cache", Place::Local).ok(),
-            arg(Place::Local, "my-cache")
-        );
-        assert_eq!(
-            side("my-cache", Place::Remote).ok(),
-            arg(Place::Remote, "my-cache")
-        );
+        for (text, default, place, spec) in [
+            ("local:MY_CACHE", Place::Remote, Place::Local, "MY_CACHE"),
+            ("remote:my-cache", Place::Local, Place::Remote, "my-cache"),
+            ("my-cache", Place::Local, Place::Local, "my-cache"),
+            ("my-cache", Place::Remote, Place::Remote, "my-cache"),
+        ] {
+            assert_eq!(side(text, default).ok(), Some(SideArg { place, spec }));
+        }
         assert!(side("local:", Place::Remote).is_err());
     }
 }

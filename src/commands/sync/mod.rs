@@ -26,28 +26,100 @@ mod setup;
 
 use serde::Serialize;
 
+use crate::bulk::run::Options;
 use crate::cli::{GlobalArgs, SyncArgs};
+use crate::commands::backend::Backend;
+use crate::commands::target::Target;
 use crate::error::{Exit, UserError};
 use crate::ui::printer::Printer;
+use plan::Planned;
 
 pub(crate) use diff::diff;
 
-/// `storage kv pull [NAMESPACE…]`, stoppable in every phase.
+/// `storage kv pull [NAMESPACE…]`
 pub(crate) async fn pull(
     global: &GlobalArgs,
     args: SyncArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    stoppable(Direction::Pull, pull::run(global, args, printer)).await
+    copy_between(Direction::Pull, global, &args, printer).await
 }
 
-/// `storage kv push [NAMESPACE…]`, stoppable in every phase.
+/// `storage kv push [NAMESPACE…]`
 pub(crate) async fn push(
     global: &GlobalArgs,
     args: SyncArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    stoppable(Direction::Push, push::run(global, args, printer)).await
+    copy_between(Direction::Push, global, &args, printer).await
+}
+
+/// A pull or push: refused with `--local`, its options resolved once, and stoppable in every
+/// phase.
+async fn copy_between(
+    direction: Direction,
+    global: &GlobalArgs,
+    args: &SyncArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let work = async {
+        setup::refuse_local(global, direction)?;
+        let options = setup::options(args, global.verbose);
+        let invocation = Invocation {
+            global,
+            args,
+            run: Run::new(direction, args, options.ceiling),
+            options: &options,
+            printer,
+        };
+        match direction {
+            Direction::Pull => pull::run(invocation).await,
+            Direction::Push => push::run(invocation).await,
+        }
+    };
+    stoppable(direction, work).await
+}
+
+/// A pull or push as invoked: its arguments, the run they make and the bulk engine's options.
+#[derive(Clone, Copy)]
+struct Invocation<'a> {
+    global: &'a GlobalArgs,
+    args: &'a SyncArgs,
+    run: Run<'a>,
+    options: &'a Options,
+    printer: &'a Printer,
+}
+
+impl<'a> Invocation<'a> {
+    /// The run between these two sides, once both are open.
+    fn between(self, local: &'a Backend, remote: &'a Backend) -> Between<'a> {
+        Between {
+            run: self.run,
+            local,
+            remote,
+            options: self.options,
+            printer: self.printer,
+        }
+    }
+}
+
+/// A pull or push under way: its run, both sides, and the options and printer of its copies.
+#[derive(Clone, Copy)]
+struct Between<'a> {
+    run: Run<'a>,
+    local: &'a Backend,
+    remote: &'a Backend,
+    options: &'a Options,
+    printer: &'a Printer,
+}
+
+impl Between<'_> {
+    /// Plans one namespace and says what the plan is.
+    async fn plan(self, target: Target) -> anyhow::Result<Planned> {
+        let planned = plan::plan_namespace(self, target).await?;
+        report::announce_plan(self.printer, self.run, &planned);
+        Ok(planned)
+    }
 }
 
 /// Runs a pull or push so that Ctrl-C (or SIGTERM) works in every phase. Inside a copy the

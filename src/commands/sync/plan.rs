@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::listings::{local_sorted, merged, record_sorted, remote_listing, ttl_left};
 use super::report::{DiffReport, SideReport};
-use super::{Direction, Place, Run, SHOWN_PLAN_ROWS};
+use super::{Between, Direction, Place, Run, SHOWN_PLAN_ROWS};
 use crate::api::digest::Digest;
 use crate::bulk::merge::{self, Decided, Merge, Plan3, Sides};
 use crate::bulk::sync::{self, Action, Change, Difference, Meta, Plan, Work};
@@ -37,12 +37,16 @@ pub(crate) struct Planned {
 /// Compares local state, the service and the record for one namespace, and works out what the
 /// run does: [`merge`] per key, then the direction decides.
 pub(crate) async fn plan_namespace(
-    run: Run<'_>,
-    local: &Backend,
-    remote: &Backend,
+    between: Between<'_>,
     target: Target,
-    printer: &Printer,
 ) -> anyhow::Result<Planned> {
+    let Between {
+        run,
+        local,
+        remote,
+        printer,
+        ..
+    } = between;
     let state_dir = backend::local_state_dir(local.func_toml.as_deref())?;
     let record = Record::new(&state_dir, remote.client.base_url(), &target.id);
     let lock = lock(&record, run, &target.label, printer).await?;

@@ -7,11 +7,9 @@
 //! mirrors created, then `PUT` and (with `--delete`) `DELETE /storage/kvs/{id}/keys/{key}`.
 
 use super::copy::copy_namespace;
-use super::plan::plan_namespace;
-use super::report::{announce_plan, finish, print_plans};
-use super::setup::{namespaces, options, ready, refuse_local};
-use super::{Direction, Run};
-use crate::cli::{GlobalArgs, SyncArgs};
+use super::report::{finish, print_plans};
+use super::setup::{namespaces, ready};
+use super::{Direction, Invocation};
 use crate::commands::backend::{Access, Backend};
 use crate::commands::target::{self, Target};
 use crate::emulator::Mirror;
@@ -19,45 +17,39 @@ use crate::local::func_toml;
 use crate::ui::printer::Printer;
 
 /// Pulls each namespace in turn, stopping at the first that does not finish.
-pub(crate) async fn run(
-    global: &GlobalArgs,
-    args: SyncArgs,
-    printer: &Printer,
-) -> anyhow::Result<()> {
-    refuse_local(global, Direction::Pull)?;
+pub(crate) async fn run(invoked: Invocation<'_>) -> anyhow::Result<()> {
+    let (global, printer) = (invoked.global, invoked.printer);
     let remote = Backend::remote(global, printer, None)?;
-    let specs = namespaces(&args, remote.func_toml.as_deref())?;
+    let specs = namespaces(invoked.args, remote.func_toml.as_deref())?;
     let Pulling { targets, mirrors } = resolve(&remote, &specs).await?;
     // A dry run creates nothing, not even the mirrors.
-    let (access, mirrors) = if args.dry_run {
+    let (access, mirrors) = if invoked.run.dry_run {
         (Access::Read, Vec::new())
     } else {
         (Access::Write, mirrors)
     };
     let local = Backend::local(global, printer, access, None, mirrors.clone()).await?;
     warn_renamed(&local, &mirrors, printer).await;
-    let options = options(&args, global.verbose);
-    let run = Run::new(Direction::Pull, &args, options.ceiling);
+    let between = invoked.between(&local, &remote);
     let mut outcomes = Vec::new();
     let mut reports = Vec::new();
     for target in targets {
-        let planned = plan_namespace(run, &local, &remote, target, printer).await?;
-        announce_plan(printer, run, &planned);
-        if run.dry_run {
+        let planned = between.plan(target).await?;
+        if invoked.run.dry_run {
             reports.push(planned.report);
             continue;
         }
-        let outcome = copy_namespace(run, planned, &local, &remote, &options, printer).await?;
+        let outcome = copy_namespace(between, planned).await?;
         let stop = outcome.stopped();
         outcomes.push(outcome);
         if stop {
             break;
         }
     }
-    if run.dry_run {
-        return print_plans(printer, &reports, run.direction);
+    if invoked.run.dry_run {
+        return print_plans(printer, &reports, Direction::Pull);
     }
-    finish(printer, &outcomes, &args, run.direction)
+    finish(printer, &outcomes, invoked.args, Direction::Pull)
 }
 
 /// The namespaces a pull reads, and the local mirrors they land in.

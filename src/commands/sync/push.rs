@@ -9,11 +9,10 @@
 //! name is looked up there).
 
 use super::copy::carry_out;
-use super::plan::{Planned, plan_namespace};
-use super::report::{DiffReport, announce_plan, finish, print_plans, show_plan_tables};
-use super::setup::{namespaces, options, ready, refuse_local};
-use super::{Direction, Run};
-use crate::cli::{GlobalArgs, SyncArgs};
+use super::plan::Planned;
+use super::report::{DiffReport, finish, print_plans, show_plan_tables};
+use super::setup::{namespaces, ready};
+use super::{Direction, Invocation};
 use crate::commands::backend::{self, Access, Backend};
 use crate::commands::target::{self, Target};
 use crate::error::{Exit, UserError};
@@ -23,32 +22,25 @@ use crate::ui::printer::Printer;
 
 /// Plans every namespace, asks, then pushes each in turn, stopping at the first that does
 /// not finish.
-pub(crate) async fn run(
-    global: &GlobalArgs,
-    args: SyncArgs,
-    printer: &Printer,
-) -> anyhow::Result<()> {
-    refuse_local(global, Direction::Push)?;
+pub(crate) async fn run(invoked: Invocation<'_>) -> anyhow::Result<()> {
+    let (global, printer) = (invoked.global, invoked.printer);
     let local = Backend::local(global, printer, Access::Read, None, Vec::new()).await?;
     require_local_state(&local)?;
-    let specs = namespaces(&args, local.func_toml.as_deref())?;
+    let specs = namespaces(invoked.args, local.func_toml.as_deref())?;
     let remote = Backend::remote(global, printer, None)?;
-    let options = options(&args, global.verbose);
-    let run = Run::new(Direction::Push, &args, options.ceiling);
     let targets = resolve(&local, &remote, &specs).await?;
+    let between = invoked.between(&local, &remote);
     let mut planned: Vec<Planned> = Vec::new();
     for target in targets {
-        let p = plan_namespace(run, &local, &remote, target, printer).await?;
-        announce_plan(printer, run, &p);
-        planned.push(p);
+        planned.push(between.plan(target).await?);
     }
-    if run.dry_run {
+    if invoked.run.dry_run {
         let reports: Vec<DiffReport> = planned.into_iter().map(|p| p.report).collect();
-        return print_plans(printer, &reports, run.direction);
+        return print_plans(printer, &reports, Direction::Push);
     }
     confirm_plan(global.yes, &planned, printer)?;
-    let outcomes = carry_out(run, planned, &local, &remote, &options, printer).await?;
-    finish(printer, &outcomes, &args, run.direction)
+    let outcomes = carry_out(between, planned).await?;
+    finish(printer, &outcomes, invoked.args, Direction::Push)
 }
 
 /// A push needs local state to push from.
