@@ -6,7 +6,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::plan::{LeftAlone, Planned, Recorded};
+use super::left_alone::LeftAlone;
+use super::plan::{Planned, Recorded};
 use super::report::Outcome;
 use super::{Between, Direction};
 use crate::api::digest::Digest;

@@ -17,6 +17,7 @@
 
 mod copy;
 mod diff;
+mod left_alone;
 mod listings;
 mod plan;
 mod pull;
@@ -29,10 +30,8 @@ use serde::Serialize;
 use crate::bulk::run::Options;
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::commands::backend::Backend;
-use crate::commands::target::Target;
 use crate::error::{Exit, UserError};
 use crate::ui::printer::Printer;
-use plan::Planned;
 
 pub(crate) use diff::diff;
 
@@ -111,15 +110,6 @@ struct Between<'a> {
     remote: &'a Backend,
     options: &'a Options,
     printer: &'a Printer,
-}
-
-impl Between<'_> {
-    /// Plans one namespace and says what the plan is.
-    async fn plan(self, target: Target) -> anyhow::Result<Planned> {
-        let planned = plan::plan_namespace(self, target).await?;
-        report::announce_plan(self.printer, self.run, &planned);
-        Ok(planned)
-    }
 }
 
 /// Runs a pull or push so that Ctrl-C (or SIGTERM) works in every phase. Inside a copy the

@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 
 use anyhow::Context as _;
-use serde::Serialize;
 
+use super::left_alone::{LeftAlone, Present};
 use super::listings::{local_sorted, merged, record_sorted, remote_listing, ttl_left};
-use super::report::{DiffReport, SideReport};
+use super::report::{DiffReport, SideReport, announce_plan};
 use super::{Between, Direction, Place, Run, SHOWN_PLAN_ROWS};
 use crate::api::digest::Digest;
 use crate::bulk::merge::{self, Decided, Merge, Plan3, Sides};
@@ -34,12 +34,25 @@ pub(crate) struct Planned {
     _lock: Option<RunLock>,
 }
 
+impl Between<'_> {
+    /// Plans one namespace and says what the plan is.
+    pub(crate) async fn plan(self, target: Target) -> anyhow::Result<Planned> {
+        let planned = plan_namespace(self, target).await?;
+        announce_plan(
+            self.printer,
+            self.run,
+            &planned.target.label,
+            &planned.report,
+            planned.kept,
+            &planned.left_alone,
+        );
+        Ok(planned)
+    }
+}
+
 /// Compares local state, the service and the record for one namespace, and works out what the
 /// run does: [`merge`] per key, then the direction decides.
-pub(crate) async fn plan_namespace(
-    between: Between<'_>,
-    target: Target,
-) -> anyhow::Result<Planned> {
+async fn plan_namespace(between: Between<'_>, target: Target) -> anyhow::Result<Planned> {
     let Between {
         run,
         local,
@@ -395,98 +408,5 @@ impl<'a> Ends<'a> {
             a_ttl_secs: None,
             b_ttl_secs: None,
         }
-    }
-}
-
-/// Which of the record, local state and the service hold a key.
-#[derive(Debug, Clone, Copy)]
-struct Present {
-    base: bool,
-    local: bool,
-    service: bool,
-}
-
-impl Present {
-    fn of(sides: &Sides) -> Self {
-        Self {
-            base: sides.base.is_some(),
-            local: sides.local.is_some(),
-            service: sides.remote.is_some(),
-        }
-    }
-}
-
-/// A key a run leaves alone, and why.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct LeftAlone {
-    pub key: String,
-    /// `conflict` (changed on both sides), `local` or `service` (changed on that side only,
-    /// which this direction does not copy).
-    changed: &'static str,
-    pub why: &'static str,
-}
-
-impl LeftAlone {
-    fn new(key: String, merge: Merge, expiry: bool, present: Present) -> Self {
-        if expiry {
-            return Self {
-                key,
-                changed: "local",
-                why: "expiry changed in local state since the last sync; `push` sends it",
-            };
-        }
-        let how = |now: bool| match (present.base, now) {
-            (_, false) => "deleted",
-            (false, true) => "new",
-            (true, true) => "changed",
-        };
-        let (changed, why) = match merge {
-            Merge::Local => (
-                "local",
-                match how(present.local) {
-                    "deleted" => {
-                        "deleted in local state since the last sync; `push --delete` sends that"
-                    }
-                    "new" => "new in local state since the last sync; `push` sends it",
-                    _ => "changed in local state since the last sync; `push` sends it",
-                },
-            ),
-            Merge::Service => (
-                "service",
-                match how(present.service) {
-                    "deleted" => {
-                        "deleted on the service since the last sync; `pull --delete` takes that"
-                    }
-                    "new" => "new on the service since the last sync; `pull` takes it",
-                    _ => "changed on the service since the last sync; `pull` takes it",
-                },
-            ),
-            Merge::Conflict | Merge::Equal => (
-                "conflict",
-                if present.base {
-                    "changed both in local state and on the service since the last sync"
-                } else {
-                    "different in local state and on the service, and no sync left them equal"
-                },
-            ),
-        };
-        Self { key, changed, why }
-    }
-
-    /// A key the side written to changed between the plan and its write.
-    pub(crate) fn moved(key: String, direction: Direction) -> Self {
-        let why = match direction {
-            Direction::Pull => "changed in local state during the pull",
-            Direction::Push => "changed on the service during the push",
-        };
-        Self {
-            key,
-            changed: "conflict",
-            why,
-        }
-    }
-
-    pub(crate) fn is_conflict(&self) -> bool {
-        self.changed == "conflict"
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::plan::{LeftAlone, Planned};
+use super::left_alone::LeftAlone;
 use super::{Direction, Place, Run, SHOWN_PLAN_ROWS};
 use crate::bulk::run::Summary;
 use crate::bulk::sync::{Change, Copied, Difference, Plan};
@@ -193,23 +193,29 @@ pub(crate) fn show_plan_tables<'a>(
 }
 
 /// Says what a planned namespace would get (a push, or a dry run), then the keys left alone.
-pub(crate) fn announce_plan(printer: &Printer, run: Run<'_>, planned: &Planned) {
-    let label = &planned.target.label;
-    let kept = kept_note(planned.kept, run.direction.written().described());
-    let left_alone = left_alone_note(&planned.left_alone);
+pub(crate) fn announce_plan(
+    printer: &Printer,
+    run: Run<'_>,
+    label: &str,
+    report: &DiffReport,
+    kept: u64,
+    left_alone: &[LeftAlone],
+) {
+    let kept = kept_note(kept, run.direction.written().described());
+    let left = left_alone_note(left_alone);
     match (run.direction, run.dry_run) {
         (Direction::Pull, false) => {}
         (Direction::Pull, true) => printer.status(&format!(
-            "Dry run: pulling `{label}` would make {}{kept}{left_alone}; nothing was written",
-            would(&planned.report),
+            "Dry run: pulling `{label}` would make {}{kept}{left}; nothing was written",
+            would(report),
         )),
         (Direction::Push, dry_run) => printer.status(&format!(
-            "{}ushing `{label}` would make {} on the service{kept}{left_alone}",
+            "{}ushing `{label}` would make {} on the service{kept}{left}",
             if dry_run { "Dry run: p" } else { "P" },
-            would(&planned.report),
+            would(report),
         )),
     }
-    show_left_alone(printer, &planned.left_alone);
+    show_left_alone(printer, left_alone);
 }
 
 /// Prints a plan's left-alone keys (the first few) on stderr.
