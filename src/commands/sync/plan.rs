@@ -14,7 +14,7 @@ use super::{Between, Direction, Place, Run, SHOWN_PLAN_ROWS};
 use crate::api::digest::Digest;
 use crate::bulk::merge::{self, Decided, Merge, Plan3, Sides};
 use crate::bulk::sync::{self, Action, Change, Difference, Meta, Plan, Work};
-use crate::commands::backend::{self, Backend};
+use crate::commands::backend;
 use crate::commands::target::Target;
 use crate::local::seen::{Note, Record, RunLock};
 use crate::ui::printer::Printer;
@@ -63,7 +63,7 @@ async fn plan_namespace(between: Between<'_>, target: Target) -> anyhow::Result<
     let state_dir = backend::local_state_dir(local.func_toml.as_deref())?;
     let record = Record::new(&state_dir, remote.client.base_url(), &target.id);
     let lock = lock(&record, run, &target.label, printer).await?;
-    let (mut plan, mut building) = compare(run, local, remote, &target, &record).await?;
+    let (mut plan, mut building) = compare(between, &target, &record).await?;
     let side = sync::Side {
         client: &remote.client,
         ns: &target.id,
@@ -117,12 +117,13 @@ async fn lock(
 /// The three-way comparison of the listings and the record, with every key it decides
 /// taken into the plan; what it cannot decide without reading is left in [`Plan3::unsure`].
 async fn compare(
-    run: Run<'_>,
-    local: &Backend,
-    remote: &Backend,
+    between: Between<'_>,
     target: &Target,
     record: &Record,
 ) -> anyhow::Result<(Plan3, Building)> {
+    let Between {
+        run, local, remote, ..
+    } = between;
     let (id, label) = (&target.id, &target.label);
     // A dry-run pull creates nothing, so the mirror may not exist yet.
     let missing_is_empty = run.dry_run && run.direction == Direction::Pull;
