@@ -12,8 +12,12 @@ use std::sync::Arc;
 use futures_util::StreamExt as _;
 use serde::Serialize;
 
-use super::run::{Budget, KeyOutcome, Summary, Tally, key_request, tally_key, watch_signals};
+use super::budget::{Budget, watch_signals};
+use super::key_source::Key;
+use super::keys::{Answer, KeyOutcome, key_request, tally_key};
+use super::run::Summary;
 use super::sorted::{Sorted, smallest};
+use super::tally::Tally;
 use super::window::Window;
 use crate::api::digest::Digest;
 use crate::client::{ApiError, Client};
@@ -438,7 +442,10 @@ pub(crate) async fn copy<T: Send>(
                 Action::Copy { change, .. } => Some(change),
                 Action::Delete => None,
             };
-            let record = Ok((key, copying.origin.to_owned()));
+            let record = Ok(Key {
+                key,
+                origin: copying.origin.to_owned(),
+            });
             key_request(
                 record,
                 Arc::clone(&budget),
@@ -454,7 +461,10 @@ pub(crate) async fn copy<T: Send>(
     futures_util::pin_mut!(jobs);
     while let Some(result) = jobs.next().await {
         match result {
-            Ok((key, _, KeyOutcome::Answered(Ok((change, done, tag)), _slot))) => {
+            Ok(Answer {
+                key: Key { key, .. },
+                outcome: KeyOutcome::Answered(Ok((change, done, tag)), _slot),
+            }) => {
                 let Some(done) = done else {
                     tally.vanished();
                     continue;

@@ -7,7 +7,9 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::bulk::input;
-use crate::bulk::run::{self, Keys, Options, Summary};
+use crate::bulk::key_source::{self, Keys};
+use crate::bulk::run::{Options, Summary};
+use crate::bulk::{keys, put};
 use crate::cli::{
     BulkDeleteArgs, BulkGetArgs, BulkOptions, BulkPutArgs, ExportArgs, ImportArgs, InputOptions,
     KeySelection,
@@ -45,7 +47,7 @@ fn with_ceiling(bulk: &BulkOptions, verbose: bool, default: usize) -> Options {
 struct Input {
     reader: Box<dyn BufRead + Send>,
     /// A regular file: read to its end in moments, never stalls, and an empty one is an empty
-    /// remainder fed back. Anything else (a pipe, a FIFO, a terminal) may stall, and empty it
+    /// failed file fed back. Anything else (a pipe, a FIFO, a terminal) may stall, and empty it
     /// most likely means the command feeding it failed.
     regular: bool,
 }
@@ -271,7 +273,7 @@ async fn write_records(
         input_may_stall,
         ..options(bulk, backend.verbose)
     };
-    let summary = run::put(&client, &target.id, records, &options, printer)
+    let summary = put::put(&client, &target.id, records, &options, printer)
         .await
         .with_context(|| format!("failed to write keys to KV namespace `{}`", target.label))?;
     finish(printer, "Wrote", &summary, bulk)
@@ -279,7 +281,7 @@ async fn write_records(
 
 /// The keys a command names. A `--from-file` that cannot be read is a usage error before
 /// anything is sent; `-` on a terminal too.
-fn keys(select: KeySelection) -> Result<Keys, UserError> {
+fn selected_keys(select: KeySelection) -> Result<Keys, UserError> {
     if select.all {
         return Ok(Keys::Prefix(String::new()));
     }
@@ -314,7 +316,7 @@ pub(crate) async fn get(
     args: BulkGetArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let keys = keys(args.select)?;
+    let keys = selected_keys(args.select)?;
     let output = (args.output_file.as_deref(), &args.bulk);
     read_keys(backend, &args.namespace, keys, output, printer).await
 }
@@ -354,7 +356,7 @@ async fn read_keys(
         }
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let summary = run::get(
+            let summary = keys::get(
                 &client,
                 &target.id,
                 keys,
@@ -391,7 +393,7 @@ async fn read_to_file(
     let cannot = |path: &Path| format!("cannot write `{}`", path.display());
     let file = AtomicFile::new(path).with_context(|| cannot(path))?;
     let mut out = std::io::BufWriter::new(file);
-    let summary = run::get(client, ns, keys, &mut out, options, printer).await?;
+    let summary = keys::get(client, ns, keys, &mut out, options, printer).await?;
     let file = out
         .into_inner()
         .map_err(|err| err.into_error())
@@ -437,11 +439,11 @@ pub(crate) async fn delete(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     refuse_file_as_key(&args.select)?;
-    let keys = keys(args.select)?;
+    let keys = selected_keys(args.select)?;
     let target = target::id(backend, &args.namespace).await?;
     let client = backend.client.without_retry_messages();
     if args.dry_run {
-        let count = run::count(&client, &target.id, &keys, Some(printer)).await?;
+        let count = key_source::count(&client, &target.id, &keys, Some(printer)).await?;
         printer.status(&format!(
             "Dry run: would delete {} key{} from namespace `{}`; nothing was deleted",
             count.unwrap_or(0),
@@ -450,7 +452,7 @@ pub(crate) async fn delete(
         ));
         return Ok(());
     }
-    let total = run::count(&client, &target.id, &keys, None).await?;
+    let total = key_source::count(&client, &target.id, &keys, None).await?;
     let what = match total {
         Some(n) => format!("{n} key{}", plural(n)),
         None => "the keys read from stdin".to_owned(),
@@ -461,7 +463,7 @@ pub(crate) async fn delete(
         &format!("Delete {what} from namespace `{}`? [y/N]", target.label),
         Answer::Yes,
     )?;
-    let summary = run::delete(
+    let summary = keys::delete(
         &client,
         &target.id,
         keys,
