@@ -39,6 +39,15 @@ pub(crate) struct Key {
     pub origin: String,
 }
 
+impl Key {
+    pub(crate) fn new(key: String, origin: &str) -> Self {
+        Self {
+            key,
+            origin: origin.to_owned(),
+        }
+    }
+}
+
 /// Input that is not a key to work on: where it was, and why.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct NotAKey {

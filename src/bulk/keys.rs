@@ -127,27 +127,58 @@ pub(super) fn tally_key<T>(
     Ok(())
 }
 
-/// In what order a run over keys deals with the answers.
+/// What a run over keys does with each key.
 #[derive(Debug, Clone, Copy)]
-enum Order {
-    /// In the keys' order (`get`: its output follows its input).
-    Keys,
-    /// As they come (`delete`).
-    Answers,
+enum KeyWork {
+    /// Reads it (`get`), dealing with the answers in the keys' order: the output follows the
+    /// input.
+    Read,
+    /// Deletes it, dealing with the answers as they come; `total` keys, when known ahead.
+    Delete { total: Option<u64> },
 }
 
-/// A run over keys: where, which keys, and how.
+impl KeyWork {
+    /// What the progress bar says of a key done.
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Delete { .. } => "deleted",
+        }
+    }
+
+    fn total(self) -> Option<u64> {
+        match self {
+            Self::Read => None,
+            Self::Delete { total } => total,
+        }
+    }
+}
+
+/// The keys of a run, where they are, and how it reports.
 struct KeyJob<'a> {
     client: &'a Client,
     ns: &'a str,
     keys: Keys,
     options: &'a Options,
     printer: &'a Printer,
-    /// How many keys, when known ahead (for the progress bar).
-    total: Option<u64>,
-    /// What the progress bar says of a key done.
-    verb: &'static str,
-    order: Order,
+}
+
+impl<'a> KeyJob<'a> {
+    fn new(
+        client: &'a Client,
+        ns: &'a str,
+        keys: Keys,
+        options: &'a Options,
+        printer: &'a Printer,
+    ) -> Self {
+        Self {
+            client,
+            ns,
+            keys,
+            options,
+            printer,
+        }
+    }
 }
 
 /// What a run over keys does with each answer that went well, beyond counting it.
@@ -195,7 +226,8 @@ impl Answers<crate::client::Value> for ValueLines<'_> {
 /// went well to `answers`.
 async fn run_keys<T, F>(
     job: KeyJob<'_>,
-    request: impl Fn(Client, String) -> F,
+    work: KeyWork,
+    request: impl Fn(Client, Arc<str>, String) -> F,
     answers: &mut dyn Answers<T>,
 ) -> anyhow::Result<Summary>
 where
@@ -205,28 +237,25 @@ where
     let options = job.options;
     let budget = Budget::new(options.max_errors);
     let signals = watch_signals(&budget);
-    let mut tally = Tally::new(
-        job.printer,
-        options,
-        &budget,
-        job.client,
-        job.total,
-        job.verb,
-    )?;
+    let (total, verb) = (work.total(), work.verb());
+    let mut tally = Tally::new(job.printer, options, &budget, job.client, total, verb)?;
     let client = budget.client(job.client);
     let window = Arc::clone(&tally.window);
     let may_stall = matches!(&job.keys, Keys::File(path) if super::input::may_stall(path));
     let capacity = options.ceiling.max(1) * 4;
     let listing = Some(Arc::clone(&window));
     let receiver = produce(&client, job.ns, job.keys, capacity, &budget, listing);
+    let ns: Arc<str> = Arc::from(job.ns);
     let requests = stream(receiver, Arc::clone(&budget), may_stall).map(|record| {
         let (budget, window) = (Arc::clone(&budget), Arc::clone(&window));
-        key_request(record, budget, window, |key| request(client.clone(), key))
+        key_request(record, budget, window, |key| {
+            request(client.clone(), ns.clone(), key)
+        })
     });
     let at_once = options.ceiling.max(1);
-    let results = match job.order {
-        Order::Keys => requests.buffered(at_once).left_stream(),
-        Order::Answers => requests.buffer_unordered(at_once).right_stream(),
+    let results = match work {
+        KeyWork::Read => requests.buffered(at_once).left_stream(),
+        KeyWork::Delete { .. } => requests.buffer_unordered(at_once).right_stream(),
     };
     futures_util::pin_mut!(results);
     while let Some(result) = results.next().await {
@@ -263,21 +292,10 @@ pub(crate) async fn get(
     options: &Options,
     printer: &Printer,
 ) -> anyhow::Result<Summary> {
-    let job = KeyJob {
-        client,
-        ns,
-        keys,
-        options,
-        printer,
-        total: None,
-        verb: "read",
-        order: Order::Keys,
-    };
-    let request = |client: Client, key: String| {
-        let ns = ns.to_owned();
-        async move { client.get_key(&ns, &key).await }
-    };
-    run_keys(job, request, &mut ValueLines { out }).await
+    let job = KeyJob::new(client, ns, keys, options, printer);
+    let request =
+        |client: Client, ns: Arc<str>, key: String| async move { client.get_key(&ns, &key).await };
+    run_keys(job, KeyWork::Read, request, &mut ValueLines { out }).await
 }
 
 /// Deletes every key, as many requests at a time as the window allows.
@@ -289,19 +307,9 @@ pub(crate) async fn delete(
     options: &Options,
     printer: &Printer,
 ) -> anyhow::Result<Summary> {
-    let job = KeyJob {
-        client,
-        ns,
-        keys,
-        options,
-        printer,
-        total,
-        verb: "deleted",
-        order: Order::Answers,
+    let job = KeyJob::new(client, ns, keys, options, printer);
+    let request = |client: Client, ns: Arc<str>, key: String| async move {
+        client.delete_key(&ns, &key).await
     };
-    let request = |client: Client, key: String| {
-        let ns = ns.to_owned();
-        async move { client.delete_key(&ns, &key).await }
-    };
-    run_keys(job, request, &mut Counted).await
+    run_keys(job, KeyWork::Delete { total }, request, &mut Counted).await
 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::window::WindowSummary;
 use crate::error::Exit;
+use crate::text::plural;
 
 /// How a bulk run behaves.
 #[derive(Debug, Clone)]
@@ -72,5 +73,17 @@ impl Summary {
     /// Items that were not written and still matter: what the failed file holds.
     pub(crate) fn remaining(&self) -> u64 {
         (self.failed + self.skipped).saturating_sub(self.superseded)
+    }
+
+    /// What failed and what was skipped, with `noun` for what the run counts (`item`, `key`):
+    /// `3 items failed and 1 was skipped`.
+    pub(crate) fn failed_and_skipped(&self, noun: &str) -> String {
+        format!(
+            "{} {noun}{} failed and {} {} skipped",
+            self.failed,
+            plural(self.failed),
+            self.skipped,
+            if self.skipped == 1 { "was" } else { "were" }
+        )
     }
 }

@@ -424,9 +424,7 @@ pub(crate) async fn copy<T: Send>(
     for key in uncopyable {
         tally.uncopyable(key, copying.origin)?;
     }
-    let to = budget.client(copying.to);
-    let from = budget.client(copying.from);
-    let (to, from) = (&to, &from);
+    let (to, from) = (&budget.client(copying.to), &budget.client(copying.from));
     let window = Arc::clone(&tally.window);
     let mut copied = Copied::default();
     let mut outcomes = Vec::new();
@@ -442,10 +440,7 @@ pub(crate) async fn copy<T: Send>(
                 Action::Copy { change, .. } => Some(change),
                 Action::Delete => None,
             };
-            let record = Ok(Key {
-                key,
-                origin: copying.origin.to_owned(),
-            });
+            let record = Ok(Key::new(key, copying.origin));
             key_request(
                 record,
                 Arc::clone(&budget),

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use crate::bulk::input;
 use crate::bulk::key_source::{self, Keys};
 use crate::bulk::run::{Options, Summary};
+use crate::bulk::window::{DEFAULT_CEILING, DEFAULT_READ_CEILING};
 use crate::bulk::{keys, put};
 use crate::cli::{
     BulkDeleteArgs, BulkGetArgs, BulkOptions, BulkPutArgs, ExportArgs, ImportArgs, InputOptions,
@@ -23,19 +24,12 @@ use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
 
-fn options(bulk: &BulkOptions, verbose: bool) -> Options {
-    with_ceiling(bulk, verbose, crate::bulk::window::DEFAULT_CEILING)
-}
-
-/// For reads (`bulk get`, `export`): each request in flight holds its value (up to 1 MiB)
-/// until it is written out in order, so the default ceiling is lower.
-fn read_options(bulk: &BulkOptions, verbose: bool) -> Options {
-    with_ceiling(bulk, verbose, crate::bulk::window::DEFAULT_READ_CEILING)
-}
-
-fn with_ceiling(bulk: &BulkOptions, verbose: bool, default: usize) -> Options {
+/// The options of a run. `default_ceiling` is the window's ceiling without `--concurrency`:
+/// [`DEFAULT_READ_CEILING`] for reads (`bulk get`, `export`), since each request in flight holds
+/// its value (up to 1 MiB) until it is written out in order, [`DEFAULT_CEILING`] otherwise.
+fn options(bulk: &BulkOptions, verbose: bool, default_ceiling: usize) -> Options {
     Options {
-        ceiling: bulk.concurrency.map_or(default, usize::from),
+        ceiling: bulk.concurrency.map_or(default_ceiling, usize::from),
         verbose,
         max_errors: (!bulk.continue_on_error).then_some(bulk.max_errors),
         failed_file: bulk.failed_file.clone(),
@@ -112,8 +106,31 @@ fn finish(
     summary: &Summary,
     bulk: &BulkOptions,
 ) -> anyhow::Result<()> {
-    let failed_file = bulk.failed_file.as_deref();
-    let continue_on_error = bulk.continue_on_error;
+    printer.status(&status_line(verb, summary));
+    if matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson) {
+        // A closed stdout must not turn a failed run into exit 0.
+        if let Err(err) = printer.json_line(summary)
+            && (err.kind() != std::io::ErrorKind::BrokenPipe || summary.remaining() == 0)
+        {
+            return Err(err.into());
+        }
+    }
+    if summary.remaining() == 0 && !summary.interrupted {
+        return Ok(());
+    }
+    let counts = summary.failed_and_skipped("item");
+    let (exit, message) = if summary.interrupted {
+        (Exit::Interrupted, format!("interrupted: {counts}"))
+    } else {
+        (summary.exit.unwrap_or(Exit::Failure), counts)
+    };
+    Err(UserError::new(exit, message)
+        .hint(hint(verb, summary, bulk))
+        .into())
+}
+
+/// `Wrote 3 keys in 0.1s (30/s); 0 failed, 0 skipped`, with what was superseded or vanished.
+fn status_line(verb: &str, summary: &Summary) -> String {
     let rate = if summary.seconds > 0.0 {
         summary.done as f64 / summary.seconds
     } else {
@@ -133,7 +150,7 @@ fn finish(
     } else {
         String::new()
     };
-    printer.status(&format!(
+    format!(
         "{verb} {} key{} in {:.1}s ({}/s); {} failed, {} skipped{superseded}{vanished}",
         count(summary.done),
         plural(summary.done),
@@ -141,30 +158,12 @@ fn finish(
         count(rate.round() as u64),
         count(summary.failed),
         count(summary.skipped)
-    ));
-    if matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson) {
-        // A closed stdout must not turn a failed run into exit 0.
-        if let Err(err) = printer.json_line(summary)
-            && (err.kind() != std::io::ErrorKind::BrokenPipe || summary.remaining() == 0)
-        {
-            return Err(err.into());
-        }
-    }
-    if summary.remaining() == 0 && !summary.interrupted {
-        return Ok(());
-    }
-    let counts = format!(
-        "{} item{} failed and {} {} skipped",
-        summary.failed,
-        plural(summary.failed),
-        summary.skipped,
-        if summary.skipped == 1 { "was" } else { "were" }
-    );
-    let (exit, message) = if summary.interrupted {
-        (Exit::Interrupted, format!("interrupted: {counts}"))
-    } else {
-        (summary.exit.unwrap_or(Exit::Failure), counts)
-    };
+    )
+}
+
+/// The hint of a run that left items undone: where they are (the failed file) and how to
+/// finish the job, and what is in no file (input not read to its end, keys not listed).
+fn hint(verb: &str, summary: &Summary, bulk: &BulkOptions) -> String {
     let remaining = summary.remaining();
     // What became of an item that went well: written, read or deleted.
     let done = match verb {
@@ -172,18 +171,17 @@ fn finish(
         "Deleted" => "deleted",
         _ => "written",
     };
-    let hint = match failed_file {
+    let are = if remaining == 1 { "is" } else { "are" };
+    let mut hint = match bulk.failed_file.as_deref() {
         // Feeding the file back does not finish a job whose input was not read to its end.
         Some(path) if remaining > 0 && summary.unread => format!(
-            "The {remaining} item{} read but not {done} {} in `{}`.",
+            "The {remaining} item{} read but not {done} {are} in `{}`.",
             plural(remaining),
-            if remaining == 1 { "is" } else { "are" },
             path.display()
         ),
         Some(path) if remaining > 0 => format!(
-            "The {remaining} item{} not {done} {} in `{}`; feed it back as input to finish the job.",
+            "The {remaining} item{} not {done} {are} in `{}`; feed it back as input to finish the job.",
             plural(remaining),
-            if remaining == 1 { "is" } else { "are" },
             path.display()
         ),
         Some(_) if summary.unread => format!("Every item that was read was {done}."),
@@ -191,28 +189,20 @@ fn finish(
         None => format!(
             "{remaining} item{} not {done}; pass `--failed-file FILE` to keep them and feed FILE back to resume{}.",
             if remaining == 1 { " was" } else { "s were" },
-            if continue_on_error {
+            if bulk.continue_on_error {
                 ""
             } else {
                 ", or `--continue-on-error` not to stop"
             }
         ),
     };
-    let hint = if summary.unread {
-        format!(
-            "{hint} The input was not read to its end: what it had left to send after the interrupt (it went silent, or was still coming 10 s later) is in no file."
-        )
-    } else {
-        hint
-    };
-    let hint = if summary.unlisted {
-        format!(
-            "{hint} The key listing stopped early too: keys not yet listed are in no file, so run the same command again to finish."
-        )
-    } else {
-        hint
-    };
-    Err(UserError::new(exit, message).hint(hint).into())
+    if summary.unread {
+        hint.push_str(" The input was not read to its end: what it had left to send after the interrupt (it went silent, or was still coming 10 s later) is in no file.");
+    }
+    if summary.unlisted {
+        hint.push_str(" The key listing stopped early too: keys not yet listed are in no file, so run the same command again to finish.");
+    }
+    hint
 }
 
 /// `storage kv bulk put`
@@ -271,7 +261,7 @@ async fn write_records(
     let client = backend.client.without_retry_messages();
     let options = Options {
         input_may_stall,
-        ..options(bulk, backend.verbose)
+        ..options(bulk, backend.verbose, DEFAULT_CEILING)
     };
     let summary = put::put(&client, &target.id, records, &options, printer)
         .await
@@ -342,29 +332,13 @@ async fn read_keys(
 ) -> anyhow::Result<()> {
     let target = target::id(backend, spec).await?;
     let client = backend.client.without_retry_messages();
+    let read_options = options(bulk, backend.verbose, DEFAULT_READ_CEILING);
     let summary = match output_file {
-        Some(path) => {
-            read_to_file(
-                &client,
-                &target.id,
-                keys,
-                path,
-                &read_options(bulk, backend.verbose),
-                printer,
-            )
-            .await?
-        }
+        Some(path) => read_to_file(&client, &target.id, keys, path, &read_options, printer).await?,
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let summary = keys::get(
-                &client,
-                &target.id,
-                keys,
-                &mut out,
-                &read_options(bulk, backend.verbose),
-                printer,
-            )
-            .await?;
+            let summary =
+                keys::get(&client, &target.id, keys, &mut out, &read_options, printer).await?;
             out.flush()?;
             // The values are the result on stdout; with `--json` the summary is one JSON line
             // on stderr.
@@ -468,7 +442,7 @@ pub(crate) async fn delete(
         &target.id,
         keys,
         total,
-        &options(&args.bulk, backend.verbose),
+        &options(&args.bulk, backend.verbose, DEFAULT_CEILING),
         printer,
     )
     .await?;
