@@ -1,7 +1,6 @@
 //! A JSON array of items (wrangler's bulk format), split into its elements without parsing the
 //! whole array; arrays may follow each other, and NDJSON lines may follow them.
 
-use std::collections::VecDeque;
 use std::io::BufRead;
 
 use super::interpret::Interpreter;
@@ -49,7 +48,6 @@ pub(super) struct ArrayRecords {
     /// The last element read ended its array (`5]`).
     closed: bool,
     interpreter: Interpreter,
-    pending: VecDeque<Record>,
 }
 
 /// The next element of an array, as read.
@@ -76,7 +74,6 @@ impl ArrayRecords {
             done: false,
             closed: false,
             interpreter,
-            pending: VecDeque::new(),
         }
     }
 
@@ -205,7 +202,7 @@ impl Iterator for ArrayRecords {
 
     fn next(&mut self) -> Option<Record> {
         loop {
-            if let Some(record) = self.pending.pop_front() {
+            if let Some(record) = self.interpreter.queued() {
                 return Some(record);
             }
             if self.done {
@@ -215,11 +212,11 @@ impl Iterator for ArrayRecords {
             self.index += 1;
             match self.element() {
                 Ok(Element::Bytes(bytes)) => {
-                    self.interpreter.record(&bytes, origin, &mut self.pending);
+                    self.interpreter.record(&bytes, origin);
                     if self.closed
                         && let Some(record) = self.after_array()
                     {
-                        self.pending.push_back(record);
+                        self.interpreter.queue(record);
                     }
                 }
                 Ok(Element::TooLong(start)) => {
@@ -228,7 +225,7 @@ impl Iterator for ArrayRecords {
                     if self.closed
                         && let Some(after) = self.after_array()
                     {
-                        self.pending.push_back(after);
+                        self.interpreter.queue(after);
                     }
                     return Some(record);
                 }

@@ -35,10 +35,12 @@ struct Line {
     unknown: BTreeMap<String, serde_json::Value>,
 }
 
-/// Turns parsed records into items, warning once per run about each dropped field.
+/// Turns parsed records into items, warning once per run about each dropped field. What it
+/// makes of a record waits in its queue until the format's iterator hands it on.
 pub(super) struct Interpreter {
     pub(super) reading: Reading,
     warned: HashSet<String>,
+    queue: VecDeque<Record>,
 }
 
 impl Interpreter {
@@ -46,15 +48,30 @@ impl Interpreter {
         Self {
             reading,
             warned: HashSet::new(),
+            queue: VecDeque::new(),
         }
     }
 
-    /// Checks one record; warnings (first use of a dropped field) go to `out` before it.
-    pub(super) fn record(&mut self, json: &[u8], origin: String, out: &mut VecDeque<Record>) {
+    /// The next record made, in order.
+    pub(super) fn queued(&mut self) -> Option<Record> {
+        self.queue.pop_front()
+    }
+
+    pub(super) fn nothing_queued(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Queues a record the format made itself (a bad line, a truncated input).
+    pub(super) fn queue(&mut self, record: Record) {
+        self.queue.push_back(record);
+    }
+
+    /// Checks one record and queues it, after its warnings (first use of a dropped field).
+    pub(super) fn record(&mut self, json: &[u8], origin: String) {
         let line: Line = match serde_json::from_slice(json) {
             Ok(line) => line,
             Err(err) => {
-                out.push_back(Record::bad(
+                self.queue.push_back(Record::bad(
                     origin,
                     format!("not a JSON object with `key` and `value`: {err}"),
                     Some(json),
@@ -68,7 +85,7 @@ impl Interpreter {
             (&line.value, &line.error, &line.input)
         {
             let text = text.clone();
-            return self.record(text.as_bytes(), origin, out);
+            return self.record(text.as_bytes(), origin);
         }
         // A valid key keeps a bad item in its place among the key's items (see `Record::Bad`).
         let key = match &line.key {
@@ -86,14 +103,14 @@ impl Interpreter {
         if let Some(field) = line.unknown.keys().next()
             && self.reading.strict
         {
-            out.push_back(bad(format!(
+            self.queue.push_back(bad(format!(
                 "unknown field `{field}`; the fields are key, value, base64, ttl_secs (or expiration_ttl, expiration) and content_type"
             )));
             return;
         }
         for field in line.unknown.keys() {
             if self.warned.insert(field.clone()) {
-                out.push_back(Record::Warning {
+                self.queue.push_back(Record::Warning {
                     origin: origin.clone(),
                     message: format!(
                         "unknown field `{field}` is ignored (here and on later lines); pass `--strict` to refuse such items"
@@ -102,15 +119,16 @@ impl Interpreter {
             }
         }
         if line.metadata.is_some() && self.warned.insert("metadata".into()) {
-            out.push_back(Record::Warning {
+            self.queue.push_back(Record::Warning {
                 origin: origin.clone(),
                 message: "`metadata` is dropped (here and on later lines): Telnyx KV has no per-key metadata".into(),
             });
         }
-        out.push_back(match self.item(line, &origin) {
+        let record = match self.item(line, &origin) {
             Ok(item) => Record::Item(item),
             Err(error) => bad(error),
-        });
+        };
+        self.queue.push_back(record);
     }
 
     fn item(&self, line: Line, origin: &str) -> Result<Item, String> {

@@ -1,6 +1,5 @@
 //! NDJSON input: one record per non-blank line, each line read with the bounded line reader.
 
-use std::collections::VecDeque;
 use std::io::BufRead;
 
 use super::interpret::Interpreter;
@@ -13,7 +12,6 @@ pub(super) struct NdjsonRecords {
     /// The number of the last line read.
     line: usize,
     interpreter: Interpreter,
-    pending: VecDeque<Record>,
 }
 
 impl NdjsonRecords {
@@ -27,8 +25,30 @@ impl NdjsonRecords {
             reader,
             line,
             interpreter,
-            pending: VecDeque::new(),
         }
+    }
+
+    /// Reads the next line into the interpreter's queue; `None` at the end of the input.
+    fn read_line(&mut self) -> Option<()> {
+        self.line += 1;
+        let origin = format!("line {}", self.line);
+        let record = match line::read(&mut *self.reader) {
+            Ok(None) => return None,
+            Ok(Some(Line::Text(buf))) => {
+                if !buf.iter().all(u8::is_ascii_whitespace) {
+                    self.interpreter.record(&buf, origin);
+                }
+                return Some(());
+            }
+            Ok(Some(Line::TooLong(start))) => Record::bad(
+                origin,
+                "the line is longer than 8 MiB",
+                Some(&start[..MAX_KEPT_INPUT.min(start.len())]),
+            ),
+            Err(err) => Record::bad(origin, format!("cannot read: {err}"), None),
+        };
+        self.interpreter.queue(record);
+        Some(())
     }
 }
 
@@ -36,30 +56,9 @@ impl Iterator for NdjsonRecords {
     type Item = Record;
 
     fn next(&mut self) -> Option<Record> {
-        loop {
-            if let Some(record) = self.pending.pop_front() {
-                return Some(record);
-            }
-            self.line += 1;
-            let origin = format!("line {}", self.line);
-            let buf = match line::read(&mut *self.reader) {
-                Ok(None) => return None,
-                Ok(Some(Line::Text(buf))) => buf,
-                Ok(Some(Line::TooLong(start))) => {
-                    return Some(Record::bad(
-                        origin,
-                        "the line is longer than 8 MiB",
-                        Some(&start[..MAX_KEPT_INPUT.min(start.len())]),
-                    ));
-                }
-                Err(err) => {
-                    return Some(Record::bad(origin, format!("cannot read: {err}"), None));
-                }
-            };
-            if buf.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            self.interpreter.record(&buf, origin, &mut self.pending);
+        while self.interpreter.nothing_queued() {
+            self.read_line()?;
         }
+        self.interpreter.queued()
     }
 }
