@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::budget::{Budget, Received, watch_signals};
 use super::failed_file::{FailedLine, key_hash};
-use super::input::{Item, Record};
+use super::input::{BadRecord, Item, Record};
 use super::run::{Options, Summary};
 use super::tally::Tally;
 use super::window::{Slot, Window};
@@ -22,7 +22,7 @@ enum Event {
     /// The item of this key was written.
     Done(String),
     Failed(Box<Item>, ApiError),
-    Bad(Box<BadItem>),
+    Bad(Box<BadRecord>),
     Warning(String),
     Duplicate {
         origin: String,
@@ -106,19 +106,11 @@ struct Queued {
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
-/// An input line that cannot be written: where it was, why, its text and its key (if valid).
-struct BadItem {
-    origin: String,
-    error: String,
-    input: Option<String>,
-    key: Option<String>,
-}
-
 /// What waits in a key's chain: an item to write, or a bad line of that key, reported in its
 /// turn so that the failed file keeps the key's lines in input order.
 enum Link {
     Item(Queued),
-    Bad(Box<BadItem>),
+    Bad(Box<BadRecord>),
 }
 
 type Chain = VecDeque<Link>;
@@ -251,17 +243,7 @@ fn start_reader(
     tokio::task::spawn_blocking(move || {
         for record in records {
             let going_on = match record {
-                Record::Bad {
-                    origin,
-                    error,
-                    input,
-                    key,
-                } => reader.bad(Box::new(BadItem {
-                    origin,
-                    error,
-                    input,
-                    key,
-                })),
+                Record::Bad(bad) => reader.bad(Box::new(bad)),
                 Record::Warning { origin, message } => {
                     reader.send(Event::Warning(format!("{origin}: {message}")))
                 }
@@ -295,7 +277,7 @@ impl Reader {
 
     /// A bad input line. Behind an item of its key still queued or in flight, it waits its
     /// turn; otherwise it is reported now.
-    fn bad(&mut self, bad: Box<BadItem>) -> bool {
+    fn bad(&mut self, bad: Box<BadRecord>) -> bool {
         self.read.fetch_add(1, Ordering::SeqCst);
         self.writer.budget.fail();
         if let Some(hash) = bad.key.as_deref().map(key_hash)

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::{Item, Reading, Record, kept_text};
+use super::{BadRecord, Item, Reading, Record, kept_text};
 use crate::api::rules::{self, MAX_TTL_SECS, MAX_VALUE_BYTES};
 
 /// The line format (`bulk get`, `export` write it; `bulk put`, `import` read it), and
@@ -87,18 +87,20 @@ impl Interpreter {
             let text = text.clone();
             return self.record(text.as_bytes(), origin);
         }
-        // A valid key keeps a bad item in its place among the key's items (see `Record::Bad`).
+        // A valid key keeps a bad item in its place among the key's items (see `BadRecord`).
         let key = match &line.key {
             Some(serde_json::Value::String(key)) if rules::request_key(key).is_ok() => {
                 Some(key.clone())
             }
             _ => None,
         };
-        let bad = |error: String| Record::Bad {
-            origin: origin.clone(),
-            error,
-            input: Some(kept_text(json)),
-            key: key.clone(),
+        let bad = |error: String| {
+            Record::Bad(BadRecord {
+                origin: origin.clone(),
+                error,
+                input: Some(kept_text(json)),
+                key: key.clone(),
+            })
         };
         if let Some(field) = line.unknown.keys().next()
             && self.reading.strict

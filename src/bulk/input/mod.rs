@@ -49,14 +49,7 @@ pub(crate) struct Item {
 #[derive(Debug)]
 pub(crate) enum Record {
     Item(Item),
-    /// An item that cannot be written, with where it was, why, its text when there is one,
-    /// and its key when it has a valid one (so that it keeps its place among the key's items).
-    Bad {
-        origin: String,
-        error: String,
-        input: Option<String>,
-        key: Option<String>,
-    },
+    Bad(BadRecord),
     /// Something the user should know that does not stop the item (a dropped field).
     Warning {
         origin: String,
@@ -64,14 +57,24 @@ pub(crate) enum Record {
     },
 }
 
+/// An item that cannot be written, with where it was, why, its text when there is one, and
+/// its key when it has a valid one (so that it keeps its place among the key's items).
+#[derive(Debug)]
+pub(crate) struct BadRecord {
+    pub origin: String,
+    pub error: String,
+    pub input: Option<String>,
+    pub key: Option<String>,
+}
+
 impl Record {
     pub(super) fn bad(origin: String, error: impl Into<String>, input: Option<&[u8]>) -> Self {
-        Self::Bad {
+        Self::Bad(BadRecord {
             origin,
             error: error.into(),
             input: input.map(kept_text),
             key: None,
-        }
+        })
     }
 }
 
@@ -219,7 +222,9 @@ mod tests {
             .into_iter()
             .filter_map(|r| match r {
                 Record::Item(item) => Some(Ok((item.key, item.value.to_vec()))),
-                Record::Bad { origin, error, .. } => Some(Err(format!("{origin}: {error}"))),
+                Record::Bad(BadRecord { origin, error, .. }) => {
+                    Some(Err(format!("{origin}: {error}")))
+                }
                 Record::Warning { .. } => None,
             })
             .collect()
@@ -299,7 +304,7 @@ mod tests {
             .into_iter()
             .map(|r| match r {
                 Record::Item(item) => Ok(item.ttl_secs),
-                Record::Bad { error, .. } => Err(error),
+                Record::Bad(BadRecord { error, .. }) => Err(error),
                 Record::Warning { message, .. } => Err(message),
             })
             .collect();
@@ -386,7 +391,9 @@ mod tests {
         assert!(!item.expired);
         // Past its moment: an error in fresh input, a deletion when a failed file feeds it back.
         let past = br#"{"key":"a","value":"1","expiration":1799999999}"#;
-        assert!(matches!(items(past).remove(0), Record::Bad { key: Some(k), .. } if k == "a"));
+        assert!(
+            matches!(items(past).remove(0), Record::Bad(BadRecord { key: Some(k), .. }) if k == "a")
+        );
         let fed_back =
             br#"{"key":"a","value":"1","expiration":1799999999,"origin":"line 1","error":"x"}"#;
         let Record::Item(item) = items(fed_back).remove(0) else {
@@ -395,14 +402,14 @@ mod tests {
         assert!(item.expired);
         // A bad line, then the same line as a failed file keeps it, fed back twice.
         let bad = br#"{"key":"k""#;
-        let Record::Bad { input, .. } = items(bad).remove(0) else {
+        let Record::Bad(BadRecord { input, .. }) = items(bad).remove(0) else {
             panic!("bad");
         };
         let mut line = serde_json::json!({"origin": "line 1", "error": "x", "input": input})
             .to_string()
             .into_bytes();
         for _ in 0..2 {
-            let Record::Bad { input, .. } = items(&line).remove(0) else {
+            let Record::Bad(BadRecord { input, .. }) = items(&line).remove(0) else {
                 panic!("bad");
             };
             assert_eq!(input.as_deref(), Some(r#"{"key":"k""#));
@@ -428,7 +435,9 @@ mod tests {
     fn a_bad_line_keeps_its_text_for_the_failed_file() {
         let got = read(b"{not json\n", false);
         match &got[..] {
-            [Record::Bad { input, .. }] => assert_eq!(input.as_deref(), Some("{not json")),
+            [Record::Bad(BadRecord { input, .. })] => {
+                assert_eq!(input.as_deref(), Some("{not json"))
+            }
             other => panic!("{other:?}"),
         }
     }
