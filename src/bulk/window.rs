@@ -453,26 +453,22 @@ mod tests {
         control.admitted(16);
         let ms = Duration::from_millis;
         assert_eq!(control.answered(t0 + ms(50), ms(100), 0, 15), None);
-        let change = control
-            .answered(t0 + ms(100), ms(100), 0, 14)
-            .expect("a change");
-        assert_eq!(
-            (change.from, change.to, change.reason),
-            (16, 32, Reason::Room)
-        );
+        // The change `control` makes `at` ms in, with `throttled` answers 429 so far.
+        let change = |control: &mut Control, at: u64, throttled: u64, in_flight: usize| {
+            let change = control
+                .answered(t0 + ms(at), ms(100), throttled, in_flight)
+                .expect("a change");
+            (change.from, change.to, change.reason)
+        };
+        assert_eq!(change(&mut control, 100, 0, 14), (16, 32, Reason::Room));
         // A 429 in the next epoch: 7/10, and slow start is over.
         control.admitted(32);
-        let change = control
-            .answered(t0 + ms(200), ms(100), 1, 31)
-            .expect("a change");
         assert_eq!(
-            (change.from, change.to, change.reason),
+            change(&mut control, 200, 1, 31),
             (32, 22, Reason::Throttled)
         );
         control.admitted(22);
-        let change = control
-            .answered(t0 + ms(300), ms(100), 1, 21)
-            .expect("a change");
-        assert_eq!((change.from, change.to), (22, 24));
+        let (from, to, _) = change(&mut control, 300, 1, 21);
+        assert_eq!((from, to), (22, 24));
     }
 }

@@ -31,7 +31,9 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 #[derive(Debug, Clone)]
 pub(crate) struct Item {
     pub key: String,
+    /// The bytes to write (decoded when the input gave base64).
     pub value: Bytes,
+    /// Seconds until the key expires, as given or worked out from `expires_at`.
     pub ttl_secs: Option<u64>,
     /// The absolute expiry (seconds since 1970) when the input gave one (wrangler's
     /// `expiration`): the TTL is worked out from it when the item is sent, and a failed file
