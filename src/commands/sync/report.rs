@@ -440,13 +440,7 @@ fn conflicts_left(conflicts: u64, force: bool, direction: Direction) -> UserErro
 fn not_finished(stopped: &Outcome, args: &SyncArgs, direction: Direction) -> UserError {
     let verb = direction.verb();
     let summary = &stopped.summary;
-    let counts = format!(
-        "{} key{} failed and {} {} skipped",
-        summary.failed,
-        plural(summary.failed),
-        summary.skipped,
-        if summary.skipped == 1 { "was" } else { "were" }
-    );
+    let counts = summary.failed_and_skipped("key");
     let (how, exit) = if summary.interrupted {
         ("interrupted", Exit::Interrupted)
     } else if args.bulk.continue_on_error {
