@@ -163,7 +163,7 @@ pub(crate) async fn bind(
     if path.is_file() {
         FuncToml::load(&path)?;
     }
-    let (_, namespace) = target::namespace(backend, &args.namespace).await?;
+    let (_, namespace) = target::namespace(backend, &args.namespace.spec).await?;
     let binding = args
         .binding
         .clone()

@@ -224,7 +224,7 @@ pub(crate) async fn put(
         }
         None => records(args.file.as_deref(), &args.input)?,
     };
-    let target = (args.namespace.as_str(), &args.bulk);
+    let target = (args.namespace.spec.as_str(), &args.bulk);
     write_records(backend, target, records, stalls, printer).await
 }
 
@@ -235,7 +235,7 @@ pub(crate) async fn import(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let (records, stalls) = records(args.file.as_deref(), &args.input)?;
-    let target = (args.namespace.as_str(), &args.bulk);
+    let target = (args.namespace.spec.as_str(), &args.bulk);
     write_records(backend, target, records, stalls, printer).await
 }
 
@@ -308,7 +308,7 @@ pub(crate) async fn get(
 ) -> anyhow::Result<()> {
     let keys = selected_keys(args.select)?;
     let output = (args.output_file.as_deref(), &args.bulk);
-    read_keys(backend, &args.namespace, keys, output, printer).await
+    read_keys(backend, &args.namespace.spec, keys, output, printer).await
 }
 
 /// `storage kv export`
@@ -319,7 +319,7 @@ pub(crate) async fn export(
 ) -> anyhow::Result<()> {
     let keys = Keys::Prefix(args.prefix.unwrap_or_default());
     let output = (args.output_file.as_deref(), &args.bulk);
-    read_keys(backend, &args.namespace, keys, output, printer).await
+    read_keys(backend, &args.namespace.spec, keys, output, printer).await
 }
 
 /// Reads `keys` and writes them as NDJSON to `--output-file` (atomically) or stdout.
@@ -414,7 +414,7 @@ pub(crate) async fn delete(
 ) -> anyhow::Result<()> {
     refuse_file_as_key(&args.select)?;
     let keys = selected_keys(args.select)?;
-    let target = target::id(backend, &args.namespace).await?;
+    let target = target::id(backend, &args.namespace.spec).await?;
     let client = backend.client.without_retry_messages();
     if args.dry_run {
         let count = key_source::count(&client, &target.id, &keys, Some(printer)).await?;

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::api::rules::MAX_VALUE_BYTES;
-use crate::cli::{KeyListArgs, KeyPutArgs};
+use crate::cli::{KeyListArgs, PutArgs};
 use crate::client::{KeyPages, PAGE};
 use crate::commands::backend::Backend;
 use crate::commands::target;
@@ -27,7 +27,7 @@ pub(crate) async fn list(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let client = &backend.client;
-    let target = target::id(backend, &args.namespace).await?;
+    let target = target::id(backend, &args.namespace.spec).await?;
     let mut remaining = args.limit;
     let mut pages = KeyPages::new(
         client,
@@ -205,7 +205,7 @@ pub(crate) async fn get(
 
 /// The value to store, from the argument, a file or stdin, checked against the size limit
 /// before anything is sent.
-fn read_value(args: &KeyPutArgs) -> Result<Bytes, UserError> {
+fn read_value(args: &PutArgs) -> Result<Bytes, UserError> {
     let too_large = |size: String| {
         UserError::new(
             Exit::Usage,
@@ -274,12 +274,7 @@ struct PutJson<'a> {
 }
 
 /// `storage kv key put`: `PUT /storage/kvs/{id}/keys/{key}?ttl_secs=T` with the raw value.
-pub(crate) async fn put(
-    backend: &Backend,
-    spec: &str,
-    args: KeyPutArgs,
-    printer: &Printer,
-) -> anyhow::Result<()> {
+pub(crate) async fn put(backend: &Backend, args: PutArgs, printer: &Printer) -> anyhow::Result<()> {
     let value = read_value(&args)?;
     let content_type = args
         .content_type
@@ -297,7 +292,7 @@ pub(crate) async fn put(
         .into());
     }
     let client = &backend.client;
-    let target = target::id(backend, spec).await?;
+    let target = target::id(backend, &args.namespace.spec).await?;
     let key = &args.key;
     let size = value.len();
     let created = client

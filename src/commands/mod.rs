@@ -75,14 +75,15 @@ pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
                     None,
                     async |s| match args.key {
                         Some(key) => {
-                            key::get(s, &args.namespace, &key, args.output_file, &printer).await
+                            key::get(s, &args.namespace.spec, &key, args.output_file, &printer)
+                                .await
                         }
-                        None => namespace::get(s, &args.namespace, &printer).await,
+                        None => namespace::get(s, &args.namespace.spec, &printer).await,
                     },
                 ),
                 KvCommand::Put(args) => {
                     with_backend(&global, &printer, Access::Write, None, async |s| {
-                        key::put(s, &args.namespace, args.put, &printer).await
+                        key::put(s, args, &printer).await
                     })
                 }
                 KvCommand::Delete(args) => {
@@ -93,7 +94,9 @@ pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
                         Access::Write,
                         None,
                         async |s| match &args.key {
-                            Some(key) => key::delete(s, &args.namespace, key, yes, &printer).await,
+                            Some(key) => {
+                                key::delete(s, &args.namespace.spec, key, yes, &printer).await
+                            }
                             None => namespace::delete(s, &args, yes, &printer).await,
                         },
                     )
@@ -109,7 +112,9 @@ pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
                         &printer,
                         Access::Read,
                         Some(crate::local::settings::DEFAULT_TIMEOUT),
-                        async |s| namespace::wait(s, &args.namespace, deadline, &printer).await,
+                        async |s| {
+                            namespace::wait(s, &args.namespace.spec, deadline, &printer).await
+                        },
                     )
                 }
                 KvCommand::Bind(args) => {
@@ -160,19 +165,25 @@ pub(crate) fn dispatch(cli: Cli, printer: Printer) -> anyhow::Result<()> {
                     }
                     KeyCommand::Get(args) => {
                         with_backend(&global, &printer, Access::Read, None, async |s| {
-                            key::get(s, &args.namespace, &args.key, args.output_file, &printer)
-                                .await
+                            key::get(
+                                s,
+                                &args.namespace.spec,
+                                &args.key,
+                                args.output_file,
+                                &printer,
+                            )
+                            .await
                         })
                     }
                     KeyCommand::Put(args) => {
                         with_backend(&global, &printer, Access::Write, None, async |s| {
-                            key::put(s, &args.namespace, args.put, &printer).await
+                            key::put(s, args, &printer).await
                         })
                     }
                     KeyCommand::Delete(args) => {
                         let yes = global.yes;
                         with_backend(&global, &printer, Access::Write, None, async |s| {
-                            key::delete(s, &args.namespace, &args.key, yes, &printer).await
+                            key::delete(s, &args.namespace.spec, &args.key, yes, &printer).await
                         })
                     }
                 },

@@ -381,7 +381,7 @@ pub(crate) async fn delete(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let client = &backend.client;
-    let (target, namespace) = target::namespace(backend, &args.namespace).await?;
+    let (target, namespace) = target::namespace(backend, &args.namespace.spec).await?;
     let name = &namespace.name;
     let bound = binding::bindings_of(backend.func_toml.as_deref(), &target.id);
     warn_about_bindings(backend, printer, name, &bound, args.unbind);

@@ -1,0 +1,119 @@
+//! From the words typed to a [`Cli`]: the command definition with examples in its long help,
+//! and the two things clap cannot do alone (usage lines without environment values, and a
+//! flag beating the environment between `--local` and `--base-url`).
+
+use super::{Cli, GlobalArgs, examples};
+
+/// What `-h` says in place of the global options it leaves out.
+const SHORT_HELP_NOTE: &str =
+    "Global options (--local, --json, -o, -q, -v, --yes, --timeout, …) and examples: see --help";
+
+/// The command definition as users see it: clap's, with each command's examples in its long
+/// help (`--help`) and the global options left out of the short help (`-h`), which points to
+/// `--help` for them. Parsing, completion and the generated files all start here.
+pub(crate) fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    let cmd = Cli::command().mut_args(|arg| {
+        if arg.is_global_set() {
+            arg.hide_short_help(true)
+        } else {
+            arg
+        }
+    });
+    with_examples(cmd, "")
+}
+
+fn with_examples(mut cmd: clap::Command, path: &str) -> clap::Command {
+    if let Some(text) = examples::of(path) {
+        let mut long = format!("Examples:\n{text}");
+        if let Some(notes) = cmd.get_after_long_help() {
+            long.push_str(&format!("\n\n{notes}"));
+        }
+        cmd = cmd.after_long_help(long);
+    }
+    cmd = cmd.after_help(SHORT_HELP_NOTE);
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    for name in names {
+        let sub_path = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path} {name}")
+        };
+        cmd = cmd.mut_subcommand(&name, |sub| with_examples(sub, &sub_path));
+    }
+    cmd
+}
+
+/// Parses the command line. Two things clap cannot do alone: usage lines in errors show only
+/// what was typed (not flags whose value came from the environment), and a flag beats the
+/// environment between `--local` and `--base-url` (both typed is a usage error).
+pub(crate) fn parse() -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches as _;
+    let matches = match command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(err) => return Err(without_environment(err)),
+    };
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    settle_local_and_base_url(&mut cli.global, &matches)?;
+    Ok(cli)
+}
+
+/// The same error, reported as if no environment variable had given a value, so that its
+/// usage line does not list `--base-url <URL>` because `TELNYX_BASE_URL` is set.
+fn without_environment(err: clap::Error) -> clap::Error {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        return err;
+    }
+    fn strip(command: clap::Command) -> clap::Command {
+        command.mut_args(|arg| arg.env(None)).mut_subcommands(strip)
+    }
+    match strip(command()).try_get_matches_from(std::env::args_os()) {
+        Err(clean) if clean.kind() == err.kind() => clean,
+        _ => err,
+    }
+}
+
+/// Where a global option's value came from, looking at every level it may be given at.
+fn source(matches: &clap::ArgMatches, id: &str) -> Option<clap::parser::ValueSource> {
+    let mut found = matches.value_source(id);
+    let mut level = matches;
+    while let Some((_, sub)) = level.subcommand() {
+        found = found.max(sub.value_source(id));
+        level = sub;
+    }
+    found
+}
+
+fn settle_local_and_base_url(
+    global: &mut GlobalArgs,
+    matches: &clap::ArgMatches,
+) -> Result<(), clap::Error> {
+    use clap::parser::ValueSource::{CommandLine, EnvVariable};
+    let local = source(matches, "local").filter(|_| global.local);
+    let base_url = source(matches, "base_url").filter(|_| global.base_url.is_some());
+    match (local, base_url) {
+        (Some(CommandLine), Some(CommandLine)) => {
+            Err(command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "`--local` and `--base-url` cannot be used together: `--local` runs against the embedded emulator, `--base-url` against a server",
+            ))
+        }
+        // A flag beats the environment.
+        (Some(EnvVariable), Some(CommandLine)) => {
+            global.local = false;
+            Ok(())
+        }
+        // `--local`, or TELNYX_EDGE_LOCAL=1 beside TELNYX_BASE_URL: the emulator. The base URL
+        // stays for what is on the service whatever `--local` says (`diff`'s `remote:` sides).
+        _ => Ok(()),
+    }
+}
