@@ -49,8 +49,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
         }
     };
-    let printer = ui::Printer::new(cli.global.format(), cli.global.quiet, cli.global.color);
-    match commands::dispatch(cli, printer) {
+    let global = commands::settings::GlobalSettings::resolve(cli.global);
+    let printer = ui::Printer::new(global.format, global.quiet, global.color);
+    match commands::dispatch(cli.command, &global, &printer) {
         Ok(()) => error::Exit::Success.into(),
         Err(err) if error::is_broken_pipe(&err) => error::Exit::Success.into(),
         Err(ref err) if let Some(quiet) = error::find::<error::Quiet>(err) => quiet.0.into(),

@@ -59,6 +59,11 @@ pub(crate) fn namespace_name(name: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// Whether `spec` is a namespace id: a UUID in the form the API uses (36 characters).
+pub(crate) fn is_namespace_id(spec: &str) -> bool {
+    spec.len() == 36 && uuid::Uuid::try_parse(spec).is_ok()
+}
+
 /// Checks a key name: `a-z A-Z 0-9 - _ / = .`, 1–256 characters, no leading `_`.
 pub(crate) fn key(key: &str) -> Result<(), Invalid> {
     if key.is_empty() {

@@ -73,21 +73,3 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, default_value_t = 4, value_name = "N")]
     pub retries: u32,
 }
-
-impl GlobalArgs {
-    /// What `--base-url` and `--profile` ask of the remote.
-    pub(crate) fn choices(&self) -> crate::local::settings::Choices<'_> {
-        crate::local::settings::Choices {
-            base_url: self.base_url.as_deref(),
-            profile: self.profile.as_deref(),
-        }
-    }
-
-    pub(crate) fn format(&self) -> OutputFormat {
-        if self.json {
-            OutputFormat::Json
-        } else {
-            self.output
-        }
-    }
-}

@@ -20,7 +20,7 @@ mod serve;
 mod sync;
 mod value;
 
-pub(crate) use auth::{ApiKeyCommand, ApiKeySetArgs, AuthCommand, AuthGroup};
+pub(crate) use auth::{ApiKeyCommand, ApiKeyGroup, ApiKeySetArgs, AuthCommand, AuthGroup};
 pub(crate) use bulk::{
     BulkCommand, BulkDeleteArgs, BulkGetArgs, BulkOptions, BulkPutArgs, ExportArgs, ImportArgs,
     InputOptions, KeySelection,
@@ -28,7 +28,9 @@ pub(crate) use bulk::{
 pub(crate) use global::GlobalArgs;
 pub(crate) use key::{KeyCommand, KeyListArgs, PutArgs};
 pub(crate) use kv::{KvCommand, StorageCommand, StorageGroup};
-pub(crate) use namespace::{BindArgs, CreateArgs, DeleteArgs, ListArgs, UnbindArgs};
+pub(crate) use namespace::{
+    BindArgs, CreateArgs, DeleteArgs, GetArgs, ListArgs, UnbindArgs, WaitArgs,
+};
 pub(crate) use parse::{command, parse};
 pub(crate) use serve::{ServeArgs, UiArgs};
 pub(crate) use sync::{DiffArgs, SyncArgs};

@@ -5,8 +5,9 @@ use std::io::{IsTerminal as _, Read as _};
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::cli::{ApiKeySetArgs, GlobalArgs};
+use crate::cli::ApiKeySetArgs;
 use crate::client::Client;
+use crate::commands::settings::GlobalSettings;
 use crate::error::{Exit, UserError};
 use crate::local::config_file::{ConfigFile, mask};
 use crate::local::settings::{self, Env};
@@ -58,7 +59,7 @@ fn read_key(args: ApiKeySetArgs) -> anyhow::Result<String> {
 
 /// `auth api-key set`: writes `api_key` to the config file (atomically, mode 0600). No request.
 pub(crate) fn set(
-    global: &GlobalArgs,
+    global: &GlobalSettings,
     args: ApiKeySetArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
@@ -100,7 +101,7 @@ fn config_to_edit(
 }
 
 /// `auth api-key clear`: removes `api_key` from the config file. No request.
-pub(crate) fn clear(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) fn clear(global: &GlobalSettings, printer: &Printer) -> anyhow::Result<()> {
     let env = Env::from_process();
     let (_lock, mut config) = config_to_edit(&env)?;
     let profile = global.profile.as_deref();
@@ -156,10 +157,9 @@ struct Status {
 }
 
 /// `auth status`: where the key comes from, masked, and whether `GET /storage/kvs` accepts it.
-pub(crate) async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) async fn status(global: &GlobalSettings, printer: &Printer) -> anyhow::Result<()> {
     if global.local {
-        let cwd = std::env::current_dir().context("cannot read the working directory")?;
-        let func_toml = crate::local::project::func_toml_path(global.func_toml.as_deref(), &cwd);
+        let func_toml = global.func_toml_in_use()?;
         let state = crate::commands::backend::local_state_dir(func_toml.as_deref())?;
         printer.status(&format!(
             "Running locally: no API key is needed (emulator state in `{}`)",
@@ -196,7 +196,7 @@ pub(crate) async fn status(global: &GlobalArgs, printer: &Printer) -> anyhow::Re
     let options = crate::commands::backend::client_options(
         global,
         printer,
-        global.timeout.unwrap_or(settings::DEFAULT_TIMEOUT),
+        global.request_timeout(None),
         remote.base_url.clone(),
         credential.token.clone(),
     );

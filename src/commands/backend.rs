@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::cli::GlobalArgs;
+use crate::api::rules::is_namespace_id;
 use crate::client::{Client, ClientOptions, Event};
+use crate::commands::settings::GlobalSettings;
 use crate::emulator::{self, Config, Emulator, Mirror, Storage, Store};
 use crate::local::func_toml::{self, FuncToml};
 use crate::local::project;
@@ -42,7 +43,7 @@ impl Backend {
     /// Connects as `global` says. `request_timeout` overrides `--timeout` for commands that
     /// give that flag another meaning (`wait`).
     pub(crate) async fn open(
-        global: &GlobalArgs,
+        global: &GlobalSettings,
         printer: &Printer,
         access: Access,
         request_timeout: Option<Duration>,
@@ -56,14 +57,12 @@ impl Backend {
 
     /// The service, with the resolved credentials, whatever `--local` says.
     pub(crate) fn remote(
-        global: &GlobalArgs,
+        global: &GlobalSettings,
         printer: &Printer,
         request_timeout: Option<Duration>,
     ) -> anyhow::Result<Self> {
-        let timeout = request_timeout
-            .or(global.timeout)
-            .unwrap_or(settings::DEFAULT_TIMEOUT);
-        let func_toml = func_toml_in_use(global)?;
+        let timeout = global.request_timeout(request_timeout);
+        let func_toml = global.func_toml_in_use()?;
         let env = Env::from_process();
         let config = settings::load_config(&env)?;
         warn_if_exposed(&config, printer);
@@ -84,16 +83,14 @@ impl Backend {
     /// The embedded emulator over the local state, whatever `--local` says, with `extra`
     /// namespaces mirrored besides func.toml's bindings.
     pub(crate) async fn local(
-        global: &GlobalArgs,
+        global: &GlobalSettings,
         printer: &Printer,
         access: Access,
         request_timeout: Option<Duration>,
         extra: Vec<Mirror>,
     ) -> anyhow::Result<Self> {
-        let timeout = request_timeout
-            .or(global.timeout)
-            .unwrap_or(settings::DEFAULT_TIMEOUT);
-        let func_toml = func_toml_in_use(global)?;
+        let timeout = global.request_timeout(request_timeout);
+        let func_toml = global.func_toml_in_use()?;
         let local = start_local(
             global,
             printer,
@@ -118,12 +115,6 @@ impl Backend {
     }
 }
 
-/// `--func-toml`, else the nearest func.toml (which may not exist).
-fn func_toml_in_use(global: &GlobalArgs) -> anyhow::Result<Option<PathBuf>> {
-    let cwd = std::env::current_dir().context("cannot read the working directory")?;
-    Ok(project::func_toml_path(global.func_toml.as_deref(), &cwd))
-}
-
 impl Drop for Backend {
     fn drop(&mut self) {
         if let Some(stop) = self.local.take() {
@@ -141,7 +132,7 @@ struct Local {
 
 /// Starts the emulator in this process over the local state and connects to it directly.
 async fn start_local(
-    global: &GlobalArgs,
+    global: &GlobalSettings,
     printer: &Printer,
     access: Access,
     timeout: Duration,
@@ -237,7 +228,7 @@ pub(crate) fn prepare_state_dir(dir: &Path) -> anyhow::Result<()> {
 /// The client options every command uses: `--timeout` (or the override), `--retries`, and an
 /// observer that shows `-v` traces and retry notices on stderr.
 pub(crate) fn client_options(
-    global: &GlobalArgs,
+    global: &GlobalSettings,
     printer: &Printer,
     timeout: Duration,
     base_url: String,
@@ -352,7 +343,7 @@ fn local_mirrors(func_toml: Option<&Path>, printer: &Printer) -> Vec<Mirror> {
 pub(crate) fn mirrors(toml: &FuncToml, printer: &Printer) -> Vec<(String, Mirror)> {
     let mut mirrors = Vec::new();
     for (binding, id) in toml.bindings() {
-        if super::target::is_uuid(&id) {
+        if is_namespace_id(&id) {
             let mirror = Mirror {
                 id: id.to_ascii_lowercase(),
                 name: func_toml::name_for(&binding),

@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::cli::{GlobalArgs, UiArgs};
+use crate::cli::UiArgs;
 use crate::commands::backend::{Access, Backend};
+use crate::commands::settings::GlobalSettings;
 use crate::error::{Exit, UserError};
 use crate::explorer::Explorer;
 use crate::ui::OutputFormat;
@@ -48,7 +49,11 @@ fn redirect_file(url: &str) -> std::io::Result<tempfile::NamedTempFile> {
 }
 
 /// `storage kv ui`
-pub(crate) async fn ui(global: &GlobalArgs, args: UiArgs, printer: &Printer) -> anyhow::Result<()> {
+pub(crate) async fn ui(
+    global: &GlobalSettings,
+    args: UiArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     let backend = Backend::open(global, printer, Access::Write, None).await?;
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|err| {

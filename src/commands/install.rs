@@ -1,5 +1,5 @@
 //! `completions` and `man`: what a `cargo install` user needs beside the binary, from the
-//! binary itself.
+//! binary itself; and the hidden `generate-assets`, which writes all of it for packagers.
 
 use std::path::{Path, PathBuf};
 
@@ -8,11 +8,24 @@ use clap::ValueEnum as _;
 use serde::Serialize;
 
 use crate::cli::complete::{Shell, write_script};
-use crate::cli::{CompletionsArgs, ManArgs};
+use crate::cli::{CompletionsArgs, GenerateAssetsArgs, ManArgs};
 use crate::error::{Exit, UserError};
 use crate::local::atomic::AtomicFile;
 use crate::ui::OutputFormat;
 use crate::ui::printer::Printer;
+
+/// `telnyx-edge generate-assets [DIR]`: the completion scripts, man pages and command
+/// reference, written under DIR.
+pub(crate) fn generate_assets(args: &GenerateAssetsArgs, printer: &Printer) -> anyhow::Result<()> {
+    let written = crate::commands::assets::write_all(&args.dir)
+        .with_context(|| format!("cannot write into `{}`", args.dir.display()))?;
+    printer.status(&format!(
+        "Wrote {} files under `{}`",
+        written.len(),
+        args.dir.display()
+    ));
+    Ok(())
+}
 
 /// `telnyx-edge completions [SHELL] [--install]`
 pub(crate) fn completions(args: &CompletionsArgs, printer: &Printer) -> anyhow::Result<()> {

@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::api::types::{Namespace, NamespaceStatus};
-use crate::cli::{CreateArgs, DeleteArgs, ListArgs};
+use crate::cli::{CreateArgs, DeleteArgs, GetArgs, ListArgs};
 use crate::client::{ApiError, Client};
 use crate::commands::backend::Backend;
-use crate::commands::binding;
 use crate::commands::target;
+use crate::commands::{binding, key};
 use crate::error::{Exit, UserError};
 use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
@@ -366,20 +366,28 @@ pub(crate) async fn list(
     Ok(())
 }
 
-/// `storage kv get NAMESPACE`: `GET /storage/kvs/{id}` (after `GET /storage/kvs` for a name).
-pub(crate) async fn get(backend: &Backend, spec: &str, printer: &Printer) -> anyhow::Result<()> {
+/// `storage kv get NAMESPACE`: `GET /storage/kvs/{id}` (after `GET /storage/kvs` for a name);
+/// with KEY, the same as `key get`.
+pub(crate) async fn get(backend: &Backend, args: GetArgs, printer: &Printer) -> anyhow::Result<()> {
+    let spec = &args.namespace.spec;
+    if let Some(key) = &args.key {
+        return key::get(backend, spec, key, args.output_file, printer).await;
+    }
     let (_, namespace) = target::namespace(backend, spec).await?;
     print_namespace(printer, &namespace)
 }
 
 /// `storage kv delete NAMESPACE`: `DELETE /storage/kvs/{id}`; with `--wait`,
-/// `GET /storage/kvs/{id}` until 404.
+/// `GET /storage/kvs/{id}` until 404. With KEY, the same as `key delete`.
 pub(crate) async fn delete(
     backend: &Backend,
-    args: &DeleteArgs,
+    args: DeleteArgs,
     yes: bool,
     printer: &Printer,
 ) -> anyhow::Result<()> {
+    if let Some(key) = &args.key {
+        return key::delete(backend, &args.namespace.spec, key, yes, printer).await;
+    }
     let client = &backend.client;
     let (target, namespace) = target::namespace(backend, &args.namespace.spec).await?;
     let name = &namespace.name;

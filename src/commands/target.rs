@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
+use crate::api::rules::is_namespace_id;
 use crate::api::types::Namespace;
 use crate::commands::backend::Backend;
 use crate::error::{Exit, UserError};
@@ -21,15 +22,10 @@ pub(crate) struct Target {
     pub namespace: Option<Namespace>,
 }
 
-/// Whether `spec` is a UUID in the form the API uses.
-pub(crate) fn is_uuid(spec: &str) -> bool {
-    spec.len() == 36 && uuid::Uuid::try_parse(spec).is_ok()
-}
-
 /// Resolves without a request when `spec` is a UUID or a binding (key commands need only the
 /// id).
 pub(crate) async fn id(backend: &Backend, spec: &str) -> anyhow::Result<Target> {
-    if is_uuid(spec) {
+    if is_namespace_id(spec) {
         return Ok(Target {
             id: spec.to_ascii_lowercase(),
             label: spec.to_ascii_lowercase(),
@@ -58,7 +54,7 @@ fn by_binding(func_toml: Option<&Path>, spec: &str) -> anyhow::Result<Target> {
     };
     let toml = FuncToml::load(path)?;
     match toml.binding(spec) {
-        Some(id) if is_uuid(&id) => Ok(Target {
+        Some(id) if is_namespace_id(&id) => Ok(Target {
             id: id.to_ascii_lowercase(),
             label: spec.to_owned(),
             namespace: None,

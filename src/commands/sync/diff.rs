@@ -11,8 +11,9 @@ use super::listings::{local_sorted, merged, record_sorted, remote_listing, vouch
 use super::report::{DiffReport, SideReport, print_report};
 use crate::bulk::sorted::Sorted;
 use crate::bulk::sync::{self, Meta};
-use crate::cli::{DiffArgs, GlobalArgs};
+use crate::cli::DiffArgs;
 use crate::commands::backend::{self, Access, Backend};
+use crate::commands::settings::GlobalSettings;
 use crate::commands::target::{self, Target};
 use crate::error::{Exit, Quiet, UserError};
 use crate::local::seen::Record;
@@ -21,7 +22,7 @@ use crate::ui::printer::Printer;
 
 /// `storage kv diff A B`
 pub(crate) async fn diff(
-    global: &GlobalArgs,
+    global: &GlobalSettings,
     args: DiffArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
@@ -77,7 +78,7 @@ struct Backends {
 
 impl Backends {
     async fn open(
-        global: &GlobalArgs,
+        global: &GlobalSettings,
         printer: &Printer,
         places: [Place; 2],
     ) -> anyhow::Result<Self> {

@@ -28,8 +28,9 @@ mod setup;
 use serde::Serialize;
 
 use crate::bulk::run::Options;
-use crate::cli::{GlobalArgs, SyncArgs};
+use crate::cli::SyncArgs;
 use crate::commands::backend::Backend;
+use crate::commands::settings::GlobalSettings;
 use crate::error::{Exit, UserError};
 use crate::ui::printer::Printer;
 
@@ -37,7 +38,7 @@ pub(crate) use diff::diff;
 
 /// `storage kv pull [NAMESPACE…]`
 pub(crate) async fn pull(
-    global: &GlobalArgs,
+    global: &GlobalSettings,
     args: SyncArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
@@ -46,7 +47,7 @@ pub(crate) async fn pull(
 
 /// `storage kv push [NAMESPACE…]`
 pub(crate) async fn push(
-    global: &GlobalArgs,
+    global: &GlobalSettings,
     args: SyncArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
@@ -57,7 +58,7 @@ pub(crate) async fn push(
 /// phase.
 async fn copy_between(
     direction: Direction,
-    global: &GlobalArgs,
+    global: &GlobalSettings,
     args: &SyncArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
@@ -82,7 +83,7 @@ async fn copy_between(
 /// A pull or push as invoked: its arguments, the run they make and the bulk engine's options.
 #[derive(Clone, Copy)]
 struct Invocation<'a> {
-    global: &'a GlobalArgs,
+    global: &'a GlobalSettings,
     args: &'a SyncArgs,
     run: Run<'a>,
     options: &'a Options,

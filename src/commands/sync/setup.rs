@@ -6,13 +6,14 @@ use std::path::Path;
 use super::Direction;
 use crate::api::types::NamespaceStatus;
 use crate::bulk::run::Options;
-use crate::cli::{GlobalArgs, SyncArgs};
+use crate::cli::SyncArgs;
+use crate::commands::settings::GlobalSettings;
 use crate::commands::target::Target;
 use crate::error::{Exit, UserError};
 use crate::local::func_toml::FuncToml;
 
 /// `--local` makes no sense for a command whose two sides are fixed.
-pub(crate) fn refuse_local(global: &GlobalArgs, direction: Direction) -> Result<(), UserError> {
+pub(crate) fn refuse_local(global: &GlobalSettings, direction: Direction) -> Result<(), UserError> {
     if !global.local {
         return Ok(());
     }
