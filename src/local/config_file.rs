@@ -8,27 +8,18 @@
 
 use std::io::Write as _;
 
-use crate::local::atomic::AtomicFile;
 use std::path::{Path, PathBuf};
+
+use crate::local::atomic::AtomicFile;
+use crate::local::toml_file::{self, TomlLoadError};
 
 use toml_edit::{DocumentMut, Item, Table, TableLike};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConfigError {
-    #[error("cannot read the config file `{}`", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     /// Where and what, never the line's text: it may hold the key.
-    #[error("the config file `{}` is not valid TOML: line {line}, column {column}: {message}", path.display())]
-    Parse {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    #[error(transparent)]
+    Load(#[from] TomlLoadError),
     #[error("cannot write the config file `{}`", path.display())]
     Write {
         path: PathBuf,
@@ -62,28 +53,10 @@ pub(crate) struct ConfigFile {
 
 impl ConfigFile {
     pub(crate) fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                });
-            }
-        };
-        let doc = text.parse::<DocumentMut>().map_err(|err| {
-            let (line, column, message) = crate::local::func_toml::parse_error_at(&text, &err);
-            ConfigError::Parse {
-                path: path.to_owned(),
-                line,
-                column,
-                message,
-            }
-        })?;
+        let file = toml_file::load(path, "the config file ")?;
         Ok(Self {
             path: path.to_owned(),
-            doc,
+            doc: file.doc,
             shared: readable_by_others(path),
         })
     }

@@ -13,22 +13,12 @@ use std::path::{Path, PathBuf};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 
 use crate::local::atomic::AtomicFile;
+use crate::local::toml_file::{self, TomlLoadError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FuncTomlError {
-    #[error("cannot read `{}`", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("`{}` is not valid TOML: line {line}, column {column}: {message}", path.display())]
-    Parse {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    #[error(transparent)]
+    Load(#[from] TomlLoadError),
     #[error("`{}` has `{key}` but it is not a table, so bindings cannot be added under it", path.display())]
     NotATable { path: PathBuf, key: &'static str },
     #[error("binding `{binding}` in `{}` points to namespace `{existing}`", path.display())]
@@ -111,30 +101,12 @@ pub struct FuncToml {
 impl FuncToml {
     /// Reads and parses `path`; a file that does not exist yet is empty.
     pub fn load(path: &Path) -> Result<Self, FuncTomlError> {
-        let (original, exists) = match std::fs::read_to_string(path) {
-            Ok(text) => (text, true),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => (String::new(), false),
-            Err(source) => {
-                return Err(FuncTomlError::Read {
-                    path: path.to_owned(),
-                    source,
-                });
-            }
-        };
-        let doc = original.parse::<DocumentMut>().map_err(|err| {
-            let (line, column, message) = parse_error_at(&original, &err);
-            FuncTomlError::Parse {
-                path: path.to_owned(),
-                line,
-                column,
-                message,
-            }
-        })?;
+        let file = toml_file::load(path, "")?;
         Ok(Self {
             path: path.to_owned(),
-            original,
-            exists,
-            doc,
+            original: file.text,
+            exists: file.exists,
+            doc: file.doc,
         })
     }
 
@@ -187,32 +159,42 @@ impl FuncToml {
     /// new. A binding that points at another id is replaced only when `force`.
     pub fn bind(&mut self, binding: &str, id: &str, force: bool) -> Result<Bound, FuncTomlError> {
         match self.binding(binding) {
-            Some(existing) if existing == id => return Ok(Bound::Unchanged),
-            Some(existing) if !force => {
-                return Err(FuncTomlError::Clash {
-                    path: self.path.clone(),
-                    binding: binding.to_owned(),
-                    existing,
-                });
-            }
+            Some(existing) if existing == id => Ok(Bound::Unchanged),
+            Some(existing) if !force => Err(FuncTomlError::Clash {
+                path: self.path.clone(),
+                binding: binding.to_owned(),
+                existing,
+            }),
             Some(existing) => {
-                if let Some(value) = self
-                    .doc
-                    .get_mut("storage")
-                    .and_then(|s| s.get_mut("kv"))
-                    .and_then(|k| k.get_mut(binding))
-                    .and_then(|b| b.get_mut("id"))
-                    .and_then(Item::as_value_mut)
-                {
-                    // Keep the comment after the value, if any.
-                    let decor = value.decor().clone();
-                    *value = Value::from(id);
-                    *value.decor_mut() = decor;
-                }
-                return Ok(Bound::Replaced(existing));
+                self.replace_id(binding, id);
+                Ok(Bound::Replaced(existing))
             }
-            None => {}
+            None => {
+                self.add(binding, id)?;
+                Ok(Bound::Added)
+            }
         }
+    }
+
+    /// Points the `id` of an existing binding at `id`, keeping the comment after the value.
+    fn replace_id(&mut self, binding: &str, id: &str) {
+        if let Some(value) = self
+            .doc
+            .get_mut("storage")
+            .and_then(|s| s.get_mut("kv"))
+            .and_then(|k| k.get_mut(binding))
+            .and_then(|b| b.get_mut("id"))
+            .and_then(Item::as_value_mut)
+        {
+            // Keep the comment after the value, if any.
+            let decor = value.decor().clone();
+            *value = Value::from(id);
+            *value.decor_mut() = decor;
+        }
+    }
+
+    /// Adds `binding`, which has no usable `id` yet.
+    fn add(&mut self, binding: &str, id: &str) -> Result<(), FuncTomlError> {
         // A table for the binding without a usable `id`: its other fields are the user's and
         // stay; an `id` that is not a string is not ours to overwrite.
         let path = self.path.clone();
@@ -234,8 +216,15 @@ impl FuncToml {
                 });
             }
             table.insert("id", toml_edit::value(id));
-            return Ok(Bound::Added);
+            return Ok(());
         }
+        self.add_table(binding, id)
+    }
+
+    /// Adds `[storage.kv.BINDING]` in the style of what is there: tables, dotted keys or
+    /// inline tables, creating the parents it needs.
+    fn add_table(&mut self, binding: &str, id: &str) -> Result<(), FuncTomlError> {
+        let path = self.path.clone();
         let first_item = self.doc.as_table().is_empty();
         let root = self.doc.as_table_mut();
         match root.get_mut("storage") {
@@ -285,7 +274,7 @@ impl FuncToml {
                 });
             }
         }
-        Ok(Bound::Added)
+        Ok(())
     }
 
     /// Removes `binding` (and only it); `false` when there was none.
@@ -518,26 +507,6 @@ fn insert_inline(kv: &mut InlineTable, binding: &str, id: &str) {
     kv.insert(binding, value);
 }
 
-/// Where a TOML error is and what it says, never the text of the line (in the config file it
-/// may hold the key): 1-based line and column, and the parser's message.
-pub(crate) fn parse_error_at(text: &str, err: &toml_edit::TomlError) -> (usize, usize, String) {
-    let offset = err.span().map_or(0, |span| span.start);
-    let (line, column) = line_and_column(text, offset);
-    (line, column, err.message().trim_end().to_owned())
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map_or(0, |last| last.chars().count())
-        + 1;
-    (line, column)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,11 +522,5 @@ mod tests {
         assert_eq!(binding_for("2fa-codes"), "_2FA_CODES");
         assert_eq!(binding_for("My Cache"), "MY_CACHE");
         assert_eq!(name_for("MY_CACHE"), "my-cache");
-    }
-
-    #[test]
-    fn parse_errors_have_a_line_and_column() {
-        assert_eq!(line_and_column("a\nbc\n", 3), (2, 2));
-        assert_eq!(line_and_column("κx", 2), (1, 2));
     }
 }

@@ -1,5 +1,5 @@
 //! This machine's files: the config file and the settings resolved from it and the environment,
-//! the environment variables read, `func.toml`, where a project and its local state live, and
+//! the environment variables read, `func.toml` (both read by one TOML loader), where a project and its local state live, and
 //! atomic writes.
 
 pub(crate) mod atomic;
@@ -8,3 +8,4 @@ pub(crate) mod func_toml;
 pub(crate) mod project;
 pub(crate) mod seen;
 pub(crate) mod settings;
+pub(crate) mod toml_file;
