@@ -260,19 +260,24 @@ pub(crate) fn mask(secret: &str) -> String {
     format!("{head}…{tail}")
 }
 
+/// A config file with `text`, written in a temporary directory (kept while the first value
+/// lives) and loaded.
+#[cfg(test)]
+pub(crate) fn written(text: &str) -> (tempfile::TempDir, ConfigFile) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, text).expect("write");
+    let config = ConfigFile::load(&path).expect("loads");
+    (dir, config)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const SAMPLE: &str = "# written by the official CLI\napi_endpoint = \"https://api.telnyx.com\"\n\n[tokens]\naccess_token = \"oauth-token\" # from auth login\n\n[profiles.staging]\napi_key = \"KEYstaging\"\napi_endpoint = \"https://staging.example\"\n";
 
-    fn load(text: &str) -> (tempfile::TempDir, ConfigFile) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, text).expect("write");
-        let config = ConfigFile::load(&path).expect("loads");
-        (dir, config)
-    }
+    use super::written as load;
 
     #[test]
     fn reads_keys_tokens_and_profiles() {
@@ -343,10 +348,8 @@ mod tests {
 
     #[test]
     fn a_profiles_value_that_is_not_a_table_is_refused_not_lost() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, "profiles = \"oops\"\n").expect("write");
-        let mut config = ConfigFile::load(&path).expect("loads");
+        let (_dir, mut config) = load("profiles = \"oops\"\n");
+        let path = config.path().to_owned();
         let err = config
             .set_api_key(Some("ci"), "KEYci")
             .expect_err("not a table");
@@ -362,10 +365,8 @@ mod tests {
 
     #[test]
     fn inline_profiles_are_read_and_written_and_other_shapes_refused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, "profiles = { ci = { api_key = \"KEYold\" } }\n").expect("write");
-        let mut config = ConfigFile::load(&path).expect("loads");
+        let (_dir, mut config) = load("profiles = { ci = { api_key = \"KEYold\" } }\n");
+        let path = config.path().to_owned();
         assert_eq!(config.api_key(Some("ci")), Some("KEYold"));
         assert_eq!(config.profile_names(), ["ci"]);
         config.set_api_key(Some("ci"), "KEYnew").expect("sets");

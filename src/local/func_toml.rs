@@ -294,11 +294,7 @@ impl FuncToml {
         let Item::Table(table) = removed else {
             return true;
         };
-        let prefix = table
-            .decor()
-            .prefix()
-            .and_then(|p| p.as_str())
-            .unwrap_or("");
+        let prefix = text_of(table.decor().prefix());
         let kept = detached_comments(prefix);
         if kept.trim().is_empty() {
             return true;
@@ -307,12 +303,7 @@ impl FuncToml {
         match next_position(self.doc.as_table(), position) {
             Some(next) => {
                 if let Some(table) = table_at(self.doc.as_table_mut(), next) {
-                    let rest = table
-                        .decor()
-                        .prefix()
-                        .and_then(|p| p.as_str())
-                        .unwrap_or("")
-                        .to_owned();
+                    let rest = text_of(table.decor().prefix()).to_owned();
                     // One blank line between the kept comments and what follows is enough.
                     let rest = rest.trim_start_matches(['\n', '\r', ' ', '\t']);
                     table.decor_mut().set_prefix(format!("{kept}{rest}"));
@@ -487,6 +478,12 @@ fn insert_into_table(kv: &mut Table, binding: &str, id: &str, first_item: bool) 
     }
 }
 
+/// The text of a decor's prefix or suffix: empty when there is none, or when it is a span of
+/// the original text rather than a string.
+fn text_of(raw: Option<&toml_edit::RawString>) -> &str {
+    raw.and_then(|raw| raw.as_str()).unwrap_or("")
+}
+
 fn insert_inline(kv: &mut InlineTable, binding: &str, id: &str) {
     let mut table = InlineTable::new();
     table.insert("id", Value::from(id));
@@ -494,12 +491,7 @@ fn insert_inline(kv: &mut InlineTable, binding: &str, id: &str) {
     // The space before the closing brace belongs to the last entry; it moves to the new last
     // one so that the comma goes right after the previous value.
     if let Some((_, last)) = kv.iter_mut().last() {
-        let suffix = last
-            .decor()
-            .suffix()
-            .and_then(|s| s.as_str())
-            .unwrap_or("")
-            .to_owned();
+        let suffix = text_of(last.decor().suffix()).to_owned();
         last.decor_mut().set_suffix("");
         value.decor_mut().set_suffix(suffix);
         value.decor_mut().set_prefix(" ");

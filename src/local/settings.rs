@@ -17,16 +17,21 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) enum Source {
     /// `TELNYX_API_KEY`
     Env,
-    /// `api_key` in the config file, at the top level or in a profile.
-    ConfigKey {
+    /// The config file, at the top level or in a profile.
+    Config {
+        entry: ConfigEntry,
         path: PathBuf,
         profile: Option<String>,
     },
+}
+
+/// Which credential of the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConfigEntry {
+    /// `api_key`
+    ApiKey,
     /// `[tokens] access_token` written by the official CLI's `auth login`.
-    ConfigToken {
-        path: PathBuf,
-        profile: Option<String>,
-    },
+    AccessToken,
 }
 
 impl std::fmt::Display for Source {
@@ -39,15 +44,17 @@ impl std::fmt::Display for Source {
         };
         match self {
             Self::Env => f.write_str("the TELNYX_API_KEY environment variable"),
-            Self::ConfigKey { path, profile } => {
-                write!(f, "api_key in `{}`{}", path.display(), in_profile(profile))
+            Self::Config {
+                entry,
+                path,
+                profile,
+            } => {
+                let what = match entry {
+                    ConfigEntry::ApiKey => "api_key",
+                    ConfigEntry::AccessToken => "the OAuth token (tokens.access_token)",
+                };
+                write!(f, "{what} in `{}`{}", path.display(), in_profile(profile))
             }
-            Self::ConfigToken { path, profile } => write!(
-                f,
-                "the OAuth token (tokens.access_token) in `{}`{}",
-                path.display(),
-                in_profile(profile)
-            ),
         }
     }
 }
@@ -153,19 +160,15 @@ pub(crate) fn remote(
         .or_else(|| endpoint(None))
         .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
     let path = config.path().to_path_buf();
-    let key_in = |p: Option<&str>| {
-        config.api_key(p).map(|token| Credential {
+    let in_file = |entry: ConfigEntry, p: Option<&str>| {
+        let token = match entry {
+            ConfigEntry::ApiKey => config.api_key(p),
+            ConfigEntry::AccessToken => config.access_token(p),
+        };
+        token.map(|token| Credential {
             token: token.to_owned(),
-            source: Source::ConfigKey {
-                path: path.clone(),
-                profile: p.map(str::to_owned),
-            },
-        })
-    };
-    let token_in = |p: Option<&str>| {
-        config.access_token(p).map(|token| Credential {
-            token: token.to_owned(),
-            source: Source::ConfigToken {
+            source: Source::Config {
+                entry,
                 path: path.clone(),
                 profile: p.map(str::to_owned),
             },
@@ -179,10 +182,10 @@ pub(crate) fn remote(
             token,
             source: Source::Env,
         })
-        .or_else(|| profile.and_then(|p| key_in(Some(p))))
-        .or_else(|| key_in(None))
-        .or_else(|| profile.and_then(|p| token_in(Some(p))))
-        .or_else(|| token_in(None));
+        .or_else(|| profile.and_then(|p| in_file(ConfigEntry::ApiKey, Some(p))))
+        .or_else(|| in_file(ConfigEntry::ApiKey, None))
+        .or_else(|| profile.and_then(|p| in_file(ConfigEntry::AccessToken, Some(p))))
+        .or_else(|| in_file(ConfigEntry::AccessToken, None));
     Ok(Remote {
         base_url,
         credential,
@@ -213,13 +216,7 @@ mod tests {
         choices
     }
 
-    fn config(text: &str) -> (tempfile::TempDir, ConfigFile) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, text).expect("write");
-        let config = ConfigFile::load(&path).expect("loads");
-        (dir, config)
-    }
+    use crate::local::config_file::written as config;
 
     const FILE: &str = "api_key = \"KEYfile\"\napi_endpoint = \"https://file.example/\"\n[tokens]\naccess_token = \"oauth\"\n[profiles.p]\napi_key = \"KEYprofile\"\napi_endpoint = \"https://profile.example\"\n[profiles.tokenless]\n";
 
@@ -271,7 +268,13 @@ mod tests {
             .credential
             .expect("the token");
         assert_eq!(credential.token, "oauth");
-        assert!(matches!(credential.source, Source::ConfigToken { .. }));
+        assert!(matches!(
+            credential.source,
+            Source::Config {
+                entry: ConfigEntry::AccessToken,
+                ..
+            }
+        ));
     }
 
     #[test]
