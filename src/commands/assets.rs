@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use clap::{Arg, ArgAction, Command};
+use clap_mangen::roff::{Roff, bold, roman};
 
 use crate::cli::complete::{Shell, write_script};
 
@@ -131,7 +132,6 @@ const FILES: &[(&str, &str)] = &[
 ];
 
 fn man_page(cmd: &Command, path: &str, parent: Option<&str>) -> std::io::Result<Vec<u8>> {
-    use clap_mangen::roff::{Roff, bold, roman};
     let man = clap_mangen::Man::new(cmd.clone())
         .source(format!("telnyx-edge {}", env!("CARGO_PKG_VERSION")))
         .manual("telnyx-edge manual");
@@ -160,24 +160,17 @@ fn man_page(cmd: &Command, path: &str, parent: Option<&str>) -> std::io::Result<
     if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
         part(&|w| man.render_subcommands_section(w))?;
     }
+    let roff = closing_sections(cmd, path, parent);
+    part(&|w| roff.to_writer(w))?;
+    part(&|w| man.render_version_section(w))?;
+    Ok(out)
+}
+
+/// The sections after clap's: examples, notes, exit status, environment, files, see also.
+fn closing_sections(cmd: &Command, path: &str, parent: Option<&str>) -> Roff {
     let mut roff = Roff::new();
     if let Some(text) = crate::cli::examples::of(path) {
-        roff.control("SH", ["EXAMPLES"]);
-        for line in text.lines().map(str::trim) {
-            match line.strip_prefix("# ") {
-                Some(comment) => {
-                    roff.control("PP", []);
-                    roff.text([roman(comment)]);
-                }
-                None => {
-                    roff.control("RS", ["4"]);
-                    roff.control("nf", []);
-                    roff.text([bold(line)]);
-                    roff.control("fi", []);
-                    roff.control("RE", []);
-                }
-            }
-        }
+        examples_section(&mut roff, text);
     }
     if let Some(notes) = notes(cmd) {
         roff.control("SH", ["NOTES"]);
@@ -187,24 +180,49 @@ fn man_page(cmd: &Command, path: &str, parent: Option<&str>) -> std::io::Result<
         }
         roff.control("fi", []);
     }
-    roff.control("SH", ["EXIT STATUS"]);
-    for (code, meaning) in EXIT_STATUS {
-        roff.control("TP", []);
-        roff.text([bold(*code)]);
-        roff.text([roman(*meaning)]);
+    let owned = |(term, meaning): &(&'static str, &str)| (*term, (*meaning).to_owned());
+    definitions(&mut roff, "EXIT STATUS", EXIT_STATUS.iter().map(owned));
+    let environment = crate::env::ALL
+        .iter()
+        .map(|(name, meaning)| (*name, meaning.replace('`', "")));
+    definitions(&mut roff, "ENVIRONMENT", environment);
+    definitions(&mut roff, "FILES", FILES.iter().map(owned));
+    see_also_section(&mut roff, cmd, parent);
+    roff
+}
+
+/// Comments (`# …`) as paragraphs, commands as indented bold lines.
+fn examples_section(roff: &mut Roff, text: &str) {
+    roff.control("SH", ["EXAMPLES"]);
+    for line in text.lines().map(str::trim) {
+        match line.strip_prefix("# ") {
+            Some(comment) => {
+                roff.control("PP", []);
+                roff.text([roman(comment)]);
+            }
+            None => {
+                roff.control("RS", ["4"]);
+                roff.control("nf", []);
+                roff.text([bold(line)]);
+                roff.control("fi", []);
+                roff.control("RE", []);
+            }
+        }
     }
-    roff.control("SH", ["ENVIRONMENT"]);
-    for (name, meaning) in crate::env::ALL {
+}
+
+/// A section of terms in bold, each with its meaning.
+fn definitions(roff: &mut Roff, title: &str, items: impl Iterator<Item = (&'static str, String)>) {
+    roff.control("SH", [title]);
+    for (term, meaning) in items {
         roff.control("TP", []);
-        roff.text([bold(*name)]);
-        roff.text([roman(meaning.replace('`', ""))]);
+        roff.text([bold(term)]);
+        roff.text([roman(meaning)]);
     }
-    roff.control("SH", ["FILES"]);
-    for (file, meaning) in FILES {
-        roff.control("TP", []);
-        roff.text([bold(*file)]);
-        roff.text([roman(*meaning)]);
-    }
+}
+
+/// The parent's page, the subcommands' pages, the root page, and the guides.
+fn see_also_section(roff: &mut Roff, cmd: &Command, parent: Option<&str>) {
     let mut see_also: Vec<String> = parent.into_iter().map(str::to_owned).collect();
     see_also.extend(
         cmd.get_subcommands()
@@ -227,9 +245,6 @@ fn man_page(cmd: &Command, path: &str, parent: Option<&str>) -> std::io::Result<
         "; the guides in docs/ and docs/reference.md of the telnyx-edge repository.",
     ));
     roff.text(refs);
-    part(&|w| roff.to_writer(w))?;
-    part(&|w| man.render_version_section(w))?;
-    Ok(out)
 }
 
 /// A command's long help after its examples (input formats and the like), for NOTES.
