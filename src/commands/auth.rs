@@ -159,22 +159,7 @@ struct Status {
 /// `auth status`: where the key comes from, masked, and whether `GET /storage/kvs` accepts it.
 pub(crate) async fn status(global: &GlobalSettings, printer: &Printer) -> anyhow::Result<()> {
     if global.local {
-        let func_toml = global.func_toml_in_use()?;
-        let state = crate::commands::backend::local_state_dir(func_toml.as_deref())?;
-        printer.status(&format!(
-            "Running locally: no API key is needed (emulator state in `{}`)",
-            state.display()
-        ));
-        return report_status(
-            printer,
-            &Status {
-                local: true,
-                base_url: String::new(),
-                source: None,
-                key: None,
-                valid: None,
-            },
-        );
+        return local_status(global, printer);
     }
     let env = Env::from_process();
     let config = settings::load_config(&env)?;
@@ -236,6 +221,26 @@ pub(crate) async fn status(global: &GlobalSettings, printer: &Printer) -> anyhow
             crate::client::redact_url(&remote.base_url)
         ))),
     }
+}
+
+/// `auth status --local`: no key is needed; says where the emulator state is.
+fn local_status(global: &GlobalSettings, printer: &Printer) -> anyhow::Result<()> {
+    let func_toml = global.func_toml_in_use()?;
+    let state = crate::commands::backend::local_state_dir(func_toml.as_deref())?;
+    printer.status(&format!(
+        "Running locally: no API key is needed (emulator state in `{}`)",
+        state.display()
+    ));
+    report_status(
+        printer,
+        &Status {
+            local: true,
+            base_url: String::new(),
+            source: None,
+            key: None,
+            valid: None,
+        },
+    )
 }
 
 fn report_status(printer: &Printer, status: &Status) -> anyhow::Result<()> {

@@ -35,14 +35,7 @@ pub(crate) async fn list(
         args.prefix.as_deref(),
         args.cursor.as_deref(),
     );
-    // With `--limit` a script pages: the JSON carries the cursor to continue with.
-    let paged = args.limit.is_some();
-    let mut json = match printer.format() {
-        OutputFormat::Json if !paged => Some(JsonArray::new(std::io::stdout().lock())?),
-        _ => None,
-    };
-    let mut page_keys = Vec::new();
-    let mut listed_any = false;
+    let mut listing = KeyListing::new(printer, args.limit.is_some())?;
     let mut next_cursor = None;
     let failed = || format!("failed to list keys of KV namespace `{}`", target.label);
     loop {
@@ -50,14 +43,70 @@ pub(crate) async fn list(
         let Some(keys) = pages.next().await.with_context(failed)? else {
             break;
         };
-        listed_any |= !keys.is_empty();
         let count = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+        listing.page(keys)?;
+        if let Some(r) = remaining.as_mut() {
+            *r = r.saturating_sub(count);
+        }
+        if remaining == Some(0) {
+            pages.check().with_context(failed)?;
+            if let Some(next) = pages.cursor() {
+                printer.status(&format!(
+                    "More keys follow; continue with `--cursor {next}`"
+                ));
+                next_cursor = Some(next.to_owned());
+                break;
+            }
+        }
+    }
+    let listed_any = listing.finish(next_cursor.as_deref())?;
+    if !listed_any && printer.format() == OutputFormat::Table {
+        match &args.prefix {
+            Some(prefix) => printer.status(&format!(
+                "No key in namespace `{}` starts with `{prefix}`",
+                target.label
+            )),
+            None => printer.status(&format!("No keys in namespace `{}`", target.label)),
+        }
+    }
+    Ok(())
+}
+
+/// The output of `key list`, page by page: rows, lines or one JSON array as the pages come;
+/// with `--limit` (`paged`), one JSON document with the cursor to continue with at the end.
+struct KeyListing<'a> {
+    printer: &'a Printer,
+    paged: bool,
+    json: Option<JsonArray<std::io::StdoutLock<'static>>>,
+    page_keys: Vec<crate::api::types::Key>,
+    listed_any: bool,
+}
+
+impl<'a> KeyListing<'a> {
+    fn new(printer: &'a Printer, paged: bool) -> std::io::Result<Self> {
+        // With `--limit` a script pages: the JSON carries the cursor to continue with.
+        let json = match printer.format() {
+            OutputFormat::Json if !paged => Some(JsonArray::new(std::io::stdout().lock())?),
+            _ => None,
+        };
+        Ok(Self {
+            printer,
+            paged,
+            json,
+            page_keys: Vec::new(),
+            listed_any: false,
+        })
+    }
+
+    fn page(&mut self, keys: Vec<crate::api::types::Key>) -> anyhow::Result<()> {
+        let printer = self.printer;
+        self.listed_any |= !keys.is_empty();
         match printer.format() {
             OutputFormat::Table if !keys.is_empty() => printer.out(&key_rows(&keys))?,
             OutputFormat::Table => {}
-            OutputFormat::Json if paged => page_keys.extend(keys),
+            OutputFormat::Json if self.paged => self.page_keys.extend(keys),
             OutputFormat::Json => {
-                if let Some(array) = json.as_mut() {
+                if let Some(array) = self.json.as_mut() {
                     for key in &keys {
                         array.push(key)?;
                     }
@@ -73,45 +122,28 @@ pub(crate) async fn list(
                 printer.out(&keys)?;
             }
         }
-        if let Some(r) = remaining.as_mut() {
-            *r = r.saturating_sub(count);
+        Ok(())
+    }
+
+    /// Closes the JSON, with `next_cursor` when paged; whether any key was listed.
+    fn finish(self, next_cursor: Option<&str>) -> anyhow::Result<bool> {
+        if let Some(array) = self.json {
+            array.finish()?;
         }
-        if remaining == Some(0) {
-            pages.check().with_context(failed)?;
-            if let Some(next) = pages.cursor() {
-                printer.status(&format!(
-                    "More keys follow; continue with `--cursor {next}`"
-                ));
-                next_cursor = Some(next.to_owned());
-                break;
+        if self.paged {
+            match self.printer.format() {
+                OutputFormat::Json => self.printer.json_document(&PagedKeys {
+                    keys: &self.page_keys,
+                    cursor: next_cursor,
+                })?,
+                OutputFormat::Ndjson => self.printer.json_line(&NextCursor {
+                    cursor: next_cursor,
+                })?,
+                _ => {}
             }
         }
+        Ok(self.listed_any)
     }
-    if let Some(array) = json {
-        array.finish()?;
-    }
-    if paged {
-        match printer.format() {
-            OutputFormat::Json => printer.json_document(&PagedKeys {
-                keys: &page_keys,
-                cursor: next_cursor.as_deref(),
-            })?,
-            OutputFormat::Ndjson => printer.json_line(&NextCursor {
-                cursor: next_cursor.as_deref(),
-            })?,
-            _ => {}
-        }
-    }
-    if !listed_any && printer.format() == OutputFormat::Table {
-        match &args.prefix {
-            Some(prefix) => printer.status(&format!(
-                "No key in namespace `{}` starts with `{prefix}`",
-                target.label
-            )),
-            None => printer.status(&format!("No keys in namespace `{}`", target.label)),
-        }
-    }
-    Ok(())
 }
 
 /// `key list --limit N -o json`: one page and where the next one starts (`null` at the end).
