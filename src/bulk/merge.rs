@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
+use super::listing::Meta;
 use super::sorted::{Sorted, smallest};
-use super::sync::Meta;
 use crate::api::digest::Digest;
 use crate::local::seen::{self, Base, Note};
 

@@ -6,6 +6,7 @@ pub(crate) mod input;
 pub(crate) mod key_source;
 pub(crate) mod keys;
 pub(crate) mod line;
+pub(crate) mod listing;
 pub(crate) mod merge;
 pub(crate) mod put;
 pub(crate) mod run;

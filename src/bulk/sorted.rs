@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use rusqlite::{Connection, params};
 
-use super::sync::Meta;
+use super::listing::Meta;
 use crate::client::{Client, KeyPages};
 
 /// Keys per chunk handed from a producer to the merge.

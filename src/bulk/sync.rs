@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::budget::{Budget, watch_signals};
 use super::key_source::Key;
 use super::keys::{Answer, KeyOutcome, key_request, tally_key};
+use super::listing::Meta;
 use super::run::Summary;
 use super::sorted::{Sorted, smallest};
 use super::tally::Tally;
@@ -23,23 +24,6 @@ use crate::api::digest::Digest;
 use crate::client::{ApiError, Client};
 use crate::ui::printer::Printer;
 use crate::ui::progress::CountBar;
-
-/// What a listing says about one key.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Meta {
-    pub size: u64,
-    /// As the service lists it; `None` for local state read from its store.
-    pub updated_at: Option<String>,
-    /// The value's digest, when known without reading it.
-    pub digest: Option<Digest>,
-    /// Seconds the key has left (`None`: no expiry), when `ttl_known`.
-    pub ttl_secs: Option<u64>,
-    /// Whether the side can tell the key's expiry: local state can; the API cannot, but the
-    /// sync record knows the expiry a push gave a value.
-    pub ttl_known: bool,
-    /// When the service sent the page that listed the key (its `Date`, Unix seconds).
-    pub listed_at: Option<i64>,
-}
 
 /// How side B differs from side A for one key: what copying B onto A does to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -9,8 +9,9 @@
 use super::Place;
 use super::listings::{local_sorted, merged, record_sorted, remote_listing, vouched};
 use super::report::{DiffReport, SideReport, print_report};
+use crate::bulk::listing::Meta;
 use crate::bulk::sorted::Sorted;
-use crate::bulk::sync::{self, Meta};
+use crate::bulk::sync;
 use crate::cli::DiffArgs;
 use crate::commands::backend::{self, Access, Backend};
 use crate::commands::settings::GlobalSettings;

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use crate::bulk::listing::Meta;
 use crate::bulk::sorted::{Sorted, Spill};
-use crate::bulk::sync::{self, Meta};
+use crate::bulk::sync;
 use crate::commands::backend::Backend;
 use crate::error::{Exit, UserError};
 use crate::local::seen::{Base, Record};

@@ -12,8 +12,9 @@ use super::listings::{local_sorted, merged, record_sorted, remote_listing, ttl_l
 use super::report::{DiffReport, SideReport, announce_plan};
 use super::{Between, Direction, Place, Run, SHOWN_PLAN_ROWS};
 use crate::api::digest::Digest;
+use crate::bulk::listing::Meta;
 use crate::bulk::merge::{self, Decided, Merge, Plan3, Sides};
-use crate::bulk::sync::{self, Action, Change, Difference, Meta, Plan, Work};
+use crate::bulk::sync::{self, Action, Change, Difference, Plan, Work};
 use crate::commands::backend;
 use crate::commands::target::Target;
 use crate::local::seen::{Note, Record, RunLock};
