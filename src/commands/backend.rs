@@ -274,10 +274,10 @@ fn show_event(event: &Event<'_>, verbose: bool, notices: bool) {
         }
         Event::Pacing {
             limit,
-            window_secs,
+            period_secs,
             rate,
         } if verbose => {
-            let per = match window_secs {
+            let per = match period_secs {
                 1 => "second".to_owned(),
                 secs => crate::text::duration(Duration::from_secs(*secs)),
             };

@@ -1,0 +1,244 @@
+//! One attempt's exchange and the reading of its answer: every attempt reads the whole
+//! response, body included, under one `--timeout`, and never more than the API can send (a
+//! value is at most 1 MiB), so a stalled or endless body fails like any transient failure and
+//! is retried. A failure status becomes an [`ApiError`] with the service's error document; a
+//! success is a [`Reply`], whose JSON is parsed here too.
+
+use std::time::{Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::retry::{ServerDelay, server_delay};
+use super::{ApiError, Client, Event, net};
+use crate::api::rules::MAX_VALUE_BYTES;
+use crate::api::types::ErrorBody;
+
+/// Largest JSON document the client reads; real ones are far smaller.
+pub(super) const MAX_JSON_BYTES: usize = 16 * 1024 * 1024;
+/// Largest value body the client reads: the API's limit plus room for a server that counts
+/// differently. Anything larger is not a value the API stored.
+pub(super) const MAX_VALUE_BODY: usize = MAX_VALUE_BYTES + 64 * 1024;
+/// Most of an error body that is read; the rest is not needed to report it.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// A successful response, read whole.
+pub(super) struct Reply {
+    pub status: StatusCode,
+    pub content_type: Option<String>,
+    pub request_id: Option<String>,
+    /// The service's `Date`, in Unix seconds: its clock, not this machine's.
+    pub date: Option<i64>,
+    pub body: Bytes,
+}
+
+/// What one attempt gives back: the reply or why it failed, and how long the server asked us
+/// to wait (on a failure).
+pub(super) type Outcome = (Result<Reply, ApiError>, Option<ServerDelay>);
+
+/// A header's value, when it is text.
+pub(super) fn header_text<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+impl Client {
+    /// One attempt, the body read whole; also returns how long the server asked us to wait.
+    pub(super) async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<(Bytes, &str)>,
+        limit: usize,
+    ) -> Outcome {
+        let url = format!("{}{path}", self.base);
+        let shown = self.url_shown(path);
+        let mut request = self
+            .http
+            .request(method.clone(), &url)
+            .header(AUTHORIZATION, self.auth.clone())
+            .header(ACCEPT, "application/json, */*");
+        if let Some((bytes, content_type)) = body {
+            request = request.header(CONTENT_TYPE, content_type).body(bytes);
+        }
+        self.emit(&Event::Sending {
+            method,
+            url: &shown,
+            proxy: self.proxy.as_deref(),
+        });
+        let start = Instant::now();
+        match request.send().await {
+            Ok(response) => self.read_reply(response, limit, &shown, start).await,
+            Err(err) => (Err(self.failed(err, &shown)), None),
+        }
+    }
+
+    /// What a failed exchange means.
+    fn failed(&self, err: reqwest::Error, shown: &str) -> ApiError {
+        net::classify(err, shown, self.proxy.as_deref(), self.options.timeout)
+    }
+
+    /// Reads the response to an attempt sent at `start`: a success's body up to `limit`, or the
+    /// error a failure status stands for.
+    async fn read_reply(
+        &self,
+        response: reqwest::Response,
+        limit: usize,
+        shown: &str,
+        start: Instant,
+    ) -> Outcome {
+        let status = response.status();
+        let version = response.version();
+        let headers = response.headers().clone();
+        let header = |name: &str| header_text(&headers, name).map(str::to_owned);
+        let request_id = header("x-request-id");
+        if let Some(event) = self.gate.note_limits(status, &headers) {
+            self.emit(&event);
+        }
+        let fail = |err| self.failed(err, shown);
+        if status.is_success() {
+            let body = read_body(response, limit, shown, fail)
+                .await
+                .map_err(|err| err.in_response(request_id.as_deref()));
+            self.trace(version, status, start, request_id.as_deref());
+            let reply = |body| Reply {
+                status,
+                content_type: header(CONTENT_TYPE.as_str()),
+                date: header(http::header::DATE.as_str()).and_then(|text| unix_date(&text)),
+                request_id,
+                body,
+            };
+            return (body.map(reply), None);
+        }
+        let server_delay = server_delay(&headers, SystemTime::now());
+        // The error body only explains the status; one that cannot be read explains nothing.
+        let bytes = read_body(response, MAX_ERROR_BODY, shown, fail)
+            .await
+            .unwrap_or_default();
+        self.trace(version, status, start, request_id.as_deref());
+        let proxy = self.proxy.as_deref();
+        let error = status_error(status, &bytes, shown.to_owned(), request_id, proxy);
+        (Err(error), server_delay)
+    }
+
+    fn trace(
+        &self,
+        version: reqwest::Version,
+        status: StatusCode,
+        start: Instant,
+        request_id: Option<&str>,
+    ) {
+        self.emit(&Event::Received {
+            version,
+            status,
+            elapsed: start.elapsed(),
+            request_id,
+        });
+    }
+
+    /// The reply's body as JSON of type `T`.
+    pub(super) fn parse<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        reply: &Reply,
+    ) -> Result<T, ApiError> {
+        let bytes = &reply.body;
+        serde_json::from_slice(bytes).map_err(|err| ApiError::Decode {
+            url: self.url_shown(path),
+            reason: if bytes.is_empty() {
+                "the body is empty".to_owned()
+            } else {
+                format!("invalid JSON ({err})")
+            },
+            request_id: reply.request_id.clone(),
+        })
+    }
+}
+
+/// An HTTP date in Unix seconds.
+fn unix_date(text: &str) -> Option<i64> {
+    httpdate::parse_http_date(text)
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|since| i64::try_from(since.as_secs()).ok())
+}
+
+/// The error for a failed status: the API's own error document, or, for a 404 without one, a
+/// wrong endpoint (an HTML page or an empty body is not the API's "not found").
+fn status_error(
+    status: StatusCode,
+    body: &[u8],
+    shown: String,
+    request_id: Option<String>,
+    proxy: Option<&str>,
+) -> ApiError {
+    if let Some(proxy) = proxy
+        && status == StatusCode::PROXY_AUTHENTICATION_REQUIRED
+    {
+        return ApiError::ProxyAuth {
+            url: shown,
+            proxy: proxy.to_owned(),
+        };
+    }
+    let error = serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .and_then(|body| body.errors.into_iter().next());
+    let not_the_apis = matches!(status.as_u16(), 401 | 403 | 404);
+    if not_the_apis && error.is_none() {
+        return ApiError::Endpoint {
+            url: shown,
+            status: status.as_u16(),
+            request_id,
+        };
+    }
+    // Server text reaches the terminal: control characters are shown, not obeyed.
+    ApiError::Status {
+        status: status.as_u16(),
+        code: error.as_ref().map(|e| printable(&e.code)),
+        title: error.as_ref().map(|e| printable(&e.title)),
+        detail: error.and_then(|e| e.detail).map(|d| printable(&d)),
+        request_id,
+    }
+}
+
+/// `text` with control characters escaped (`\u{1b}`), so a server cannot move the cursor,
+/// recolour the terminal or forge lines.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+/// Reads a body whole, refusing one larger than `limit` without buffering it.
+async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+    shown: &str,
+    fail: impl Fn(reqwest::Error) -> ApiError,
+) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError::TooLarge {
+        url: shown.to_owned(),
+        limit,
+        request_id: None,
+    };
+    let announced = response.content_length().unwrap_or(0);
+    if announced > limit as u64 {
+        return Err(too_large());
+    }
+    let mut body = BytesMut::with_capacity(usize::try_from(announced).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(&fail)? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
