@@ -20,7 +20,7 @@ mod retry;
 pub(crate) use error::ApiError;
 pub(crate) use net::redact_url;
 pub(crate) use pace::Pressure;
-pub(crate) use pages::{KeyPages, PAGE};
+pub(crate) use pages::{KeyPages, NAMESPACE_PAGE, NamespacePages, PAGE};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -308,21 +308,17 @@ impl Client {
         &self,
         name: &str,
     ) -> Result<Result<Namespace, Vec<String>>, ApiError> {
-        let mut page = 1;
+        let mut pages = NamespacePages::all(self);
         let mut names = Vec::new();
-        loop {
-            let list = self.list_namespaces(page, 250).await?;
-            for namespace in list.data {
+        while let Some(namespaces) = pages.next().await? {
+            for namespace in namespaces {
                 if namespace.name == name {
                     return Ok(Ok(namespace));
                 }
                 names.push(namespace.name);
             }
-            if page >= list.meta.total_pages {
-                return Ok(Err(names));
-            }
-            page += 1;
         }
+        Ok(Err(names))
     }
 
     /// `GET /storage/kvs/{id}/keys?prefix=P&limit=L&cursor=C`

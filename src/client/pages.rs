@@ -1,17 +1,59 @@
-//! Listing a namespace's keys page by page, the one way every command does it: a cursor the
-//! service has sent before, a page it has sent before, a page that says more follow without a
-//! cursor, or endless empty pages end the listing with [`ApiError::Listing`] instead of
-//! following it in circles or stopping short as if complete. Only the keys of pages already
-//! returned are kept, by the caller.
+//! Listings page by page, the one way every command does it: [`NamespacePages`] for the
+//! namespaces (numbered pages, as many as the list says it has) and [`KeyPages`] for a
+//! namespace's keys (a cursor to the next page). For keys, a cursor the service has sent
+//! before, a page it has sent before, a page that says more follow without a cursor, or
+//! endless empty pages end the listing with [`ApiError::Listing`] instead of following it in
+//! circles or stopping short as if complete. Only the items of pages already returned are kept,
+//! by the caller.
 
 use std::collections::HashSet;
 use std::hash::{Hash as _, Hasher as _};
 
 use super::{ApiError, Client};
-use crate::api::types::Key;
+use crate::api::types::{Key, Namespace};
 
-/// Largest page the API serves.
+/// Largest page of keys the API serves.
 pub(crate) const PAGE: u32 = 1000;
+/// Namespaces asked for a page when every page is read.
+pub(crate) const NAMESPACE_PAGE: u64 = 250;
+
+/// The pages of the namespace list, fetched one at a time with [`NamespacePages::next`].
+pub(crate) struct NamespacePages {
+    client: Client,
+    /// The page asked for next (the first is 1).
+    page: u64,
+    size: u64,
+    done: bool,
+}
+
+impl NamespacePages {
+    /// Every namespace, [`NAMESPACE_PAGE`] a page.
+    pub(crate) fn all(client: &Client) -> Self {
+        Self::new(client, 1, NAMESPACE_PAGE)
+    }
+
+    /// The pages of `size` namespaces from page `first` on.
+    pub(crate) fn new(client: &Client, first: u64, size: u64) -> Self {
+        Self {
+            client: client.clone(),
+            page: first,
+            size,
+            done: false,
+        }
+    }
+
+    /// The next page's namespaces; `None` after the last page (a list always has one, empty or
+    /// not).
+    pub(crate) async fn next(&mut self) -> Result<Option<Vec<Namespace>>, ApiError> {
+        if self.done {
+            return Ok(None);
+        }
+        let list = self.client.list_namespaces(self.page, self.size).await?;
+        self.done = self.page >= list.meta.total_pages;
+        self.page += 1;
+        Ok(Some(list.data))
+    }
+}
 /// Empty pages in a row that still say `has_more` before the listing is taken to go nowhere.
 const EMPTY_PAGES: u32 = 16;
 

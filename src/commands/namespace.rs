@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use crate::api::types::{Namespace, NamespaceStatus};
 use crate::cli::{CreateArgs, DeleteArgs, GetArgs, ListArgs};
-use crate::client::{ApiError, Client};
+use crate::client::{ApiError, Client, NAMESPACE_PAGE, NamespacePages};
 use crate::commands::backend::Backend;
 use crate::commands::target;
 use crate::commands::{binding, key};
@@ -22,8 +22,6 @@ pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(300);
 /// Polling starts at this interval and grows by half each time, up to `MAX_POLL`.
 const FIRST_POLL: Duration = Duration::from_millis(500);
 const MAX_POLL: Duration = Duration::from_secs(5);
-/// Namespaces per page when listing every page.
-const LIST_PAGE: u64 = 250;
 
 /// Prints one namespace in the chosen format.
 fn print_namespace(printer: &Printer, namespace: &Namespace) -> anyhow::Result<()> {
@@ -311,45 +309,37 @@ pub(crate) async fn list(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let client = &backend.client;
-    let size = args.page_size.unwrap_or(LIST_PAGE);
-    let mut page = args.page.unwrap_or(1);
+    let size = args.page_size.unwrap_or(NAMESPACE_PAGE);
+    let mut pages = NamespacePages::new(client, args.page.unwrap_or(1), size);
     let mut table_rows = Vec::new();
     let mut json = match printer.format() {
         OutputFormat::Json => Some(JsonArray::new(std::io::stdout().lock())?),
         _ => None,
     };
-    loop {
-        let listed = client
-            .list_namespaces(page, size)
-            .await
-            .context("failed to list KV namespaces")?;
+    while let Some(namespaces) = pages.next().await.context("failed to list KV namespaces")? {
         match printer.format() {
-            OutputFormat::Table => table_rows.extend(listed.data),
+            OutputFormat::Table => table_rows.extend(namespaces),
             OutputFormat::Json => {
                 if let Some(array) = json.as_mut() {
-                    for namespace in &listed.data {
+                    for namespace in &namespaces {
                         array.push(namespace)?;
                     }
                 }
             }
             OutputFormat::Ndjson => {
-                for namespace in &listed.data {
+                for namespace in &namespaces {
                     printer.json_line(namespace)?;
                 }
             }
             OutputFormat::Ids => {
-                let ids: String = listed
-                    .data
-                    .iter()
-                    .map(|ns| format!("{}\n", ns.id))
-                    .collect();
+                let ids: String = namespaces.iter().map(|ns| format!("{}\n", ns.id)).collect();
                 printer.out(&ids)?;
             }
         }
-        if args.page.is_some() || page >= listed.meta.total_pages {
+        // `--page` asks for that page alone.
+        if args.page.is_some() {
             break;
         }
-        page += 1;
     }
     if let Some(array) = json {
         array.finish()?;

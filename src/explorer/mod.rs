@@ -28,7 +28,7 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use crate::api::types::{Key, Namespace};
-use crate::client::{ApiError, Client, KeyPages};
+use crate::client::{ApiError, Client, KeyPages, NamespacePages};
 
 const PAGE: &str = include_str!("index.html");
 const SCRIPT: &str = include_str!("explorer.js");
@@ -343,16 +343,11 @@ async fn info(State(explorer): State<Arc<Explorer>>) -> Response {
 
 async fn namespaces(State(explorer): State<Arc<Explorer>>) -> Answer {
     let mut all: Vec<Namespace> = Vec::new();
-    let mut page = 1;
-    loop {
-        let list = explorer.client.list_namespaces(page, 250).await?;
-        let last = page >= list.meta.total_pages;
-        all.extend(list.data);
-        if last {
-            return Ok(axum::Json(all).into_response());
-        }
-        page += 1;
+    let mut pages = NamespacePages::all(&explorer.client);
+    while let Some(namespaces) = pages.next().await? {
+        all.extend(namespaces);
     }
+    Ok(axum::Json(all).into_response())
 }
 
 #[derive(Deserialize)]
