@@ -20,11 +20,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::api::types::{Key, Namespace};
@@ -371,6 +373,47 @@ fn namespace_id(id: &str) -> Result<String, Failure> {
         .map_err(|_| bad_request("a namespace id is a UUID"))
 }
 
+/// A call about one namespace: the id in its path (not checked yet) and its query, read in that
+/// order.
+struct InNamespace<Q> {
+    id: String,
+    query: Q,
+}
+
+impl<S, Q> FromRequestParts<S> for InNamespace<Q>
+where
+    S: Send + Sync,
+    Q: DeserializeOwned,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Query(query) = Query::<Q>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self { id, query })
+    }
+}
+
+impl<Q> InNamespace<Q> {
+    /// The namespace id, once checked to be one.
+    fn namespace(&self) -> Result<String, Failure> {
+        namespace_id(&self.id)
+    }
+}
+
+impl InNamespace<ValueQuery> {
+    /// The namespace id, once it and the key are checked.
+    fn checked(&self) -> Result<String, Failure> {
+        let id = self.namespace()?;
+        crate::api::rules::request_key(&self.query.key).map_err(bad_request)?;
+        Ok(id)
+    }
+}
+
 async fn delete_namespace(State(explorer): State<Arc<Explorer>>, Path(id): Path<String>) -> Answer {
     let id = namespace_id(&id)?;
     let namespace = explorer.client.delete_namespace(&id).await?;
@@ -393,11 +436,10 @@ struct CountQuery {
 /// Counts the keys page by page, up to the cap.
 async fn count_keys(
     State(explorer): State<Arc<Explorer>>,
-    Path(id): Path<String>,
-    Query(query): Query<CountQuery>,
+    call: InNamespace<CountQuery>,
 ) -> Answer {
-    let id = namespace_id(&id)?;
-    let cap = query.cap.unwrap_or(COUNT_CAP).clamp(1, COUNT_CAP);
+    let id = call.namespace()?;
+    let cap = call.query.cap.unwrap_or(COUNT_CAP).clamp(1, COUNT_CAP);
     let mut count = 0;
     let mut pages = KeyPages::new(&explorer.client, &id, None, None);
     while let Some(keys) = pages.next().await? {
@@ -423,18 +465,21 @@ struct KeyPage {
     cursor: Option<String>,
 }
 
-/// One page of keys: the page renders pages, never a whole namespace.
-async fn list_keys(
-    State(explorer): State<Arc<Explorer>>,
-    Path(id): Path<String>,
-    Query(query): Query<KeysQuery>,
-) -> Answer {
-    let id = namespace_id(&id)?;
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    let prefix = query.prefix.filter(|prefix| !prefix.is_empty());
+/// One page of keys: the page renders pages, never a whole namespace. A single call rather than
+/// a [`KeyPages`] stream: the browser keeps the cursor between calls, so the stream's checks
+/// across pages would have nothing to compare with.
+async fn list_keys(State(explorer): State<Arc<Explorer>>, call: InNamespace<KeysQuery>) -> Answer {
+    let id = call.namespace()?;
+    let limit = call.query.limit.unwrap_or(100).clamp(1, 1000);
+    let prefix = call.query.prefix.filter(|prefix| !prefix.is_empty());
     let page = explorer
         .client
-        .list_keys(&id, prefix.as_deref(), Some(limit), query.cursor.as_deref())
+        .list_keys(
+            &id,
+            prefix.as_deref(),
+            Some(limit),
+            call.query.cursor.as_deref(),
+        )
         .await?;
     Ok(axum::Json(KeyPage {
         cursor: page.meta.cursor.filter(|_| page.meta.has_more),
@@ -449,36 +494,13 @@ struct ValueQuery {
     ttl_secs: Option<u64>,
 }
 
-fn checked_key(key: &str) -> Result<(), Failure> {
-    crate::api::rules::request_key(key).map_err(bad_request)
-}
-
 /// The value's bytes, always as an attachment of type `application/octet-stream` (its own
 /// content type travels in `x-value-content-type`), so a browser never renders it here.
-async fn get_value(
-    State(explorer): State<Arc<Explorer>>,
-    Path(id): Path<String>,
-    Query(query): Query<ValueQuery>,
-) -> Answer {
-    let id = namespace_id(&id)?;
-    checked_key(&query.key)?;
-    match explorer.client.get_key(&id, &query.key).await {
+async fn get_value(State(explorer): State<Arc<Explorer>>, call: InNamespace<ValueQuery>) -> Answer {
+    let id = call.checked()?;
+    match explorer.client.get_key(&id, &call.query.key).await {
         Ok(value) => {
-            let file = query
-                .key
-                .rsplit('/')
-                .find(|part| !part.is_empty())
-                .unwrap_or("value");
-            let file: String = file
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
+            let file = attachment_name(&call.query.key);
             let mut response = (
                 [
                     (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
@@ -506,6 +528,23 @@ async fn get_value(
     }
 }
 
+/// The file name a value downloads as: the key's last part, in characters safe in a header.
+fn attachment_name(key: &str) -> String {
+    let file = key
+        .rsplit('/')
+        .find(|part| !part.is_empty())
+        .unwrap_or("value");
+    file.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[derive(Serialize)]
 struct Written {
     key: String,
@@ -516,14 +555,12 @@ struct Written {
 /// Writes the body as the value, with the request's `Content-Type` as its content type.
 async fn put_value(
     State(explorer): State<Arc<Explorer>>,
-    Path(id): Path<String>,
-    Query(query): Query<ValueQuery>,
+    call: InNamespace<ValueQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    let id = namespace_id(&id)?;
-    checked_key(&query.key)?;
-    if let Some(ttl) = query.ttl_secs {
+    let id = call.checked()?;
+    if let Some(ttl) = call.query.ttl_secs {
         crate::api::rules::ttl_secs(ttl).map_err(bad_request)?;
     }
     if body.len() > crate::api::rules::MAX_VALUE_BYTES {
@@ -543,10 +580,16 @@ async fn put_value(
     let size = body.len();
     let created = explorer
         .client
-        .put_key(&id, &query.key, body, query.ttl_secs, content_type)
+        .put_key(
+            &id,
+            &call.query.key,
+            body,
+            call.query.ttl_secs,
+            content_type,
+        )
         .await?;
     Ok(axum::Json(Written {
-        key: query.key,
+        key: call.query.key,
         created,
         size_bytes: size,
     })
@@ -555,13 +598,11 @@ async fn put_value(
 
 async fn delete_value(
     State(explorer): State<Arc<Explorer>>,
-    Path(id): Path<String>,
-    Query(query): Query<ValueQuery>,
+    call: InNamespace<ValueQuery>,
 ) -> Answer {
-    let id = namespace_id(&id)?;
-    checked_key(&query.key)?;
-    explorer.client.delete_key(&id, &query.key).await?;
-    Ok(axum::Json(serde_json::json!({ "key": query.key, "deleted": true })).into_response())
+    let id = call.checked()?;
+    explorer.client.delete_key(&id, &call.query.key).await?;
+    Ok(axum::Json(serde_json::json!({ "key": call.query.key, "deleted": true })).into_response())
 }
 
 #[cfg(test)]
