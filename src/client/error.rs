@@ -191,21 +191,8 @@ impl ApiError {
                 _ => false,
             },
             Self::Connect { .. } | Self::Timeout { .. } | Self::Transport { .. } => true,
-            Self::Endpoint { .. }
-            | Self::ProxyAuth { .. }
-            | Self::Dns { .. }
-            | Self::Tls { .. }
-            | Self::TooLarge { .. }
-            | Self::Decode { .. }
-            | Self::WaitTooLong { .. }
-            | Self::NotSent
-            | Self::Listing { .. }
-            | Self::BaseUrl { .. }
-            | Self::Proxy { .. }
-            | Self::ProxyScheme { .. }
-            | Self::Token
-            | Self::Trust { .. }
-            | Self::Setup { .. } => false,
+            // Every other failure would be the same again.
+            _ => false,
         }
     }
 

@@ -66,6 +66,11 @@ impl LazyVerifier {
     }
 }
 
+/// Short names for the two signature checks, which the verifier passes on as they are.
+type Cert<'a> = CertificateDer<'a>;
+type Dss = DigitallySignedStruct;
+type SignatureCheck = Result<HandshakeSignatureValid, rustls::Error>;
+
 impl ServerCertVerifier for LazyVerifier {
     fn verify_server_cert(
         &self,
@@ -79,21 +84,11 @@ impl ServerCertVerifier for LazyVerifier {
             .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(&self, message: &[u8], cert: &Cert<'_>, dss: &Dss) -> SignatureCheck {
         self.get()?.verify_tls12_signature(message, cert, dss)
     }
 
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(&self, message: &[u8], cert: &Cert<'_>, dss: &Dss) -> SignatureCheck {
         self.get()?.verify_tls13_signature(message, cert, dss)
     }
 

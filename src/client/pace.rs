@@ -221,8 +221,7 @@ mod tests {
 
     #[test]
     fn an_announced_limit_spaces_requests_evenly() {
-        let t0 = Instant::now();
-        let mut pace = Pace::default();
+        let (t0, mut pace) = (Instant::now(), Pace::default());
         // Before any answer: no pace, and the requests sent are counted.
         assert_eq!(pace.slot(t0), None);
         assert_eq!(pace.slot(t0), None);
@@ -242,8 +241,7 @@ mod tests {
 
     #[test]
     fn a_new_limit_brings_its_own_period_and_a_faster_rate_applies_at_once() {
-        let t0 = Instant::now();
-        let mut pace = Pace::default();
+        let (t0, mut pace) = (Instant::now(), Pace::default());
         pace.observe(Some(1), Some(60.0), false, t0);
         assert_eq!(pace.period_secs, 60);
         // A slot far away, booked at one request a minute.
@@ -257,8 +255,7 @@ mod tests {
 
     #[test]
     fn a_limit_named_late_holds_requests_back_one_period_at_most() {
-        let t0 = Instant::now();
-        let mut pace = Pace::default();
+        let (t0, mut pace) = (Instant::now(), Pace::default());
         for _ in 0..10_000 {
             assert_eq!(pace.slot(t0), None);
         }
@@ -269,8 +266,7 @@ mod tests {
 
     #[test]
     fn the_period_is_the_longest_reset_and_429s_lower_the_pace_once_per_period() {
-        let t0 = Instant::now();
-        let mut pace = Pace::default();
+        let (t0, mut pace) = (Instant::now(), Pace::default());
         pace.observe(Some(600), Some(42.5), false, t0);
         assert_eq!(pace.period_secs, 43);
         pace.observe(Some(600), Some(3.0), false, t0);

@@ -26,12 +26,12 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// A successful response, read whole.
 pub(super) struct Reply {
-    pub status: StatusCode,
-    pub content_type: Option<String>,
-    pub request_id: Option<String>,
+    pub(super) status: StatusCode,
+    pub(super) content_type: Option<String>,
+    request_id: Option<String>,
     /// The service's `Date`, in Unix seconds: its clock, not this machine's.
-    pub date: Option<i64>,
-    pub body: Bytes,
+    pub(super) date: Option<i64>,
+    pub(super) body: Bytes,
 }
 
 /// What one attempt gives back: the reply or why it failed, and how long the server asked us
