@@ -18,7 +18,7 @@ use crate::text::plural;
 use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
-use crate::ui::tables::{JsonArray, key_rows};
+use crate::ui::tables::{StreamedList, key_rows};
 
 /// `storage kv key list`: `GET /storage/kvs/{id}/keys`, page after page, printed as it comes.
 pub(crate) async fn list(
@@ -77,7 +77,7 @@ pub(crate) async fn list(
 struct KeyListing<'a> {
     printer: &'a Printer,
     paged: bool,
-    json: Option<JsonArray<std::io::StdoutLock<'static>>>,
+    list: StreamedList,
     page_keys: Vec<crate::api::types::Key>,
     listed_any: bool,
 }
@@ -85,14 +85,10 @@ struct KeyListing<'a> {
 impl<'a> KeyListing<'a> {
     fn new(printer: &'a Printer, paged: bool) -> std::io::Result<Self> {
         // With `--limit` a script pages: the JSON carries the cursor to continue with.
-        let json = match printer.format() {
-            OutputFormat::Json if !paged => Some(JsonArray::new(std::io::stdout().lock())?),
-            _ => None,
-        };
         Ok(Self {
             printer,
             paged,
-            json,
+            list: StreamedList::new(printer, !paged)?,
             page_keys: Vec::new(),
             listed_any: false,
         })
@@ -103,33 +99,15 @@ impl<'a> KeyListing<'a> {
         self.listed_any |= !keys.is_empty();
         match printer.format() {
             OutputFormat::Table if !keys.is_empty() => printer.out(&key_rows(&keys))?,
-            OutputFormat::Table => {}
             OutputFormat::Json if self.paged => self.page_keys.extend(keys),
-            OutputFormat::Json => {
-                if let Some(array) = self.json.as_mut() {
-                    for key in &keys {
-                        array.push(key)?;
-                    }
-                }
-            }
-            OutputFormat::Ndjson => {
-                for key in &keys {
-                    printer.json_line(key)?;
-                }
-            }
-            OutputFormat::Ids => {
-                let keys: String = keys.iter().map(|k| format!("{}\n", k.key)).collect();
-                printer.out(&keys)?;
-            }
+            _ => self.list.page(printer, &keys, |k| &k.key)?,
         }
         Ok(())
     }
 
     /// Closes the JSON, with `next_cursor` when paged; whether any key was listed.
     fn finish(self, next_cursor: Option<&str>) -> anyhow::Result<bool> {
-        if let Some(array) = self.json {
-            array.finish()?;
-        }
+        self.list.finish()?;
         if self.paged {
             match self.printer.format() {
                 OutputFormat::Json => self.printer.json_document(&PagedKeys {

@@ -15,7 +15,7 @@ use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
 use crate::ui::progress::WaitSpinner;
-use crate::ui::tables::{JsonArray, namespace_rows};
+use crate::ui::tables::{StreamedList, namespace_rows};
 
 /// How long `wait` waits when not told.
 pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(300);
@@ -312,38 +312,18 @@ pub(crate) async fn list(
     let size = args.page_size.unwrap_or(NAMESPACE_PAGE);
     let mut pages = NamespacePages::new(client, args.page.unwrap_or(1), size);
     let mut table_rows = Vec::new();
-    let mut json = match printer.format() {
-        OutputFormat::Json => Some(JsonArray::new(std::io::stdout().lock())?),
-        _ => None,
-    };
+    let mut list = StreamedList::new(printer, true)?;
     while let Some(namespaces) = pages.next().await.context("failed to list KV namespaces")? {
         match printer.format() {
             OutputFormat::Table => table_rows.extend(namespaces),
-            OutputFormat::Json => {
-                if let Some(array) = json.as_mut() {
-                    for namespace in &namespaces {
-                        array.push(namespace)?;
-                    }
-                }
-            }
-            OutputFormat::Ndjson => {
-                for namespace in &namespaces {
-                    printer.json_line(namespace)?;
-                }
-            }
-            OutputFormat::Ids => {
-                let ids: String = namespaces.iter().map(|ns| format!("{}\n", ns.id)).collect();
-                printer.out(&ids)?;
-            }
+            _ => list.page(printer, &namespaces, |ns| &ns.id)?,
         }
         // `--page` asks for that page alone.
         if args.page.is_some() {
             break;
         }
     }
-    if let Some(array) = json {
-        array.finish()?;
-    }
+    list.finish()?;
     if printer.format() == OutputFormat::Table {
         if table_rows.is_empty() {
             printer.status(

@@ -6,6 +6,7 @@ use comfy_table::{CellAlignment, ColumnConstraint, Table, presets};
 use serde::Serialize;
 
 use crate::api::types::{Key, Namespace};
+use crate::ui::{OutputFormat, Printer};
 
 /// Columns separated by two spaces, no borders, no trailing blanks.
 pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>, right_aligned: &[usize]) -> String {
@@ -92,6 +93,61 @@ impl<W: Write> JsonArray<W> {
         self.out
             .write_all(if self.empty { b"]\n" } else { b"\n]\n" })?;
         self.out.flush()
+    }
+}
+
+/// A listing written page by page as it arrives, in the formats that stream: into one JSON
+/// array (when one was opened), one JSON document a line, or one id a line. Tables are the
+/// caller's: they are laid out from whole pages.
+pub(crate) struct StreamedList {
+    array: Option<JsonArray<io::StdoutLock<'static>>>,
+}
+
+impl StreamedList {
+    /// A listing in `printer`'s format; with `array`, JSON output is one array of every item.
+    pub(crate) fn new(printer: &Printer, array: bool) -> io::Result<Self> {
+        let array = match printer.format() {
+            OutputFormat::Json if array => Some(JsonArray::new(io::stdout().lock())?),
+            _ => None,
+        };
+        Ok(Self { array })
+    }
+
+    /// Writes one page's items; `id` is what the `ids` format prints of an item.
+    pub(crate) fn page<T: Serialize>(
+        &mut self,
+        printer: &Printer,
+        items: &[T],
+        id: impl Fn(&T) -> &str,
+    ) -> io::Result<()> {
+        match printer.format() {
+            OutputFormat::Table => {}
+            OutputFormat::Json => {
+                if let Some(array) = self.array.as_mut() {
+                    for item in items {
+                        array.push(item)?;
+                    }
+                }
+            }
+            OutputFormat::Ndjson => {
+                for item in items {
+                    printer.json_line(item)?;
+                }
+            }
+            OutputFormat::Ids => {
+                let ids: String = items.iter().map(|item| format!("{}\n", id(item))).collect();
+                printer.out(&ids)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the JSON array, if one was opened.
+    pub(crate) fn finish(self) -> io::Result<()> {
+        match self.array {
+            Some(array) => array.finish(),
+            None => Ok(()),
+        }
     }
 }
 
