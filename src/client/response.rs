@@ -8,10 +8,10 @@ use std::time::{Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
-use super::retry::{ServerDelay, server_delay};
+use super::retry::{Request, ServerDelay, server_delay};
 use super::{ApiError, Client, Event, net};
 use crate::api::rules::MAX_VALUE_BYTES;
 use crate::api::types::ErrorBody;
@@ -34,9 +34,23 @@ pub(super) struct Reply {
     pub(super) body: Bytes,
 }
 
-/// What one attempt gives back: the reply or why it failed, and how long the server asked us
-/// to wait (on a failure).
-pub(super) type Outcome = (Result<Reply, ApiError>, Option<ServerDelay>);
+/// What one attempt gives back.
+pub(super) struct Outcome {
+    /// The reply, or why there is none.
+    pub(super) result: Result<Reply, ApiError>,
+    /// How long the server asked us to wait (with a failure status).
+    pub(super) server_delay: Option<ServerDelay>,
+}
+
+impl Outcome {
+    /// An outcome the server named no wait with.
+    fn without_delay(result: Result<Reply, ApiError>) -> Self {
+        Self {
+            result,
+            server_delay: None,
+        }
+    }
+}
 
 /// A header's value, when it is text.
 pub(super) fn header_text<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
@@ -45,32 +59,29 @@ pub(super) fn header_text<'h>(headers: &'h http::HeaderMap, name: &str) -> Optio
 
 impl Client {
     /// One attempt, the body read whole; also returns how long the server asked us to wait.
-    pub(super) async fn attempt(
-        &self,
-        method: &Method,
-        path: &str,
-        body: Option<(Bytes, &str)>,
-        limit: usize,
-    ) -> Outcome {
-        let url = format!("{}{path}", self.base);
-        let shown = self.url_shown(path);
-        let mut request = self
+    pub(super) async fn attempt(&self, request: &Request<'_>) -> Outcome {
+        let url = format!("{}{}", self.base, request.path);
+        let shown = self.url_shown(request.path);
+        let mut sent = self
             .http
-            .request(method.clone(), &url)
+            .request(request.method.clone(), &url)
             .header(AUTHORIZATION, self.auth.clone())
             .header(ACCEPT, "application/json, */*");
-        if let Some((bytes, content_type)) = body {
-            request = request.header(CONTENT_TYPE, content_type).body(bytes);
+        if let Some((bytes, content_type)) = request.body.clone() {
+            sent = sent.header(CONTENT_TYPE, content_type).body(bytes);
         }
         self.emit(&Event::Sending {
-            method,
+            method: &request.method,
             url: &shown,
             proxy: self.proxy.as_deref(),
         });
         let start = Instant::now();
-        match request.send().await {
-            Ok(response) => self.read_reply(response, limit, &shown, start).await,
-            Err(err) => (Err(self.failed(err, &shown)), None),
+        match sent.send().await {
+            Ok(response) => {
+                self.read_reply(response, request.limit, &shown, start)
+                    .await
+            }
+            Err(err) => Outcome::without_delay(Err(self.failed(err, &shown))),
         }
     }
 
@@ -109,7 +120,7 @@ impl Client {
                 request_id,
                 body,
             };
-            return (body.map(reply), None);
+            return Outcome::without_delay(body.map(reply));
         }
         let server_delay = server_delay(&headers, SystemTime::now());
         // The error body only explains the status; one that cannot be read explains nothing.
@@ -119,7 +130,10 @@ impl Client {
         self.trace(version, status, start, request_id.as_deref());
         let proxy = self.proxy.as_deref();
         let error = status_error(status, &bytes, shown.to_owned(), request_id, proxy);
-        (Err(error), server_delay)
+        Outcome {
+            result: Err(error),
+            server_delay,
+        }
     }
 
     fn trace(

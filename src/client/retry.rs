@@ -12,7 +12,7 @@ use http::header::RETRY_AFTER;
 use reqwest::Method;
 
 use super::error::MAX_WAIT_SECS;
-use super::response::{Reply, header_text};
+use super::response::{Outcome, Reply, header_text};
 use super::{ApiError, Client, Event};
 
 /// First backoff step; doubled on each retry, up to `MAX_BACKOFF`.
@@ -36,13 +36,13 @@ pub(super) enum ServerDelay {
 
 /// One request as the retry loop repeats it.
 pub(super) struct Request<'a> {
-    method: Method,
-    path: &'a str,
+    pub(super) method: Method,
+    pub(super) path: &'a str,
     /// The body and its content type.
-    body: Option<(Bytes, &'a str)>,
+    pub(super) body: Option<(Bytes, &'a str)>,
     idempotence: Idempotence,
     /// The largest response body read.
-    limit: usize,
+    pub(super) limit: usize,
 }
 
 impl<'a> Request<'a> {
@@ -81,14 +81,10 @@ impl Client {
             if !self.wait_for_turn().await {
                 return Err(last.take().unwrap_or(ApiError::NotSent));
             }
-            let (result, server_delay) = self
-                .attempt(
-                    &request.method,
-                    request.path,
-                    request.body.clone(),
-                    request.limit,
-                )
-                .await;
+            let Outcome {
+                result,
+                server_delay,
+            } = self.attempt(&request).await;
             if let Some(ServerDelay::Wait(delay)) = server_delay {
                 self.gate.pause(delay);
             }
