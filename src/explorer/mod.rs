@@ -20,25 +20,26 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use guard::{Guard, json_error};
+
 use crate::api::types::{Key, Namespace};
 use crate::client::{ApiError, Client, KeyPages, NamespacePages};
+
+mod guard;
 
 const PAGE: &str = include_str!("index.html");
 const SCRIPT: &str = include_str!("explorer.js");
 const STYLE: &str = include_str!("explorer.css");
 const ICON: &str = include_str!("explorer.svg");
-
-/// The header every call that changes data must carry.
-pub(crate) const WRITE_HEADER: &str = "x-telnyx-edge-explorer";
 
 /// The most keys counted for a namespace's key count; more show as "10,000+".
 const COUNT_CAP: u64 = 10_000;
@@ -47,10 +48,7 @@ const COUNT_CAP: u64 = 10_000;
 #[derive(Clone)]
 pub(crate) struct Explorer {
     client: Client,
-    token: Arc<str>,
-    /// The cookie that carries the token: named after the port, since cookies do not tell
-    /// ports apart and two explorers may run at once.
-    cookie: Arc<str>,
+    guard: Guard,
     /// What the page says it shows: "the local emulator", or the service's address.
     target: Arc<str>,
 }
@@ -60,8 +58,7 @@ impl Explorer {
     pub(crate) fn new(client: Client, port: u16, target: &str) -> Self {
         Self {
             client: client.without_retry_messages(),
-            token: Arc::from(new_token()),
-            cookie: Arc::from(format!("telnyx_edge_explorer_{port}")),
+            guard: Guard::new(port),
             target: Arc::from(target),
         }
     }
@@ -81,7 +78,7 @@ impl Explorer {
         Some(format!(
             "http://{host}:{}/?token={}",
             addr.port(),
-            self.token
+            self.guard.token()
         ))
     }
 
@@ -98,6 +95,7 @@ impl Explorer {
                 get(get_value).put(put_value).delete(delete_value),
             )
             .fallback(|| async { failure(StatusCode::NOT_FOUND, "no such explorer call") });
+        let guard = Arc::new(self.guard.clone());
         let state = Arc::new(self);
         Router::new()
             .route("/", get(page))
@@ -105,177 +103,9 @@ impl Explorer {
             .route("/explorer.css", get(|| asset(STYLE, "text/css")))
             .route("/explorer.svg", get(|| asset(ICON, "image/svg+xml")))
             .nest("/explorer/api", api)
-            .layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
+            .layer(middleware::from_fn_with_state(guard, guard::admit))
             .with_state(state)
     }
-}
-
-/// 244 random bits (two UUID v4s, 64 hex digits) from the operating system's generator.
-fn new_token() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
-}
-
-/// Compares without stopping at the first difference, so timing tells nothing of the token.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
-/// Whether any cookie named `name` holds `token`: another page on 127.0.0.1 can set a cookie
-/// of the same name (for a longer path, sent first), which must not lock the user out.
-fn cookie_holds(headers: &HeaderMap, name: &str, token: &str) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .any(|(key, value)| key == name && same(value, token))
-}
-
-fn query_token(uri: &axum::http::Uri) -> Option<String> {
-    form_urlencoded::parse(uri.query()?.as_bytes())
-        .find(|(key, _)| key == "token")
-        .map(|(_, value)| value.into_owned())
-}
-
-/// Every request passes here first.
-async fn guard(State(explorer): State<Arc<Explorer>>, req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0);
-    if peer.is_some_and(|peer| !peer.ip().to_canonical().is_loopback()) {
-        return refused(
-            StatusCode::FORBIDDEN,
-            "the explorer answers this machine only",
-        );
-    }
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()));
-    if !host.is_some_and(crate::api::host::is_loopback) {
-        return refused(
-            StatusCode::FORBIDDEN,
-            "the explorer answers only requests for localhost, 127.0.0.1 or [::1]",
-        );
-    }
-    if req.method() == Method::OPTIONS {
-        return refused(StatusCode::FORBIDDEN, "the explorer answers no preflight");
-    }
-    if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let own = host.map(|host| format!("http://{host}"));
-        if origin.to_str().ok() != own.as_deref() {
-            return refused(
-                StatusCode::FORBIDDEN,
-                "the explorer answers its own page only",
-            );
-        }
-    }
-    let token = query_token(req.uri());
-    if req.method() == Method::GET
-        && req.uri().path() == "/"
-        && let Some(token) = token
-    {
-        if !same(&token, &explorer.token) {
-            return refused(StatusCode::UNAUTHORIZED, "this token is not this run's");
-        }
-        // Trade the token for a cookie, and take it out of the address bar and history.
-        let cookie = format!(
-            "{}={}; HttpOnly; SameSite=Strict; Path=/",
-            explorer.cookie, explorer.token
-        );
-        let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().insert(header::SET_COOKIE, value);
-        }
-        return secured(response);
-    }
-    if !cookie_holds(req.headers(), &explorer.cookie, &explorer.token) {
-        return refused(
-            StatusCode::UNAUTHORIZED,
-            "open the explorer with the URL its command printed (it carries the token)",
-        );
-    }
-    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
-    if writes && req.headers().get(WRITE_HEADER).is_none() {
-        return refused(
-            StatusCode::FORBIDDEN,
-            "a call that changes data needs the explorer's header",
-        );
-    }
-    let call = req.uri().path().starts_with("/explorer/api/");
-    let response = next.run(req).await;
-    secured(if call {
-        as_json_error(response).await
-    } else {
-        response
-    })
-}
-
-/// axum's own refusals (a body that is not JSON, a bad query, a body over its limit) are plain
-/// text; the page reads `{"error": "…"}`.
-async fn as_json_error(response: Response) -> Response {
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
-        return response;
-    }
-    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
-        .await
-        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
-        .unwrap_or_default();
-    let message = if text.is_empty() {
-        status.canonical_reason().unwrap_or("failed").to_owned()
-    } else {
-        text
-    };
-    failure(status, message).into_response()
-}
-
-/// The headers of every answer: nothing cached, no referrer (the first URL has the token), no
-/// framing, no sniffing, and only this origin's own script and style.
-fn secured(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    let set = |headers: &mut HeaderMap, name: HeaderName, value: &'static str| {
-        headers
-            .entry(name)
-            .or_insert(HeaderValue::from_static(value));
-    };
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
-    );
-    set(headers, header::CACHE_CONTROL, "no-store");
-    set(headers, header::REFERRER_POLICY, "no-referrer");
-    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::X_FRAME_OPTIONS, "DENY");
-    response
-}
-
-/// A refusal: plain text for people, never with CORS headers.
-fn refused(status: StatusCode, why: &str) -> Response {
-    secured(
-        (
-            status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            format!("{why}\n"),
-        )
-            .into_response(),
-    )
 }
 
 async fn page() -> Response {
@@ -295,11 +125,7 @@ struct Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            axum::Json(serde_json::json!({ "error": self.message })),
-        )
-            .into_response()
+        json_error(self.status, &self.message)
     }
 }
 
@@ -603,19 +429,4 @@ async fn delete_value(
     let id = call.checked()?;
     explorer.client.delete_key(&id, &call.query.key).await?;
     Ok(axum::Json(serde_json::json!({ "key": call.query.key, "deleted": true })).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_long_and_compared_whole() {
-        let token = new_token();
-        assert_eq!(token.len(), 64);
-        assert_ne!(token, new_token());
-        assert!(same(&token, &token.clone()));
-        assert!(!same(&token, &token[..63]));
-        assert!(!same("abc", "abd"));
-    }
 }
