@@ -1,17 +1,18 @@
-//! One attempt's exchange and the reading of its answer: every attempt reads the whole
-//! response, body included, under one `--timeout`, and never more than the API can send (a
-//! value is at most 1 MiB), so a stalled or endless body fails like any transient failure and
-//! is retried. A failure status becomes an [`ApiError`] with the service's error document; a
-//! success is a [`Reply`], whose JSON is parsed here too.
+//! Reading and checking one attempt's answer: every attempt reads the whole response, body
+//! included, under one `--timeout`, and never more than the API can send (a value is at most
+//! 1 MiB), so a stalled or endless body fails like any transient failure and is retried. A
+//! failure status becomes an [`ApiError`] with the service's error document, and the wait it
+//! asks for (`Retry-After`, `x-ratelimit-reset`) a [`ServerDelay`]; a success is a [`Reply`],
+//! whose JSON is parsed here too.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
-use super::retry::{Request, ServerDelay, server_delay};
+use super::error::MAX_WAIT_SECS;
 use super::{ApiError, Client, Event, net};
 use crate::api::rules::MAX_VALUE_BYTES;
 use crate::api::types::ErrorBody;
@@ -23,6 +24,14 @@ pub(super) const MAX_JSON_BYTES: usize = 16 * 1024 * 1024;
 pub(super) const MAX_VALUE_BODY: usize = MAX_VALUE_BYTES + 64 * 1024;
 /// Most of an error body that is read; the rest is not needed to report it.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// How long the service asked the client to wait before the next request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum ServerDelay {
+    Wait(Duration),
+    /// More than [`MAX_WAIT_SECS`]; the value asked, in seconds.
+    TooLong(f64),
+}
 
 /// A successful response, read whole.
 pub(super) struct Reply {
@@ -44,7 +53,7 @@ pub(super) struct Outcome {
 
 impl Outcome {
     /// An outcome the server named no wait with.
-    fn without_delay(result: Result<Reply, ApiError>) -> Self {
+    pub(super) fn without_delay(result: Result<Reply, ApiError>) -> Self {
         Self {
             result,
             server_delay: None,
@@ -58,41 +67,14 @@ pub(super) fn header_text<'h>(headers: &'h http::HeaderMap, name: &str) -> Optio
 }
 
 impl Client {
-    /// One attempt, the body read whole; also returns how long the server asked us to wait.
-    pub(super) async fn attempt(&self, request: &Request<'_>) -> Outcome {
-        let url = format!("{}{}", self.base, request.path);
-        let shown = self.url_shown(request.path);
-        let mut sent = self
-            .http
-            .request(request.method.clone(), &url)
-            .header(AUTHORIZATION, self.auth.clone())
-            .header(ACCEPT, "application/json, */*");
-        if let Some((bytes, content_type)) = request.body.clone() {
-            sent = sent.header(CONTENT_TYPE, content_type).body(bytes);
-        }
-        self.emit(&Event::Sending {
-            method: &request.method,
-            url: &shown,
-            proxy: self.proxy.as_deref(),
-        });
-        let start = Instant::now();
-        match sent.send().await {
-            Ok(response) => {
-                self.read_reply(response, request.limit, &shown, start)
-                    .await
-            }
-            Err(err) => Outcome::without_delay(Err(self.failed(err, &shown))),
-        }
-    }
-
     /// What a failed exchange means.
-    fn failed(&self, err: reqwest::Error, shown: &str) -> ApiError {
+    pub(super) fn failed(&self, err: reqwest::Error, shown: &str) -> ApiError {
         net::classify(err, shown, self.proxy.as_deref(), self.options.timeout)
     }
 
     /// Reads the response to an attempt sent at `start`: a success's body up to `limit`, or the
     /// error a failure status stands for.
-    async fn read_reply(
+    pub(super) async fn read_reply(
         &self,
         response: reqwest::Response,
         limit: usize,
@@ -104,9 +86,6 @@ impl Client {
         let headers = response.headers().clone();
         let header = |name: &str| header_text(&headers, name).map(str::to_owned);
         let request_id = header("x-request-id");
-        if let Some(event) = self.gate.note_limits(status, &headers) {
-            self.emit(&event);
-        }
         let fail = |err| self.failed(err, shown);
         if status.is_success() {
             let body = read_body(response, limit, shown, fail)
@@ -255,4 +234,124 @@ async fn read_body(
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// `Retry-After` (seconds or an HTTP date) when present and readable, else
+/// `x-ratelimit-reset` (seconds until the reset). Values that are not a time (`NaN`, `-5`,
+/// words) are ignored, so normal backoff applies.
+pub(super) fn server_delay(headers: &http::HeaderMap, now: SystemTime) -> Option<ServerDelay> {
+    let value = |name: &str| header_text(headers, name).map(str::trim);
+    let retry_after = value(RETRY_AFTER.as_str()).and_then(|v| {
+        seconds(v).or_else(|| {
+            let date = httpdate::parse_http_date(v).ok()?;
+            Some(date.duration_since(now).unwrap_or_default().as_secs_f64())
+        })
+    });
+    let secs = retry_after.or_else(|| value("x-ratelimit-reset").and_then(seconds))?;
+    // `secs` is finite and not negative: only a wait too long for a `Duration` fails here.
+    Some(match Duration::try_from_secs_f64(secs) {
+        Ok(wait) if wait <= Duration::from_secs(MAX_WAIT_SECS) => ServerDelay::Wait(wait),
+        _ => ServerDelay::TooLong(secs),
+    })
+}
+
+fn seconds(text: &str) -> Option<f64> {
+    let secs = text.parse::<f64>().ok().filter(|s| *s >= 0.0)?;
+    if secs.is_finite() {
+        return Some(secs);
+    }
+    // More digits than an f64 holds is still a (very long) wait; `inf` or `NaN` are not.
+    let digits = text.trim_start_matches('+');
+    (secs.is_infinite() && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(f64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use http::header::HeaderValue;
+
+    use super::*;
+
+    fn delay(pairs: &[(&str, &str)]) -> Option<ServerDelay> {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                HeaderValue::from_str(value).expect("value"),
+            );
+        }
+        server_delay(
+            &headers,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000),
+        )
+    }
+
+    fn wait_ms(millis: u64) -> Option<ServerDelay> {
+        Some(ServerDelay::Wait(Duration::from_millis(millis)))
+    }
+
+    #[test]
+    fn the_server_delay_prefers_retry_after() {
+        assert_eq!(delay(&[("x-ratelimit-reset", "3")]), wait_ms(3000));
+        assert_eq!(
+            delay(&[("x-ratelimit-reset", "3"), ("retry-after", "1")]),
+            wait_ms(1000)
+        );
+        assert_eq!(delay(&[("retry-after", "120")]), wait_ms(120_000));
+        assert_eq!(delay(&[("retry-after", "0.25")]), wait_ms(250));
+        assert_eq!(delay(&[]), None);
+    }
+
+    #[test]
+    fn a_wait_beyond_the_cap_is_reported_not_taken() {
+        let four_hundred_digits = "9".repeat(400);
+        for (header, value, asked) in [
+            ("retry-after", "121", 121.0),
+            ("retry-after", "99999", 99999.0),
+            // Once a panic (exit 101): more seconds than a Duration holds.
+            ("retry-after", "1e20", 1e20),
+            ("x-ratelimit-reset", "1e300", 1e300),
+            // More than an f64 holds, and still a wait beyond the cap.
+            ("retry-after", four_hundred_digits.as_str(), f64::MAX),
+        ] {
+            assert_eq!(
+                delay(&[(header, value)]),
+                Some(ServerDelay::TooLong(asked)),
+                "{header}: {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn garbage_delays_are_ignored() {
+        for garbage in ["NaN", "-5", "inf", "-inf", "soon", "", "1e400", "infinity"] {
+            assert_eq!(delay(&[("retry-after", garbage)]), None, "{garbage:?}");
+            assert_eq!(
+                delay(&[("x-ratelimit-reset", garbage)]),
+                None,
+                "{garbage:?}"
+            );
+        }
+        // A garbage Retry-After falls back to a readable reset.
+        assert_eq!(
+            delay(&[("retry-after", "NaN"), ("x-ratelimit-reset", "2")]),
+            wait_ms(2000)
+        );
+    }
+
+    #[test]
+    fn retry_after_may_be_an_http_date() {
+        // 1_000_000_000 is 2001-09-09T01:46:40Z.
+        for (date, expected) in [
+            ("Sun, 09 Sep 2001 01:46:50 GMT", wait_ms(10_000)),
+            // A date in the past means "now".
+            ("Sat, 08 Sep 2001 01:46:40 GMT", wait_ms(0)),
+            (
+                "Mon, 10 Sep 2001 01:46:40 GMT",
+                Some(ServerDelay::TooLong(86400.0)),
+            ),
+        ] {
+            assert_eq!(delay(&[("retry-after", date)]), expected, "{date}");
+        }
+    }
 }

@@ -2,17 +2,17 @@
 //! "not ready", connection failures, resets and timeouts, with exponential backoff and full
 //! jitter, honouring `Retry-After` and `x-ratelimit-reset`. POST (create) is retried only when
 //! the request certainly did not reach the service; see
-//! [`Client::create_namespace`](super::Client::create_namespace). Every request first waits
-//! its turn at the client's [`Gate`](super::pace::Gate).
+//! [`Client::create_namespace`](super::Client::create_namespace). Each attempt first waits its
+//! turn at the client's [`Gate`](super::pace::Gate), then sends the request once and tells the
+//! gate the rate limit its answer announced.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::RETRY_AFTER;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
 
-use super::error::MAX_WAIT_SECS;
-use super::response::{Outcome, Reply, header_text};
+use super::response::{Outcome, Reply, ServerDelay};
 use super::{ApiError, Client, Event};
 
 /// First backoff step; doubled on each retry, up to `MAX_BACKOFF`.
@@ -24,14 +24,6 @@ enum Idempotence {
     Idempotent,
     /// Repeat only when the request certainly did not reach the service.
     OnlyIfUnsent,
-}
-
-/// How long the service asked the client to wait before the next request.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum ServerDelay {
-    Wait(Duration),
-    /// More than [`MAX_WAIT_SECS`]; the value asked, in seconds.
-    TooLong(f64),
 }
 
 /// One request as the retry loop repeats it.
@@ -130,6 +122,36 @@ impl Client {
         }
     }
 
+    /// One attempt, the body read whole; also returns how long the server asked us to wait.
+    pub(super) async fn attempt(&self, request: &Request<'_>) -> Outcome {
+        let url = format!("{}{}", self.base, request.path);
+        let shown = self.url_shown(request.path);
+        let mut sent = self
+            .http
+            .request(request.method.clone(), &url)
+            .header(AUTHORIZATION, self.auth.clone())
+            .header(ACCEPT, "application/json, */*");
+        if let Some((bytes, content_type)) = request.body.clone() {
+            sent = sent.header(CONTENT_TYPE, content_type).body(bytes);
+        }
+        self.emit(&Event::Sending {
+            method: &request.method,
+            url: &shown,
+            proxy: self.proxy.as_deref(),
+        });
+        let start = Instant::now();
+        match sent.send().await {
+            Ok(response) => {
+                if let Some(event) = self.gate.note_limits(response.status(), response.headers()) {
+                    self.emit(&event);
+                }
+                self.read_reply(response, request.limit, &shown, start)
+                    .await
+            }
+            Err(err) => Outcome::without_delay(Err(self.failed(err, &shown))),
+        }
+    }
+
     /// Waits for the gate and for a pace slot; a pause the service asks for while this request
     /// waits for its slot holds it too. `false` when the caller gave up meanwhile: it sends
     /// nothing more.
@@ -191,124 +213,9 @@ fn backoff_step_millis(attempt: u32) -> u64 {
     u64::try_from(step.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// `Retry-After` (seconds or an HTTP date) when present and readable, else
-/// `x-ratelimit-reset` (seconds until the reset). Values that are not a time (`NaN`, `-5`,
-/// words) are ignored, so normal backoff applies.
-pub(super) fn server_delay(headers: &http::HeaderMap, now: SystemTime) -> Option<ServerDelay> {
-    let value = |name: &str| header_text(headers, name).map(str::trim);
-    let retry_after = value(RETRY_AFTER.as_str()).and_then(|v| {
-        seconds(v).or_else(|| {
-            let date = httpdate::parse_http_date(v).ok()?;
-            Some(date.duration_since(now).unwrap_or_default().as_secs_f64())
-        })
-    });
-    let secs = retry_after.or_else(|| value("x-ratelimit-reset").and_then(seconds))?;
-    // `secs` is finite and not negative: only a wait too long for a `Duration` fails here.
-    Some(match Duration::try_from_secs_f64(secs) {
-        Ok(wait) if wait <= Duration::from_secs(MAX_WAIT_SECS) => ServerDelay::Wait(wait),
-        _ => ServerDelay::TooLong(secs),
-    })
-}
-
-fn seconds(text: &str) -> Option<f64> {
-    let secs = text.parse::<f64>().ok().filter(|s| *s >= 0.0)?;
-    if secs.is_finite() {
-        return Some(secs);
-    }
-    // More digits than an f64 holds is still a (very long) wait; `inf` or `NaN` are not.
-    let digits = text.trim_start_matches('+');
-    (secs.is_infinite() && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then_some(f64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
-    use http::header::HeaderValue;
-
     use super::*;
-
-    fn delay(pairs: &[(&str, &str)]) -> Option<ServerDelay> {
-        let mut headers = http::HeaderMap::new();
-        for (name, value) in pairs {
-            headers.insert(
-                http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
-                HeaderValue::from_str(value).expect("value"),
-            );
-        }
-        server_delay(
-            &headers,
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000),
-        )
-    }
-
-    fn wait_ms(millis: u64) -> Option<ServerDelay> {
-        Some(ServerDelay::Wait(Duration::from_millis(millis)))
-    }
-
-    #[test]
-    fn the_server_delay_prefers_retry_after() {
-        assert_eq!(delay(&[("x-ratelimit-reset", "3")]), wait_ms(3000));
-        assert_eq!(
-            delay(&[("x-ratelimit-reset", "3"), ("retry-after", "1")]),
-            wait_ms(1000)
-        );
-        assert_eq!(delay(&[("retry-after", "120")]), wait_ms(120_000));
-        assert_eq!(delay(&[("retry-after", "0.25")]), wait_ms(250));
-        assert_eq!(delay(&[]), None);
-    }
-
-    #[test]
-    fn a_wait_beyond_the_cap_is_reported_not_taken() {
-        let four_hundred_digits = "9".repeat(400);
-        for (header, value, asked) in [
-            ("retry-after", "121", 121.0),
-            ("retry-after", "99999", 99999.0),
-            // Once a panic (exit 101): more seconds than a Duration holds.
-            ("retry-after", "1e20", 1e20),
-            ("x-ratelimit-reset", "1e300", 1e300),
-            // More than an f64 holds, and still a wait beyond the cap.
-            ("retry-after", four_hundred_digits.as_str(), f64::MAX),
-        ] {
-            assert_eq!(
-                delay(&[(header, value)]),
-                Some(ServerDelay::TooLong(asked)),
-                "{header}: {value}"
-            );
-        }
-    }
-
-    #[test]
-    fn garbage_delays_are_ignored() {
-        for garbage in ["NaN", "-5", "inf", "-inf", "soon", "", "1e400", "infinity"] {
-            assert_eq!(delay(&[("retry-after", garbage)]), None, "{garbage:?}");
-            assert_eq!(
-                delay(&[("x-ratelimit-reset", garbage)]),
-                None,
-                "{garbage:?}"
-            );
-        }
-        // A garbage Retry-After falls back to a readable reset.
-        assert_eq!(
-            delay(&[("retry-after", "NaN"), ("x-ratelimit-reset", "2")]),
-            wait_ms(2000)
-        );
-    }
-
-    #[test]
-    fn retry_after_may_be_an_http_date() {
-        // 1_000_000_000 is 2001-09-09T01:46:40Z.
-        for (date, expected) in [
-            ("Sun, 09 Sep 2001 01:46:50 GMT", wait_ms(10_000)),
-            // A date in the past means "now".
-            ("Sat, 08 Sep 2001 01:46:40 GMT", wait_ms(0)),
-            (
-                "Mon, 10 Sep 2001 01:46:40 GMT",
-                Some(ServerDelay::TooLong(86400.0)),
-            ),
-        ] {
-            assert_eq!(delay(&[("retry-after", date)]), expected, "{date}");
-        }
-    }
 
     #[test]
     fn backoff_doubles_from_half_a_second_up_to_twenty() {
