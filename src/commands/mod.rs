@@ -27,6 +27,7 @@ use crate::cli::{
 use crate::commands::backend::Access::{Read, Write};
 use crate::commands::backend::{Access, Backend};
 use crate::commands::settings::GlobalSettings;
+use crate::commands::sync::Direction::{Pull, Push};
 use crate::ui::printer::Printer;
 
 /// Runs `command` with the global options resolved once into `global`.
@@ -106,8 +107,8 @@ fn storage_kv(
         },
         KvCommand::Export(args) => run.bulk(Read, async |b| bulk::export(b, args, printer).await),
         KvCommand::Import(args) => run.bulk(Write, async |b| bulk::import(b, args, printer).await),
-        KvCommand::Pull(args) => multi_thread(sync::pull(global, args, printer)),
-        KvCommand::Push(args) => multi_thread(sync::push(global, args, printer)),
+        KvCommand::Pull(args) => multi_thread(sync::copy_between(Pull, global, &args, printer)),
+        KvCommand::Push(args) => multi_thread(sync::copy_between(Push, global, &args, printer)),
         KvCommand::Diff(args) => multi_thread(sync::diff(global, args, printer)),
         KvCommand::Ui(args) => multi_thread(explore::ui(global, args, printer)),
         KvCommand::Serve(args) => serve::serve(args, global.func_toml.as_deref(), *printer),

@@ -11,6 +11,7 @@ use crate::bulk::listing::Meta;
 use crate::bulk::sorted::{Sorted, Spill};
 use crate::bulk::sync;
 use crate::commands::backend::Backend;
+use crate::emulator::store::KeyDigest;
 use crate::error::{Exit, UserError};
 use crate::local::seen::{Base, Record};
 
@@ -43,29 +44,34 @@ pub(crate) async fn local_sorted(
         let now_ms = crate::emulator::now_ms();
         let mut failed = None;
         let usable = store
-            .each_digest(&id, &prefix, now_ms, &mut |(
-                key,
-                size,
-                digest,
-                expires_ms,
-            )| {
-                let ttl_secs = expires_ms.map(|at| sync::secs_left(at, now_ms));
-                let meta = Meta {
-                    size,
-                    updated_at: None,
-                    digest: Some(digest),
-                    ttl_secs,
-                    ttl_known: true,
-                    listed_at: None,
-                };
-                match feed.push(key, meta) {
-                    Ok(more) => more,
-                    Err(err) => {
-                        failed = Some(err);
-                        false
+            .each_digest(
+                &id,
+                &prefix,
+                now_ms,
+                &mut |KeyDigest {
+                          key,
+                          size,
+                          digest,
+                          expires_ms,
+                      }| {
+                    let ttl_secs = expires_ms.map(|at| sync::secs_left(at, now_ms));
+                    let meta = Meta {
+                        size,
+                        updated_at: None,
+                        digest: Some(digest),
+                        ttl_secs,
+                        ttl_known: true,
+                        listed_at: None,
+                    };
+                    match feed.push(key, meta) {
+                        Ok(more) => more,
+                        Err(err) => {
+                            failed = Some(err);
+                            false
+                        }
                     }
-                }
-            })
+                },
+            )
             .context("cannot read local state")?;
         if let Some(err) = failed {
             return Err(err);

@@ -36,27 +36,9 @@ use crate::ui::printer::Printer;
 
 pub(crate) use diff::diff;
 
-/// `storage kv pull [NAMESPACE…]`
-pub(crate) async fn pull(
-    global: &GlobalSettings,
-    args: SyncArgs,
-    printer: &Printer,
-) -> anyhow::Result<()> {
-    copy_between(Direction::Pull, global, &args, printer).await
-}
-
-/// `storage kv push [NAMESPACE…]`
-pub(crate) async fn push(
-    global: &GlobalSettings,
-    args: SyncArgs,
-    printer: &Printer,
-) -> anyhow::Result<()> {
-    copy_between(Direction::Push, global, &args, printer).await
-}
-
-/// A pull or push: refused with `--local`, its options resolved once, and stoppable in every
-/// phase.
-async fn copy_between(
+/// `storage kv pull [NAMESPACE…]` or `storage kv push [NAMESPACE…]`: refused with `--local`,
+/// its options resolved once, and stoppable in every phase.
+pub(crate) async fn copy_between(
     direction: Direction,
     global: &GlobalSettings,
     args: &SyncArgs,
@@ -145,7 +127,7 @@ const SHOWN_PLAN_ROWS: usize = 20;
 
 /// Which way a copy goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Direction {
+pub(crate) enum Direction {
     Pull,
     Push,
 }

@@ -17,9 +17,17 @@ pub struct KeyRow {
     pub updated_ms: i64,
 }
 
-/// A key, its value's size, the digest of its value and content type, and when it expires
-/// (Unix ms; `None`: never).
-pub(crate) type KeyDigest = (String, u64, crate::api::digest::Digest, Option<i64>);
+/// A key as `pull`, `push` and `diff` compare it, without its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyDigest {
+    pub key: String,
+    /// The value's size in bytes.
+    pub size: u64,
+    /// The digest of the value and its content type.
+    pub digest: crate::api::digest::Digest,
+    /// When the key expires (Unix ms; `None`: never).
+    pub expires_ms: Option<i64>,
+}
 
 /// A stored value and its content type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,9 +219,12 @@ impl Store {
                     let key: String = row.get(0)?;
                     let value = row.get_ref(1)?.as_blob().unwrap_or_default();
                     let content_type: String = row.get(2)?;
-                    let digest = crate::api::digest::Digest::of(Some(&content_type), value);
-                    let expires_ms: Option<i64> = row.get(3)?;
-                    chunk.push((key, value.len() as u64, digest, expires_ms));
+                    chunk.push(KeyDigest {
+                        key,
+                        size: value.len() as u64,
+                        digest: crate::api::digest::Digest::of(Some(&content_type), value),
+                        expires_ms: row.get(3)?,
+                    });
                 }
                 Ok(Ok(chunk))
             })?;
@@ -224,7 +235,7 @@ impl Store {
                 Err(_) => return Ok(Ok(())),
             };
             let full = rows.len() as i64 == CHUNK;
-            after = rows.last().map(|(key, ..)| key.clone());
+            after = rows.last().map(|row| row.key.clone());
             for row in rows {
                 if !each(row) {
                     return Ok(Ok(()));

@@ -23,6 +23,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
+pub(crate) use keys::KeyDigest;
 pub use keys::{KeyRow, Value};
 use namespaces::purge_namespace;
 pub use namespaces::{DeleteOutcome, NamespaceRow, Unusable};
