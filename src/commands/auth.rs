@@ -1,4 +1,7 @@
 //! `auth api-key set|clear` and `auth status`.
+//!
+//! Endpoints: only `auth status` calls one, `GET /storage/kvs?page[number]=1&page[size]=1`, to
+//! check that the key is accepted; `set` and `clear` touch nothing but the config file.
 
 use std::io::{IsTerminal as _, Read as _};
 

@@ -1,5 +1,8 @@
 //! `storage kv ui`: the data explorer on a port of its own, against whatever the command line
 //! points at (the service, a `--base-url`, or `--local`).
+//!
+//! Endpoints: none of its own; the explorer's calls (`explorer` module) list namespaces and
+//! keys and read, write and delete keys through the same client as every command.
 
 use std::net::SocketAddr;
 

@@ -1,4 +1,7 @@
 //! `storage kv serve`: the local emulator as a long-running server.
+//!
+//! Endpoints: none called; it serves every endpoint of `shared/spec/kv-api.md` (the
+//! `emulator` module) on loopback.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
