@@ -11,11 +11,6 @@ use crate::support::project::Project;
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\xff\xfe";
 
-/// Past the time a pull waits before it trusts a listed `updated_at` (`local::seen`).
-fn settle() {
-    std::thread::sleep(Duration::from_millis(2100));
-}
-
 fn lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .expect("read")
@@ -26,10 +21,10 @@ fn lines(path: &Path) -> Vec<Value> {
 
 #[test]
 fn pull_copies_bytes_and_content_types_and_a_second_pull_reads_only_the_key_list() {
-    let project = Project::new();
+    // Written long enough before the pull lists them for it to trust their `updated_at`.
+    let project = Project::with_settled_writes();
     project.service_put_typed("greeting", b"hello", "text/plain");
     project.service_put_typed("logo.png", PNG, "image/png");
-    settle();
     let (code, stdout, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stdout, "");
@@ -73,8 +68,7 @@ fn pull_copies_bytes_and_content_types_and_a_second_pull_reads_only_the_key_list
     assert_eq!(project.local_writes(), writes);
 
     // A change of the same size is seen by its `updated_at`, and only that key is written.
-    std::thread::sleep(Duration::from_millis(1100));
-    project.service_put_typed("greeting", b"hallo", "text/plain");
+    project.service_put_now("greeting", b"hallo", "text/plain");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "MY_CACHE"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
@@ -415,15 +409,14 @@ fn ctrl_c_stops_a_pull_and_lists_the_keys_not_copied() {
 
 #[test]
 fn push_leaves_alone_what_the_service_changed_since_the_last_pull_unless_forced() {
-    let project = Project::new();
+    let project = Project::with_settled_writes();
     project.service_put_typed("flag", b"off", "text/plain");
     project.service_put_typed("stale", b"s", "text/plain");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
     // Production moves on (a new `updated_at`), and a key appears there.
-    std::thread::sleep(Duration::from_millis(1100));
-    project.service_put_typed("flag", b"on-prod", "text/plain");
-    project.service_put_typed("theirs", b"t", "text/plain");
+    project.service_put_now("flag", b"on-prod", "text/plain");
+    project.service_put_now("theirs", b"t", "text/plain");
     project
         .kv
         .api
@@ -584,7 +577,7 @@ fn a_key_no_request_can_address_is_reported_once_and_listed_without_stopping_the
 
 #[test]
 fn push_carries_a_local_keys_remaining_ttl() {
-    let project = Project::new();
+    let project = Project::with_settled_writes();
     let (code, _, stderr) = project.local(&[
         "storage", "kv", "put", "MY_CACHE", "session", "s", "--ttl", "2s",
     ]);
@@ -594,13 +587,15 @@ fn push_carries_a_local_keys_remaining_ttl() {
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(project.service_get_raw("session"), (200, b"s".to_vec()));
-    std::thread::sleep(Duration::from_millis(2300));
+    // The service 2.3 s later, by its clock.
+    let later = project.service_later(2300);
+    let path = |key: &str| format!("/storage/kvs/{}/keys/{key}", project.id);
     assert_eq!(
-        project.service_get_raw("session").0,
+        later.get(&path("session")).status(),
         404,
         "it expires on the service too"
     );
-    assert_eq!(project.service_get_raw("kept"), (200, b"k".to_vec()));
+    assert_eq!(later.get(&path("kept")).status(), 200);
 }
 
 #[cfg(unix)]

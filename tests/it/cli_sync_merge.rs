@@ -400,12 +400,9 @@ fn diff_reports_a_ttl_difference_and_push_and_pull_carry_the_expiry() {
 
 #[test]
 fn a_pull_with_nothing_new_writes_nothing() {
-    let project = Project::new();
+    let project = Project::with_settled_writes();
     project.service_put("k", b"v");
-    let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    // Once the listing has settled, a pull notes it once…
-    std::thread::sleep(Duration::from_millis(2100));
+    // A listing that has settled: the first pull notes it…
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
     let record = project.state().join("sync.sqlite3");
@@ -421,7 +418,8 @@ fn a_pull_with_nothing_new_writes_nothing() {
 
 #[test]
 fn a_second_run_waits_for_the_first_so_a_slow_run_cannot_roll_the_record_back() {
-    let project = Project::with(telnyx_edge::emulator::Config {
+    // Written long enough before a run lists them for it to note `k` as it lists it.
+    let project = Project::with_settled_writes_and(telnyx_edge::emulator::Config {
         latency: Some(telnyx_edge::emulator::Latency {
             base: Duration::from_millis(150),
             jitter: Duration::ZERO,
@@ -434,10 +432,8 @@ fn a_second_run_waits_for_the_first_so_a_slow_run_cannot_roll_the_record_back() 
     project.service_put("k", b"v1");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
-    // Past the settling time, so the next run notes `k` as it lists it.
-    std::thread::sleep(Duration::from_millis(2100));
     for i in 0..40 {
-        project.service_put(&format!("o{i:02}"), b"b");
+        project.service_put_now(&format!("o{i:02}"), b"b", "text/plain");
     }
     // A slow pull with work to do…
     let slow = project
@@ -455,7 +451,7 @@ fn a_second_run_waits_for_the_first_so_a_slow_run_cannot_roll_the_record_back() 
     // …while the service changes `k` and a quick pull of it starts: it waits its turn (see
     // `a_pull_waits_while_another_run_holds_the_namespace`), so the slow one's notes cannot
     // overwrite the quick one's.
-    project.service_put("k", b"v2");
+    project.service_put_now("k", b"v2", "text/plain");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--prefix", "k"]);
     let output = slow.wait_with_output().expect("waits");
     let slow_stderr = String::from_utf8_lossy(&output.stderr);
@@ -584,7 +580,7 @@ os._exit(9)
 
 #[test]
 fn a_local_expiry_change_is_pushed_so_a_key_made_permanent_stays() {
-    let project = Project::new();
+    let project = Project::with_settled_writes();
     let (code, _, stderr) =
         project.local(&["storage", "kv", "put", "MY_CACHE", "k", "v", "--ttl", "3s"]);
     assert_eq!(code, Some(0), "{stderr}");
@@ -601,12 +597,11 @@ fn a_local_expiry_change_is_pushed_so_a_key_made_permanent_stays() {
     let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(json(&stdout)[0]["changed"], 1, "{stderr}");
-    std::thread::sleep(Duration::from_millis(3500));
-    assert_eq!(
-        project.service_get("k"),
-        Some(b"v".to_vec()),
-        "permanent now"
-    );
+    // The service 3.5 s later, by its clock, past the old expiry.
+    let later = project.service_later(3500);
+    let got = later.get(&format!("/storage/kvs/{}/keys/k", project.id));
+    assert_eq!(got.status(), 200, "permanent now");
+    assert_eq!(got.bytes().expect("body").as_ref(), b"v");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--delete"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(project.local_get("k"), Some(b"v".to_vec()));

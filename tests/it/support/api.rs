@@ -1,11 +1,12 @@
 //! Helpers shared by the integration tests.
 
+use std::path::Path;
 use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
-use telnyx_edge::emulator::{Background, Config};
+use telnyx_edge::emulator::{Background, Config, Storage};
 
 pub const TOKEN: &str = "KEYtest-token";
 
@@ -28,6 +29,17 @@ impl Api {
             .build()
             .expect("client builds");
         Self { emulator, client }
+    }
+
+    /// An emulator over the store in `dir`, which other emulators may serve too, with its clock
+    /// `offset_ms` from this machine's: how a test sees the same service earlier or later
+    /// without waiting for time to pass.
+    pub fn on_disk(dir: &Path, offset_ms: i64) -> Self {
+        Self::with(Config {
+            storage: Storage::Dir(dir.to_path_buf()),
+            clock_offset_ms: offset_ms,
+            ..Config::in_memory()
+        })
     }
 
     pub fn base_url(&self) -> String {

@@ -51,8 +51,13 @@ impl Kv {
     }
 
     pub fn with(config: Config) -> Self {
+        Self::from_api(Api::with(config))
+    }
+
+    /// A user of the emulator behind `api`.
+    pub fn from_api(api: Api) -> Self {
         Self {
-            api: Api::with(config),
+            api,
             home: tempfile::tempdir().expect("tempdir"),
         }
     }
