@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use crate::support::cli::{BIN, Kv, bare, outcome};
+use crate::support::output::shown;
 
 const ORIGINAL: &str = "# my function\n[edge_compute]\nfunc_name = \"f\"   # keep this comment\n\n[env_vars]\nA = 'b'\n";
 
@@ -19,7 +20,7 @@ fn project(kv: &Kv) -> std::path::PathBuf {
 }
 
 /// The func.toml's path as messages show it (absolute: it is above the working directory).
-fn shown(kv: &Kv) -> String {
+fn func_toml_path(kv: &Kv) -> String {
     kv.path().join("fn/func.toml").display().to_string()
 }
 
@@ -45,13 +46,12 @@ fn create_bind_adds_the_binding_once_the_namespace_is_ready() {
         func_toml(&kv),
         format!("{ORIGINAL}\n[storage.kv.MY_CACHE]\nid = \"{id}\"\n")
     );
-    assert!(
-        stderr.ends_with(&format!(
-            "Bound `MY_CACHE` to namespace `my-cache` ({id}) in `{}`\n",
-            shown(&kv)
-        )),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Created namespace `my-cache` (00000000-0000-0000-0000-000000000000)
+    Waiting for namespace `my-cache` to be ready (pending)
+    Namespace `my-cache` is ready ([SECS])
+    Bound `MY_CACHE` to namespace `my-cache` (00000000-0000-0000-0000-000000000000) in `[TEMP]/fn/func.toml`
+    ");
     // The binding now works wherever a namespace is expected.
     let put = kv.run_in(&src, &["storage", "kv", "put", "MY_CACHE", "k", "v"]);
     assert_eq!(
@@ -85,10 +85,10 @@ fn create_bind_without_a_func_toml_fails_before_creating_anything() {
     let output = kv.run(&["storage", "kv", "create", "--name", "orphan", "--bind"]);
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!((code, stdout.as_str()), (Some(2), ""));
-    assert_eq!(
-        stderr,
-        "error: no func.toml in the working directory or above it\nhint: Run it from your function's directory, or pass `--func-toml PATH` (created if missing).\n"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: no func.toml in the working directory or above it
+    hint: Run it from your function's directory, or pass `--func-toml PATH` (created if missing).
+    ");
     let list: Value = kv.api.get("/storage/kvs").json().expect("JSON");
     assert_eq!(list["meta"]["total_results"], 0, "nothing was created");
     // A named file that does not exist is created, but not its directory.
@@ -104,10 +104,7 @@ fn create_bind_without_a_func_toml_fails_before_creating_anything() {
     ]);
     let (code, _, stderr) = outcome(&no_dir);
     assert_eq!(code, Some(2));
-    assert_eq!(
-        stderr,
-        "error: cannot create `new/func.toml`: the directory `new` does not exist\n"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"error: cannot create `new/func.toml`: the directory `new` does not exist");
     let list: Value = kv.api.get("/storage/kvs").json().expect("JSON");
     assert_eq!(list["meta"]["total_results"], 0, "nothing was created");
     std::fs::create_dir_all(kv.path().join("new")).expect("mkdir");
@@ -153,23 +150,19 @@ fn bind_is_idempotent_refuses_clashes_and_forces() {
     let again = run(&["storage", "kv", "bind", "first", "CACHE"]);
     let (code, _, stderr) = outcome(&again);
     assert_eq!(code, Some(0));
-    assert!(
-        stderr.contains("`CACHE` already points to namespace `first`"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"`CACHE` already points to namespace `first` in `[TEMP]/fn/func.toml`; nothing to change");
     assert_eq!(func_toml(&kv), after_bind);
 
     let clash = run(&["storage", "kv", "bind", &second, "CACHE"]);
     let (code, _, stderr) = outcome(&clash);
     assert_eq!(code, Some(5));
-    assert!(
-        stderr.contains(&format!(
-            "binding `CACHE` in `{}` points to namespace `{first}`",
-            shown(&kv)
-        )),
-        "{stderr}"
-    );
-    assert!(stderr.contains("hint: Pass `--force`"), "{stderr}");
+    let stderr = stderr
+        .replace(&first, "[first]")
+        .replace(&second, "[second]");
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: binding `CACHE` in `[TEMP]/fn/func.toml` points to namespace `[first]`
+    hint: Pass `--force` to point `CACHE` at `[second]` instead of `[first]`, or choose another binding name.
+    ");
     assert_eq!(func_toml(&kv), after_bind);
 
     let dry = run(&[
@@ -187,7 +180,7 @@ fn bind_is_idempotent_refuses_clashes_and_forces() {
         stdout,
         format!(
             "--- {0}\n+++ {0}\n@@ -6,4 +6,4 @@\n A = 'b'\n \n [storage.kv.CACHE]\n-id = \"{first}\"\n+id = \"{second}\"\n",
-            shown(&kv)
+            func_toml_path(&kv)
         )
     );
     assert_eq!(func_toml(&kv), after_bind, "a dry run writes nothing");
@@ -219,17 +212,15 @@ fn unbind_removes_only_the_table() {
     let missing = run(&["storage", "kv", "unbind", "GONE_SOON"]);
     let (code, _, stderr) = outcome(&missing);
     assert_eq!(code, Some(3));
-    assert_eq!(
-        stderr,
-        format!(
-            "error: no binding `GONE_SOON` in `{}`: it has no bindings\n",
-            shown(&kv)
-        )
-    );
+    insta::assert_snapshot!(shown(&stderr), @"error: no binding `GONE_SOON` in `[TEMP]/fn/func.toml`: it has no bindings");
     let bad = run(&["storage", "kv", "unbind", "gone-soon"]);
     let (code, _, stderr) = outcome(&bad);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("such as `GONE_SOON`"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: invalid value 'gone-soon' for '<BINDING>': `gone-soon` is not a binding name; use upper-case letters, digits and `_`, not starting with a digit, such as `GONE_SOON`
+
+    For more information, try '--help'.
+    ");
 }
 
 #[test]
@@ -242,13 +233,11 @@ fn delete_warns_about_bindings_and_unbind_removes_them() {
     let deleted = run(&["--yes", "storage", "kv", "delete", "BOUND", "--unbind"]);
     let (code, _, stderr) = outcome(&deleted);
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(
-        stderr,
-        format!(
-            "warning: namespace `bound` is bound as `BOUND` in `{0}`; it will be removed too\nDeleting namespace `bound` ({id})\nRemoved binding `BOUND` from `{0}`\n",
-            shown(&kv)
-        )
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    warning: namespace `bound` is bound as `BOUND` in `[TEMP]/fn/func.toml`; it will be removed too
+    Deleting namespace `bound` (00000000-0000-0000-0000-000000000000)
+    Removed binding `BOUND` from `[TEMP]/fn/func.toml`
+    ");
     assert_eq!(func_toml(&kv), ORIGINAL);
 
     let kept = kv.namespace("kept");
@@ -259,7 +248,10 @@ fn delete_warns_about_bindings_and_unbind_removes_them() {
     let with_binding = func_toml(&kv);
     let deleted = run(&["--yes", "storage", "kv", "delete", "kept"]);
     let (_, _, stderr) = outcome(&deleted);
-    assert!(stderr.starts_with(&format!("warning: namespace `kept` is bound as `KEPT` in `{}`; pass `--unbind` to remove it too\n", shown(&kv))), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    warning: namespace `kept` is bound as `KEPT` in `[TEMP]/fn/func.toml`; pass `--unbind` to remove it too
+    Deleting namespace `kept` (00000000-0000-0000-0000-000000000000)
+    ");
     assert_eq!(
         func_toml(&kv),
         with_binding,
@@ -277,13 +269,7 @@ fn a_malformed_func_toml_is_reported_and_left_untouched() {
     let output = kv.run_in(&src, &["storage", "kv", "bind", &id]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(1));
-    assert_eq!(
-        stderr,
-        format!(
-            "error: `{}` is not valid TOML: line 1, column 14: unclosed table, expected `]`\n",
-            shown(&kv)
-        )
-    );
+    insta::assert_snapshot!(shown(&stderr), @"error: `[TEMP]/fn/func.toml` is not valid TOML: line 1, column 14: unclosed table, expected `]`");
     assert_eq!(func_toml(&kv), broken);
 }
 
@@ -337,7 +323,10 @@ fn local_mode_mirrors_bound_namespaces_under_the_same_id() {
     assert_eq!(ns["id"], BOUND_ID);
     assert_eq!(ns["name"], "my-cache");
     assert_eq!(ns["status"], "provision_ok");
-    assert!(stderr.contains("warning: binding `BAD` has id `not-a-uuid`, which is not a namespace UUID; it is not mirrored locally"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    warning: binding `BAD` has id `not-a-uuid`, which is not a namespace UUID; it is not mirrored locally
+    Running locally (no emulator state yet; a write creates it in `[TEMP]/.telnyx-edge/state`)
+    ");
     let put = bare(dir.path())
         .args(["--local", "storage", "kv", "put", BOUND_ID, "k", "v"])
         .output()

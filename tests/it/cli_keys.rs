@@ -1,10 +1,12 @@
 //! `storage kv key …` and the `get|put|delete NAMESPACE KEY` shorthands, against the emulator.
 
-use std::time::Duration;
-
 use serde_json::json;
 
-use crate::support::cli::{Kv, masked_request_ids, outcome};
+use telnyx_edge::emulator::{Config, Storage};
+
+use crate::support::api::Api;
+use crate::support::cli::{Kv, outcome};
+use crate::support::output::shown;
 
 #[test]
 fn values_round_trip_byte_for_byte() {
@@ -77,7 +79,7 @@ fn output_file_gets_the_exact_bytes_and_stdout_nothing() {
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stdout, "");
-    assert_eq!(stderr, "Wrote 256 bytes to `out.bin`\n");
+    insta::assert_snapshot!(shown(&stderr), @"Wrote 256 bytes to `out.bin`");
     assert_eq!(
         std::fs::read(kv.path().join("out.bin")).expect("read"),
         value
@@ -92,7 +94,13 @@ fn output_file_gets_the_exact_bytes_and_stdout_nothing() {
         "--output-file",
         "out.bin",
     ]);
-    assert_eq!(output.status.code(), Some(3));
+    let (code, _, stderr) = outcome(&output);
+    assert_eq!(code, Some(3));
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: failed to get key `nope` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: Key not found (HTTP 404)
+      Request id: [id] (quote it to Telnyx support)
+    ");
     assert_eq!(
         std::fs::read(kv.path().join("out.bin")).expect("read"),
         value
@@ -145,10 +153,7 @@ fn put_reports_created_then_replaced_and_json_has_the_fields() {
     let output = kv.run(&["storage", "kv", "key", "put", &id, "k", "v1"]);
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!((code, stdout.as_str()), (Some(0), ""));
-    assert_eq!(
-        stderr,
-        "Created key `k` in namespace `".to_owned() + &id + "` (2 bytes)\n"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"Created key `k` in namespace `00000000-0000-0000-0000-000000000000` (2 bytes)");
     let replaced = kv.json(&[
         "storage",
         "kv",
@@ -185,23 +190,32 @@ fn put_reports_created_then_replaced_and_json_has_the_fields() {
 
 #[test]
 fn ttl_expiry_makes_the_key_absent() {
-    let kv = Kv::start();
+    let store = tempfile::tempdir().expect("tempdir");
+    let kv = Kv::with(Config {
+        storage: Storage::Dir(store.path().to_path_buf()),
+        ..Config::in_memory()
+    });
     let id = kv.namespace("ttl");
     kv.ok(&[
         "storage", "kv", "key", "put", &id, "short", "v", "--ttl", "1s",
     ]);
     assert_eq!(kv.ok(&["storage", "kv", "key", "get", &id, "short"]), b"v");
-    std::thread::sleep(Duration::from_millis(1200));
-    let output = kv.run(&["storage", "kv", "key", "get", &id, "short"]);
+    // The same service 1.2 s later, by its clock.
+    let later = Api::on_disk(store.path(), 1200);
+    let output = kv
+        .cmd()
+        .env("TELNYX_BASE_URL", later.base_url())
+        .args(["storage", "kv", "key", "get", &id, "short"])
+        .output()
+        .expect("runs");
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!(code, Some(3));
     assert_eq!(stdout, "");
-    assert_eq!(
-        masked_request_ids(&stderr),
-        format!(
-            "error: failed to get key `short` from KV namespace `{id}`\n  Caused by: Key not found (HTTP 404)\n  Request id: [id] (quote it to Telnyx support)\n"
-        )
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: failed to get key `short` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: Key not found (HTTP 404)
+      Request id: [id] (quote it to Telnyx support)
+    ");
 }
 
 #[test]
@@ -210,7 +224,12 @@ fn deleting_a_key_is_idempotent_and_needs_yes_without_a_terminal() {
     let id = kv.namespace("deletes");
     kv.ok(&["storage", "kv", "put", &id, "k", "v"]);
     let refused = kv.run(&["storage", "kv", "key", "delete", &id, "k"]);
-    assert_eq!(refused.status.code(), Some(2));
+    let (code, _, stderr) = outcome(&refused);
+    assert_eq!(code, Some(2));
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: refusing to delete key `k` from namespace `00000000-0000-0000-0000-000000000000` without confirmation: there is no terminal to ask on
+    hint: Pass --yes (or set TELNYX_EDGE_SKIP_CONFIRMATIONS=1) to go ahead without asking.
+    ");
     assert_eq!(
         kv.ok(&["storage", "kv", "get", &id, "k"]),
         b"v",
@@ -292,8 +311,8 @@ fn names_work_wherever_a_namespace_is_expected() {
     let output = kv.run(&["storage", "kv", "get", "no-such-name", "k"]);
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!((code, stdout.as_str()), (Some(3), ""));
-    assert_eq!(
-        stderr,
-        "error: no KV namespace `no-such-name`: not a UUID, and no namespace has that name\nhint: List the namespaces with `telnyx-edge storage kv list`, or create it with `telnyx-edge storage kv create --name NAME`.\n"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: no KV namespace `no-such-name`: not a UUID, and no namespace has that name
+    hint: List the namespaces with `telnyx-edge storage kv list`, or create it with `telnyx-edge storage kv create --name NAME`.
+    ");
 }

@@ -4,6 +4,7 @@ use std::io::BufRead as _;
 use std::process::{Command, Stdio};
 
 use crate::support::cli::{BIN, bare, outcome};
+use crate::support::output::shown;
 
 #[test]
 fn the_main_job_runs_locally_next_to_func_toml() {
@@ -29,13 +30,12 @@ fn the_main_job_runs_locally_next_to_func_toml() {
     let ns: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(ns["status"], "provision_ok");
     let state = project.join(".telnyx-edge/state");
-    assert!(
-        stderr.starts_with(&format!(
-            "Running locally (emulator state in `{}`)\n",
-            state.display()
-        )),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/fn/.telnyx-edge/state`)
+    Created namespace `my-cache` (00000000-0000-0000-0000-000000000000)
+    Waiting for namespace `my-cache` to be ready (pending)
+    Namespace `my-cache` is ready ([SECS])
+    ");
     assert_eq!(
         run(&["storage", "kv", "put", "my-cache", "greeting", "hello"])
             .status

@@ -1,23 +1,13 @@
 //! `storage kv create|list|get|delete|wait`, against the emulator.
 
+use std::io::Read as _;
 use std::time::Duration;
 
 use serde_json::json;
 use telnyx_edge::emulator::Config;
 
-use crate::support::cli::{Kv, masked_request_ids, outcome};
-
-/// Snapshot settings that replace what changes from run to run: ids, timestamps, durations.
-fn stable() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.add_filter(
-        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-        "00000000-0000-0000-0000-000000000000",
-    );
-    settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "2000-01-01T00:00:00Z");
-    settings.add_filter(r"\(\d+\.\ds\)", "([SECS])");
-    settings
-}
+use crate::support::cli::{Kv, outcome, read_until, send_signal};
+use crate::support::output::{settings, shown};
 
 #[test]
 fn create_waits_for_provisioning_and_prints_the_namespace() {
@@ -28,7 +18,7 @@ fn create_waits_for_provisioning_and_prints_the_namespace() {
     let output = kv.run(&["storage", "kv", "create", "--name", "my-cache"]);
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!(code, Some(0), "{stderr}");
-    stable().bind(|| {
+    settings().bind(|| {
         insta::assert_snapshot!("create_stdout", stdout);
         insta::assert_snapshot!("create_stderr", stderr);
     });
@@ -49,7 +39,7 @@ fn human_output_of_the_main_commands() {
             args.join(" ")
         )
     };
-    stable().bind(|| {
+    settings().bind(|| {
         insta::assert_snapshot!("list", text(&["storage", "kv", "list"]));
         insta::assert_snapshot!("get", text(&["storage", "kv", "get", &id]));
         insta::assert_snapshot!("key_list", text(&["storage", "kv", "key", "list", "snap"]));
@@ -104,10 +94,12 @@ fn a_taken_name_is_a_conflict_unless_if_not_exists() {
     let output = kv.run(&["storage", "kv", "create", "--name", "taken"]);
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!((code, stdout.as_str()), (Some(5), ""));
-    assert_eq!(
-        masked_request_ids(&stderr),
-        "error: failed to create KV namespace `taken`\n  Caused by: A KV namespace named `taken` already exists (HTTP 409)\n  Request id: [id] (quote it to Telnyx support)\nhint: Pass `--if-not-exists` to use the existing namespace, or choose another name.\n"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: failed to create KV namespace `taken`
+      Caused by: A KV namespace named `taken` already exists (HTTP 409)
+      Request id: [id] (quote it to Telnyx support)
+    hint: Pass `--if-not-exists` to use the existing namespace, or choose another name.
+    ");
     let again = kv.json(&[
         "storage",
         "kv",
@@ -129,10 +121,12 @@ fn failed_provisioning_exits_7() {
     let output = kv.run(&["storage", "kv", "create", "--name", "doomed"]);
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!((code, stdout.as_str()), (Some(7), ""));
-    assert!(
-        stderr.ends_with("error: provisioning of namespace `doomed` failed (status: provision_failed)\nhint: Delete it with `telnyx-edge storage kv delete doomed --yes` and create it again.\n"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Created namespace `doomed` (00000000-0000-0000-0000-000000000000)
+    Waiting for namespace `doomed` to be ready (pending)
+    error: provisioning of namespace `doomed` failed (status: provision_failed)
+    hint: Delete it with `telnyx-edge storage kv delete doomed --yes` and create it again.
+    ");
 }
 
 #[test]
@@ -152,57 +146,44 @@ fn waiting_past_the_timeout_exits_7() {
     ]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(7));
-    assert!(
-        stderr.ends_with("error: namespace `slow` is still pending after 1s\nhint: It may still become ready; keep waiting with `telnyx-edge storage kv wait slow`.\n"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Created namespace `slow` (00000000-0000-0000-0000-000000000000)
+    Waiting for namespace `slow` to be ready (pending)
+    error: namespace `slow` is still pending after 1s
+    hint: It may still become ready; keep waiting with `telnyx-edge storage kv wait slow`.
+    ");
     let output = kv.run(&["storage", "kv", "wait", "slow", "--timeout", "1s"]);
     assert_eq!(output.status.code(), Some(7));
 }
 
+#[cfg(unix)]
 #[test]
 fn ctrl_c_while_waiting_exits_130_and_says_how_to_resume() {
     let kv = Kv::with(Config {
         provision_delay: Duration::from_secs(60),
         ..Config::in_memory()
     });
-    let child = std::process::Command::new(crate::support::cli::BIN)
-        .env_clear()
-        .env("HOME", kv.path())
-        .env("TELNYX_CONFIG_PATH", kv.path().join("config.toml"))
-        .env("TELNYX_BASE_URL", kv.api.base_url())
-        .env("TELNYX_API_KEY", crate::support::api::TOKEN)
+    let mut child = kv
+        .std_cmd()
         .args(["storage", "kv", "create", "--name", "interrupted"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("starts");
-    // Wait until the namespace exists, i.e. the command is polling.
-    for _ in 0..100 {
-        if kv
-            .api
-            .get("/storage/kvs")
-            .json::<serde_json::Value>()
-            .expect("JSON")["meta"]["total_results"]
-            == 1
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let output = child.wait_with_output().expect("exits");
-    let (code, _, stderr) = outcome(&output);
-    assert_eq!(code, Some(130), "{stderr}");
-    assert!(
-        stderr.ends_with("error: interrupted while waiting for namespace `interrupted`\nhint: Provisioning goes on at the service; resume with `telnyx-edge storage kv wait interrupted`.\n"),
-        "{stderr}"
-    );
+    // Once it says it waits, the command is polling.
+    let mut from = child.stderr.take().expect("stderr");
+    let mut stderr = read_until(&mut from, "to be ready (pending)\n");
+    // And once it has asked again, it is in its polling loop.
+    kv.api.wait_for_requests_beyond(kv.api.stats().requests);
+    send_signal(&child, "INT");
+    from.read_to_string(&mut stderr).expect("reads");
+    assert_eq!(child.wait().expect("exits").code(), Some(130), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    Created namespace `interrupted` (00000000-0000-0000-0000-000000000000)
+    Waiting for namespace `interrupted` to be ready (pending)
+    error: interrupted while waiting for namespace `interrupted`
+    hint: Provisioning goes on at the service; resume with `telnyx-edge storage kv wait interrupted`.
+    ");
 }
 
 #[test]
@@ -255,10 +236,7 @@ fn an_empty_list_is_an_empty_array_or_a_hint() {
     let output = kv.run(&["storage", "kv", "list"]);
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!((code, stdout.as_str()), (Some(0), ""));
-    assert_eq!(
-        stderr,
-        "No KV namespaces yet; create one with `telnyx-edge storage kv create --name NAME`\n"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"No KV namespaces yet; create one with `telnyx-edge storage kv create --name NAME`");
 }
 
 #[test]
@@ -271,10 +249,10 @@ fn delete_asks_for_yes_then_waits_until_gone() {
     let refused = kv.run(&["storage", "kv", "delete", "going"]);
     let (code, _, stderr) = outcome(&refused);
     assert_eq!(code, Some(2));
-    assert_eq!(
-        stderr,
-        "error: refusing to delete namespace `going` (it holds no keys) without confirmation: there is no terminal to ask on\nhint: Pass --yes (or set TELNYX_EDGE_SKIP_CONFIRMATIONS=1) to go ahead without asking.\n"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: refusing to delete namespace `going` (it holds no keys) without confirmation: there is no terminal to ask on
+    hint: Pass --yes (or set TELNYX_EDGE_SKIP_CONFIRMATIONS=1) to go ahead without asking.
+    ");
     assert_eq!(
         kv.json(&["storage", "kv", "get", &id])["status"],
         "provision_ok"
@@ -282,12 +260,10 @@ fn delete_asks_for_yes_then_waits_until_gone() {
     let output = kv.run(&["--yes", "storage", "kv", "delete", "going", "--wait"]);
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!((code, stdout.as_str()), (Some(0), ""));
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines[0], format!("Deleting namespace `going` ({id})"));
-    assert!(
-        lines[1].starts_with("Deleted namespace `going` ("),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Deleting namespace `going` (00000000-0000-0000-0000-000000000000)
+    Deleted namespace `going` ([SECS])
+    ");
     assert_eq!(
         kv.run(&["storage", "kv", "get", &id]).status.code(),
         Some(3)
@@ -320,14 +296,17 @@ fn sigterm_stops_a_wait_and_any_command_with_exit_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("starts");
-    std::thread::sleep(Duration::from_millis(500));
-    crate::support::cli::send_signal(&child, "TERM");
-    let stderr = crate::support::cli::stderr_of(&mut child);
+    let mut from = child.stderr.take().expect("stderr");
+    let mut stderr = read_until(&mut from, "to be ready (pending)\n");
+    kv.api.wait_for_requests_beyond(kv.api.stats().requests);
+    send_signal(&child, "TERM");
+    from.read_to_string(&mut stderr).expect("reads");
     assert_eq!(child.wait().expect("exits").code(), Some(130), "{stderr}");
-    assert!(
-        stderr.contains("error: interrupted while waiting for namespace `slow`\n"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Waiting for namespace `slow` to be ready (pending)
+    error: interrupted while waiting for namespace `slow`
+    hint: Provisioning goes on at the service; resume with `telnyx-edge storage kv wait slow`.
+    ");
     // `key put --path -` on a pipe that never ends holds no guard: it ends at once.
     for signal in ["INT", "TERM"] {
         let mut child = kv

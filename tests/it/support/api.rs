@@ -51,6 +51,16 @@ impl Api {
         self.emulator.stats()
     }
 
+    /// Waits (up to 20 s) until the emulator has answered more than `seen` requests: how a test
+    /// knows a command it started has reached its next request.
+    pub fn wait_for_requests_beyond(&self, seen: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.stats().requests <= seen && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(self.stats().requests > seen, "no request came");
+    }
+
     /// A request to `path` (below `/v2`), authenticated.
     pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
         self.client

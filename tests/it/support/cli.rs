@@ -132,20 +132,6 @@ pub fn outcome(output: &Output) -> (Option<i32>, String, String) {
     )
 }
 
-/// `stderr` with the emulator's random request ids replaced by `[id]`.
-pub fn masked_request_ids(stderr: &str) -> String {
-    stderr
-        .split_inclusive('\n')
-        .map(|line| match line.strip_prefix("  Request id: ") {
-            Some(rest) => {
-                let tail = rest.find(" (").map_or("\n", |at| &rest[at..]);
-                format!("  Request id: [id]{tail}")
-            }
-            None => line.to_owned(),
-        })
-        .collect()
-}
-
 /// Sends SIGINT to a running command (spawned with stderr piped), as Ctrl-C would; returns its
 /// exit code and stderr.
 #[cfg(unix)]
@@ -176,4 +162,15 @@ pub fn stderr_of(child: &mut std::process::Child) -> String {
         .read_to_string(&mut stderr)
         .expect("reads");
     stderr
+}
+
+/// Reads `from` (a child's stderr) until what it has read ends with `wanted`, or until it closes;
+/// returns what it read. How a test waits for a command to reach a step, instead of sleeping.
+pub fn read_until(from: &mut impl std::io::Read, wanted: &str) -> String {
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(wanted.as_bytes()) && from.read(&mut byte).expect("reads") == 1 {
+        seen.push(byte[0]);
+    }
+    String::from_utf8_lossy(&seen).into_owned()
 }
