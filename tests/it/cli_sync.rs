@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::cli::{Kv, outcome};
+use crate::support::output::shown;
 use crate::support::project::Project;
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\xff\xfe";
@@ -28,14 +29,10 @@ fn pull_copies_bytes_and_content_types_and_a_second_pull_reads_only_the_key_list
     let (code, stdout, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stdout, "");
-    assert!(
-        stderr.contains("Pulled `MY_CACHE` into local state in "),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("s: 2 added, 0 changed, 0 deleted, 0 unchanged\n"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pulled `MY_CACHE` into local state in [SECS]: 2 added, 0 changed, 0 deleted, 0 unchanged
+    ");
     let got = project
         .kv
         .run(&["--local", "storage", "kv", "get", "MY_CACHE", "logo.png"]);
@@ -60,10 +57,10 @@ fn pull_copies_bytes_and_content_types_and_a_second_pull_reads_only_the_key_list
     let before = project.requests();
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains("0 added, 0 changed, 0 deleted, 2 unchanged"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 2 unchanged
+    ");
     assert_eq!(project.requests() - before, 2);
     assert_eq!(project.local_writes(), writes);
 
@@ -71,10 +68,10 @@ fn pull_copies_bytes_and_content_types_and_a_second_pull_reads_only_the_key_list
     project.service_put_now("greeting", b"hallo", "text/plain");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "MY_CACHE"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains("0 added, 1 changed, 0 deleted, 1 unchanged"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 1 changed, 0 deleted, 1 unchanged
+    ");
     let (_, text, _) = project.local(&["storage", "kv", "get", "MY_CACHE", "greeting"]);
     assert_eq!(text, "hallo");
     let after = project.local_writes();
@@ -94,20 +91,20 @@ fn without_what_the_last_pull_saw_values_are_compared_and_equal_ones_not_rewritt
     let before = project.requests();
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains("0 added, 0 changed, 0 deleted, 2 unchanged"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 2 unchanged
+    ");
     // The namespace, the key list and each value.
     assert_eq!(project.requests() - before, 4);
     assert_eq!(project.local_writes(), writes);
     // A content type alone is a change.
     project.service_put_typed("b", b"two", "text/plain");
     let (_, _, stderr) = project.run(&["storage", "kv", "pull"]);
-    assert!(
-        stderr.contains("0 added, 1 changed, 0 deleted, 1 unchanged"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 1 changed, 0 deleted, 1 unchanged
+    ");
 }
 
 #[test]
@@ -120,34 +117,30 @@ fn local_only_keys_stay_even_with_delete_and_a_prefix_limits_the_pull() {
     assert_eq!(code, Some(0), "{stderr}");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--prefix", "config/"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains(
-            "  left alone: `config/local` (new in local state since the last sync; `push` sends it)\n"
-        ),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("1 added, 0 changed, 0 deleted, 0 unchanged; 1 key left alone\n"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+      left alone: `config/local` (new in local state since the last sync; `push` sends it)
+    Pulled `MY_CACHE` into local state in [SECS]: 1 added, 0 changed, 0 deleted, 0 unchanged; 1 key left alone
+    ");
     let (_, keys, _) = project.local(&["-o", "ids", "storage", "kv", "key", "list", "MY_CACHE"]);
     assert_eq!(keys, "config/a\nconfig/local\n");
     // `--delete` takes the service's deletions, never an edit local state has not pushed.
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--delete"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains("1 added, 0 changed, 0 deleted, 1 unchanged; 1 key left alone\n"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+      left alone: `config/local` (new in local state since the last sync; `push` sends it)
+    Pulled `MY_CACHE` into local state in [SECS]: 1 added, 0 changed, 0 deleted, 1 unchanged; 1 key left alone
+    ");
     let (_, keys, _) = project.local(&["-o", "ids", "storage", "kv", "key", "list", "MY_CACHE"]);
     assert_eq!(keys, "config/a\nconfig/local\nusers/1\n");
     // `--force --delete` makes local state a copy of the service.
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--delete", "--force"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains("0 added, 0 changed, 1 deleted, 2 unchanged\n"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 1 deleted, 2 unchanged
+    ");
     let (_, keys, _) = project.local(&["-o", "ids", "storage", "kv", "key", "list", "MY_CACHE"]);
     assert_eq!(keys, "config/a\nusers/1\n");
 }
@@ -162,12 +155,10 @@ fn a_dry_run_pull_prints_the_diff_and_writes_nothing() {
         stdout,
         "CHANGE  KEY  LOCAL_SIZE  SERVICE_SIZE\nadded   k             -             1\n"
     );
-    assert!(
-        stderr.contains(
-            "Dry run: pulling `MY_CACHE` would make 1 added, 0 changed, 0 deleted, 0 unchanged; nothing was written"
-        ),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (no emulator state yet; a write creates it in `[TEMP]/.telnyx-edge/state`)
+    Dry run: pulling `MY_CACHE` would make 1 added, 0 changed, 0 deleted, 0 unchanged; nothing was written
+    ");
     assert!(!project.state().exists(), "no state directory is created");
     // The same keys as `diff local:… remote:…`.
     let (code, ids, _) = project.run(&[
@@ -201,20 +192,16 @@ fn push_shows_its_plan_refuses_without_a_terminal_and_with_yes_makes_the_service
     let (code, stdout, stderr) = project.run(&["storage", "kv", "push", "--delete"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert_eq!(stdout, "");
-    assert!(
-        stderr.contains("Pushing `MY_CACHE` would make 1 added, 1 changed, 1 deleted, 1 unchanged on the service\n"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains(
-            "CHANGE   KEY     SERVICE_SIZE  LOCAL_SIZE\nchanged  edited             6           6\nadded    new                -           1\nremoved  old                1           -\n"
-        ),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("error: refusing to push 3 changes to the service without confirmation: there is no terminal to ask on"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pushing `MY_CACHE` would make 1 added, 1 changed, 1 deleted, 1 unchanged on the service
+    CHANGE   KEY     SERVICE_SIZE  LOCAL_SIZE
+    changed  edited             6           6
+    added    new                -           1
+    removed  old                1           -
+    error: refusing to push 3 changes to the service without confirmation: there is no terminal to ask on
+    hint: Pass --yes (or set TELNYX_EDGE_SKIP_CONFIRMATIONS=1) to go ahead without asking.
+    ");
     // Only reads: the namespace, the key list and the three values whose sides depend on them
     // (the pull saw them written less than two seconds before, so it did not vouch for them).
     assert_eq!(project.requests() - before, 5);
@@ -244,13 +231,18 @@ fn push_shows_its_plan_refuses_without_a_terminal_and_with_yes_makes_the_service
     let (code, stdout, stderr) =
         project.run(&["storage", "kv", "diff", "remote:MY_CACHE", "local:MY_CACHE"]);
     assert_eq!((code, stdout.as_str()), (Some(0), ""), "{stderr}");
-    assert!(
-        stderr.contains("remote:MY_CACHE and local:MY_CACHE are equal (3 keys)"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    remote:MY_CACHE and local:MY_CACHE are equal (3 keys)
+    ");
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.contains("Nothing to push"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 3 unchanged on the service
+    Nothing to push: the service has every change local state made
+    Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 3 unchanged
+    ");
 }
 
 #[test]
@@ -289,7 +281,7 @@ fn diff_exits_0_when_equal_1_when_different_and_prints_json() {
             ]
         })
     );
-    assert!(stderr.is_empty() || !stderr.contains("error"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"A is remote:my-cache, B is remote:other: 1 added, 2 changed, 1 removed, 1 equal");
     let (code, table, _) = project.run(&["storage", "kv", "diff", "my-cache", "other"]);
     assert_eq!(code, Some(1));
     assert_eq!(
@@ -308,7 +300,10 @@ fn diff_exits_0_when_equal_1_when_different_and_prints_json() {
     assert_eq!(code, Some(0), "{stderr}");
     let (code, _, stderr) = project.run(&["storage", "kv", "diff", "local:", "my-cache"]);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("`local:` names no namespace"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: `local:` names no namespace
+    hint: Write a side as `local:NAMESPACE`, `remote:NAMESPACE` or NAMESPACE (a UUID, a binding or a name).
+    ");
     let (code, _, stderr) = project.run(&["storage", "kv", "diff", "my-cache", "nope"]);
     assert_eq!(code, Some(3), "{stderr}");
 }
@@ -318,20 +313,24 @@ fn pull_refuses_local_and_needs_a_namespace_or_a_binding() {
     let project = Project::new();
     let (code, _, stderr) = project.run(&["--local", "storage", "kv", "pull"]);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("`--local` has no meaning here"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: `pull` copies between the service and local state; `--local` has no meaning here
+    hint: Drop `--local` (and TELNYX_EDGE_LOCAL): `pull` always uses both. To compare two local namespaces, use `telnyx-edge --local storage kv diff A B`.
+    ");
     std::fs::write(project.kv.path().join("func.toml"), "[edge_compute]\n").expect("write");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(
-        stderr.contains("no NAMESPACE given, and `func.toml` has no [storage.kv.*] bindings"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: no NAMESPACE given, and `func.toml` has no [storage.kv.*] bindings
+    hint: Name the namespaces, or bind one first: `telnyx-edge storage kv bind NAMESPACE BINDING`.
+    ");
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(3), "{stderr}");
-    assert!(
-        stderr.contains("there is no local state to push"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (no emulator state yet; a write creates it in `[TEMP]/.telnyx-edge/state`)
+    error: there is no local state to push: `[TEMP]/.telnyx-edge/state` does not exist
+    hint: Write something with `--local` first, or `telnyx-edge storage kv pull` to start from the service.
+    ");
     assert!(!project.state().exists());
 }
 
@@ -389,6 +388,8 @@ fn ctrl_c_stops_a_pull_and_lists_the_keys_not_copied() {
     std::thread::sleep(Duration::from_millis(1500));
     let (code, stderr) = crate::support::cli::interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");
+    // How far the pull got when the signal came varies, and so does what it printed: only the
+    // lines that must be there are checked.
     assert!(stderr.contains("pull of `slow` interrupted"), "{stderr}");
     assert!(
         stderr.contains("Run the same `pull` again to finish"),
@@ -427,16 +428,16 @@ fn push_leaves_alone_what_the_service_changed_since_the_last_pull_unless_forced(
     let (code, stdout, stderr) =
         project.run(&["--json", "storage", "kv", "push", "--delete", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains(
-            concat!(
-            "Pushing `MY_CACHE` would make 1 added, 0 changed, 0 deleted, 0 unchanged on the service; 3 keys left alone\n",
-            "  left alone: `flag` (changed on the service since the last sync; `pull` takes it)\n",
-            "  left alone: `stale` (deleted on the service since the last sync; `pull --delete` takes that)\n",
-            "  left alone: `theirs` (new on the service since the last sync; `pull` takes it)\n"
-        )),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pushing `MY_CACHE` would make 1 added, 0 changed, 0 deleted, 0 unchanged on the service; 3 keys left alone
+      left alone: `flag` (changed on the service since the last sync; `pull` takes it)
+      left alone: `stale` (deleted on the service since the last sync; `pull --delete` takes that)
+      left alone: `theirs` (new on the service since the last sync; `pull` takes it)
+    CHANGE  KEY   SERVICE_SIZE  LOCAL_SIZE
+    added   mine             -           1
+    Pushed `MY_CACHE` to the service in [SECS]: 1 added, 0 changed, 0 deleted, 0 unchanged; 3 keys left alone
+    ");
     let summary: Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(summary[0]["added"], 1);
     assert_eq!(summary[0]["held"], 3);
@@ -550,14 +551,12 @@ fn a_key_no_request_can_address_is_reported_once_and_listed_without_stopping_the
         failed.to_str().expect("path"),
     ]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(
-        stderr
-            .matches("warning: key `.` of `MY_CACHE` cannot be copied")
-            .count(),
-        1,
-        "{stderr}"
-    );
-    assert!(!stderr.contains("gone before they were read"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    warning: key `.` of `MY_CACHE` cannot be copied: no request can address it; it is left alone
+    warning: key `..` of `MY_CACHE` cannot be copied: no request can address it; it is left alone
+    Pulled `MY_CACHE` into local state in [SECS]: 1 added, 0 changed, 0 deleted, 0 unchanged, 2 that no request can address
+    ");
     let summary: Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(
         (
@@ -636,6 +635,8 @@ fn ctrl_c_between_copies_still_stops_a_pull() {
     std::thread::sleep(Duration::from_millis(200));
     let (code, stderr) = crate::support::cli::interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");
+    // How far the big namespace's listing got varies: only the lines that must be there are
+    // checked.
     assert!(
         stderr.contains("Pulled `small` into local state"),
         "{stderr}"
@@ -656,17 +657,17 @@ fn a_key_the_service_deleted_and_a_pull_kept_is_not_pushed_back() {
         .delete(&format!("/storage/kvs/{}/keys/old", project.id));
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains("1 deletion not made in local state (`--delete` makes them)"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged; 1 deletion not made in local state (`--delete` makes them)
+    ");
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains(
-            "  left alone: `old` (deleted on the service since the last sync; `pull --delete` takes that)"
-        ),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 0 unchanged on the service; 1 key left alone
+      left alone: `old` (deleted on the service since the last sync; `pull --delete` takes that)
+    Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged; 1 key left alone
+    ");
     assert_eq!(project.service_get_raw("old").0, 404);
 }

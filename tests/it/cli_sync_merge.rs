@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::cli::{Kv, outcome};
+use crate::support::output::{shown, sorted};
 use crate::support::project::Project;
 
 /// Waits until the next second of the wall clock has just begun, so that the next few steps
@@ -54,18 +55,14 @@ fn without_the_sync_record_differences_are_conflicts_not_overwrites() {
     std::fs::remove_file(project.state().join("sync.sqlite3")).expect("remove the record");
     let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(
-        stderr.contains(
-            "  left alone: `k` (different in local state and on the service, and no sync left them equal)\n"
-        ),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains(
-            "error: 1 key changed on both sides since the last sync was left alone\nhint: Compare them with `telnyx-edge storage kv diff remote:NAMESPACE local:NAMESPACE`; `push --force` sends local state's values, for the keys left alone only.\n"
-        ),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 0 unchanged on the service; 1 key left alone (1 conflict)
+      left alone: `k` (different in local state and on the service, and no sync left them equal)
+    Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged; 1 key left alone (1 conflict)
+    error: 1 key changed on both sides since the last sync was left alone
+    hint: Compare them with `telnyx-edge storage kv diff remote:NAMESPACE local:NAMESPACE`; `push --force` sends local state's values, for the keys left alone only.
+    ");
     assert_eq!(json(&stdout)[0]["conflicts"], 1);
     assert_eq!(project.service_get("k"), Some(b"service edit".to_vec()));
     // Nor does a pull overwrite local state's copy.
@@ -78,7 +75,12 @@ fn without_the_sync_record_differences_are_conflicts_not_overwrites() {
     assert_eq!(project.local_get("k"), Some(b"service edit".to_vec()));
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.contains("Nothing to push"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 1 unchanged on the service
+    Nothing to push: the service has every change local state made
+    Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 1 unchanged
+    ");
 }
 
 #[test]
@@ -100,12 +102,12 @@ fn a_pull_through_another_url_of_the_service_keeps_the_first_urls_record() {
     project.service_put("k", b"new");
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains(
-            "  left alone: `k` (changed on the service since the last sync; `pull` takes it)"
-        ),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 0 unchanged on the service; 1 key left alone
+      left alone: `k` (changed on the service since the last sync; `pull` takes it)
+    Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged; 1 key left alone
+    ");
     assert_eq!(project.service_get("k"), Some(b"new".to_vec()));
 }
 
@@ -316,23 +318,25 @@ fn continue_on_error_runs_say_they_finished_not_that_they_stopped() {
     };
     let (code, _, stderr) = pull(&["--continue-on-error"]);
     assert_eq!(code, Some(6), "{stderr}");
-    assert!(
-        stderr.contains("error: pull of `MY_CACHE` finished with failures: 2 keys failed and 0 were skipped\nhint: Run the same `pull` again to finish: it copies only what still differs.\n"),
-        "{stderr}"
-    );
+    // Failures are reported as the workers meet them.
+    insta::assert_snapshot!(sorted(&shown(&stderr), "warning: "), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    warning: pull: key `a`: Unexpected error (HTTP 500)
+    warning: pull: key `b`: Unexpected error (HTTP 500)
+    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged, 2 failed, 0 skipped
+    error: pull of `MY_CACHE` finished with failures: 2 keys failed and 0 were skipped
+    hint: Run the same `pull` again to finish: it copies only what still differs.
+    ");
     // Without it, the hint names the way past keys that keep failing.
     let (code, _, stderr) = pull(&["--concurrency", "1"]);
     assert_eq!(code, Some(6), "{stderr}");
-    assert!(
-        stderr.contains("error: pull of `MY_CACHE` stopped: 1 key failed and 1 was skipped\n"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains(
-            "If the same keys keep failing, `--continue-on-error` copies the rest past them."
-        ),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    warning: pull: key `a`: Unexpected error (HTTP 500)
+    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged, 1 failed, 1 skipped
+    error: pull of `MY_CACHE` stopped: 1 key failed and 1 was skipped
+    hint: Run the same `pull` again to finish: it copies only what still differs. If the same keys keep failing, `--continue-on-error` copies the rest past them.
+    ");
 }
 
 #[test]
@@ -344,19 +348,26 @@ fn diff_says_when_one_name_is_two_namespaces() {
     // Pulled by name, the service's namespace lands beside the local one of that name.
     let (code, _, stderr) = outcome(&kv.run(&["storage", "kv", "pull", "shared"]));
     assert_eq!(code, Some(0), "{stderr}");
+    // The two ids, and the start of the service's that names its local copy, by what they are.
     let short = &remote_id[..8];
-    assert!(
-        stderr.contains(&format!("is `shared-{short}` there")),
-        "{stderr}"
-    );
+    let named = |stderr: &str| {
+        stderr
+            .replace(&remote_id, "[remote id]")
+            .replace(&local_id, "[local id]")
+            .replace(short, "[remote id start]")
+    };
+    insta::assert_snapshot!(shown(&named(&stderr)), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    warning: local state already has another namespace named `shared`; namespace [remote id] is `shared-[remote id start]` there
+    Pulled `shared` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged
+    ");
     let (_, _, stderr) =
         outcome(&kv.run(&["storage", "kv", "diff", "remote:shared", "local:shared"]));
-    assert!(
-        stderr.contains(&format!(
-            "warning: `shared` names two different namespaces: {local_id} locally and {remote_id} on the service; the local copy of the service's is `shared-{short}` (`local:shared-{short}`)\n"
-        )),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&named(&stderr)), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    warning: `shared` names two different namespaces: [local id] locally and [remote id] on the service; the local copy of the service's is `shared-[remote id start]` (`local:shared-[remote id start]`)
+    remote:shared and local:shared are equal (0 keys)
+    ");
 }
 
 #[test]
@@ -575,7 +586,12 @@ os._exit(9)
     assert_eq!(code, Some(0), "{stderr}");
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.contains("Nothing to push"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 1 unchanged on the service
+    Nothing to push: the service has every change local state made
+    Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 1 unchanged
+    ");
 }
 
 #[test]
@@ -635,13 +651,12 @@ fn nothing_to_push_is_said_only_when_nothing_is_left_alone() {
     project.service_put("k", b"service");
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(!stderr.contains("Nothing to push"), "{stderr}");
-    assert!(
-        stderr.contains(
-            "  left alone: `k` (changed on the service since the last sync; `pull` takes it)\n"
-        ),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 0 unchanged on the service; 1 key left alone
+      left alone: `k` (changed on the service since the last sync; `pull` takes it)
+    Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged; 1 key left alone
+    ");
 }
 
 #[cfg(unix)]
@@ -685,13 +700,13 @@ fn the_scratch_copy_of_the_listing_is_never_left_behind_even_by_ctrl_c() {
             .expect("runs"),
     );
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(
-        stderr.contains("for the service's key list: ")
-            && stderr.contains(
-                "hint: Set TMPDIR to a writable directory with room for about 100 bytes a key.\n"
-            ),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @r#"
+    Running locally (no emulator state yet; a write creates it in `[TEMP]/.telnyx-edge/state`)
+    error: failed to list the keys of KV namespace `MY_CACHE`
+      Caused by: cannot create a scratch file in `[TEMP]/missing` for the service's key list: No such file or directory (os error 2) at path "[TEMP]/missing/telnyx-edge-listing-[RANDOM].sqlite3"
+    hint: Set TMPDIR to a writable directory with room for about 100 bytes a key.
+    "#);
+
     // Interrupted while it lists (three pages of 300 ms each).
     let child = project
         .kv
@@ -731,18 +746,14 @@ fn a_pull_waits_while_another_run_holds_the_namespace() {
         .spawn()
         .expect("spawns");
     let mut stderr = child.stderr.take().expect("stderr");
-    let mut seen = Vec::new();
-    let mut byte = [0u8; 1];
-    let wanted = b"Waiting for another pull or push of `MY_CACHE` to finish\n";
-    while !seen.ends_with(wanted) && stderr.read(&mut byte).expect("reads") == 1 {
-        seen.push(byte[0]);
-    }
-    assert!(seen.ends_with(wanted), "{}", String::from_utf8_lossy(&seen));
+    let wanted = "Waiting for another pull or push of `MY_CACHE` to finish\n";
+    let seen = crate::support::cli::read_until(&mut stderr, wanted);
+    assert!(seen.ends_with(wanted), "{seen}");
     std::thread::sleep(Duration::from_millis(300));
     assert!(child.try_wait().expect("polls").is_none(), "it waits");
     lock.unlock().expect("unlocks");
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).expect("reads");
     assert_eq!(child.wait().expect("exits").code(), Some(0), "{rest}");
-    assert!(rest.contains("Pulled `MY_CACHE`"), "{rest}");
+    insta::assert_snapshot!(shown(&rest), @"Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 1 unchanged");
 }

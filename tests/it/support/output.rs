@@ -23,6 +23,8 @@ const FILTERS: &[(&str, &str)] = &[
     (r"\b[\d,]+/s\b", "[RATE]/s"),
     (r"(127\.0\.0\.1|localhost|\[::1\]):\d+", "${1}:[PORT]"),
     (r#"[^\s`'"(]*/\.tmp[A-Za-z0-9]{6}"#, "[TEMP]"),
+    // The binary's own scratch files, named like the test's temporary directories.
+    (r"(telnyx-edge-[a-z]+-)[A-Za-z0-9]{6}\b", "${1}[RANDOM]"),
 ];
 
 static COMPILED: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
