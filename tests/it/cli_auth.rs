@@ -5,6 +5,7 @@ use telnyx_edge::emulator::Config;
 
 use crate::support::api::TOKEN;
 use crate::support::cli::{Kv, bare, outcome};
+use crate::support::output::shown;
 
 /// An emulator that accepts only `TOKEN`.
 fn guarded() -> Kv {
@@ -143,12 +144,12 @@ fn status_names_the_source_masks_the_key_and_checks_it() {
         )
     );
     assert!(!stderr.contains("KEYwrong"), "{stderr}");
-    assert!(
-        stderr.starts_with(
-            "error: the API key from the TELNYX_API_KEY environment variable was not accepted by"
-        ),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: the API key from the TELNYX_API_KEY environment variable was not accepted by http://127.0.0.1:[PORT]/v2
+      Caused by: The API key is missing or invalid; send `Authorization: Bearer <API key>` (HTTP 401)
+      Request id: [id] (quote it to Telnyx support)
+    hint: Check the key with `telnyx-edge auth status`; set one with `telnyx-edge auth api-key set` or TELNYX_API_KEY.
+    ");
 }
 
 #[test]
@@ -195,7 +196,11 @@ fn precedence_is_env_then_profile_then_file() {
     let unknown = run(None, &["--profile", "nope"]);
     let (code, _, stderr) = outcome(&unknown);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("no profile `nope`"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    warning: `[TEMP]/.telnyx-edge/config.toml` holds an API key and can be read by other users; run `chmod 600 [TEMP]/.telnyx-edge/config.toml`
+    error: no profile `nope` in `[TEMP]/.telnyx-edge/config.toml`: its profiles are good
+    hint: Add a `[profiles.NAME]` table, or save a key there with `telnyx-edge --profile NAME auth api-key set`.
+    ");
 }
 
 #[test]

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use telnyx_edge::emulator::{Config, Latency};
 
 use crate::support::cli::{Kv, outcome};
+use crate::support::output::shown;
 
 fn distant(latency_ms: u64, rate_limit: Option<u32>) -> Kv {
     Kv::with(Config {
@@ -70,6 +71,8 @@ fn over_a_slow_link_the_window_grows_and_every_key_is_written() {
         window["peak"].as_u64().expect("peak") >= 64,
         "the window grows over a slow link: {summary}"
     );
+    // Requests in flight at once are logged in the order they happen to go: only the line
+    // that must be there is checked.
     assert!(
         stderr.contains("* Window 16 → 32 requests in flight (answers keep pace; latency "),
         "-v shows the window as it changes: {stderr}"
@@ -171,6 +174,8 @@ fn an_announced_rate_limit_is_paced_to_not_probed() {
     let before = kv.api.stats();
     let (summary, stderr) = run(&kv, &["-v", "storage", "kv", "bulk", "put", &id, file]);
     assert_eq!(summary["done"], 300, "{summary}");
+    // Requests in flight at once are logged in the order they happen to go: only the line
+    // that must be there is checked.
     assert!(
         stderr.contains("* The service allows 100 requests per second: sending 95/s"),
         "{stderr}"
@@ -193,6 +198,7 @@ fn an_announced_rate_limit_is_paced_to_not_probed() {
 #[test]
 fn concurrency_outside_its_range_is_refused_before_any_request() {
     let kv = Kv::start();
+    let mut transcript = String::new();
     for bad in ["0", "1025", "many"] {
         let output = kv.run(&[
             "storage",
@@ -207,8 +213,22 @@ fn concurrency_outside_its_range_is_refused_before_any_request() {
         let (code, stdout, stderr) = outcome(&output);
         assert_eq!(code, Some(2), "{bad}: {stderr}");
         assert_eq!(stdout, "");
-        assert!(stderr.contains("--concurrency"), "{stderr}");
+        transcript.push_str(&format!("$ --concurrency {}\n{stderr}", bad));
     }
+    insta::assert_snapshot!(shown(&transcript), @"
+    $ --concurrency 0
+    error: invalid value '0' for '--concurrency <N>': 0 is not in 1..=1024
+
+    For more information, try '--help'.
+    $ --concurrency 1025
+    error: invalid value '1025' for '--concurrency <N>': 1025 is not in 1..=1024
+
+    For more information, try '--help'.
+    $ --concurrency many
+    error: invalid value 'many' for '--concurrency <N>': invalid digit found in string
+
+    For more information, try '--help'.
+    ");
     assert_eq!(kv.api.stats().requests, 0);
 }
 

@@ -343,7 +343,7 @@ fn persistent_503s_exit_6_after_the_retries() {
     Retrying GET in [SECS] after: HTTP 503 Service Unavailable (retry 2 of 2)
     error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
       Caused by: HTTP 503 Service Unavailable
-      Request id: [id] (quote it to Telnyx support)
+      Request id: req-503 (quote it to Telnyx support)
     hint: The service is having trouble; try again later.
     ");
 }
@@ -413,15 +413,15 @@ fn malformed_or_empty_bodies_exit_1_with_a_readable_message() {
     $ (answered "{\"data\": [")
     error: failed to get KV namespace `00000000-0000-0000-0000-000000000000`
       Caused by: the response from http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000 is not what the API sends: invalid JSON (EOF while parsing a list at line 1 column 10)
-      Request id: [id] (quote it to Telnyx support)
+      Request id: req-200 (quote it to Telnyx support)
     $ (answered "")
     error: failed to get KV namespace `00000000-0000-0000-0000-000000000000`
       Caused by: the response from http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000 is not what the API sends: the body is empty
-      Request id: [id] (quote it to Telnyx support)
+      Request id: req-200 (quote it to Telnyx support)
     $ (answered "{\"data\": 5}")
     error: failed to get KV namespace `00000000-0000-0000-0000-000000000000`
       Caused by: the response from http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000 is not what the API sends: invalid JSON (invalid type: integer `5`, expected struct Namespace at line 1 column 10)
-      Request id: [id] (quote it to Telnyx support)
+      Request id: req-200 (quote it to Telnyx support)
     "#);
 }
 
@@ -455,33 +455,33 @@ fn server_side_4xx_map_to_their_exit_codes() {
     $ (answered 401)
     error: failed to put key `k` in KV namespace `00000000-0000-0000-0000-000000000000`
       Caused by: detail 401 (HTTP 401)
-      Request id: [id] (quote it to Telnyx support)
+      Request id: req-401 (quote it to Telnyx support)
     hint: Check the key with `telnyx-edge auth status`; set one with `telnyx-edge auth api-key set` or TELNYX_API_KEY.
     $ (answered 403)
     error: failed to put key `k` in KV namespace `00000000-0000-0000-0000-000000000000`
       Caused by: detail 403 (HTTP 403)
-      Request id: [id] (quote it to Telnyx support)
+      Request id: req-403 (quote it to Telnyx support)
     hint: Check the key with `telnyx-edge auth status`; set one with `telnyx-edge auth api-key set` or TELNYX_API_KEY.
     $ (answered 404)
     error: failed to put key `k` in KV namespace `00000000-0000-0000-0000-000000000000`
       Caused by: detail 404 (HTTP 404)
-      Request id: [id] (quote it to Telnyx support)
+      Request id: req-404 (quote it to Telnyx support)
     $ (answered 409)
     error: failed to put key `k` in KV namespace `00000000-0000-0000-0000-000000000000`
       Caused by: detail 409 (HTTP 409)
-      Request id: [id] (quote it to Telnyx support)
+      Request id: req-409 (quote it to Telnyx support)
     $ (answered 413)
     error: failed to put key `k` in KV namespace `00000000-0000-0000-0000-000000000000`
       Caused by: detail 413 (HTTP 413)
-      Request id: [id] (quote it to Telnyx support)
+      Request id: req-413 (quote it to Telnyx support)
     $ (answered 422)
     error: failed to put key `k` in KV namespace `00000000-0000-0000-0000-000000000000`
       Caused by: detail 422 (HTTP 422)
-      Request id: [id] (quote it to Telnyx support)
+      Request id: req-422 (quote it to Telnyx support)
     $ (answered 400)
     error: failed to put key `k` in KV namespace `00000000-0000-0000-0000-000000000000`
       Caused by: detail 400 (HTTP 400)
-      Request id: [id] (quote it to Telnyx support)
+      Request id: req-400 (quote it to Telnyx support)
     ");
 }
 
@@ -848,7 +848,7 @@ fn a_408_after_every_retry_is_unavailable() {
     Retrying GET in [SECS] after: HTTP 408 Request Timeout (retry 1 of 1)
     error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
       Caused by: HTTP 408 Request Timeout
-      Request id: [id] (quote it to Telnyx support)
+      Request id: req-408 (quote it to Telnyx support)
     hint: The service is having trouble; try again later.
     ");
     assert_eq!(server.received().len(), 2);

@@ -7,6 +7,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use serde_json::{Value, json};
 
 use crate::support::cli::{Kv, bare, outcome, scrubbed};
+use crate::support::output::shown;
 
 const SECRET: &str = "KEYsupersecret1234567890";
 
@@ -15,11 +16,14 @@ fn a_config_syntax_error_never_prints_the_key() {
     let home = tempfile::tempdir().expect("tempdir");
     let config = home.path().join(".telnyx-edge/config.toml");
     std::fs::create_dir_all(config.parent().expect("dir")).expect("mkdir");
+    let mut transcript = String::new();
     for broken in [
         format!("api_key = \"{SECRET}\n"),
         format!("[tokens]\naccess_token = \"{SECRET}\n"),
     ] {
         std::fs::write(&config, &broken).expect("write");
+        let shown_config = broken.replace(SECRET, "[the key]");
+        transcript.push_str(&format!("# config.toml: {shown_config:?}\n"));
         for args in [
             vec!["storage", "kv", "list"],
             vec!["auth", "status"],
@@ -32,9 +36,25 @@ fn a_config_syntax_error_never_prints_the_key() {
                 !stderr.contains("supersecret") && !stdout.contains("supersecret"),
                 "{stderr}"
             );
-            assert!(stderr.contains("is not valid TOML: line "), "{stderr}");
+            transcript.push_str(&format!("$ {}\n{stderr}", args.join(" ")));
         }
     }
+    insta::assert_snapshot!(shown(&transcript), @r#"
+    # config.toml: "api_key = \"[the key]\n"
+    $ storage kv list
+    error: the config file `[TEMP]/.telnyx-edge/config.toml` is not valid TOML: line 1, column 36: invalid basic string, expected `"`
+    $ auth status
+    error: the config file `[TEMP]/.telnyx-edge/config.toml` is not valid TOML: line 1, column 36: invalid basic string, expected `"`
+    $ auth api-key set KEYother123456789
+    error: the config file `[TEMP]/.telnyx-edge/config.toml` is not valid TOML: line 1, column 36: invalid basic string, expected `"`
+    # config.toml: "[tokens]\naccess_token = \"[the key]\n"
+    $ storage kv list
+    error: the config file `[TEMP]/.telnyx-edge/config.toml` is not valid TOML: line 2, column 41: invalid basic string, expected `"`
+    $ auth status
+    error: the config file `[TEMP]/.telnyx-edge/config.toml` is not valid TOML: line 2, column 41: invalid basic string, expected `"`
+    $ auth api-key set KEYother123456789
+    error: the config file `[TEMP]/.telnyx-edge/config.toml` is not valid TOML: line 2, column 41: invalid basic string, expected `"`
+    "#);
 }
 
 #[test]
@@ -50,14 +70,16 @@ fn a_config_file_others_can_read_gets_a_warning() {
         .output()
         .expect("runs");
     let (_, _, stderr) = outcome(&output);
-    assert!(
-        stderr.contains(&format!(
-            "warning: `{}` holds an API key and can be read by other users; run `chmod 600 {}`",
-            config.display(),
-            config.display()
-        )),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    warning: `[TEMP]/.telnyx-edge/config.toml` holds an API key and can be read by other users; run `chmod 600 [TEMP]/.telnyx-edge/config.toml`
+    error: cannot check the API key from api_key in `[TEMP]/.telnyx-edge/config.toml`: no answer from http://127.0.0.1:[PORT]/v2 that says whether it is accepted
+      Caused by: cannot connect to http://127.0.0.1:[PORT]/v2/storage/kvs?page[number]=1&page[size]=1: the connection was refused
+      Caused by: error sending request
+      Caused by: client error (Connect)
+      Caused by: tcp connect error
+      Caused by: Connection refused (os error 111)
+    hint: Check the network and the API address (`--base-url` or TELNYX_BASE_URL); for the local emulator use `--local`.
+    ");
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let output = bare(home.path())
         .env("TELNYX_BASE_URL", "http://127.0.0.1:9/v2")
@@ -124,7 +146,10 @@ fn a_read_only_func_toml_is_refused_and_output_files_keep_their_mode() {
     let output = kv.run(&["storage", "kv", "bind", "modes"]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("is read-only"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: cannot write `[TEMP]/func.toml`
+      Caused by: `[TEMP]/func.toml` is read-only; make it writable to let it be replaced
+    ");
     assert_eq!(
         std::fs::read_to_string(&func).expect("kept"),
         "# read-only\n"
@@ -162,10 +187,10 @@ fn bind_keeps_the_fields_of_an_existing_binding_table() {
     let output = kv.run(&["storage", "kv", "bind", "fz"]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(5), "{stderr}");
-    assert!(
-        stderr.contains("has an `id` that is not a string"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: binding `FZ` in `[TEMP]/func.toml` has an `id` that is not a string
+    hint: Fix `id` under `[storage.kv.FZ]` by hand, or choose another binding name.
+    ");
     assert_eq!(
         std::fs::read_to_string(&func).expect("kept"),
         "[storage.kv.FZ]\nid = 5\n"

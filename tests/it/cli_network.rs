@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::support::cli::{Kv, against, outcome};
 use crate::support::fault::{Fault, FaultServer};
 use crate::support::net::{Proxy, Seen, TestCa, TlsFront};
+use crate::support::output::shown;
 
 const NS: &str = "550e8400-e29b-41d4-a716-446655440000";
 
@@ -35,13 +36,12 @@ fn http_requests_go_through_the_proxy_the_environment_names() {
         .expect("runs");
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "> PUT {base}/storage/kvs/{id}/keys/k (via proxy {})\n",
-            proxy.url
-        )),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    > PUT http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k (via proxy http://127.0.0.1:[PORT])
+    > authorization: Bearer [redacted]
+    < HTTP/1.1 201 Created in [MS] (request id 00000000-0000-0000-0000-000000000000)
+    Created key `k` in namespace `00000000-0000-0000-0000-000000000000` (7 bytes)
+    ");
     assert_eq!(
         proxy.seen(),
         [Seen {
@@ -117,8 +117,12 @@ fn proxy_credentials_are_sent_to_the_proxy_and_never_shown() {
         .expect("runs");
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(0), "{stderr}");
-    let shown = proxy.url.replace("http://", "http://[redacted]@");
-    assert!(stderr.contains(&format!("(via proxy {shown})")), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    > PUT http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k (via proxy http://[redacted]@127.0.0.1:[PORT])
+    > authorization: Bearer [redacted]
+    < HTTP/1.1 201 Created in [MS] (request id 00000000-0000-0000-0000-000000000000)
+    Created key `k` in namespace `00000000-0000-0000-0000-000000000000` (1 byte)
+    ");
     assert!(!stderr.contains("s3cret"), "{stderr}");
     assert_eq!(
         proxy.seen()[0].proxy_authorization.as_deref(),
@@ -185,7 +189,11 @@ fn a_ca_named_by_ssl_cert_file_or_dir_is_trusted() {
         .expect("runs");
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.contains("\n< HTTP/2.0 200 OK in "), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    > GET https://localhost:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k
+    > authorization: Bearer [redacted]
+    < HTTP/2.0 200 OK in [MS] (request id 00000000-0000-0000-0000-000000000000)
+    ");
     let dir = tls.kv.path().join("certs");
     std::fs::create_dir(&dir).expect("mkdir");
     std::fs::copy(&tls.ca_file, dir.join("company-ca.pem")).expect("copy");
@@ -221,17 +229,11 @@ fn an_untrusted_certificate_fails_at_once_with_a_hint() {
     let output = tls.get(&[]);
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!((code, stdout.as_str()), (Some(1), ""), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "Caused by: the TLS connection to {}/storage/kvs/{}/keys/k failed: invalid peer certificate: UnknownIssuer\n",
-            tls.base, tls.id
-        )),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("hint: If a company proxy or CA signs this certificate, point SSL_CERT_FILE (or SSL_CERT_DIR) at its PEM certificate"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: the TLS connection to https://localhost:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k failed: invalid peer certificate: UnknownIssuer
+    hint: If a company proxy or CA signs this certificate, point SSL_CERT_FILE (or SSL_CERT_DIR) at its PEM certificate, or add it to the system's trust store.
+    ");
     assert!(!stderr.contains("Retrying"), "{stderr}");
     assert_eq!(tls.front.handshakes(), 1, "not retried");
 }
@@ -244,22 +246,19 @@ fn an_unreadable_ssl_cert_file_is_reported_before_any_connection() {
     let output = tls.get(&[("SSL_CERT_FILE", missing)]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "error: cannot read the certificates in SSL_CERT_FILE `{missing}`"
-        )),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("hint: Point SSL_CERT_FILE at a PEM file"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: cannot read the certificates in SSL_CERT_FILE `[TEMP]/missing.pem` (failed to read PEM from file: No such file or directory (os error 2) at '[TEMP]/missing.pem')
+    hint: Point SSL_CERT_FILE at a PEM file of certificates (SSL_CERT_DIR at a folder of them), or unset it.
+    ");
     let not_pem = tls.kv.path().join("not.pem");
     std::fs::write(&not_pem, "hello").expect("write");
     let output = tls.get(&[("SSL_CERT_FILE", not_pem.to_str().expect("UTF-8"))]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("holds no PEM certificate"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: SSL_CERT_FILE `[TEMP]/not.pem` holds no PEM certificate
+    hint: Point SSL_CERT_FILE at a PEM file of certificates (SSL_CERT_DIR at a folder of them), or unset it.
+    ");
     assert_eq!(tls.front.handshakes(), 0);
 }
 
@@ -277,14 +276,12 @@ fn a_body_that_stalls_times_out_and_is_retried() {
     let output = run(&["--retries", "1", "storage", "kv", "key", "get", NS, "k"]);
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!((code, stdout.as_str()), (Some(6), ""), "{stderr}");
-    assert!(stderr.contains("Retrying GET in"), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "Caused by: no complete response from {}/storage/kvs/{NS}/keys/k within 1s",
-            server.base_url
-        )),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Retrying GET in [SECS] after: no complete response from http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k within 1s (see `--timeout`) (retry 1 of 1)
+    error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: no complete response from http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k within 1s (see `--timeout`)
+    hint: Try again, or allow more time with `--timeout`.
+    ");
     assert_eq!(server.received().len(), 2, "retried once");
     let output = run(&["--retries", "0", "--json", "storage", "kv", "get", NS, "k"]);
     assert_eq!(output.status.code(), Some(6));
@@ -316,7 +313,13 @@ fn a_body_that_stalls_times_out_and_is_retried() {
     ]);
     let (code, _, stderr) = outcome(&output);
     assert_ne!(code, Some(0), "{stderr}");
-    assert!(stderr.contains("no complete response"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    warning: argument 1: key `a`: no complete response from http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/a within 1s (see `--timeout`)
+    warning: argument 2: key `b`: no complete response from http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/b within 1s (see `--timeout`)
+    Read 0 keys in [SECS] ([RATE]/s); 2 failed, 0 skipped
+    error: 2 items failed and 0 were skipped
+    hint: 2 items were not read; pass `--failed-file FILE` to keep them and feed FILE back to resume, or `--continue-on-error` not to stop.
+    ");
     // JSON documents stall the same way.
     let output = run(&["--retries", "0", "storage", "kv", "get", NS]);
     assert_eq!(output.status.code(), Some(6));
@@ -326,6 +329,7 @@ fn a_body_that_stalls_times_out_and_is_retried() {
 fn an_endless_body_is_refused_not_buffered() {
     let server = FaultServer::start(vec![Fault::Endless]);
     let home = tempfile::tempdir().expect("tempdir");
+    let mut transcript = String::new();
     for args in [
         vec!["storage", "kv", "key", "get", NS, "k"],
         vec!["--json", "storage", "kv", "key", "get", NS, "k"],
@@ -337,14 +341,21 @@ fn an_endless_body_is_refused_not_buffered() {
             .expect("runs");
         let (code, stdout, stderr) = outcome(&output);
         assert_eq!((code, stdout.as_str()), (Some(1), ""), "{args:?}: {stderr}");
-        assert!(
-            stderr.contains(&format!(
-                "the response from {}/storage/kvs/{NS}/keys/k is larger than 1114112 bytes, more than the API ever sends",
-                server.base_url
-            )),
-            "{args:?}: {stderr}"
-        );
+        transcript.push_str(&format!("$ {}\n{stderr}", args.join(" ")));
     }
+    insta::assert_snapshot!(shown(&transcript), @"
+    $ storage kv key get 00000000-0000-0000-0000-000000000000 k
+    error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: the response from http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k is larger than 1114112 bytes, more than the API ever sends
+    $ --json storage kv key get 00000000-0000-0000-0000-000000000000 k
+    error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: the response from http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k is larger than 1114112 bytes, more than the API ever sends
+    $ storage kv bulk get 00000000-0000-0000-0000-000000000000 k
+    warning: argument 1: key `k`: the response from http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k is larger than 1114112 bytes, more than the API ever sends
+    Read 0 keys in [SECS] ([RATE]/s); 1 failed, 0 skipped
+    error: 1 item failed and 0 were skipped
+    hint: 1 item was not read; pass `--failed-file FILE` to keep them and feed FILE back to resume, or `--continue-on-error` not to stop.
+    ");
 }
 
 fn rate_limited(retry_after: &str) -> Fault {
@@ -360,7 +371,8 @@ fn rate_limited(retry_after: &str) -> Fault {
 
 #[test]
 fn a_wait_longer_than_the_cap_ends_the_command_at_once() {
-    for (retry_after, shown) in [("1e20", "1e20s"), ("300", "5m"), ("121", "2m 1s")] {
+    let mut transcript = String::new();
+    for retry_after in ["1e20", "300", "121"] {
         let server = FaultServer::start(vec![rate_limited(retry_after)]);
         let home = tempfile::tempdir().expect("tempdir");
         let output = against(&server, home.path())
@@ -369,19 +381,32 @@ fn a_wait_longer_than_the_cap_ends_the_command_at_once() {
             .expect("runs");
         let (code, _, stderr) = outcome(&output);
         assert_eq!(code, Some(6), "{retry_after}: {stderr}");
-        assert!(
-            stderr.contains(&format!(
-                "Caused by: the service asked to wait {shown} before retrying (HTTP 429), longer than the 120s this tool waits\n  Request id: req-429"
-            )),
-            "{retry_after}: {stderr}"
-        );
+        transcript.push_str(&format!("$ {}\n{stderr}", retry_after));
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert_eq!(server.received().len(), 1, "{retry_after}: not retried");
     }
+    insta::assert_snapshot!(shown(&transcript), @"
+    $ 1e20
+    error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: the service asked to wait 1e20s before retrying (HTTP 429), longer than the 120s this tool waits
+      Request id: req-429 (quote it to Telnyx support)
+    hint: Try again later.
+    $ 300
+    error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: the service asked to wait 5m before retrying (HTTP 429), longer than the 120s this tool waits
+      Request id: req-429 (quote it to Telnyx support)
+    hint: Try again later.
+    $ 121
+    error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: the service asked to wait 2m 1s before retrying (HTTP 429), longer than the 120s this tool waits
+      Request id: req-429 (quote it to Telnyx support)
+    hint: Try again later.
+    ");
 }
 
 #[test]
 fn garbage_waits_are_ignored_and_normal_backoff_applies() {
+    let mut transcript = String::new();
     for retry_after in ["NaN", "-5", "soon"] {
         let server = FaultServer::start(vec![rate_limited(retry_after)]);
         let home = tempfile::tempdir().expect("tempdir");
@@ -391,17 +416,34 @@ fn garbage_waits_are_ignored_and_normal_backoff_applies() {
             .expect("runs");
         let (code, _, stderr) = outcome(&output);
         assert_eq!(code, Some(6), "{retry_after}: {stderr}");
-        assert!(
-            stderr.contains("Retrying GET in ")
-                && stderr.contains("after: Too many requests (HTTP 429) (retry 1 of 1)"),
-            "{retry_after}: {stderr}"
-        );
+        transcript.push_str(&format!("$ {}\n{stderr}", retry_after));
         assert_eq!(server.received().len(), 2, "{retry_after}");
     }
+    insta::assert_snapshot!(shown(&transcript), @"
+    $ NaN
+    Retrying GET in [SECS] after: Too many requests (HTTP 429) (retry 1 of 1)
+    error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: Too many requests (HTTP 429)
+      Request id: req-429 (quote it to Telnyx support)
+    hint: The service is rate limiting; try again later, or raise `--retries`.
+    $ -5
+    Retrying GET in [SECS] after: Too many requests (HTTP 429) (retry 1 of 1)
+    error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: Too many requests (HTTP 429)
+      Request id: req-429 (quote it to Telnyx support)
+    hint: The service is rate limiting; try again later, or raise `--retries`.
+    $ soon
+    Retrying GET in [SECS] after: Too many requests (HTTP 429) (retry 1 of 1)
+    error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: Too many requests (HTTP 429)
+      Request id: req-429 (quote it to Telnyx support)
+    hint: The service is rate limiting; try again later, or raise `--retries`.
+    ");
 }
 
 #[test]
 fn a_404_that_is_not_the_apis_points_at_the_base_url() {
+    let mut transcript = String::new();
     for fault in [
         Fault::Respond(
             404,
@@ -418,19 +460,21 @@ fn a_404_that_is_not_the_apis_points_at_the_base_url() {
             .expect("runs");
         let (code, _, stderr) = outcome(&output);
         assert_eq!(code, Some(1), "{stderr}");
-        assert!(
-            stderr.contains(&format!(
-                "Caused by: {}/storage/kvs/{NS}/keys/k is not the Telnyx KV API: it answered HTTP 404 without an API error",
-                server.base_url
-            )),
-            "{stderr}"
-        );
-        assert!(
-            stderr.contains("hint: Check `--base-url` (or TELNYX_BASE_URL, or `api_endpoint` in the config file): it must be the API root and end in `/v2`"),
-            "{stderr}"
-        );
+        transcript.push_str(&format!("$ {}\n{stderr}", "(a 404)"));
         assert_eq!(server.received().len(), 1);
     }
+    insta::assert_snapshot!(shown(&transcript), @"
+    $ (a 404)
+    error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k is not the Telnyx KV API: it answered HTTP 404 without an API error
+      Request id: req-404 (quote it to Telnyx support)
+    hint: Check `--base-url` (or TELNYX_BASE_URL, or `api_endpoint` in the config file): it must be the API root and end in `/v2`, e.g. https://api.telnyx.com/v2.
+    $ (a 404)
+    error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k is not the Telnyx KV API: it answered HTTP 404 without an API error
+      Request id: req-404 (quote it to Telnyx support)
+    hint: Check `--base-url` (or TELNYX_BASE_URL, or `api_endpoint` in the config file): it must be the API root and end in `/v2`, e.g. https://api.telnyx.com/v2.
+    ");
 }
 
 /// A loopback port with nothing listening on it.
@@ -458,16 +502,15 @@ fn a_refused_connection_is_said_plainly() {
         .expect("runs");
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(6), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "Caused by: cannot connect to {base}/storage/kvs?page[number]=1&page[size]=250: the connection was refused\n"
-        )),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("hint: Check the network and the API address"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: failed to list KV namespaces
+      Caused by: cannot connect to http://127.0.0.1:[PORT]/v2/storage/kvs?page[number]=1&page[size]=250: the connection was refused
+      Caused by: error sending request
+      Caused by: client error (Connect)
+      Caused by: tcp connect error
+      Caused by: Connection refused (os error 111)
+    hint: Check the network and the API address (`--base-url` or TELNYX_BASE_URL); for the local emulator use `--local`.
+    ");
     // A proxy that is down is named, with a hint about the proxy variables.
     let proxy = format!("http://127.0.0.1:{}", closed_port());
     let output = against_url(home.path(), "http://127.0.0.1:9/v2")
@@ -477,14 +520,15 @@ fn a_refused_connection_is_said_plainly() {
         .expect("runs");
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(6), "{stderr}");
-    assert!(
-        stderr.contains(&format!("(through the proxy {proxy})\n")),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("hint: Check the proxy in HTTPS_PROXY, HTTP_PROXY or ALL_PROXY"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: failed to list KV namespaces
+      Caused by: cannot connect to http://127.0.0.1:[PORT]/v2/storage/kvs?page[number]=1&page[size]=250: the connection was refused (through the proxy http://127.0.0.1:[PORT])
+      Caused by: error sending request
+      Caused by: client error (Connect)
+      Caused by: tcp connect error
+      Caused by: Connection refused (os error 111)
+    hint: Check the proxy in HTTPS_PROXY, HTTP_PROXY or ALL_PROXY; NO_PROXY lists the hosts reached directly.
+    ");
 }
 
 #[test]
@@ -498,14 +542,10 @@ fn a_key_that_cannot_be_sent_in_a_header_is_an_auth_error_that_hides_it() {
         .expect("runs");
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(4), "{stderr}");
-    assert!(
-        stderr.contains("the API key has characters that cannot be sent in an HTTP header"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("hint: The key must be printable ASCII"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: the API key has characters that cannot be sent in an HTTP header
+    hint: The key must be printable ASCII; check TELNYX_API_KEY or the config file for stray characters (`telnyx-edge auth status` shows where the key comes from).
+    ");
     assert!(!stderr.contains("secret-part"), "{stderr}");
 }
 
@@ -521,12 +561,15 @@ fn auth_status_that_cannot_reach_the_service_does_not_blame_the_key() {
     assert_eq!(code, Some(6), "{stderr}");
     let status: Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(status["valid"], Value::Null, "{stdout}");
-    assert!(
-        stderr.starts_with(
-            "error: cannot check the API key from the TELNYX_API_KEY environment variable: no answer from"
-        ),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: cannot check the API key from the TELNYX_API_KEY environment variable: no answer from http://127.0.0.1:[PORT]/v2 that says whether it is accepted
+      Caused by: cannot connect to http://127.0.0.1:[PORT]/v2/storage/kvs?page[number]=1&page[size]=1: the connection was refused
+      Caused by: error sending request
+      Caused by: client error (Connect)
+      Caused by: tcp connect error
+      Caused by: Connection refused (os error 111)
+    hint: Check the network and the API address (`--base-url` or TELNYX_BASE_URL); for the local emulator use `--local`.
+    ");
     assert!(!stderr.contains("not accepted"), "{stderr}");
 }
 
@@ -539,7 +582,6 @@ fn credentials_in_the_base_url_never_appear() {
     )]);
     let home = tempfile::tempdir().expect("tempdir");
     let with_credentials = server.base_url.replace("http://", "http://user:s3cret@");
-    let shown = server.base_url.replace("http://", "http://[redacted]@");
     let output = against(&server, home.path())
         .env("TELNYX_BASE_URL", &with_credentials)
         .args([
@@ -558,10 +600,19 @@ fn credentials_in_the_base_url_never_appear() {
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(6), "{stderr}");
     assert!(!stderr.contains("s3cret"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("> GET {shown}/storage/kvs/{NS}/keys/k\n")),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    > GET http://[redacted]@127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k
+    > authorization: Bearer [redacted]
+    < HTTP/1.1 503 Service Unavailable in [MS] (request id req-503)
+    Retrying GET in [SECS] after: HTTP 503 Service Unavailable (retry 1 of 1)
+    > GET http://[redacted]@127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k
+    > authorization: Bearer [redacted]
+    < HTTP/1.1 503 Service Unavailable in [MS] (request id req-503)
+    error: failed to get key `k` from KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: HTTP 503 Service Unavailable
+      Request id: req-503 (quote it to Telnyx support)
+    hint: The service is having trouble; try again later.
+    ");
     // Only the bearer authenticates; the URL's credentials are not sent as a second header.
     for received in server.received() {
         let authorizations: Vec<_> = received
@@ -617,6 +668,7 @@ fn odd_base_url_forms_never_show_their_password() {
             "{stdout}"
         );
     }
+    let mut transcript = String::new();
     for invalid in [
         "alice:hunter2@127.0.0.1:8787/v2",
         "http://alice:hunter2@127.0.0.1:8787/v2?x=1",
@@ -628,9 +680,15 @@ fn odd_base_url_forms_never_show_their_password() {
             .expect("runs");
         let (code, _, stderr) = outcome(&output);
         assert_eq!(code, Some(2), "{invalid}: {stderr}");
-        assert!(stderr.contains("invalid base URL"), "{stderr}");
+        transcript.push_str(&format!("$ {}\n{stderr}", invalid));
         assert!(!stderr.contains("hunter2"), "{stderr}");
     }
+    insta::assert_snapshot!(shown(&transcript), @"
+    $ alice:hunter2@127.0.0.1:8787/v2
+    error: invalid base URL `[redacted]@127.0.0.1:8787/v2`: use http:// or https://, a host, the path `/v2`, and no query
+    $ http://alice:hunter2@127.0.0.1:8787/v2?x=1
+    error: invalid base URL `http://[redacted]@127.0.0.1:[PORT]/v2?x=1`: use http:// or https://, a host, the path `/v2`, and no query
+    ");
 }
 
 #[test]
@@ -665,26 +723,28 @@ fn proxy_variables_are_read_as_curl_reads_them() {
     assert_eq!(output.stdout, b"v");
     assert_eq!(proxy.seen().len(), 1, "the lower-case variable is used");
     // A proxy that cannot be used is an error, not a silent direct connection.
-    for (value, expected) in [
-        (
-            "ftp://127.0.0.1:21",
-            "uses `ftp://`; use http://, https://, socks5:// or socks5h://",
-        ),
-        (
-            "http://alice:hunter2#x@127.0.0.1:9",
-            "the proxy URL in `HTTP_PROXY` cannot be read",
-        ),
-        (
-            "http://u:p@[::1",
-            "the proxy URL in `HTTP_PROXY` cannot be read",
-        ),
+    let mut transcript = String::new();
+    for value in [
+        "ftp://127.0.0.1:21",
+        "http://alice:hunter2#x@127.0.0.1:9",
+        "http://u:p@[::1",
     ] {
         let output = run(&[("HTTP_PROXY", value)]);
         let (code, _, stderr) = outcome(&output);
         assert_eq!(code, Some(2), "{value}: {stderr}");
-        assert!(stderr.contains(expected), "{value}: {stderr}");
+        transcript.push_str(&format!("$ {}\n{stderr}", value));
         assert!(!stderr.contains("hunter2"), "{stderr}");
     }
+    insta::assert_snapshot!(shown(&transcript), @"
+    $ ftp://127.0.0.1:21
+    error: the proxy in `HTTP_PROXY` uses `ftp://`; use http://, https://, socks5:// or socks5h://
+    $ http://alice:hunter2#x@127.0.0.1:9
+    error: the proxy URL in `HTTP_PROXY` cannot be read (it is not shown: it may hold a password)
+    hint: Write it as `http://USER:PASSWORD@HOST:PORT`, with `#`, `?`, `/` and `@` in the user and password percent-encoded (%23, %3F, %2F, %40).
+    $ http://u:p@[::1
+    error: the proxy URL in `HTTP_PROXY` cannot be read (it is not shown: it may hold a password)
+    hint: Write it as `http://USER:PASSWORD@HOST:PORT`, with `#`, `?`, `/` and `@` in the user and password percent-encoded (%23, %3F, %2F, %40).
+    ");
 }
 
 #[test]
@@ -707,11 +767,12 @@ fn a_gateway_that_refuses_is_not_blamed_on_the_key_nor_read_as_not_found() {
     let status: Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(status["valid"], Value::Null);
     assert!(!stderr.contains("was not accepted"), "{stderr}");
-    assert!(
-        stderr.contains("answered HTTP 403 without an API error")
-            && stderr.contains("hint: Something between you and the API refused the request"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: cannot check the API key from the TELNYX_API_KEY environment variable: no answer from http://127.0.0.1:[PORT]/v2 that says whether it is accepted
+      Caused by: http://127.0.0.1:[PORT]/v2/storage/kvs?page[number]=1&page[size]=1 is not the Telnyx KV API: it answered HTTP 403 without an API error
+      Request id: req-403 (quote it to Telnyx support)
+    hint: Something between you and the API refused the request, not the API itself: check the proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY) and `--base-url`.
+    ");
     let not_found = FaultServer::start(vec![html(404)]);
     let output = against(&not_found, home.path())
         .args(["storage", "kv", "get", NS])
@@ -723,7 +784,12 @@ fn a_gateway_that_refuses_is_not_blamed_on_the_key_nor_read_as_not_found() {
         Some(1),
         "a web page's 404 is not a missing namespace: {stderr}"
     );
-    assert!(stderr.contains("end in `/v2`"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: failed to get KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000 is not the Telnyx KV API: it answered HTTP 404 without an API error
+      Request id: req-404 (quote it to Telnyx support)
+    hint: Check `--base-url` (or TELNYX_BASE_URL, or `api_endpoint` in the config file): it must be the API root and end in `/v2`, e.g. https://api.telnyx.com/v2.
+    ");
 }
 
 #[test]
@@ -740,14 +806,11 @@ fn a_proxy_that_asks_for_credentials_gets_a_hint_and_no_retries() {
         .expect("runs");
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(4), "{stderr}");
-    assert!(
-        stderr.contains("asks for credentials (HTTP 407)"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("hint: Give the proxy's user and password"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: failed to list KV namespaces
+      Caused by: the proxy http://127.0.0.1:[PORT] asks for credentials (HTTP 407) to reach http://127.0.0.1:[PORT]/v2/storage/kvs?page[number]=1&page[size]=250
+    hint: Give the proxy's user and password in its URL: `HTTPS_PROXY=http://USER:PASSWORD@proxy:port` (percent-encoded).
+    ");
     assert_eq!(proxy.received().len(), 1, "not retried");
     // The same for a `CONNECT` tunnel to an https:// API.
     let tunnel = FaultServer::start(vec![Fault::status(407, "")]);
@@ -760,10 +823,11 @@ fn a_proxy_that_asks_for_credentials_gets_a_hint_and_no_retries() {
         .expect("runs");
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(4), "{stderr}");
-    assert!(
-        stderr.contains("asks for credentials (HTTP 407)"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: failed to list KV namespaces
+      Caused by: the proxy http://127.0.0.1:[PORT] asks for credentials (HTTP 407) to reach https://localhost:[PORT]/v2/storage/kvs?page[number]=1&page[size]=250
+    hint: Give the proxy's user and password in its URL: `HTTPS_PROXY=http://USER:PASSWORD@proxy:port` (percent-encoded).
+    ");
     assert_eq!(tunnel.received().len(), 1, "not retried");
     assert_eq!(tunnel.received()[0].method, "CONNECT");
 }
@@ -800,14 +864,22 @@ fn server_text_cannot_drive_the_terminal_and_request_ids_are_kept() {
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(1));
     assert!(!stderr.contains('\u{1b}') && !stderr.contains('\r') && !stderr.contains('\u{7}'));
-    assert!(stderr.contains("evil \\u{1b}[31mRED"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @r"
+    error: failed to put key `k` in KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: evil \u{1b}[31mRED\u{1b}[0m\nfake: line\r\u{7} (HTTP 400)
+      Request id: req-400 (quote it to Telnyx support)
+    ");
     let bad_json = FaultServer::start(vec![Fault::json(200, "{\"data\": [")]);
     let output = against(&bad_json, home.path())
         .args(["storage", "kv", "get", NS])
         .output()
         .expect("runs");
     let (_, _, stderr) = outcome(&output);
-    assert!(stderr.contains("  Request id: req-200"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: failed to get KV namespace `00000000-0000-0000-0000-000000000000`
+      Caused by: the response from http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000 is not what the API sends: invalid JSON (EOF while parsing a list at line 1 column 10)
+      Request id: req-200 (quote it to Telnyx support)
+    ");
 }
 
 #[test]
@@ -824,10 +896,11 @@ fn wait_keeps_its_deadline_while_a_poll_hangs() {
         .expect("runs");
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(7), "{stderr}");
-    assert!(
-        stderr.contains("namespace `slow` is still pending after 2s"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Waiting for namespace `slow` to be ready (pending)
+    error: namespace `slow` is still pending after 2s
+    hint: It may still become ready; keep waiting with `telnyx-edge storage kv wait slow`.
+    ");
     // Not the 30 s of a request timeout: generous, since machines are shared.
     assert!(start.elapsed() < std::time::Duration::from_secs(25));
 }

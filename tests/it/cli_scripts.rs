@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::support::cli::{Kv, bare, outcome};
+use crate::support::output::shown;
 
 #[test]
 fn an_empty_key_variable_cannot_delete_a_namespace_with_keys() {
@@ -15,12 +16,10 @@ fn an_empty_key_variable_cannot_delete_a_namespace_with_keys() {
     let output = kv.run(&["storage", "kv", "delete", "scratch", "--yes"]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(5), "{stderr}");
-    assert!(
-        stderr.starts_with(
-            "error: namespace `scratch` holds 2 keys; refusing to delete them without `--force`\nhint: Pass `--force` too"
-        ),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: namespace `scratch` holds 2 keys; refusing to delete them without `--force`
+    hint: Pass `--force` too to delete the namespace with its keys, or delete keys first (`telnyx-edge storage kv bulk delete scratch --all`).
+    ");
     assert_eq!(
         kv.json(&["storage", "kv", "get", &id])["status"],
         "provision_ok"
@@ -54,7 +53,10 @@ fn local_mode_is_instant_and_a_read_leaves_no_state() {
     let output = local(&["storage", "kv", "list"]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.contains("No KV namespaces yet"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (no emulator state yet; a write creates it in `[TEMP]/.telnyx-edge/state`)
+    No KV namespaces yet; create one with `telnyx-edge storage kv create --name NAME`
+    ");
     assert!(
         !dir.path().join(".telnyx-edge").exists(),
         "a read creates nothing"
@@ -64,10 +66,12 @@ fn local_mode_is_instant_and_a_read_leaves_no_state() {
     assert_eq!(code, Some(0), "{stderr}");
     let created: Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(created["status"], "provision_ok");
-    assert!(
-        stderr.contains("is ready (0.0s)"),
-        "no provisioning delay: {stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
+    Created namespace `quick` (00000000-0000-0000-0000-000000000000)
+    Waiting for namespace `quick` to be ready (pending)
+    Namespace `quick` is ready ([SECS])
+    ");
     assert_eq!(
         std::fs::read_to_string(dir.path().join(".telnyx-edge/state/.gitignore")).expect("ignore"),
         "# Written by telnyx-edge: local emulator data.\n*\n"
@@ -118,10 +122,13 @@ fn a_flag_beats_the_environment_and_both_flags_are_a_usage_error() {
     ]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(
-        stderr.contains("`--local` and `--base-url` cannot be used together"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: `--local` and `--base-url` cannot be used together: `--local` runs against the embedded emulator, `--base-url` against a server
+
+    Usage: telnyx-edge [OPTIONS] <COMMAND>
+
+    For more information, try '--help'.
+    ");
 }
 
 #[test]
@@ -178,10 +185,14 @@ fn usage_lines_show_only_what_was_typed() {
         .expect("runs");
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(2));
-    assert!(
-        stderr.contains("Usage: telnyx-edge storage kv key get <NAMESPACE> <KEY>"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: the following required arguments were not provided:
+      <KEY>
+
+    Usage: telnyx-edge storage kv key get <NAMESPACE> <KEY>
+
+    For more information, try '--help'.
+    ");
     assert!(
         !stderr.contains("--base-url") && !stderr.contains("--profile"),
         "{stderr}"
@@ -196,24 +207,24 @@ fn slips_are_answered_with_the_command_meant() {
     let output = kv.run(&["storage", "kv", "get", "my-cach"]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(3));
-    assert!(
-        stderr.contains("hint: Did you mean `my-cache`?"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: no KV namespace `my-cach`: not a UUID, and no namespace has that name
+    hint: Did you mean `my-cache`?
+    ");
     let output = kv.run(&["storage", "kv", "create", "foo"]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(2));
-    assert!(
-        stderr.contains("hint: Did you mean `telnyx-edge storage kv create --name foo`?"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: `create` takes the name as an option, not `foo`
+    hint: Did you mean `telnyx-edge storage kv create --name foo`?
+    ");
     let output = kv.run(&["kv", "list", "--json"]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(2));
-    assert!(
-        stderr.contains("hint: Did you mean `telnyx-edge storage kv list --json`?"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: there is no `telnyx-edge kv`; the KV commands are under `storage`
+    hint: Did you mean `telnyx-edge storage kv list --json`?
+    ");
     assert_eq!(
         kv.json(&["storage", "kv", "ls"]),
         kv.json(&["storage", "kv", "list"])
@@ -359,9 +370,10 @@ fn ctrl_c_during_a_hung_poll_ends_the_wait_with_130() {
     let output = child.wait_with_output().expect("exits");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(
-        stderr.contains("interrupted while waiting for namespace `slow`"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Waiting for namespace `slow` to be ready (pending)
+    error: interrupted while waiting for namespace `slow`
+    hint: Provisioning goes on at the service; resume with `telnyx-edge storage kv wait slow`.
+    ");
     assert!(start.elapsed() < std::time::Duration::from_secs(20));
 }

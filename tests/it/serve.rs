@@ -9,6 +9,7 @@ use reqwest::blocking::Client;
 use serde_json::Value;
 
 use crate::support::cli::scrubbed as telnyx_edge;
+use crate::support::output::shown;
 
 /// A running `serve` and what it printed on stdout before serving.
 struct Served {
@@ -247,12 +248,15 @@ fn latency_delays_every_answer_and_the_stop_line_counts_them() {
         rest,
         "{\"stopped\":true,\"requests\":3,\"rate_limited\":1,\"peak_in_flight\":1}\n"
     );
-    assert!(
-        stderr.ends_with(
-            "Stopped the KV emulator after 3 requests (1 answered 429; at most 1 at once)\n"
-        ),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    Serving the KV emulator at http://127.0.0.1:[PORT]/v2 (in memory, nothing is saved)
+    Explorer: http://127.0.0.1:[PORT]/?token=[TOKEN]
+    Press Ctrl-C to stop
+    GET /v2/storage/kvs 200 [MS]
+    GET /v2/storage/kvs 200 [MS]
+    GET /v2/storage/kvs 429 [MS]
+    Stopped the KV emulator after 3 requests (1 answered 429; at most 1 at once)
+    ");
 }
 
 #[test]
@@ -265,10 +269,11 @@ fn a_jitter_larger_than_the_latency_is_refused() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(output.stdout, b"");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("`10ms±20ms`: the jitter cannot be larger than the delay"),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: invalid value '10ms±20ms' for '--latency <DUR>': `10ms±20ms`: the jitter cannot be larger than the delay (no answer comes before it is asked); use, say, `100ms±20ms`
+
+    For more information, try '--help'.
+    ");
 }
 
 #[test]
@@ -386,22 +391,14 @@ fn a_port_in_use_fails_with_a_hint() {
 #[test]
 fn bad_serve_flags_are_usage_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
-    for (args, expected) in [
-        (
-            &["--fail-provision", "Bad_Name"][..],
-            "lowercase letters a-z, digits and `-`",
-        ),
-        (&["--rate-limit", "0"][..], "0 is not in 1.."),
-        (
-            &["--provision-delay", "soon"][..],
-            "use whole seconds or units such as",
-        ),
-        (
-            &["--in-memory", "--state-dir", "x"][..],
-            "cannot be used with",
-        ),
-        (&["--host", "localhost:80"][..], "invalid IP address"),
-        (&["--port", "70000"][..], "70000"),
+    let mut transcript = String::new();
+    for args in [
+        &["--fail-provision", "Bad_Name"][..],
+        &["--rate-limit", "0"][..],
+        &["--provision-delay", "soon"][..],
+        &["--in-memory", "--state-dir", "x"][..],
+        &["--host", "localhost:80"][..],
+        &["--port", "70000"][..],
     ] {
         let output = telnyx_edge(dir.path())
             .args(["storage", "kv", "serve"])
@@ -410,9 +407,37 @@ fn bad_serve_flags_are_usage_errors() {
             .expect("runs");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        transcript.push_str(&format!("$ {}\n{stderr}", args.join(" ")));
         assert_eq!(String::from_utf8_lossy(&output.stdout), "");
     }
+    insta::assert_snapshot!(shown(&transcript), @"
+    $ --fail-provision Bad_Name
+    error: invalid value 'Bad_Name' for '--fail-provision <NAME>': namespace name `Bad_Name` has characters that are not allowed; use lowercase letters a-z, digits and `-`
+
+    For more information, try '--help'.
+    $ --rate-limit 0
+    error: invalid value '0' for '--rate-limit <N>': 0 is not in 1..=4294967295
+
+    For more information, try '--help'.
+    $ --provision-delay soon
+    error: invalid value 'soon' for '--provision-delay <DUR>': `soon` is not a duration; use whole seconds or units such as `500ms`, `30s`, `5m`, `1h30m`
+
+    For more information, try '--help'.
+    $ --in-memory --state-dir x
+    error: the argument '--in-memory' cannot be used with '--state-dir <DIR>'
+
+    Usage: telnyx-edge storage kv serve --in-memory
+
+    For more information, try '--help'.
+    $ --host localhost:80
+    error: invalid value 'localhost:80' for '--host <HOST>': invalid IP address syntax
+
+    For more information, try '--help'.
+    $ --port 70000
+    error: invalid value '70000' for '--port <PORT>': 70000 is not in 0..=65535
+
+    For more information, try '--help'.
+    ");
     assert!(
         !dir.path().join(".telnyx-edge").exists(),
         "nothing was written"

@@ -11,7 +11,11 @@ use regex::Regex;
 /// id is a UUID too, and a port is part of an address. Ids and times stand in at their own width,
 /// so that tables stay aligned.
 const FILTERS: &[(&str, &str)] = &[
-    (r"(Request id: )\S+", "${1}[id]"),
+    // The emulator's request ids (a fault server's fixed ones stay as they are).
+    (
+        r"(Request id: )[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "${1}[id]",
+    ),
     (
         r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
         "00000000-0000-0000-0000-000000000000",
@@ -21,7 +25,12 @@ const FILTERS: &[(&str, &str)] = &[
     // Only where a time is reported (`in 1.2s`, `(1.2s)`), not where a user wrote one.
     (r"(in |\()\d+\.\ds\b", "${1}[SECS]"),
     (r"\b[\d,]+/s\b", "[RATE]/s"),
-    (r"(127\.0\.0\.1|localhost|\[::1\]):\d+", "${1}:[PORT]"),
+    // Ports of the servers a test starts, in the URLs that name them.
+    (
+        r"((?:https?|socks5h?)://(?:\[redacted\]@)?(?:127\.0\.0\.1|localhost|\[::1\])):\d+",
+        "${1}:[PORT]",
+    ),
+    (r"token=[0-9a-f]{64}", "token=[TOKEN]"),
     (r#"[^\s`'"(]*/\.tmp[A-Za-z0-9]{6}"#, "[TEMP]"),
     // The binary's own scratch files, named like the test's temporary directories.
     (r"(telnyx-edge-[a-z]+-)[A-Za-z0-9]{6}\b", "${1}[RANDOM]"),
@@ -78,7 +87,7 @@ pub fn settings() -> insta::Settings {
 fn the_filters_replace_what_varies_and_keep_the_rest() {
     let run = "Pulled `MY_CACHE` into local state in 2.3s: 1,000 added (4,321/s)\n\
                error: failed to get key `k` from KV namespace `0f8fad5b-d9cb-469f-a165-70867728950e`\n  \
-               Request id: 9b2c1a (quote it to Telnyx support)\n\
+               Request id: 1b4e28ba-2fa1-11d2-883f-0016d3cca427 (quote it to Telnyx support)\n\
                < HTTP/1.1 200 OK in 12.5ms from http://127.0.0.1:40123/v2 at 2026-01-01T00:00:00Z\n\
                Wrote `/tmp/.tmpAb12Cd/out.bin` with --ttl 1.5s\n";
     assert_eq!(
