@@ -1,7 +1,5 @@
 //! The key endpoints of the emulator: `/storage/kvs/{id}/keys[/{key}]`.
 
-use std::time::Duration;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 use telnyx_edge::emulator::Config;
@@ -297,7 +295,8 @@ fn invalid_ttls_get_422_and_write_nothing() {
 
 #[test]
 fn expired_keys_are_absent_and_a_put_without_ttl_makes_a_key_persistent() {
-    let api = Api::start();
+    let store = tempfile::tempdir().expect("tempdir");
+    let api = Api::on_disk(store.path(), 0);
     let keys = namespace(&api);
     assert_eq!(
         api.put(&format!("{keys}/short?ttl_secs=1"), "v").status(),
@@ -309,7 +308,8 @@ fn expired_keys_are_absent_and_a_put_without_ttl_makes_a_key_persistent() {
     );
     assert_eq!(api.put(&format!("{keys}/kept"), "v2").status(), 200);
     assert_eq!(api.get(&format!("{keys}/short")).status(), 200);
-    std::thread::sleep(Duration::from_millis(1100));
+    // The same service 1.1 s later, by its clock.
+    let api = Api::on_disk(store.path(), 1100);
     assert_error(
         api.get(&format!("{keys}/short")),
         404,

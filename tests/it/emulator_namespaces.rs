@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use telnyx_edge::emulator::Config;
+use telnyx_edge::emulator::{Config, Storage};
 
 use crate::support::api::{Api, assert_error, is_timestamp, json};
 
@@ -265,8 +265,10 @@ fn list_refuses_page_values_below_one_or_not_integers() {
 
 #[test]
 fn delete_answers_deleting_then_the_namespace_is_gone() {
+    let store = tempfile::tempdir().expect("tempdir");
     let api = Api::with(Config {
         delete_delay: Duration::from_millis(400),
+        storage: Storage::Dir(store.path().to_path_buf()),
         ..Config::in_memory()
     });
     let id = api.create("doomed");
@@ -289,7 +291,8 @@ fn delete_answers_deleting_then_the_namespace_is_gone() {
     // The name stays taken while the namespace is being deleted.
     assert_error(api.create_raw("doomed"), 409, "10012", "Duplicate name");
 
-    std::thread::sleep(Duration::from_millis(500));
+    // The same service 0.5 s later, by its clock.
+    let api = Api::on_disk(store.path(), 500);
     assert_error(
         api.get(&format!("/storage/kvs/{id}")),
         404,
@@ -324,8 +327,10 @@ fn delete_answers_400_and_404_like_get() {
 
 #[test]
 fn a_new_namespace_is_pending_until_the_provision_delay_passes() {
+    let store = tempfile::tempdir().expect("tempdir");
     let api = Api::with(Config {
         provision_delay: Duration::from_millis(400),
+        storage: Storage::Dir(store.path().to_path_buf()),
         ..Config::in_memory()
     });
     let id = api.create("slow");
@@ -338,7 +343,8 @@ fn a_new_namespace_is_pending_until_the_provision_delay_passes() {
     assert_error(api.delete(&keys), 409, "10015", "Conflict");
     assert_error(api.get(&format!("{ns}/keys")), 409, "10015", "Conflict");
 
-    std::thread::sleep(Duration::from_millis(500));
+    // The same service 0.5 s later, by its clock.
+    let api = Api::on_disk(store.path(), 500);
     assert_eq!(json(api.get(&ns), 200)["data"]["status"], "provision_ok");
     assert_eq!(api.put(&keys, "v").status(), 201);
 }

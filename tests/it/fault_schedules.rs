@@ -15,9 +15,12 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::support::api::TOKEN;
+use telnyx_edge::emulator::{Config, Storage};
+
+use crate::support::api::{Api, TOKEN};
 use crate::support::chaos::{ChaosProxy, FaultKind, Schedule, Tally};
 use crate::support::cli::{Kv, scrubbed};
+use crate::support::project::AHEAD_MS;
 
 /// Share of key requests that meet a fault, in thousandths.
 const FAULT_RATE: u64 = 150;
@@ -221,12 +224,19 @@ struct World {
     /// (the remainder's rules), 4 (the default) to the client's retries.
     retries: &'static str,
     proxy: ChaosProxy,
+    /// In a [`World::whole_runs_settled`]: the emulator the service is seeded through, its clock
+    /// [`AHEAD_MS`] behind `kv.api`'s, and the directory of the store both serve.
+    earlier: Option<(Api, tempfile::TempDir)>,
 }
 
 impl World {
     fn new(seed: u64) -> Self {
         let kv = Kv::start();
         let id = kv.api.create("chaos");
+        Self::around(kv, id, seed)
+    }
+
+    fn around(kv: Kv, id: String, seed: u64) -> Self {
         let proxy = ChaosProxy::start(&kv.api.base_url(), schedule(seed));
         let retries = ["0", "1", "4"][(seed % 3) as usize];
         Self {
@@ -234,7 +244,29 @@ impl World {
             id,
             retries,
             proxy,
+            earlier: None,
         }
+    }
+
+    /// [`World::whole_runs`] whose seeded keys ([`World::seed_service`]) are dated [`AHEAD_MS`]
+    /// before the clock the binary lists by: a pull trusts their `updated_at` at once, as it
+    /// does once its settle window of 2 s has passed.
+    fn whole_runs_settled(seed: u64) -> Self {
+        let store = tempfile::tempdir().expect("tempdir");
+        let earlier = Api::on_disk(store.path(), 0);
+        // Created on the earlier clock, so that both clocks see it ready.
+        let id = earlier.create("chaos");
+        let kv = Kv::with(Config {
+            storage: Storage::Dir(store.path().to_path_buf()),
+            clock_offset_ms: AHEAD_MS,
+            ..Config::in_memory()
+        });
+        let mut world = Self::around(kv, id, seed);
+        world.earlier = Some((earlier, store));
+        if world.retries == "0" {
+            world.retries = "1";
+        }
+        world
     }
 
     /// For a command whose loop runs it again whole (a read, `pull`, `push`: each run lists
@@ -279,8 +311,9 @@ impl World {
 
     /// Writes a state to the service, bypassing the proxy.
     fn seed_service(&self, state: &State) {
+        let api = self.earlier.as_ref().map_or(&self.kv.api, |(api, _)| api);
         for (key, value) in state {
-            let response = self.kv.api.put(&self.key_path(key), value.clone());
+            let response = api.put(&self.key_path(key), value.clone());
             assert!(response.status().is_success(), "seeding `{key}`");
         }
     }
@@ -713,12 +746,11 @@ fn pull_through_faults_leaves_local_state_equal_to_the_service() {
 #[test]
 fn push_through_faults_leaves_the_service_equal_to_local_state() {
     scenario("push", 4, |seed| {
-        let world = World::whole_runs(seed);
+        // Seeded long enough before the pull lists it for the pull to note every key as seen,
+        // so that push knows every service key was pulled (docs/local-development.md).
+        let world = World::whole_runs_settled(seed);
         let before = contents(seed, "p/", 30);
         world.seed_service(&before);
-        // Past the 2 s a pull waits before it notes a listed key as seen, so that push knows
-        // every service key was pulled (docs/local-development.md).
-        std::thread::sleep(Duration::from_millis(2100));
         bind_and_pull(&world);
         let mut writes = Vec::new();
         let mut deletes = Vec::new();
