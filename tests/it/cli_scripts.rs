@@ -359,8 +359,13 @@ fn ctrl_c_during_a_hung_poll_ends_the_wait_with_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("starts");
-    // Past the first (immediate) check and the first sleep: into the hung request.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Past the first (immediate) check and the first sleep: into the hung request, once the
+    // server has it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.received().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(server.received().len(), 2, "the second poll arrived");
     let start = std::time::Instant::now();
     let sent = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
