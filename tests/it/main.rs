@@ -2,11 +2,9 @@
 //! temporary directory.
 
 mod architecture;
+mod bulk;
 mod cli_auth;
 mod cli_bindings;
-mod cli_bulk;
-mod cli_bulk_trust;
-mod cli_bulk_window;
 mod cli_errors;
 #[cfg(unix)]
 mod cli_hardening;
