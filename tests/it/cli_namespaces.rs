@@ -156,6 +156,25 @@ fn waiting_past_the_timeout_exits_7() {
     assert_eq!(output.status.code(), Some(7));
 }
 
+/// Runs `args` until it waits for a namespace and has polled it once more (so it is in its
+/// polling loop), sends it the signal `name`; returns its exit code and all its stderr.
+#[cfg(unix)]
+fn signalled_while_polling(kv: &Kv, args: &[&str], name: &str) -> (Option<i32>, String) {
+    let mut child = kv
+        .std_cmd()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut from = child.stderr.take().expect("stderr");
+    let mut stderr = read_until(&mut from, "to be ready (pending)\n");
+    kv.api.wait_for_requests_beyond(kv.api.stats().requests);
+    send_signal(&child, name);
+    from.read_to_string(&mut stderr).expect("reads");
+    (child.wait().expect("exits").code(), stderr)
+}
+
 #[cfg(unix)]
 #[test]
 fn ctrl_c_while_waiting_exits_130_and_says_how_to_resume() {
@@ -163,21 +182,12 @@ fn ctrl_c_while_waiting_exits_130_and_says_how_to_resume() {
         provision_delay: Duration::from_secs(60),
         ..Config::in_memory()
     });
-    let mut child = kv
-        .std_cmd()
-        .args(["storage", "kv", "create", "--name", "interrupted"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starts");
-    // Once it says it waits, the command is polling.
-    let mut from = child.stderr.take().expect("stderr");
-    let mut stderr = read_until(&mut from, "to be ready (pending)\n");
-    // And once it has asked again, it is in its polling loop.
-    kv.api.wait_for_requests_beyond(kv.api.stats().requests);
-    send_signal(&child, "INT");
-    from.read_to_string(&mut stderr).expect("reads");
-    assert_eq!(child.wait().expect("exits").code(), Some(130), "{stderr}");
+    let (code, stderr) = signalled_while_polling(
+        &kv,
+        &["storage", "kv", "create", "--name", "interrupted"],
+        "INT",
+    );
+    assert_eq!(code, Some(130), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
     Created namespace `interrupted` (00000000-0000-0000-0000-000000000000)
     Waiting for namespace `interrupted` to be ready (pending)
@@ -289,19 +299,8 @@ fn sigterm_stops_a_wait_and_any_command_with_exit_130() {
         ..Config::in_memory()
     });
     let id = kv.api.create("slow");
-    let mut child = kv
-        .std_cmd()
-        .args(["storage", "kv", "wait", &id])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let mut from = child.stderr.take().expect("stderr");
-    let mut stderr = read_until(&mut from, "to be ready (pending)\n");
-    kv.api.wait_for_requests_beyond(kv.api.stats().requests);
-    send_signal(&child, "TERM");
-    from.read_to_string(&mut stderr).expect("reads");
-    assert_eq!(child.wait().expect("exits").code(), Some(130), "{stderr}");
+    let (code, stderr) = signalled_while_polling(&kv, &["storage", "kv", "wait", &id], "TERM");
+    assert_eq!(code, Some(130), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
     Waiting for namespace `slow` to be ready (pending)
     error: interrupted while waiting for namespace `slow`
