@@ -2,6 +2,7 @@
 //! global options and examples, and the man pages carry the sections a reader looks for.
 
 use crate::support::cli::{bare, outcome};
+use crate::support::output::shown;
 
 fn help(args: &[&str]) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -82,7 +83,10 @@ fn a_man_page_that_does_not_exist_is_a_usage_error() {
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!(code, Some(2));
     assert_eq!(stdout, "");
-    assert!(stderr.starts_with("error: no man page for `storage kv nope`\nhint: Pages exist for: auth, auth api-key, auth api-key clear,"), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: no man page for `storage kv nope`
+    hint: Pages exist for: auth, auth api-key, auth api-key clear, auth api-key set, auth status, completions, man, storage, storage kv, storage kv bind, storage kv bulk, storage kv bulk delete, storage kv bulk get, storage kv bulk put, storage kv create, storage kv delete, storage kv diff, storage kv export, storage kv get, storage kv import, storage kv key, storage kv key delete, storage kv key get, storage kv key list, storage kv key put, storage kv list, storage kv pull, storage kv push, storage kv put, storage kv serve, storage kv ui, storage kv unbind, storage kv wait.
+    ");
 }
 
 #[test]
