@@ -717,6 +717,8 @@ fn the_scratch_copy_of_the_listing_is_never_left_behind_even_by_ctrl_c() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawns");
+    // Into the listing's second page. Its scratch file leaves no trace to wait for (that is
+    // what this test checks), so a fixed time stands in.
     std::thread::sleep(Duration::from_millis(700));
     let (code, stderr) = crate::support::cli::interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");

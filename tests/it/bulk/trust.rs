@@ -193,6 +193,7 @@ fn ctrl_c_finishes_in_flight_writes_the_remainder_and_exits_130() {
         .map(|i| format!("{}\n", json!({"key": format!("k{i:04}"), "value": "v"})))
         .collect();
     std::fs::write(kv.path().join("in.ndjson"), input).expect("write");
+    let before = kv.api.stats().requests;
     let child = kv
         .std_cmd()
         .args([
@@ -211,7 +212,8 @@ fn ctrl_c_finishes_in_flight_writes_the_remainder_and_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("starts");
-    std::thread::sleep(Duration::from_millis(1500));
+    // Once some writes were answered, and long before 2,000 at 100 a second are.
+    kv.api.wait_for_requests_beyond(before + 30);
     let (code, stderr) = crate::support::cli::interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("error: interrupted: "), "{stderr}");
@@ -267,6 +269,8 @@ fn a_stop_sends_none_of_the_requests_waiting_for_their_pace() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("starts");
+    // Long enough for the client to have learnt the limit from its first answers and to pace
+    // the rest: a time the client's own pacing sets, not the emulator's clock.
     std::thread::sleep(Duration::from_millis(2500));
     let before = kv.api.stats();
     let (code, stderr) = crate::support::cli::interrupt(child);
