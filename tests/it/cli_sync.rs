@@ -369,6 +369,7 @@ fn ctrl_c_stops_a_pull_and_lists_the_keys_not_copied() {
     std::fs::write(kv.path().join("in.ndjson"), input).expect("write");
     let (code, _, stderr) = outcome(&kv.run(&["storage", "kv", "import", &id, "in.ndjson"]));
     assert_eq!(code, Some(0), "{stderr}");
+    let before = kv.api.stats().requests;
     let child = kv
         .std_cmd()
         .args([
@@ -385,7 +386,9 @@ fn ctrl_c_stops_a_pull_and_lists_the_keys_not_copied() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawns");
-    std::thread::sleep(Duration::from_millis(1500));
+    // Past the namespace and its three pages of keys, into the values (4 at a time, 20 ms
+    // each: far from the 3,000).
+    kv.api.wait_for_requests_beyond(before + 30);
     let (code, stderr) = crate::support::cli::interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");
     // How far the pull got when the signal came varies, and so does what it printed: only the
