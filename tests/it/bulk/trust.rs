@@ -216,6 +216,8 @@ fn ctrl_c_finishes_in_flight_writes_the_remainder_and_exits_130() {
     kv.api.wait_for_requests_beyond(before + 30);
     let (code, stderr) = crate::support::cli::interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");
+    // How many writes were done when the signal came varies, and so do the counts: only the
+    // lines that must be there are checked.
     assert!(stderr.contains("error: interrupted: "), "{stderr}");
     assert!(stderr.contains("are in `rest.ndjson`"), "{stderr}");
     let (done, failed, skipped) = summary(&stderr);
@@ -1371,6 +1373,8 @@ fn sigterm_ends_a_run_whose_input_keeps_trickling_in() {
         "{:?}",
         start.elapsed()
     );
+    // How much of the trickle was read when the signal came varies: only the line that must be
+    // there is checked.
     assert!(stderr.contains("was not read to its end"), "{stderr}");
     let _ = feeder.join();
 }
