@@ -1,0 +1,7 @@
+//! `pull`, `push` and `diff`, together: their runs end to end (`runs`), the three-way merge that
+//! never loses a write, two people and one namespace (`merge`), and the model-based check of
+//! random interleavings against what the state must be (`model`).
+
+mod merge;
+mod model;
+mod runs;
