@@ -49,7 +49,8 @@ impl Backend {
         request_timeout: Option<Duration>,
     ) -> anyhow::Result<Self> {
         if global.local {
-            Self::local(global, printer, access, request_timeout, Vec::new()).await
+            let local = Self::start_local(global, printer, access, request_timeout, Vec::new());
+            local.announced(true).await
         } else {
             Self::remote(global, printer, request_timeout)
         }
@@ -81,7 +82,8 @@ impl Backend {
     }
 
     /// The embedded emulator over the local state, whatever `--local` says, with `extra`
-    /// namespaces mirrored besides func.toml's bindings.
+    /// namespaces mirrored besides func.toml's bindings: one side of a command that talks to
+    /// the service too (`pull`, `push`, `diff`), which says where local state is only with `-v`.
     pub(crate) async fn local(
         global: &GlobalSettings,
         printer: &Printer,
@@ -89,24 +91,24 @@ impl Backend {
         request_timeout: Option<Duration>,
         extra: Vec<Mirror>,
     ) -> anyhow::Result<Self> {
-        let timeout = global.request_timeout(request_timeout);
-        let func_toml = global.func_toml_in_use()?;
-        let local = start_local(
+        let local = Self::start_local(global, printer, access, request_timeout, extra);
+        local.announced(false).await
+    }
+
+    fn start_local<'a>(
+        global: &'a GlobalSettings,
+        printer: &'a Printer,
+        access: Access,
+        request_timeout: Option<Duration>,
+        extra: Vec<Mirror>,
+    ) -> LocalStart<'a> {
+        LocalStart {
             global,
             printer,
             access,
-            timeout,
-            func_toml.as_deref(),
+            request_timeout,
             extra,
-        )
-        .await?;
-        Ok(Self {
-            client: local.client,
-            verbose: global.verbose,
-            func_toml,
-            store: Some(local.store),
-            local: Some(local.stop),
-        })
+        }
     }
 
     /// The local emulator's store, when this is local state: read in-process for digests.
@@ -123,11 +125,74 @@ impl Drop for Backend {
     }
 }
 
+/// What starting the embedded emulator needs, before it is known whether to say so.
+struct LocalStart<'a> {
+    global: &'a GlobalSettings,
+    printer: &'a Printer,
+    access: Access,
+    request_timeout: Option<Duration>,
+    extra: Vec<Mirror>,
+}
+
+impl LocalStart<'_> {
+    /// Starts it; `alone` when local state is all the command talks to, the one case where a
+    /// person at a terminal is told, once a session, where that state lives.
+    async fn announced(self, alone: bool) -> anyhow::Result<Backend> {
+        let global = self.global;
+        let timeout = global.request_timeout(self.request_timeout);
+        let func_toml = global.func_toml_in_use()?;
+        let local = start_local(
+            global,
+            self.printer,
+            self.access,
+            timeout,
+            func_toml.as_deref(),
+            self.extra,
+        )
+        .await?;
+        announce(self.printer, &local, global.verbose, alone);
+        Ok(Backend {
+            client: local.client,
+            verbose: global.verbose,
+            func_toml,
+            store: Some(local.store),
+            local: Some(local.stop),
+        })
+    }
+}
+
+/// "Running locally (…)": always with `-v`; otherwise only to a person at a terminal, the first
+/// time their session uses this state directory, and not for a command that talks to the
+/// service too. Scripts and pipes are never told (their stderr is no terminal).
+fn announce(printer: &Printer, local: &Local, verbose: bool, alone: bool) {
+    let told = verbose
+        || (alone
+            && std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && crate::local::notice::first_in_session(&local.state_dir));
+    if !told {
+        return;
+    }
+    if local.fresh {
+        printer.status(&format!(
+            "Running locally (no emulator state yet; a write creates it in `{}`)",
+            local.state_dir.display()
+        ));
+    } else {
+        printer.status(&format!(
+            "Running locally (emulator state in `{}`)",
+            local.state_dir.display()
+        ));
+    }
+}
+
 /// The emulator started in this process over the local state, and a client connected to it.
 struct Local {
     client: Client,
     store: Arc<Store>,
     stop: tokio::sync::oneshot::Sender<()>,
+    state_dir: PathBuf,
+    /// No state yet: a read runs on an empty in-memory store.
+    fresh: bool,
 }
 
 /// Starts the emulator in this process over the local state and connects to it directly.
@@ -172,17 +237,6 @@ async fn start_local(
     tokio::spawn(emulator.serve(async {
         let _ = stopped.await;
     }));
-    if fresh {
-        printer.status(&format!(
-            "Running locally (no emulator state yet; a write creates it in `{}`)",
-            state_dir.display()
-        ));
-    } else {
-        printer.status(&format!(
-            "Running locally (emulator state in `{}`)",
-            state_dir.display()
-        ));
-    }
     let options = ClientOptions {
         direct: true,
         ..client_options(
@@ -197,6 +251,8 @@ async fn start_local(
         client: Client::new(options)?,
         store,
         stop,
+        state_dir,
+        fresh,
     })
 }
 

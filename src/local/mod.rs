@@ -5,6 +5,7 @@
 pub(crate) mod atomic;
 pub(crate) mod config_file;
 pub(crate) mod func_toml;
+pub(crate) mod notice;
 pub(crate) mod project;
 pub(crate) mod seen;
 pub(crate) mod settings;

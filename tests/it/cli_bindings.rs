@@ -323,10 +323,7 @@ fn local_mode_mirrors_bound_namespaces_under_the_same_id() {
     assert_eq!(ns["id"], BOUND_ID);
     assert_eq!(ns["name"], "my-cache");
     assert_eq!(ns["status"], "provision_ok");
-    insta::assert_snapshot!(shown(&stderr), @"
-    warning: binding `BAD` has id `not-a-uuid`, which is not a namespace UUID; it is not mirrored locally
-    Running locally (no emulator state yet; a write creates it in `[TEMP]/.telnyx-edge/state`)
-    ");
+    insta::assert_snapshot!(shown(&stderr), @"warning: binding `BAD` has id `not-a-uuid`, which is not a namespace UUID; it is not mirrored locally");
     let put = bare(dir.path())
         .args(["--local", "storage", "kv", "put", BOUND_ID, "k", "v"])
         .output()

@@ -701,12 +701,10 @@ fn a_cursor_sent_twice_ends_every_listing_with_exit_1_and_keeps_what_was_read() 
       Caused by: the key listing of http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys cannot be followed to its end: the service sent the cursor `c1` a second time
     hint: The keys listed before it were dealt with, but not the rest. Run the command again, and report it to Telnyx if it persists.
     $ pull CACHE --dry-run
-    Running locally (no emulator state yet; a write creates it in `[TEMP]/.telnyx-edge/state`)
     error: failed to list the keys of KV namespace `CACHE`
       Caused by: the key listing of http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys cannot be followed to its end: the service sent the cursor `c1` a second time
     hint: The keys listed before it were dealt with, but not the rest. Run the command again, and report it to Telnyx if it persists.
     $ diff remote:CACHE local:CACHE
-    Running locally (no emulator state yet; a write creates it in `[TEMP]/.telnyx-edge/state`)
     error: failed to list the keys of KV namespace `CACHE`
       Caused by: the key listing of http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys cannot be followed to its end: the service sent the cursor `c1` a second time
     hint: The keys listed before it were dealt with, but not the rest. Run the command again, and report it to Telnyx if it persists.

@@ -31,7 +31,6 @@ fn the_main_job_runs_locally_next_to_func_toml() {
     assert_eq!(ns["status"], "provision_ok");
     let state = project.join(".telnyx-edge/state");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/fn/.telnyx-edge/state`)
     Created namespace `my-cache` (00000000-0000-0000-0000-000000000000)
     Waiting for namespace `my-cache` to be ready (pending)
     Namespace `my-cache` is ready ([SECS])
@@ -138,4 +137,78 @@ fn local_commands_and_a_running_serve_share_the_same_data() {
     );
     serve.kill().expect("kill");
     serve.wait().expect("reaped");
+}
+
+/// Runs `script` (shell commands, `$BIN` the binary) in one terminal session, as a person types
+/// commands in one shell, and returns what the terminal showed.
+fn in_one_terminal_session(home: &std::path::Path, script: &str) -> String {
+    let driver = r#"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv("/bin/sh", ["sh", "-c", sys.argv[1]])
+out = b""
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode("utf-8", "replace").replace("\r\n", "\n"))
+"#;
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(driver)
+        .arg(script)
+        .env_clear()
+        .current_dir(home)
+        .env("HOME", home)
+        .env("PATH", "/usr/bin:/bin")
+        .env("BIN", BIN)
+        .env("TELNYX_CONFIG_PATH", home.join(".telnyx-edge/config.toml"))
+        .env("NO_COLOR", "1")
+        .env("TERM", "dumb")
+        .output()
+        .expect("python3 runs");
+    String::from_utf8_lossy(&output.stdout).replace(&home.display().to_string(), "[HOME]")
+}
+
+#[test]
+fn a_terminal_session_is_told_where_local_state_is_once_and_scripts_never() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("other")).expect("mkdir");
+    let screen = in_one_terminal_session(
+        dir.path(),
+        r#"$BIN --local storage kv create --name my-cache >/dev/null
+$BIN --local storage kv put my-cache greeting hello
+$BIN --local storage kv get my-cache greeting; echo
+cd other && $BIN --local storage kv list
+$BIN --local -v storage kv list 2>&1 | grep Running
+$BIN --local storage kv list"#,
+    );
+    // The first command in the project and the first in `other` say where their state is; `-v`
+    // always does (there through a pipe).
+    insta::assert_snapshot!(shown(&screen), @"
+    Running locally (emulator state in `[HOME]/.telnyx-edge/state`)
+    Created namespace `my-cache` (00000000-0000-0000-0000-000000000000)
+    Namespace `my-cache` is ready ([SECS])
+    Created key `greeting` in namespace `my-cache` (5 bytes)
+    hello
+    Running locally (no emulator state yet; a write creates it in `[HOME]/other/.telnyx-edge/state`)
+    No KV namespaces yet; create one with `telnyx-edge storage kv create --name NAME`
+    Running locally (no emulator state yet; a write creates it in `[HOME]/other/.telnyx-edge/state`)
+    No KV namespaces yet; create one with `telnyx-edge storage kv create --name NAME`
+    ");
+    // Without a terminal (a script, CI), nothing is said.
+    let (code, _, stderr) = outcome(
+        &bare(dir.path())
+            .args(["--local", "storage", "kv", "get", "my-cache", "greeting"])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stderr, "");
 }

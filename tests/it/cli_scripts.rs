@@ -53,10 +53,7 @@ fn local_mode_is_instant_and_a_read_leaves_no_state() {
     let output = local(&["storage", "kv", "list"]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(0), "{stderr}");
-    insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (no emulator state yet; a write creates it in `[TEMP]/.telnyx-edge/state`)
-    No KV namespaces yet; create one with `telnyx-edge storage kv create --name NAME`
-    ");
+    insta::assert_snapshot!(shown(&stderr), @"No KV namespaces yet; create one with `telnyx-edge storage kv create --name NAME`");
     assert!(
         !dir.path().join(".telnyx-edge").exists(),
         "a read creates nothing"
@@ -67,7 +64,6 @@ fn local_mode_is_instant_and_a_read_leaves_no_state() {
     let created: Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(created["status"], "provision_ok");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     Created namespace `quick` (00000000-0000-0000-0000-000000000000)
     Waiting for namespace `quick` to be ready (pending)
     Namespace `quick` is ready ([SECS])

@@ -56,7 +56,6 @@ fn without_the_sync_record_differences_are_conflicts_not_overwrites() {
     let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(1), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 0 unchanged on the service; 1 key left alone (1 conflict)
       left alone: `k` (different in local state and on the service, and no sync left them equal)
     Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged; 1 key left alone (1 conflict)
@@ -76,7 +75,6 @@ fn without_the_sync_record_differences_are_conflicts_not_overwrites() {
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 1 unchanged on the service
     Nothing to push: the service has every change local state made
     Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 1 unchanged
@@ -103,7 +101,6 @@ fn a_pull_through_another_url_of_the_service_keeps_the_first_urls_record() {
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 0 unchanged on the service; 1 key left alone
       left alone: `k` (changed on the service since the last sync; `pull` takes it)
     Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged; 1 key left alone
@@ -320,7 +317,6 @@ fn continue_on_error_runs_say_they_finished_not_that_they_stopped() {
     assert_eq!(code, Some(6), "{stderr}");
     // Failures are reported as the workers meet them.
     insta::assert_snapshot!(sorted(&shown(&stderr), "warning: "), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     warning: pull: key `a`: Unexpected error (HTTP 500)
     warning: pull: key `b`: Unexpected error (HTTP 500)
     Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged, 2 failed, 0 skipped
@@ -331,7 +327,6 @@ fn continue_on_error_runs_say_they_finished_not_that_they_stopped() {
     let (code, _, stderr) = pull(&["--concurrency", "1"]);
     assert_eq!(code, Some(6), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     warning: pull: key `a`: Unexpected error (HTTP 500)
     Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged, 1 failed, 1 skipped
     error: pull of `MY_CACHE` stopped: 1 key failed and 1 was skipped
@@ -357,14 +352,12 @@ fn diff_says_when_one_name_is_two_namespaces() {
             .replace(short, "[remote id start]")
     };
     insta::assert_snapshot!(shown(&named(&stderr)), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     warning: local state already has another namespace named `shared`; namespace [remote id] is `shared-[remote id start]` there
     Pulled `shared` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged
     ");
     let (_, _, stderr) =
         outcome(&kv.run(&["storage", "kv", "diff", "remote:shared", "local:shared"]));
     insta::assert_snapshot!(shown(&named(&stderr)), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     warning: `shared` names two different namespaces: [local id] locally and [remote id] on the service; the local copy of the service's is `shared-[remote id start]` (`local:shared-[remote id start]`)
     remote:shared and local:shared are equal (0 keys)
     ");
@@ -587,7 +580,6 @@ os._exit(9)
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 1 unchanged on the service
     Nothing to push: the service has every change local state made
     Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 1 unchanged
@@ -652,7 +644,6 @@ fn nothing_to_push_is_said_only_when_nothing_is_left_alone() {
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 0 unchanged on the service; 1 key left alone
       left alone: `k` (changed on the service since the last sync; `pull` takes it)
     Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged; 1 key left alone
@@ -701,7 +692,6 @@ fn the_scratch_copy_of_the_listing_is_never_left_behind_even_by_ctrl_c() {
     );
     assert_eq!(code, Some(1), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @r#"
-    Running locally (no emulator state yet; a write creates it in `[TEMP]/.telnyx-edge/state`)
     error: failed to list the keys of KV namespace `MY_CACHE`
       Caused by: cannot create a scratch file in `[TEMP]/missing` for the service's key list: No such file or directory (os error 2) at path "[TEMP]/missing/telnyx-edge-listing-[RANDOM].sqlite3"
     hint: Set TMPDIR to a writable directory with room for about 100 bytes a key.

@@ -29,10 +29,7 @@ fn pull_copies_bytes_and_content_types_and_a_second_pull_reads_only_the_key_list
     let (code, stdout, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stdout, "");
-    insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
-    Pulled `MY_CACHE` into local state in [SECS]: 2 added, 0 changed, 0 deleted, 0 unchanged
-    ");
+    insta::assert_snapshot!(shown(&stderr), @"Pulled `MY_CACHE` into local state in [SECS]: 2 added, 0 changed, 0 deleted, 0 unchanged");
     let got = project
         .kv
         .run(&["--local", "storage", "kv", "get", "MY_CACHE", "logo.png"]);
@@ -57,10 +54,7 @@ fn pull_copies_bytes_and_content_types_and_a_second_pull_reads_only_the_key_list
     let before = project.requests();
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
-    insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
-    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 2 unchanged
-    ");
+    insta::assert_snapshot!(shown(&stderr), @"Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 2 unchanged");
     assert_eq!(project.requests() - before, 2);
     assert_eq!(project.local_writes(), writes);
 
@@ -68,10 +62,7 @@ fn pull_copies_bytes_and_content_types_and_a_second_pull_reads_only_the_key_list
     project.service_put_now("greeting", b"hallo", "text/plain");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "MY_CACHE"]);
     assert_eq!(code, Some(0), "{stderr}");
-    insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
-    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 1 changed, 0 deleted, 1 unchanged
-    ");
+    insta::assert_snapshot!(shown(&stderr), @"Pulled `MY_CACHE` into local state in [SECS]: 0 added, 1 changed, 0 deleted, 1 unchanged");
     let (_, text, _) = project.local(&["storage", "kv", "get", "MY_CACHE", "greeting"]);
     assert_eq!(text, "hallo");
     let after = project.local_writes();
@@ -91,20 +82,14 @@ fn without_what_the_last_pull_saw_values_are_compared_and_equal_ones_not_rewritt
     let before = project.requests();
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
-    insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
-    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 2 unchanged
-    ");
+    insta::assert_snapshot!(shown(&stderr), @"Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 2 unchanged");
     // The namespace, the key list and each value.
     assert_eq!(project.requests() - before, 4);
     assert_eq!(project.local_writes(), writes);
     // A content type alone is a change.
     project.service_put_typed("b", b"two", "text/plain");
     let (_, _, stderr) = project.run(&["storage", "kv", "pull"]);
-    insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
-    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 1 changed, 0 deleted, 1 unchanged
-    ");
+    insta::assert_snapshot!(shown(&stderr), @"Pulled `MY_CACHE` into local state in [SECS]: 0 added, 1 changed, 0 deleted, 1 unchanged");
 }
 
 #[test]
@@ -118,7 +103,6 @@ fn local_only_keys_stay_even_with_delete_and_a_prefix_limits_the_pull() {
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--prefix", "config/"]);
     assert_eq!(code, Some(0), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
       left alone: `config/local` (new in local state since the last sync; `push` sends it)
     Pulled `MY_CACHE` into local state in [SECS]: 1 added, 0 changed, 0 deleted, 0 unchanged; 1 key left alone
     ");
@@ -128,7 +112,6 @@ fn local_only_keys_stay_even_with_delete_and_a_prefix_limits_the_pull() {
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--delete"]);
     assert_eq!(code, Some(0), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
       left alone: `config/local` (new in local state since the last sync; `push` sends it)
     Pulled `MY_CACHE` into local state in [SECS]: 1 added, 0 changed, 0 deleted, 1 unchanged; 1 key left alone
     ");
@@ -137,10 +120,7 @@ fn local_only_keys_stay_even_with_delete_and_a_prefix_limits_the_pull() {
     // `--force --delete` makes local state a copy of the service.
     let (code, _, stderr) = project.run(&["storage", "kv", "pull", "--delete", "--force"]);
     assert_eq!(code, Some(0), "{stderr}");
-    insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
-    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 1 deleted, 2 unchanged
-    ");
+    insta::assert_snapshot!(shown(&stderr), @"Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 1 deleted, 2 unchanged");
     let (_, keys, _) = project.local(&["-o", "ids", "storage", "kv", "key", "list", "MY_CACHE"]);
     assert_eq!(keys, "config/a\nusers/1\n");
 }
@@ -155,10 +135,7 @@ fn a_dry_run_pull_prints_the_diff_and_writes_nothing() {
         stdout,
         "CHANGE  KEY  LOCAL_SIZE  SERVICE_SIZE\nadded   k             -             1\n"
     );
-    insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (no emulator state yet; a write creates it in `[TEMP]/.telnyx-edge/state`)
-    Dry run: pulling `MY_CACHE` would make 1 added, 0 changed, 0 deleted, 0 unchanged; nothing was written
-    ");
+    insta::assert_snapshot!(shown(&stderr), @"Dry run: pulling `MY_CACHE` would make 1 added, 0 changed, 0 deleted, 0 unchanged; nothing was written");
     assert!(!project.state().exists(), "no state directory is created");
     // The same keys as `diff local:… remote:…`.
     let (code, ids, _) = project.run(&[
@@ -193,7 +170,6 @@ fn push_shows_its_plan_refuses_without_a_terminal_and_with_yes_makes_the_service
     assert_eq!(code, Some(2), "{stderr}");
     assert_eq!(stdout, "");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     Pushing `MY_CACHE` would make 1 added, 1 changed, 1 deleted, 1 unchanged on the service
     CHANGE   KEY     SERVICE_SIZE  LOCAL_SIZE
     changed  edited             6           6
@@ -231,14 +207,10 @@ fn push_shows_its_plan_refuses_without_a_terminal_and_with_yes_makes_the_service
     let (code, stdout, stderr) =
         project.run(&["storage", "kv", "diff", "remote:MY_CACHE", "local:MY_CACHE"]);
     assert_eq!((code, stdout.as_str()), (Some(0), ""), "{stderr}");
-    insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
-    remote:MY_CACHE and local:MY_CACHE are equal (3 keys)
-    ");
+    insta::assert_snapshot!(shown(&stderr), @"remote:MY_CACHE and local:MY_CACHE are equal (3 keys)");
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 3 unchanged on the service
     Nothing to push: the service has every change local state made
     Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 3 unchanged
@@ -327,7 +299,6 @@ fn pull_refuses_local_and_needs_a_namespace_or_a_binding() {
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(3), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (no emulator state yet; a write creates it in `[TEMP]/.telnyx-edge/state`)
     error: there is no local state to push: `[TEMP]/.telnyx-edge/state` does not exist
     hint: Write something with `--local` first, or `telnyx-edge storage kv pull` to start from the service.
     ");
@@ -432,7 +403,6 @@ fn push_leaves_alone_what_the_service_changed_since_the_last_pull_unless_forced(
         project.run(&["--json", "storage", "kv", "push", "--delete", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     Pushing `MY_CACHE` would make 1 added, 0 changed, 0 deleted, 0 unchanged on the service; 3 keys left alone
       left alone: `flag` (changed on the service since the last sync; `pull` takes it)
       left alone: `stale` (deleted on the service since the last sync; `pull --delete` takes that)
@@ -555,7 +525,6 @@ fn a_key_no_request_can_address_is_reported_once_and_listed_without_stopping_the
     ]);
     assert_eq!(code, Some(0), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     warning: key `.` of `MY_CACHE` cannot be copied: no request can address it; it is left alone
     warning: key `..` of `MY_CACHE` cannot be copied: no request can address it; it is left alone
     Pulled `MY_CACHE` into local state in [SECS]: 1 added, 0 changed, 0 deleted, 0 unchanged, 2 that no request can address
@@ -660,14 +629,10 @@ fn a_key_the_service_deleted_and_a_pull_kept_is_not_pushed_back() {
         .delete(&format!("/storage/kvs/{}/keys/old", project.id));
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
-    insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
-    Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged; 1 deletion not made in local state (`--delete` makes them)
-    ");
+    insta::assert_snapshot!(shown(&stderr), @"Pulled `MY_CACHE` into local state in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged; 1 deletion not made in local state (`--delete` makes them)");
     let (code, _, stderr) = project.run(&["storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
-    Running locally (emulator state in `[TEMP]/.telnyx-edge/state`)
     Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 0 unchanged on the service; 1 key left alone
       left alone: `old` (deleted on the service since the last sync; `pull --delete` takes that)
     Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged; 1 key left alone
