@@ -208,6 +208,11 @@ pub(crate) async fn get(
                 .into());
             }
             printer.out_bytes(&bytes)?;
+            // A person's prompt must not be glued to the value; a pipe or a file gets the
+            // bytes exactly as stored.
+            if std::io::stdout().is_terminal() && bytes.last().is_some_and(|b| *b != b'\n') {
+                printer.out_bytes(b"\n")?;
+            }
         }
     }
     Ok(())

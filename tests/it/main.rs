@@ -26,3 +26,4 @@ mod help;
 mod serve;
 mod support;
 mod sync;
+mod value_on_terminal;
