@@ -88,7 +88,9 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "  # A key
   telnyx-edge storage kv delete MY_CACHE greeting
   # A namespace and its keys, in a script, waiting until it is gone
-  telnyx-edge --yes storage kv delete my-cache --force --wait --unbind",
+  telnyx-edge --yes storage kv delete my-cache --force --wait --unbind
+  # Empty a local mirror: func.toml still binds it, so it comes back empty
+  telnyx-edge --local --yes storage kv delete MY_CACHE --force --keep-binding",
     ),
     (
         "storage kv wait",

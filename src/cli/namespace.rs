@@ -123,9 +123,15 @@ pub(crate) struct DeleteArgs {
     #[arg(long, value_name = "DUR", default_value = "5m", requires = "wait", value_parser = crate::cli::duration::parse)]
     pub wait_timeout: Duration,
 
-    /// Also remove the func.toml bindings of the namespace once it is deleted
+    /// Also remove the func.toml bindings of the namespace once it is deleted (a bound
+    /// namespace needs this or `--keep-binding`)
     #[arg(long, conflicts_with = "key")]
     pub unbind: bool,
+
+    /// Delete a bound namespace but leave its func.toml bindings (they then name nothing on the
+    /// service; with `--local` the mirror comes back empty on the next command)
+    #[arg(long, conflicts_with_all = ["key", "unbind"])]
+    pub keep_binding: bool,
 }
 
 #[derive(Debug, Args)]

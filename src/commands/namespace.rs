@@ -362,7 +362,9 @@ pub(crate) async fn delete(
     let (target, namespace) = target::namespace(backend, &args.namespace.spec).await?;
     let name = &namespace.name;
     let bound = binding::bindings_of(backend.func_toml.as_deref(), &target.id);
-    warn_about_bindings(backend, printer, name, &bound, args.unbind);
+    if !bound.is_empty() && !args.unbind && !args.keep_binding {
+        return Err(bound_refusal(backend, name, &bound).into());
+    }
     let keys = KeyCount::of(client, &target.id).await?;
     if yes && keys.any() && !args.force {
         // `--yes` skips the question; keys at stake need it asked, or `--force`. This is what
@@ -403,6 +405,9 @@ pub(crate) async fn delete(
         && !bound.is_empty()
     {
         binding::remove_bindings(path, &bound, printer)?;
+    }
+    if args.keep_binding && !bound.is_empty() {
+        printer.status(&kept_binding_note(backend, &bound));
     }
     if args.wait {
         wait_until_gone(client, &deleted, args.wait_timeout, printer).await?;
@@ -457,17 +462,8 @@ impl std::fmt::Display for KeyCount {
     }
 }
 
-/// Deleting a namespace that `func.toml` binds leaves a dangling binding unless `--unbind`.
-fn warn_about_bindings(
-    backend: &Backend,
-    printer: &Printer,
-    name: &str,
-    bound: &[String],
-    unbind: bool,
-) {
-    if bound.is_empty() {
-        return;
-    }
+/// The bindings as the messages name them (`` `A`, `B` ``), and the file they are in.
+fn bindings_shown(backend: &Backend, bound: &[String]) -> (String, String) {
     let path = backend
         .func_toml
         .as_deref()
@@ -478,14 +474,45 @@ fn warn_about_bindings(
         .map(|b| format!("`{b}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let advice = if unbind {
-        "it will be removed too"
+    (names, path)
+}
+
+/// Deleting a namespace that `func.toml` binds is refused until the user says what becomes of
+/// the binding: on the service a kept binding names nothing, and in local state it would bring
+/// the namespace back (local state mirrors every binding), so neither is done silently.
+fn bound_refusal(backend: &Backend, name: &str, bound: &[String]) -> UserError {
+    let (names, path) = bindings_shown(backend, bound);
+    let mirror = if backend.client.is_direct() {
+        "local state mirrors every binding, so with it kept the namespace comes back, empty, on the next command"
     } else {
-        "pass `--unbind` to remove it too"
+        "with it kept, the binding names a namespace that no longer exists"
     };
-    printer.warn(&format!(
-        "namespace `{name}` is bound as {names} in `{path}`; {advice}"
-    ));
+    UserError::new(
+        Exit::Usage,
+        format!(
+            "namespace `{name}` is bound as {names} in `{path}`; refusing to delete it without `--unbind` or `--keep-binding`"
+        ),
+    )
+    .hint(format!(
+        "Pass `--unbind` to delete it and remove the binding, or `--keep-binding` to delete it and leave the binding ({mirror})."
+    ))
+}
+
+/// What a kept binding means now, said once the namespace is deleted.
+fn kept_binding_note(backend: &Backend, bound: &[String]) -> String {
+    let (names, path) = bindings_shown(backend, bound);
+    let (noun, it, names_verb) = if bound.len() == 1 {
+        ("binding", "it", "it names")
+    } else {
+        ("bindings", "them", "they name")
+    };
+    if backend.client.is_direct() {
+        format!(
+            "Kept {noun} {names} in `{path}`: local state mirrors {it}, so the namespace comes back empty on the next command"
+        )
+    } else {
+        format!("Kept {noun} {names} in `{path}`: {names_verb} a namespace that no longer exists")
+    }
 }
 
 /// `delete --wait`: polls until the namespace is gone (404).

@@ -224,7 +224,7 @@ fn unbind_removes_only_the_table() {
 }
 
 #[test]
-fn delete_warns_about_bindings_and_unbind_removes_them() {
+fn delete_unbind_removes_bindings_and_keep_binding_keeps_them() {
     let kv = Kv::start();
     let src = project(&kv);
     let id = kv.namespace("bound");
@@ -233,11 +233,7 @@ fn delete_warns_about_bindings_and_unbind_removes_them() {
     let deleted = run(&["--yes", "storage", "kv", "delete", "BOUND", "--unbind"]);
     let (code, _, stderr) = outcome(&deleted);
     assert_eq!(code, Some(0), "{stderr}");
-    insta::assert_snapshot!(shown(&stderr), @"
-    warning: namespace `bound` is bound as `BOUND` in `[TEMP]/fn/func.toml`; it will be removed too
-    Deleting namespace `bound` (00000000-0000-0000-0000-000000000000)
-    Removed binding `BOUND` from `[TEMP]/fn/func.toml`
-    ");
+    insta::assert_snapshot!(shown(&stderr), @"");
     assert_eq!(func_toml(&kv), ORIGINAL);
 
     let kept = kv.namespace("kept");
@@ -246,16 +242,13 @@ fn delete_warns_about_bindings_and_unbind_removes_them() {
         Some(0)
     );
     let with_binding = func_toml(&kv);
-    let deleted = run(&["--yes", "storage", "kv", "delete", "kept"]);
+    let deleted = run(&["--yes", "storage", "kv", "delete", "kept", "--keep-binding"]);
     let (_, _, stderr) = outcome(&deleted);
-    insta::assert_snapshot!(shown(&stderr), @"
-    warning: namespace `kept` is bound as `KEPT` in `[TEMP]/fn/func.toml`; pass `--unbind` to remove it too
-    Deleting namespace `kept` (00000000-0000-0000-0000-000000000000)
-    ");
+    insta::assert_snapshot!(shown(&stderr), @"");
     assert_eq!(
         func_toml(&kv),
         with_binding,
-        "without --unbind the file is left alone"
+        "with --keep-binding the file is left alone"
     );
 }
 

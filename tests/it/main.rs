@@ -14,6 +14,7 @@ mod cli_namespaces;
 mod cli_network;
 mod cli_scripts;
 mod completions;
+mod delete_bound;
 mod doc_examples;
 mod emulator_keys;
 mod emulator_namespaces;

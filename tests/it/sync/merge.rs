@@ -622,8 +622,15 @@ fn deleting_the_local_namespace_lets_the_next_pull_start_over() {
     project.service_put("b", b"2");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
-    let (code, _, stderr) =
-        project.local(&["storage", "kv", "delete", "MY_CACHE", "--yes", "--force"]);
+    let (code, _, stderr) = project.local(&[
+        "storage",
+        "kv",
+        "delete",
+        "MY_CACHE",
+        "--yes",
+        "--force",
+        "--keep-binding",
+    ]);
     assert_eq!(code, Some(0), "{stderr}");
     let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "pull"]);
     assert_eq!(code, Some(0), "{stderr}");
