@@ -30,6 +30,11 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, env = env::LOCAL, value_parser = clap::builder::BoolishValueParser::new())]
     pub local: bool,
 
+    /// Whether `local` came from TELNYX_EDGE_LOCAL rather than the flag: a shell's default,
+    /// which commands that always use both sides (`pull`, `push`) leave aside.
+    #[arg(skip)]
+    pub local_from_env: bool,
+
     /// Output format: `table` for people, `json`, `ndjson` or `ids` for scripts
     #[arg(
         short = 'o',

@@ -114,6 +114,9 @@ fn settle_local_and_base_url(
         }
         // `--local`, or TELNYX_EDGE_LOCAL=1 beside TELNYX_BASE_URL: the emulator. The base URL
         // stays for what is on the service whatever `--local` says (`diff`'s `remote:` sides).
-        _ => Ok(()),
+        _ => {
+            global.local_from_env = local == Some(EnvVariable);
+            Ok(())
+        }
     }
 }

@@ -21,6 +21,8 @@ pub(crate) struct GlobalSettings {
     pub color: ColorWhen,
     /// `--local`: the embedded emulator and its on-disk state, not the service.
     pub local: bool,
+    /// `local` came from TELNYX_EDGE_LOCAL, not the flag.
+    pub local_from_env: bool,
     /// `--base-url`: the API root, when given.
     pub base_url: Option<String>,
     /// `--profile`: the `[profiles.NAME]` of the config file, when given.
@@ -48,6 +50,7 @@ impl GlobalSettings {
             quiet: args.quiet,
             color: args.color,
             local: args.local,
+            local_from_env: args.local_from_env,
             base_url: args.base_url,
             profile: args.profile,
             func_toml: args.func_toml,

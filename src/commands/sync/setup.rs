@@ -12,9 +12,11 @@ use crate::commands::target::Target;
 use crate::error::{Exit, UserError};
 use crate::local::func_toml::FuncToml;
 
-/// `--local` makes no sense for a command whose two sides are fixed.
+/// `--local` makes no sense for a command whose two sides are fixed. TELNYX_EDGE_LOCAL=1 is a
+/// shell's default for commands that use one side, so it is left aside rather than refused:
+/// a shell set up for local work can still `pull` into it.
 pub(crate) fn refuse_local(global: &GlobalSettings, direction: Direction) -> Result<(), UserError> {
-    if !global.local {
+    if !global.local || global.local_from_env {
         return Ok(());
     }
     let verb = direction.verb();
@@ -23,7 +25,7 @@ pub(crate) fn refuse_local(global: &GlobalSettings, direction: Direction) -> Res
         format!("`{verb}` copies between the service and local state; `--local` has no meaning here"),
     )
     .hint(format!(
-        "Drop `--local` (and TELNYX_EDGE_LOCAL): `{verb}` always uses both. To compare two local namespaces, use `telnyx-edge --local storage kv diff A B`."
+        "Drop `--local`: `{verb}` always uses both. To compare two local namespaces, use `telnyx-edge --local storage kv diff A B`."
     )))
 }
 
