@@ -39,7 +39,7 @@ pub(crate) fn require_func_toml(path: Option<&Path>) -> Result<PathBuf, UserErro
             Exit::Usage,
             "no func.toml in the working directory or above it",
         )
-        .hint("Run it from your function's directory, or pass `--func-toml PATH` (created if missing).")
+        .hint("Run it from your function's directory, or pass `--func-toml func.toml` to create one here (any PATH: a missing file is created).")
     })?;
     let dir = crate::local::atomic::parent_dir(&path);
     if !path.exists() && !dir.is_dir() {
