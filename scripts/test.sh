@@ -5,12 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The completion tests run the committed and the installed scripts in real bash (with
-# bash-completion's loader), zsh and fish.
+# bash-completion's loader), zsh and fish; `script` gives a test a terminal.
 if ! command -v zsh >/dev/null || ! command -v fish >/dev/null \
-  || ! command -v jq >/dev/null || [ ! -f /usr/share/bash-completion/bash_completion ]; then
-  echo "Installing zsh, fish, bash-completion (completion tests) and jq (README examples)" >&2
+  || ! command -v jq >/dev/null || ! command -v script >/dev/null \
+  || [ ! -f /usr/share/bash-completion/bash_completion ]; then
+  echo "Installing zsh, fish, bash-completion (completion tests), jq (README examples) and script (terminal tests)" >&2
   apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
-  apt_get update -qq && apt_get install -y -qq zsh fish bash-completion jq >/dev/null
+  apt_get update -qq && apt_get install -y -qq zsh fish bash-completion jq bsdutils >/dev/null
 fi
 
 cargo fmt --check

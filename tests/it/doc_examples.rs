@@ -306,18 +306,18 @@ fn the_readme_install_lines_work_in_a_fresh_home() {
 }
 
 /// One `$ command` of a ```console block, with the output the page shows after it.
-struct Session {
-    file: String,
-    line: usize,
-    command: String,
-    expected: Vec<String>,
+pub(crate) struct Session {
+    pub file: String,
+    pub line: usize,
+    pub command: String,
+    pub expected: Vec<String>,
     /// `# exits N` at the end of the command line: the code the page says it ends with.
-    exit: i32,
+    pub exit: i32,
 }
 
 /// The ```console blocks of a page, in order; a block right after
 /// `<!-- doc-test: skip REASON -->` is left out (a server left running, the real service).
-fn sessions(path: &Path) -> Vec<Session> {
+pub(crate) fn sessions(path: &Path) -> Vec<Session> {
     let text = std::fs::read_to_string(path).expect("read");
     let file = path
         .file_name()
@@ -390,7 +390,7 @@ fn session(file: &str, line: usize, command: &str) -> Session {
 
 /// Output as a page shows it: ids, times, timestamps and the workspace path replaced by what
 /// a reader recognises.
-fn normalized(text: &str, workspace: &Path) -> Vec<String> {
+pub(crate) fn normalized(text: &str, workspace: &Path) -> Vec<String> {
     let workspace = workspace.display().to_string();
     text.replace(&workspace, "/home/me/my-function")
         .lines()
@@ -435,7 +435,7 @@ fn replace_token(token: &str) -> String {
 }
 
 /// Whether `actual` is what the page shows: line for line, `…` in the page matching anything.
-fn matches(expected: &str, actual: &str) -> bool {
+pub(crate) fn matches(expected: &str, actual: &str) -> bool {
     let parts: Vec<&str> = expected.split('…').collect();
     if parts.len() == 1 {
         return expected == actual;

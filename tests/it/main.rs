@@ -24,6 +24,7 @@ mod explorer;
 mod fault_schedules;
 mod func_toml_fixtures;
 mod help;
+mod one_shell;
 mod serve;
 mod support;
 mod sync;
