@@ -419,13 +419,17 @@ fn replace_token(token: &str) -> String {
     if is_uuid {
         return "[id]".into();
     }
+    // A time may end a clause: "in 0.0s: 2 added".
+    let (bare, colon) = match token.strip_suffix(':') {
+        Some(bare) => (bare, ":"),
+        None => (token, ""),
+    };
     let is_time = ["ms", "s"].iter().any(|unit| {
-        token
-            .strip_suffix(unit)
+        bare.strip_suffix(unit)
             .is_some_and(|n| !n.is_empty() && n.parse::<f64>().is_ok())
     });
     if is_time {
-        return "[time]".into();
+        return format!("[time]{colon}");
     }
     let is_timestamp = token.len() == 20 && token.ends_with('Z') && token.as_bytes()[10] == b'T';
     if is_timestamp {
