@@ -85,7 +85,10 @@ fn create_bind_without_a_func_toml_fails_before_creating_anything() {
     let output = kv.run(&["storage", "kv", "create", "--name", "orphan", "--bind"]);
     let (code, stdout, stderr) = outcome(&output);
     assert_eq!((code, stdout.as_str()), (Some(2), ""));
-    insta::assert_snapshot!(shown(&stderr), @"");
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: no func.toml in the working directory or above it
+    hint: Run it from your function's directory, or pass `--func-toml func.toml` to create one here (any PATH: a missing file is created).
+    ");
     let list: Value = kv.api.get("/storage/kvs").json().expect("JSON");
     assert_eq!(list["meta"]["total_results"], 0, "nothing was created");
     // A named file that does not exist is created, but not its directory.
@@ -230,7 +233,10 @@ fn delete_unbind_removes_bindings_and_keep_binding_keeps_them() {
     let deleted = run(&["--yes", "storage", "kv", "delete", "BOUND", "--unbind"]);
     let (code, _, stderr) = outcome(&deleted);
     assert_eq!(code, Some(0), "{stderr}");
-    insta::assert_snapshot!(shown(&stderr), @"");
+    insta::assert_snapshot!(shown(&stderr), @"
+    Deleting namespace `bound` (00000000-0000-0000-0000-000000000000)
+    Removed binding `BOUND` from `[TEMP]/fn/func.toml`
+    ");
     assert_eq!(func_toml(&kv), ORIGINAL);
 
     let kept = kv.namespace("kept");
@@ -241,7 +247,10 @@ fn delete_unbind_removes_bindings_and_keep_binding_keeps_them() {
     let with_binding = func_toml(&kv);
     let deleted = run(&["--yes", "storage", "kv", "delete", "kept", "--keep-binding"]);
     let (_, _, stderr) = outcome(&deleted);
-    insta::assert_snapshot!(shown(&stderr), @"");
+    insta::assert_snapshot!(shown(&stderr), @"
+    Deleting namespace `kept` (00000000-0000-0000-0000-000000000000)
+    Kept binding `KEPT` in `[TEMP]/fn/func.toml`: it names a namespace that no longer exists
+    ");
     assert_eq!(
         func_toml(&kv),
         with_binding,

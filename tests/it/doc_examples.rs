@@ -145,8 +145,9 @@ fn run(dir: &Path, example: &Example) -> Result<(), String> {
     }
     let needs_key =
         words.windows(2).any(|w| w[0] == "api-key" && w[1] == "set") && words.len() <= 3;
-    // `pull` and `push` always use both the service and local state, so `TELNYX_EDGE_LOCAL`
-    // would refuse them; with no credentials here they stop at exit 4, after parsing.
+    // `pull` and `push` always use both the service and local state (an exported
+    // `TELNYX_EDGE_LOCAL` does not change that); run without it, as the service's side needs
+    // credentials, they stop at exit 4 after parsing.
     let both_sides = words.iter().any(|w| w == "pull" || w == "push");
     let mut child = command(dir);
     if both_sides {
