@@ -41,7 +41,7 @@ pub fn watch_signals(exit: fn()) {
 }
 
 pub fn main() -> ExitCode {
-    cli::complete::complete_if_asked();
+    cli::complete::complete_if_asked(&commands::complete::Lookup);
     let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -1,13 +1,17 @@
 //! Shell completion: the registration scripts (`telnyx-edge completions SHELL`), and the
-//! candidates the binary computes when a shell asks, without any network call.
+//! candidates the binary computes when a shell asks.
 //!
 //! The scripts are clap_complete's dynamic ones: on TAB the shell runs `telnyx-edge` with
 //! `_TELNYX_EDGE_COMPLETE=<shell>` set, and the binary answers from its own command definition,
-//! so completions never drift from the code. Binding names come from the nearest `func.toml`.
+//! so completions never drift from the code. Binding names come from the nearest `func.toml`;
+//! namespace names and keys from a [`Lookup`] that `main` hands in (local state, or the service
+//! behind a cache), since this layer may not reach either itself.
 
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
+use std::sync::OnceLock;
 
-use clap::ValueEnum;
+use clap::{FromArgMatches as _, ValueEnum};
 use clap_complete::engine::CompletionCandidate;
 use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
 
@@ -55,8 +59,21 @@ pub(crate) fn write_script(shell: Shell, out: &mut dyn Write) -> std::io::Result
         .write_registration(ENV_VAR, BIN, BIN, BIN, out)
 }
 
+/// Namespace names and keys for completion. Implementations print nothing and never fail: what
+/// cannot be looked up quickly is simply not offered.
+pub(crate) trait Lookup: Sync {
+    /// Namespace names, each with its id.
+    fn namespaces(&self, global: crate::cli::GlobalArgs) -> Vec<(String, String)>;
+    /// Keys of the namespace written `namespace` (a UUID, binding or name) that start with
+    /// `prefix`.
+    fn keys(&self, global: crate::cli::GlobalArgs, namespace: &str, prefix: &str) -> Vec<String>;
+}
+
+static LOOKUP: OnceLock<&'static dyn Lookup> = OnceLock::new();
+
 /// Answers a completion request and exits when the shell made one; returns otherwise.
-pub(crate) fn complete_if_asked() {
+pub(crate) fn complete_if_asked(lookup: &'static dyn Lookup) {
+    let _ = LOOKUP.set(lookup);
     clap_complete::CompleteEnv::with_factory(crate::cli::command)
         .var(ENV_VAR)
         .bin(BIN)
@@ -78,6 +95,71 @@ pub(crate) fn bindings() -> Vec<CompletionCandidate> {
     toml.bindings()
         .into_iter()
         .map(|(binding, id)| CompletionCandidate::new(binding).help(Some(id.into())))
+        .collect()
+}
+
+/// What the words before the one being completed say: the global options, and the NAMESPACE
+/// given so far. `None` when this is not a completion request or the words do not parse.
+fn line_so_far() -> Option<(crate::cli::GlobalArgs, Option<String>)> {
+    // The scripts run `telnyx-edge -- WORD…`; bash and zsh say which word the cursor is on,
+    // fish passes the words up to the cursor.
+    let words: Vec<OsString> = std::env::args_os()
+        .skip_while(|arg| arg != "--")
+        .skip(1)
+        .collect();
+    let index = std::env::var("_CLAP_COMPLETE_INDEX")
+        .ok()
+        .and_then(|index| index.parse::<usize>().ok())
+        .unwrap_or_else(|| words.len().saturating_sub(1));
+    let before = words.get(..index)?;
+    let matches = crate::cli::command()
+        .ignore_errors(true)
+        .try_get_matches_from(before)
+        .ok()?;
+    let mut deepest = &matches;
+    while let Some((_, sub)) = deepest.subcommand() {
+        deepest = sub;
+    }
+    let global = crate::cli::GlobalArgs::from_arg_matches(deepest).ok()?;
+    let namespace = deepest
+        .try_get_one::<String>("namespace")
+        .ok()
+        .flatten()
+        .cloned();
+    Some((global, namespace))
+}
+
+/// A NAMESPACE: the bindings of the nearest `func.toml`, then the namespace names local state
+/// or the service knows, each with its id as help.
+pub(crate) fn namespaces() -> Vec<CompletionCandidate> {
+    let mut candidates = bindings();
+    let (Some(lookup), Some((global, _))) = (LOOKUP.get(), line_so_far()) else {
+        return candidates;
+    };
+    for (name, id) in lookup.namespaces(global) {
+        if !candidates
+            .iter()
+            .any(|known| known.get_value() == name.as_str())
+        {
+            candidates.push(CompletionCandidate::new(name).help(Some(id.into())));
+        }
+    }
+    candidates
+}
+
+/// A KEY of the NAMESPACE given before it, by prefix.
+pub(crate) fn keys(current: &OsStr) -> Vec<CompletionCandidate> {
+    let Some(prefix) = current.to_str() else {
+        return Vec::new();
+    };
+    let (Some(lookup), Some((global, Some(namespace)))) = (LOOKUP.get(), line_so_far()) else {
+        return Vec::new();
+    };
+    lookup
+        .keys(global, &namespace, prefix)
+        .into_iter()
+        .filter(|key| key.starts_with(prefix))
+        .map(CompletionCandidate::new)
         .collect()
 }
 

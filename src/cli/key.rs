@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::namespace::NamespaceArg;
 use super::value::{key_name, prefix, ttl};
 use clap::{Args, Subcommand, ValueHint};
+use clap_complete::engine::ArgValueCompleter;
 
 #[derive(Debug, Args)]
 pub(crate) struct KeyGroup {
@@ -65,7 +66,7 @@ pub(crate) struct KeyGetArgs {
     #[command(flatten)]
     pub namespace: NamespaceArg,
 
-    #[arg(value_parser = key_name)]
+    #[arg(value_parser = key_name, add = ArgValueCompleter::new(crate::cli::complete::keys))]
     pub key: String,
 
     /// Write the value to this file (atomically) instead of stdout
@@ -80,7 +81,7 @@ pub(crate) struct PutArgs {
     pub namespace: NamespaceArg,
 
     /// Key: letters, digits and `-` `_` `/` `=` `.`, up to 256 characters, not starting with `_`
-    #[arg(value_parser = key_name)]
+    #[arg(value_parser = key_name, add = ArgValueCompleter::new(crate::cli::complete::keys))]
     pub key: String,
 
     /// The value, as given (UTF-8); use `--path` for files and binary data. Without VALUE or
@@ -106,6 +107,6 @@ pub(crate) struct KeyDeleteArgs {
     #[command(flatten)]
     pub namespace: NamespaceArg,
 
-    #[arg(value_parser = key_name)]
+    #[arg(value_parser = key_name, add = ArgValueCompleter::new(crate::cli::complete::keys))]
     pub key: String,
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueHint};
-use clap_complete::engine::ArgValueCandidates;
+use clap_complete::engine::{ArgValueCandidates, ArgValueCompleter};
 
 use super::value::{binding_name, binding_or_default, key_name, namespace_name};
 
@@ -17,7 +17,7 @@ const NAMESPACE_HELP: &str = "Namespace: its UUID, a binding in func.toml, or it
 #[derive(Debug, Args)]
 pub(crate) struct NamespaceArg {
     /// The namespace as typed: resolved by `commands::target`.
-    #[arg(id = "namespace", value_name = "NAMESPACE", help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::bindings))]
+    #[arg(id = "namespace", value_name = "NAMESPACE", help = NAMESPACE_HELP, add = ArgValueCandidates::new(crate::cli::complete::namespaces))]
     pub spec: String,
 }
 
@@ -94,7 +94,7 @@ pub(crate) struct GetArgs {
     pub namespace: NamespaceArg,
 
     /// A key: print its value instead of the namespace
-    #[arg(value_parser = key_name)]
+    #[arg(value_parser = key_name, add = ArgValueCompleter::new(crate::cli::complete::keys))]
     pub key: Option<String>,
 
     /// With KEY: write the value to this file (atomically) instead of stdout
@@ -108,7 +108,7 @@ pub(crate) struct DeleteArgs {
     pub namespace: NamespaceArg,
 
     /// A key: delete it instead of the namespace
-    #[arg(value_parser = key_name)]
+    #[arg(value_parser = key_name, add = ArgValueCompleter::new(crate::cli::complete::keys))]
     pub key: Option<String>,
 
     /// Wait until the namespace is gone

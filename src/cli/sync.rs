@@ -10,7 +10,7 @@ use super::value::prefix;
 #[derive(Debug, Args)]
 pub(crate) struct SyncArgs {
     /// Namespaces: UUIDs, bindings in func.toml or names [default: every binding of func.toml]
-    #[arg(value_name = "NAMESPACE", add = ArgValueCandidates::new(crate::cli::complete::bindings))]
+    #[arg(value_name = "NAMESPACE", add = ArgValueCandidates::new(crate::cli::complete::namespaces))]
     pub namespaces: Vec<String>,
 
     /// Only keys that start with P

@@ -5,6 +5,7 @@ pub(crate) mod auth;
 pub(crate) mod backend;
 pub(crate) mod binding;
 pub(crate) mod bulk;
+pub(crate) mod complete;
 pub(crate) mod explore;
 pub(crate) mod install;
 pub(crate) mod key;
