@@ -56,10 +56,15 @@ pub(crate) enum Command {
     ///
     /// Without SHELL: lists the shells and prints the line that installs completion for the
     /// one `$SHELL` names. With SHELL: prints the script on stdout, or with `--install` writes
-    /// it where that shell looks (creating the folder) and says where. The script calls
-    /// `telnyx-edge` on PATH for each completion, so it never drifts from the binary; binding
-    /// names of the nearest func.toml complete wherever a namespace is expected, without any
-    /// network call.
+    /// it where that shell looks (creating the folder) and checks that the shell will load it
+    /// from there. When it would not (bash without the bash-completion package, a zsh whose
+    /// `fpath` lacks the folder), it asks on a terminal to add one line to the shell's
+    /// start-up file; with `--yes` or without a terminal it changes nothing and prints that
+    /// line (`--print-rc-line` prints only the line). The script calls `telnyx-edge` on PATH
+    /// for each completion, so it never drifts from the binary. Wherever a namespace is
+    /// expected, the bindings of the nearest func.toml complete, and namespace names too; a
+    /// key completes by prefix. Names and keys come from local state with `--local`, else from
+    /// the service (1.5 s at most, answers kept for a minute); a failed lookup offers nothing.
     Completions(CompletionsArgs),
     /// Print a man page, or write them all into a folder
     ///
@@ -88,9 +93,15 @@ pub(crate) struct CompletionsArgs {
     /// The shell; without it, the shells are listed
     pub shell: Option<crate::cli::complete::Shell>,
 
-    /// Write the script where SHELL looks for it, creating the folder, instead of printing it
+    /// Write the script where SHELL looks for it, creating the folder, instead of printing it;
+    /// when SHELL would not load it from there, offer to add one line to its start-up file
     #[arg(long, requires = "shell")]
     pub install: bool,
+
+    /// Print the line for SHELL's start-up file that loads the installed script, and nothing
+    /// else
+    #[arg(long, requires = "shell", conflicts_with = "install")]
+    pub print_rc_line: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! `completions` and `man`: what a `cargo install` user needs beside the binary, from the
 //! binary itself; and the hidden `generate-assets`, which writes all of it for packagers.
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -9,9 +10,11 @@ use serde::Serialize;
 
 use crate::cli::complete::{Shell, write_script};
 use crate::cli::{CompletionsArgs, GenerateAssetsArgs, ManArgs};
+use crate::commands::shell_rc::{self, Loading, RcLine};
 use crate::error::{Exit, UserError};
 use crate::local::atomic::AtomicFile;
 use crate::ui::OutputFormat;
+use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
 
 /// `telnyx-edge generate-assets [DIR]`: the completion scripts, man pages and command
@@ -27,16 +30,21 @@ pub(crate) fn generate_assets(args: &GenerateAssetsArgs, printer: &Printer) -> a
     Ok(())
 }
 
-/// `telnyx-edge completions [SHELL] [--install]`
-pub(crate) fn completions(args: &CompletionsArgs, printer: &Printer) -> anyhow::Result<()> {
-    match (args.shell, args.install) {
-        (None, _) => list_shells(printer),
-        (Some(shell), false) => {
+/// `telnyx-edge completions [SHELL] [--install | --print-rc-line]`
+pub(crate) fn completions(
+    args: &CompletionsArgs,
+    yes: bool,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    match args.shell {
+        None => list_shells(printer),
+        Some(shell) if args.install => install(shell, yes, printer),
+        Some(shell) if args.print_rc_line => print_rc_line(shell, printer),
+        Some(shell) => {
             let mut stdout = std::io::stdout().lock();
             write_script(shell, &mut stdout)?;
             Ok(())
         }
-        (Some(shell), true) => install(shell, printer),
     }
 }
 
@@ -136,26 +144,38 @@ fn install_target(shell: Shell, home: &Path) -> (PathBuf, Option<String>) {
     }
 }
 
+/// What `--install` did about the shell loading the script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum RcAction {
+    /// The shell loads the script by itself.
+    NotNeeded,
+    /// The start-up file already holds the line.
+    AlreadyPresent,
+    /// The line was appended, the user having said yes.
+    Added,
+    /// The user said no: the line was printed.
+    Declined,
+    /// Nobody could be asked (no terminal, or `--yes`): the line was printed.
+    Printed,
+}
+
 #[derive(Serialize)]
 struct Installed<'a> {
     shell: String,
     path: String,
+    /// Whether a new shell loads the script by itself (`null` for shells not checked).
+    loaded_by_shell: Option<bool>,
+    /// Why it does or does not.
+    reason: Option<&'a str>,
+    rc_file: Option<String>,
+    rc_line: Option<&'a str>,
+    rc_action: Option<RcAction>,
     next_step: Option<&'a str>,
 }
 
-fn install(shell: Shell, printer: &Printer) -> anyhow::Result<()> {
-    let home = dirs::home_dir()
-        .filter(|home| home.is_absolute())
-        .ok_or_else(|| {
-            UserError::new(
-                Exit::Failure,
-                "no home directory to install completion into",
-            )
-            .hint(format!(
-                "Print the script instead: `telnyx-edge completions {}`.",
-                shell_name(shell)
-            ))
-        })?;
+fn install(shell: Shell, yes: bool, printer: &Printer) -> anyhow::Result<()> {
+    let home = home_dir(shell)?;
     let (path, next_step) = install_target(shell, &home);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
@@ -168,19 +188,141 @@ fn install(shell: Shell, printer: &Printer) -> anyhow::Result<()> {
     std::io::Write::write_all(&mut file, &script).with_context(cannot)?;
     file.commit().with_context(cannot)?;
     let name = shell_name(shell);
-    if matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson) {
+    let loading = shell_rc::loading(shell, &path, &home);
+    let rc = shell_rc::rc_line(shell, &path, &home);
+    let action = match (&loading, &rc) {
+        (Some(Loading::Not(_)), Some(rc)) => Some(rc_action(&name, rc, yes)?),
+        (Some(Loading::ByItself(_)), _) => Some(RcAction::NotNeeded),
+        _ => None,
+    };
+    let reason = match &loading {
+        Some(Loading::ByItself(why) | Loading::Not(why)) => Some(why.as_str()),
+        None => None,
+    };
+    let json = matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson);
+    if json {
         printer.json_line(&Installed {
             shell: name.clone(),
             path: path.display().to_string(),
+            loaded_by_shell: loading
+                .as_ref()
+                .map(|loading| matches!(loading, Loading::ByItself(_))),
+            reason,
+            rc_file: rc.as_ref().map(|rc| rc.file.display().to_string()),
+            rc_line: rc.as_ref().map(|rc| rc.line.as_str()),
+            rc_action: action,
             next_step: next_step.as_deref(),
         })?;
     }
-    printer.status(&format!(
-        "Installed {name} completion in `{}`; it works in new shells",
-        path.display()
-    ));
-    if let Some(step) = next_step {
-        printer.status(&step);
+    let installed = format!("Installed {name} completion in `{}`", path.display());
+    match (action, &rc) {
+        (Some(RcAction::NotNeeded), _) => printer.status(&format!(
+            "{installed}; new {name} shells load it ({})",
+            reason.unwrap_or_default()
+        )),
+        (Some(RcAction::AlreadyPresent), Some(rc)) => printer.status(&format!(
+            "{installed}; `{}` already loads it in new shells",
+            rc.file.display()
+        )),
+        (Some(RcAction::Added), Some(rc)) => printer.status(&format!(
+            "{installed}, and added one line to `{}` that loads it: it works in new {name} shells",
+            rc.file.display()
+        )),
+        (Some(RcAction::Declined | RcAction::Printed), Some(rc)) => {
+            if !json {
+                printer.out(&format!("{}\n", rc.line))?;
+            }
+            printer.status(&format!(
+                "{installed}, but {name} will not load it by itself: {}. `{}` was left unchanged; add the line printed on stdout to it, for example with `telnyx-edge completions {name} --print-rc-line >> {}`",
+                reason.unwrap_or_default(),
+                rc.file.display(),
+                rc.file.display()
+            ));
+        }
+        _ => {
+            printer.status(&format!("{installed}; it works in new shells"));
+            if let Some(step) = next_step {
+                printer.status(&step);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn home_dir(shell: Shell) -> anyhow::Result<PathBuf> {
+    dirs::home_dir()
+        .filter(|home| home.is_absolute())
+        .ok_or_else(|| {
+            UserError::new(
+                Exit::Failure,
+                "no home directory to install completion into",
+            )
+            .hint(format!(
+                "Print the script instead: `telnyx-edge completions {}`.",
+                shell_name(shell)
+            ))
+            .into()
+        })
+}
+
+/// The shell will not load the script by itself: the start-up file's line is added when a
+/// person on a terminal says yes; with `--yes` or without a terminal the file is left alone,
+/// since nobody agreed to a change in it.
+fn rc_action(name: &str, rc: &RcLine, yes: bool) -> anyhow::Result<RcAction> {
+    if shell_rc::has_line(rc) {
+        return Ok(RcAction::AlreadyPresent);
+    }
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if yes || !terminal {
+        return Ok(RcAction::Printed);
+    }
+    let question = format!(
+        "{name} will not load the completion script by itself. Add this line to `{}`?\n  {}\n[y/N]",
+        rc.file.display(),
+        rc.line
+    );
+    let action = format!("change `{}`", rc.file.display());
+    if confirm(false, &action, &question, Answer::Yes).is_err() {
+        return Ok(RcAction::Declined);
+    }
+    let cannot = || format!("cannot write `{}`", rc.file.display());
+    Ok(if shell_rc::append(rc).with_context(cannot)? {
+        RcAction::Added
+    } else {
+        RcAction::AlreadyPresent
+    })
+}
+
+#[derive(Serialize)]
+struct PrintedLine<'a> {
+    shell: String,
+    rc_file: String,
+    rc_line: &'a str,
+}
+
+/// `completions SHELL --print-rc-line`: the start-up file's line alone, to add by hand.
+fn print_rc_line(shell: Shell, printer: &Printer) -> anyhow::Result<()> {
+    let home = home_dir(shell)?;
+    let (path, _) = install_target(shell, &home);
+    let Some(rc) = shell_rc::rc_line(shell, &path, &home) else {
+        return Err(UserError::new(
+            Exit::Usage,
+            format!("no start-up line for {}", shell_name(shell)),
+        )
+        .hint(format!(
+            "Run `telnyx-edge completions {} --install`: it says what to add, and where.",
+            shell_name(shell)
+        ))
+        .into());
+    };
+    if matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson) {
+        printer.json_line(&PrintedLine {
+            shell: shell_name(shell),
+            rc_file: rc.file.display().to_string(),
+            rc_line: &rc.line,
+        })?;
+    } else {
+        printer.out(&format!("{}\n", rc.line))?;
     }
     Ok(())
 }

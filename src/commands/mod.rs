@@ -13,6 +13,7 @@ pub(crate) mod namespace;
 pub(crate) mod report;
 pub(crate) mod serve;
 pub(crate) mod settings;
+pub(crate) mod shell_rc;
 pub(crate) mod slips;
 pub(crate) mod sync;
 pub(crate) mod target;
@@ -38,7 +39,7 @@ pub(crate) fn dispatch(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     match command {
-        Command::Completions(args) => install::completions(&args, printer),
+        Command::Completions(args) => install::completions(&args, global.yes, printer),
         Command::Man(args) => install::man(&args, printer),
         Command::GenerateAssets(args) => install::generate_assets(&args, printer),
         Command::Kv(args) => Err(slips::kv(&args).into()),
