@@ -43,8 +43,8 @@ impl crate::cli::complete::Lookup for Lookup {
                 .map(|state| state.namespaces())
                 .unwrap_or_default();
         }
-        Service::connect(&global)
-            .and_then(|service| block_on(async { service.namespaces().await }))
+        block_on(async { Some(Service::connect(&global)?.namespaces().await) })
+            .flatten()
             .unwrap_or_default()
     }
 
@@ -57,14 +57,13 @@ impl crate::cli::complete::Lookup for Lookup {
                 Some(state.keys(&id, prefix))
             })
         } else {
-            Service::connect(&global).and_then(|service| {
-                block_on(async {
-                    let names = service.namespaces().await;
-                    let id = resolve(namespace, func_toml.as_deref(), || names)?;
-                    Some(service.keys(&id, prefix).await)
-                })
-                .flatten()
+            block_on(async {
+                let service = Service::connect(&global)?;
+                let names = service.namespaces().await;
+                let id = resolve(namespace, func_toml.as_deref(), || names)?;
+                Some(service.keys(&id, prefix).await)
             })
+            .flatten()
         };
         items
             .unwrap_or_default()
@@ -97,7 +96,9 @@ fn block_on<T>(work: impl Future<Output = T>) -> Option<T> {
         .enable_all()
         .build()
         .ok()?;
-    runtime.block_on(tokio::time::timeout(DEADLINE, work)).ok()
+    runtime
+        .block_on(async { tokio::time::timeout(DEADLINE, work).await })
+        .ok()
 }
 
 /// Local state's store, read in-process; absent until something was written locally.
@@ -142,7 +143,8 @@ struct Service {
 }
 
 impl Service {
-    /// `None` without credentials: completion never prompts for them.
+    /// `None` without credentials: completion never prompts for them. Called on a runtime,
+    /// which the client needs.
     fn connect(global: &GlobalSettings) -> Option<Self> {
         let env = Env::from_process();
         let config = settings::load_config(&env).ok()?;

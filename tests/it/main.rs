@@ -13,6 +13,7 @@ mod cli_local;
 mod cli_namespaces;
 mod cli_network;
 mod cli_scripts;
+mod completion_dynamic;
 mod completions;
 mod delete_bound;
 mod doc_examples;
