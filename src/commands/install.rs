@@ -107,8 +107,8 @@ fn list_shells(printer: &Printer) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where each shell looks for a user's completion scripts, and what, if anything, the user
-/// must add to the shell's start-up file for it to.
+/// Where each shell looks for a user's completion scripts, and for the shells `shell_rc` does
+/// not check, what the user must add to the shell's start-up file.
 fn install_target(shell: Shell, home: &Path) -> (PathBuf, Option<String>) {
     let xdg = |var: &str, default: &str| {
         std::env::var_os(var)
@@ -121,12 +121,8 @@ fn install_target(shell: Shell, home: &Path) -> (PathBuf, Option<String>) {
             xdg("XDG_DATA_HOME", ".local/share").join("bash-completion/completions/telnyx-edge"),
             None,
         ),
-        Shell::Zsh => (
-            home.join(".zfunc/_telnyx-edge"),
-            Some(
-                "Unless ~/.zfunc is already on fpath, add this to ~/.zshrc before `compinit`: fpath=(~/.zfunc $fpath); autoload -Uz compinit && compinit".into(),
-            ),
-        ),
+        // On `fpath`, or loaded by the line `shell_rc` offers for ~/.zshrc.
+        Shell::Zsh => (home.join(".zfunc/_telnyx-edge"), None),
         // fish loads every file here by itself.
         Shell::Fish => (
             xdg("XDG_CONFIG_HOME", ".config").join("fish/completions/telnyx-edge.fish"),
@@ -402,6 +398,6 @@ mod tests {
         }
         let (zsh, step) = install_target(Shell::Zsh, home);
         assert_eq!(zsh, Path::new("/home/u/.zfunc/_telnyx-edge"));
-        assert!(step.is_some_and(|s| s.contains("fpath=(~/.zfunc $fpath)")));
+        assert_eq!(step, None);
     }
 }

@@ -14,6 +14,7 @@ mod cli_namespaces;
 mod cli_network;
 mod cli_scripts;
 mod completion_dynamic;
+mod completion_install;
 mod completions;
 mod delete_bound;
 mod doc_examples;
