@@ -5,13 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The completion tests run the committed and the installed scripts in real bash (with
-# bash-completion's loader), zsh and fish; `script` gives a test a terminal.
-if ! command -v zsh >/dev/null || ! command -v fish >/dev/null \
+# bash-completion's loader), zsh and fish, and type into a new interactive bash under tmux;
+# `script` gives a test a terminal.
+if ! command -v zsh >/dev/null || ! command -v fish >/dev/null || ! command -v tmux >/dev/null \
   || ! command -v jq >/dev/null || ! command -v script >/dev/null \
   || [ ! -f /usr/share/bash-completion/bash_completion ]; then
-  echo "Installing zsh, fish, bash-completion (completion tests), jq (README examples) and script (terminal tests)" >&2
+  echo "Installing zsh, fish, bash-completion, tmux (completion tests), jq (README examples) and script (terminal tests)" >&2
   apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
-  apt_get update -qq && apt_get install -y -qq zsh fish bash-completion jq bsdutils >/dev/null
+  apt_get update -qq && apt_get install -y -qq zsh fish bash-completion jq tmux bsdutils >/dev/null
 fi
 
 cargo fmt --check

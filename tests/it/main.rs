@@ -15,6 +15,7 @@ mod cli_network;
 mod cli_scripts;
 mod completion_dynamic;
 mod completion_install;
+mod completion_tmux;
 mod completions;
 mod delete_bound;
 mod doc_examples;
