@@ -129,6 +129,14 @@ const FILES: &[(&str, &str)] = &[
         ".telnyx-edge/state/",
         "The local emulator's data (kv.sqlite3), next to the func.toml in use (else in the working directory), for --local and serve. TELNYX_EDGE_STATE_DIR moves it.",
     ),
+    (
+        "~/.cache/telnyx-edge/completion/",
+        "Namespace names and keys the service gave shell completion, reused for a minute (mode 0600). XDG_CACHE_HOME moves it.",
+    ),
+    (
+        "~/.bashrc, ~/.zshrc",
+        "completions SHELL --install adds one line ending in `# telnyx-edge completion` when the shell would not load the script otherwise, after a yes on a terminal (ZDOTDIR moves ~/.zshrc).",
+    ),
 ];
 
 fn man_page(cmd: &Command, path: &str, parent: Option<&str>) -> std::io::Result<Vec<u8>> {
