@@ -36,16 +36,20 @@ type Items = Vec<(String, String)>;
 pub(crate) struct Lookup;
 
 impl crate::cli::complete::Lookup for Lookup {
+    /// Namespace names in name order (the service lists them by creation), each with its id.
     fn namespaces(&self, global: GlobalArgs) -> Vec<(String, String)> {
         let global = GlobalSettings::resolve(global);
-        if global.local {
-            return LocalState::open(&global)
+        let mut names = if global.local {
+            LocalState::open(&global)
                 .map(|state| state.namespaces())
-                .unwrap_or_default();
-        }
-        block_on(async { Some(Service::connect(&global)?.namespaces().await) })
-            .flatten()
-            .unwrap_or_default()
+                .unwrap_or_default()
+        } else {
+            block_on(async { Some(Service::connect(&global)?.namespaces().await) })
+                .flatten()
+                .unwrap_or_default()
+        };
+        names.sort();
+        names
     }
 
     fn keys(&self, global: GlobalArgs, namespace: &str, prefix: &str) -> Vec<String> {

@@ -184,7 +184,7 @@ fn a_terminal_session_is_told_where_local_state_is_once_and_scripts_never() {
         dir.path(),
         r#"$BIN --local storage kv create --name my-cache >/dev/null
 $BIN --local storage kv put my-cache greeting hello
-$BIN --local storage kv get my-cache greeting; echo
+$BIN --local storage kv get my-cache greeting
 cd other && $BIN --local storage kv list
 $BIN --local -v storage kv list 2>&1 | grep Running
 $BIN --local storage kv list"#,
