@@ -68,7 +68,7 @@ pub(crate) async fn put(
         chains: Arc::default(),
         active: Arc::default(),
     };
-    let (queue, heads) = mpsc::unbounded_channel::<Queued>();
+    let (queue, heads) = mpsc::unbounded_channel::<Head>();
     let active = Arc::clone(&writer.active);
     let read = Arc::new(AtomicU64::new(0));
     let reader = start_reader(records, queue, writer.clone(), events, Arc::clone(&read));
@@ -103,7 +103,17 @@ pub(crate) async fn put(
 /// An item on its way to a writer, holding its share of the byte budget until written.
 struct Queued {
     item: Item,
+    /// Its rank among the items and bad lines of the input, from 0.
+    place: u64,
     _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// What the dispatcher takes in input order: an item that heads its key's chain, or the place
+/// of a bad line, which spends the error budget there (after the items before it were given
+/// their turn, not while they wait for room).
+enum Head {
+    Item(Queued),
+    Bad(u64),
 }
 
 /// What waits in a key's chain: an item to write, or a bad line of that key, reported in its
@@ -145,7 +155,7 @@ impl Writer {
         while let Some(link) = next.take() {
             let event = match link {
                 Link::Bad(bad) => Event::Bad(bad),
-                Link::Item(queued) => self.write(queued.item, slot.as_mut()).await,
+                Link::Item(queued) => self.write(queued.item, queued.place, slot.as_mut()).await,
             };
             // The collector is gone only when the run failed outright; what is left is moot.
             let _ = self.events.send(event).await;
@@ -157,10 +167,11 @@ impl Writer {
         }
     }
 
-    /// Writes one item in `slot` (or deletes its key, when its absolute expiry passed before it
-    /// could be written); without a slot, or once the run stopped, it is skipped.
-    async fn write(&self, item: Item, slot: Option<&mut Slot>) -> Event {
-        let Some(slot) = slot.filter(|_| !self.budget.stopped()) else {
+    /// Writes one item, at `place` in the input, in `slot` (or deletes its key, when its
+    /// absolute expiry passed before it could be written); without a slot, or once the run
+    /// stopped before its place, it is skipped.
+    async fn write(&self, item: Item, place: u64, slot: Option<&mut Slot>) -> Event {
+        let Some(slot) = slot.filter(|_| !self.budget.stops(place)) else {
             return Event::Skipped(Box::new(item));
         };
         let written = if item.expired {
@@ -191,15 +202,24 @@ impl Writer {
 }
 
 /// Starts a write for each item that heads its key's chain, once the window has room; after a
-/// stop, reports them as skipped without waiting for room.
-async fn dispatch(mut heads: mpsc::UnboundedReceiver<Queued>, writer: Writer, window: Arc<Window>) {
+/// stop, reports them as skipped without waiting for room. A bad line counts against the
+/// error budget in its turn.
+async fn dispatch(mut heads: mpsc::UnboundedReceiver<Head>, writer: Writer, window: Arc<Window>) {
     let mut writes = tokio::task::JoinSet::new();
     while let Some(head) = heads.recv().await {
-        let slot = if writer.budget.stopped() {
+        let head = match head {
+            Head::Item(head) => head,
+            Head::Bad(place) => {
+                writer.budget.fail_at(place);
+                continue;
+            }
+        };
+        let stops = || writer.budget.stops(head.place);
+        let slot = if stops() {
             None
         } else {
             // The run may stop while this item waits for room.
-            Some(window.acquire().await).filter(|_| !writer.budget.stopped())
+            Some(window.acquire().await).filter(|_| !stops())
         };
         match slot {
             Some(slot) => {
@@ -227,7 +247,7 @@ async fn dispatch(mut heads: mpsc::UnboundedReceiver<Queued>, writer: Writer, wi
 /// still read, straight into the failed file.
 fn start_reader(
     records: Box<dyn Iterator<Item = Record> + Send>,
-    heads: mpsc::UnboundedSender<Queued>,
+    heads: mpsc::UnboundedSender<Head>,
     writer: Writer,
     events: mpsc::Sender<Event>,
     read: Arc<AtomicU64>,
@@ -260,7 +280,7 @@ fn start_reader(
 /// still listens (`false`: it is over, stop reading).
 struct Reader {
     writer: Writer,
-    heads: mpsc::UnboundedSender<Queued>,
+    heads: mpsc::UnboundedSender<Head>,
     events: mpsc::Sender<Event>,
     /// Items read (good and bad), for the collector to know when all are accounted for.
     read: Arc<AtomicU64>,
@@ -275,11 +295,14 @@ impl Reader {
         self.events.blocking_send(event).is_ok()
     }
 
-    /// A bad input line. Behind an item of its key still queued or in flight, it waits its
-    /// turn; otherwise it is reported now.
+    /// A bad input line: it spends the error budget in its place (see [`Head`]). Behind an
+    /// item of its key still queued or in flight, it waits its turn; otherwise it is reported
+    /// now.
     fn bad(&mut self, bad: Box<BadRecord>) -> bool {
-        self.read.fetch_add(1, Ordering::SeqCst);
-        self.writer.budget.fail();
+        let place = self.read.fetch_add(1, Ordering::SeqCst);
+        if self.heads.send(Head::Bad(place)).is_err() {
+            return false;
+        }
         if let Some(hash) = bad.key.as_deref().map(key_hash)
             && let Some(chain) = self.writer.chains().get_mut(&hash)
         {
@@ -293,7 +316,7 @@ impl Reader {
     /// through their chain (which skips them), so that the failed file keeps the input's
     /// order for items with the same key.
     fn item(&mut self, item: Item) -> bool {
-        self.read.fetch_add(1, Ordering::SeqCst);
+        let place = self.read.fetch_add(1, Ordering::SeqCst);
         let hash = key_hash(&item.key);
         if !self.seen.insert(hash) {
             let duplicate = Event::Duplicate {
@@ -312,6 +335,7 @@ impl Reader {
         };
         let queued = Queued {
             item,
+            place,
             _permit: permit,
         };
         let head = {
@@ -327,7 +351,7 @@ impl Reader {
                 }
             }
         };
-        head.is_none_or(|head| self.heads.send(head).is_ok())
+        head.is_none_or(|head| self.heads.send(Head::Item(head)).is_ok())
     }
 }
 

@@ -412,8 +412,8 @@ pub(crate) async fn copy<T: Send>(
     let window = Arc::clone(&tally.window);
     let mut copied = Copied::default();
     let mut outcomes = Vec::new();
-    let jobs = futures_util::stream::iter(work)
-        .map(|work| {
+    let jobs = futures_util::stream::iter((0..).zip(work))
+        .map(|(place, work)| {
             let Work {
                 key,
                 action,
@@ -426,7 +426,7 @@ pub(crate) async fn copy<T: Send>(
             };
             let record = Ok(Key::new(key, copying.origin));
             key_request(
-                record,
+                (place, record),
                 Arc::clone(&budget),
                 Arc::clone(&window),
                 move |key| async move {
