@@ -20,9 +20,13 @@ struct Line {
     value: Option<serde_json::Value>,
     #[serde(default)]
     base64: Option<bool>,
+    /// `ttl`, as the `--ttl` flag is named, means the same.
+    #[serde(alias = "ttl")]
     ttl_secs: Option<serde_json::Value>,
     expiration_ttl: Option<serde_json::Value>,
     expiration: Option<serde_json::Value>,
+    /// `content-type`, as the HTTP header is spelt, means the same.
+    #[serde(alias = "content-type")]
     content_type: Option<String>,
     metadata: Option<serde_json::Value>,
     /// Fields the failed file adds, accepted so that it can be fed back as input.
@@ -106,7 +110,7 @@ impl Interpreter {
             && self.reading.strict
         {
             self.queue.push_back(bad(format!(
-                "unknown field `{field}`; the fields are key, value, base64, ttl_secs (or expiration_ttl, expiration) and content_type"
+                "unknown field `{field}`; the fields are key, value, base64, ttl_secs (or ttl, expiration_ttl, expiration) and content_type (or content-type)"
             )));
             return;
         }
