@@ -288,13 +288,28 @@ struct PutJson<'a> {
     content_type: &'a str,
 }
 
+/// The content type to store: `--content-type`, else the one a `--path` file's extension or
+/// first bytes suggest (`Some` in the second place), else the API's default.
+fn content_type(args: &PutArgs, value: &[u8]) -> (String, Option<String>) {
+    if let Some(given) = &args.content_type {
+        return (given.clone(), None);
+    }
+    let guessed = match (&args.value, &args.path) {
+        (None, Some(path)) if path.as_os_str() != "-" => {
+            crate::local::content_type::of_file(path, value)
+        }
+        _ => None,
+    };
+    match guessed {
+        Some(guessed) => (guessed.clone(), Some(guessed)),
+        None => ("application/octet-stream".to_owned(), None),
+    }
+}
+
 /// `storage kv key put`: `PUT /storage/kvs/{id}/keys/{key}?ttl_secs=T` with the raw value.
 pub(crate) async fn put(backend: &Backend, args: PutArgs, printer: &Printer) -> anyhow::Result<()> {
     let value = read_value(&args)?;
-    let content_type = args
-        .content_type
-        .clone()
-        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let (content_type, guessed) = content_type(&args, &value);
     if http::HeaderValue::from_str(&content_type).is_err() {
         return Err(UserError::new(
             Exit::Usage,
@@ -328,8 +343,10 @@ pub(crate) async fn put(backend: &Backend, args: PutArgs, printer: &Printer) -> 
             )
         })
         .unwrap_or_default();
+    // A type the file suggested is named, since nobody typed it.
+    let guessed = guessed.map(|t| format!(", {t}")).unwrap_or_default();
     printer.status(&format!(
-        "{} key `{key}` in namespace `{}` ({size} byte{}{ttl})",
+        "{} key `{key}` in namespace `{}` ({size} byte{}{guessed}{ttl})",
         if created { "Created" } else { "Replaced" },
         target.label,
         plural(size)

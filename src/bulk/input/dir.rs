@@ -1,4 +1,5 @@
-//! `--dir DIR`: every file below DIR is an item, its path relative to DIR (with `/`) as the key.
+//! `--dir DIR`: every file below DIR is an item, its path relative to DIR (with `/`) as the key,
+//! its content type guessed from its name or first bytes.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -88,13 +89,14 @@ impl DirRecords {
                 None,
             );
         }
+        let content_type = crate::local::content_type::of_file(path, &value);
         Record::Item(Item {
             key,
             value: Bytes::from(value),
             ttl_secs: None,
             expires_at: None,
             expired: false,
-            content_type: None,
+            content_type,
             origin,
         })
     }
