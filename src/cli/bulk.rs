@@ -26,17 +26,20 @@ pub(crate) enum BulkCommand {
 
 const BULK_PUT_FORMAT: &str = "Input, detected from its first byte:
   NDJSON lines:  {\"key\": \"user/1\", \"value\": \"...\", \"base64\": false, \"ttl_secs\": 60, \"content_type\": \"...\"}
-                 (only key and value are required)
+                 (only key and value are required; `ttl` and `content-type` mean
+                 `ttl_secs` and `content_type`)
   a JSON array:  [{\"key\": \"...\", \"value\": \"...\", \"base64\": true, \"expiration_ttl\": 60}, ...] (wrangler's format)
-  --dir DIR:     each file's path relative to DIR is the key, its bytes the value
+  --dir DIR:     each file's path relative to DIR is the key, its bytes the value, its
+                 content type guessed from its extension, else its first bytes
 
 Wrangler's fields are read too: `expiration_ttl` (seconds) and `expiration` (epoch seconds,
 made relative to now; one in the past fails the item) become `ttl_secs`; `metadata` is
 dropped with a warning (Telnyx KV has none). Other fields are warned about once and ignored,
 or with `--strict` fail their item. A UTF-8 byte order mark is skipped.
 
-A bad line is reported with its number, counts as failed (towards `--max-errors`) and goes to
-the `--failed-file` with its text; the rest goes on.";
+A bad line is reported with its number, counts as failed (towards `--max-errors`, in its
+place: the items before it are still written) and goes to the `--failed-file` with its text;
+the rest goes on.";
 
 /// What every bulk command shares.
 #[derive(Debug, Args)]

@@ -97,7 +97,8 @@ pub(crate) struct PutArgs {
     #[arg(long, value_name = "DUR", value_parser = ttl, allow_hyphen_values = true)]
     pub ttl: Option<u64>,
 
-    /// Content-Type stored with the value [default: application/octet-stream]
+    /// Content-Type stored with the value [default: guessed from the `--path` file's extension
+    /// or first bytes, else application/octet-stream]
     #[arg(long, value_name = "TYPE")]
     pub content_type: Option<String>,
 }

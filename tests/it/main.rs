@@ -3,6 +3,7 @@
 
 mod architecture;
 mod bulk;
+mod bulk_input_types;
 mod cli_auth;
 mod cli_bindings;
 mod cli_errors;
