@@ -10,12 +10,13 @@ use tokio::sync::mpsc;
 
 use super::budget::{Budget, Received, watch_signals};
 use super::failed_file::{FailedLine, key_hash};
-use super::input::{BadRecord, Item, Record};
+use super::input::{BadRecord, Extent, Item, Record};
 use super::run::{Options, Summary};
 use super::tally::Tally;
 use super::window::{Slot, Window};
 use crate::client::{ApiError, Client};
 use crate::ui::printer::Printer;
+use crate::ui::progress::Counts;
 
 /// What happened to one item of `put`.
 enum Event {
@@ -47,11 +48,11 @@ const QUEUED_KIB: usize = 16 * 1024;
 
 /// Writes every item of `records` to namespace `ns`, as many at once as the window allows.
 /// Items with the same key are written one after the other in input order, so the last one
-/// wins.
+/// wins. `extent` says how many items to expect, for the progress bar.
 pub(crate) async fn put(
     client: &Client,
     ns: &str,
-    records: Box<dyn Iterator<Item = Record> + Send>,
+    (records, extent): (Box<dyn Iterator<Item = Record> + Send>, Extent),
     options: &Options,
     printer: &Printer,
 ) -> anyhow::Result<Summary> {
@@ -71,7 +72,8 @@ pub(crate) async fn put(
     let (queue, heads) = mpsc::unbounded_channel::<Head>();
     let active = Arc::clone(&writer.active);
     let read = Arc::new(AtomicU64::new(0));
-    let reader = start_reader(records, queue, writer.clone(), events, Arc::clone(&read));
+    let input = (records, extent, tally.counts());
+    let reader = start_reader(input, queue, writer.clone(), events, Arc::clone(&read));
     let dispatcher = tokio::spawn(dispatch(heads, writer, Arc::clone(&tally.window)));
     // Items read, and items whose outcome the tally has counted: an input may be given up on
     // only once everything read from it is accounted for.
@@ -244,9 +246,10 @@ async fn dispatch(mut heads: mpsc::UnboundedReceiver<Head>, writer: Writer, wind
 /// (to be written as soon as the window has room), or behind the item with the same key that
 /// is queued or in flight (so that two items with one key are written in input order). A
 /// budget of bytes bounds the values queued. Once the run stops, the rest of the input is
-/// still read, straight into the failed file.
+/// still read, straight into the failed file. Each item read tells the progress bar how many
+/// to expect.
 fn start_reader(
-    records: Box<dyn Iterator<Item = Record> + Send>,
+    (records, extent, counts): (Box<dyn Iterator<Item = Record> + Send>, Extent, Arc<Counts>),
     heads: mpsc::UnboundedSender<Head>,
     writer: Writer,
     events: mpsc::Sender<Event>,
@@ -260,6 +263,11 @@ fn start_reader(
         bytes: Arc::new(tokio::sync::Semaphore::new(QUEUED_KIB)),
         seen: HashSet::new(),
     };
+    let expect = move |read: &AtomicU64, to_end: bool| {
+        if let Some((total, estimated)) = extent.expected(read.load(Ordering::SeqCst), to_end) {
+            counts.expect(total, estimated);
+        }
+    };
     tokio::task::spawn_blocking(move || {
         for record in records {
             let going_on = match record {
@@ -272,7 +280,9 @@ fn start_reader(
             if !going_on {
                 return;
             }
+            expect(&reader.read, false);
         }
+        expect(&reader.read, true);
     })
 }
 

@@ -201,12 +201,7 @@ pub(crate) async fn settle(
     let pressure = if a.client.is_direct() { b } else { a }.client.pressure();
     let window = Window::new(ceiling, pressure, false);
     let unsure = std::mem::take(&mut plan.unsure);
-    let progress = CountBar::new(
-        printer,
-        Some(unsure.len() as u64),
-        "compared",
-        window.limit(),
-    );
+    let progress = CountBar::new(printer, Some(unsure.len() as u64), "compared");
     // A key no request can address (`.`, `..`) cannot be compared: it counts as changed.
     let (unsure, unreadable): (Vec<_>, Vec<_>) = unsure
         .into_iter()
@@ -251,7 +246,7 @@ pub(crate) async fn settle(
             (None, Some(_)) => plan.differences.push(difference(Change::Added)),
             (None, None) => {}
         }
-        progress.step(true, (0, 0), || window.limit());
+        progress.step(true, (0, 0));
     }
     progress.finish();
     plan.differences
@@ -482,7 +477,7 @@ pub(crate) async fn read_digests(
         return Ok(read);
     }
     let window = Window::new(ceiling, side.client.pressure(), false);
-    let progress = CountBar::new(printer, Some(keys.len() as u64), "compared", window.limit());
+    let progress = CountBar::new(printer, Some(keys.len() as u64), "compared");
     let reads = futures_util::stream::iter(keys)
         .map(|key| {
             let window = Arc::clone(&window);
@@ -499,7 +494,7 @@ pub(crate) async fn read_digests(
     futures_util::pin_mut!(reads);
     while let Some(result) = reads.next().await {
         read.push(result?);
-        progress.step(true, (0, 0), || window.limit());
+        progress.step(true, (0, 0));
     }
     progress.finish();
     Ok(read)

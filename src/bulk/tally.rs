@@ -12,7 +12,7 @@ use crate::client::Client;
 use crate::error::Exit;
 use crate::text::plural;
 use crate::ui::printer::Printer;
-use crate::ui::progress::CountBar;
+use crate::ui::progress::{CountBar, Counts};
 
 /// Failed-item warnings shown in full before the rest are only counted.
 const SHOWN_FAILURES: u64 = 10;
@@ -46,7 +46,7 @@ impl<'a> Tally<'a> {
         let window = Window::new(options.ceiling, pressure.clone(), options.verbose);
         Ok(Self {
             printer,
-            progress: CountBar::new(printer, total, verb, window.limit()),
+            progress: CountBar::new(printer, total, verb),
             window,
             throttled_before: pressure.throttled(),
             pressure,
@@ -101,14 +101,23 @@ impl<'a> Tally<'a> {
         Ok(())
     }
 
-    /// Counts one item on the progress line, with the window, and shows the window's changes
-    /// (`-v`).
+    /// Counts one item on the progress line, and shows the window's changes (`-v`).
     fn step(&self, done: bool) {
         let counts = (self.summary.failed, self.summary.skipped);
-        self.progress.step(done, counts, || self.window.limit());
+        self.progress.step(done, counts);
         for note in self.window.take_notes() {
             self.progress.line(&note);
         }
+    }
+
+    /// The counts the progress line shows, for a run that learns its total as it goes.
+    pub(super) fn counts(&self) -> Arc<Counts> {
+        self.progress.counts()
+    }
+
+    /// Whether a progress line is drawn (a person watches a terminal).
+    pub(super) fn drawn(&self) -> bool {
+        self.progress.drawn()
     }
 
     pub(super) fn warn(&self, message: &str) {

@@ -106,11 +106,6 @@ impl Window {
         }
     }
 
-    /// The size of the window now.
-    pub(crate) fn limit(&self) -> usize {
-        self.state().control.limit
-    }
-
     pub(crate) fn summary(&self) -> WindowSummary {
         let state = self.state();
         WindowSummary {

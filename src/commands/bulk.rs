@@ -44,6 +44,8 @@ struct Input {
     /// failed file fed back. Anything else (a pipe, a FIFO, a terminal) may stall, and empty it
     /// most likely means the command feeding it failed.
     regular: bool,
+    /// Its size, when it is a regular file.
+    size: Option<u64>,
 }
 
 /// The input `FILE` names: the file, or stdin for `-` or no FILE. A terminal on stdin with no
@@ -51,14 +53,14 @@ struct Input {
 /// is sent (`export A | import B` where the export failed).
 fn open_input(path: Option<&Path>) -> anyhow::Result<Input> {
     let path = path.unwrap_or(Path::new("-"));
-    let (mut reader, regular): (Box<dyn BufRead + Send>, bool) = if path.as_os_str() == "-" {
+    let (mut reader, size): (Box<dyn BufRead + Send>, Option<u64>) = if path.as_os_str() == "-" {
         if std::io::stdin().is_terminal() {
             return Err(UserError::new(Exit::Usage, "no input: stdin is a terminal")
                 .hint("Name a FILE, or pipe the input in: `telnyx-edge storage kv export A | telnyx-edge storage kv import B`.")
                 .into());
         }
         let reader = std::io::BufReader::new(std::io::stdin());
-        (Box::new(reader), !input::may_stall(path))
+        (Box::new(reader), input::stdin_size())
     } else {
         let file = std::fs::File::open(path).map_err(|err| unreadable(path, &err))?;
         let meta = file.metadata().map_err(|err| unreadable(path, &err))?;
@@ -73,8 +75,9 @@ fn open_input(path: Option<&Path>) -> anyhow::Result<Input> {
             .into());
         }
         let reader = std::io::BufReader::with_capacity(256 * 1024, file);
-        (Box::new(reader), meta.is_file())
+        (Box::new(reader), meta.is_file().then_some(meta.len()))
     };
+    let regular = size.is_some();
     if !regular
         && reader
             .fill_buf()
@@ -88,7 +91,11 @@ fn open_input(path: Option<&Path>) -> anyhow::Result<Input> {
         .hint("Nothing was written. An empty pipe usually means the command feeding it failed (`set -o pipefail` makes the shell say so).")
         .into());
     }
-    Ok(Input { reader, regular })
+    Ok(Input {
+        reader,
+        regular,
+        size,
+    })
 }
 
 fn unreadable(path: &Path, err: &std::io::Error) -> UserError {
@@ -220,7 +227,12 @@ pub(crate) async fn put(
                 )
                 .into());
             }
-            (input::from_dir(dir), false)
+            // Counting the files takes a walk of the tree: only for a bar somebody watches.
+            let extent = match printer.animated() {
+                true => input::Extent::Items(input::count_files(dir)),
+                false => input::Extent::Unknown,
+            };
+            ((input::from_dir(dir), extent), false)
         }
         None => records(args.file.as_deref(), &args.input)?,
     };
@@ -239,21 +251,28 @@ pub(crate) async fn import(
     write_records(backend, target, records, stalls, printer).await
 }
 
+/// The records of an input and how many it holds.
+type Records = (
+    Box<dyn Iterator<Item = input::Record> + Send>,
+    input::Extent,
+);
+
 /// The records of FILE (or stdin), and whether that input may stall (see [`Input`]).
-fn records(
-    file: Option<&Path>,
-    options: &InputOptions,
-) -> anyhow::Result<(Box<dyn Iterator<Item = input::Record> + Send>, bool)> {
+fn records(file: Option<&Path>, options: &InputOptions) -> anyhow::Result<(Records, bool)> {
     let input = open_input(file)?;
-    let records = input::from_reader(input.reader, input::Reading::now(options.strict));
-    Ok((records, !input.regular))
+    let (reader, extent) = match input.size {
+        Some(size) => input::measured(input.reader, size),
+        None => (input.reader, input::Extent::Unknown),
+    };
+    let records = input::from_reader(reader, input::Reading::now(options.strict));
+    Ok(((records, extent), !input.regular))
 }
 
 /// Writes `records` to namespace `spec` with the bulk options given.
 async fn write_records(
     backend: &Backend,
     (spec, bulk): (&str, &BulkOptions),
-    records: Box<dyn Iterator<Item = input::Record> + Send>,
+    records: Records,
     input_may_stall: bool,
     printer: &Printer,
 ) -> anyhow::Result<()> {

@@ -18,6 +18,23 @@ pub(crate) fn from_dir(dir: &Path) -> Box<dyn Iterator<Item = Record> + Send> {
     })
 }
 
+/// How many files are below `dir`, for a progress bar's total (what cannot be read counts
+/// as nothing).
+pub(crate) fn count_files(dir: &Path) -> u64 {
+    let mut count = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                Ok(_) => count += 1,
+                Err(_) => {}
+            }
+        }
+    }
+    count
+}
+
 struct DirRecords {
     root: PathBuf,
     stack: Vec<PathBuf>,

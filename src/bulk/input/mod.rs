@@ -14,11 +14,13 @@ mod ndjson;
 
 use std::io::BufRead;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
 use array::ArrayRecords;
-pub(crate) use dir::from_dir;
+pub(crate) use dir::{count_files, from_dir};
 use interpret::Interpreter;
 use ndjson::NdjsonRecords;
 
@@ -133,6 +135,11 @@ pub(crate) fn may_stall(path: &Path) -> bool {
 
 /// Whether stdin is a regular file (`< file`), rather than a pipe, FIFO or terminal.
 fn stdin_is_regular() -> bool {
+    stdin_size().is_some()
+}
+
+/// The size of stdin when it is a regular file (`< file`).
+pub(crate) fn stdin_size() -> Option<u64> {
     #[cfg(unix)]
     {
         use std::os::fd::AsFd as _;
@@ -141,11 +148,90 @@ fn stdin_is_regular() -> bool {
             .try_clone_to_owned()
             .map(std::fs::File::from)
             .and_then(|file| file.metadata())
-            .is_ok_and(|meta| meta.is_file())
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map(|meta| meta.len())
     }
     #[cfg(not(unix))]
     {
-        false
+        None
+    }
+}
+
+/// How many items an input holds, as far as can be told without reading it first: progress
+/// shows a total, and an ETA, from it.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Extent {
+    /// Nothing can be told (a pipe).
+    #[default]
+    Unknown,
+    /// A file of `size` bytes, `read` of them consumed so far: the items it holds are about
+    /// the items read so far, scaled to the whole.
+    Bytes { size: u64, read: Arc<AtomicU64> },
+    /// Exactly this many (the files of a directory, counted first).
+    Items(u64),
+}
+
+impl Extent {
+    /// The items expected once `items` were read, and whether that is an estimate; `done`: the
+    /// input was read to its end, so `items` is all there is.
+    pub(crate) fn expected(&self, items: u64, done: bool) -> Option<(u64, bool)> {
+        match self {
+            _ if done => Some((items, false)),
+            Self::Unknown => None,
+            Self::Items(total) => Some((*total, false)),
+            Self::Bytes { size, read } => {
+                let read = read.load(Ordering::Relaxed);
+                (read > 0 && items > 0).then(|| {
+                    let scaled = u128::from(items) * u128::from(*size) / u128::from(read);
+                    (u64::try_from(scaled).unwrap_or(u64::MAX).max(items), true)
+                })
+            }
+        }
+    }
+}
+
+/// `reader`, counting the bytes consumed from it in an [`Extent::Bytes`] of `size`.
+pub(crate) fn measured(
+    reader: Box<dyn BufRead + Send>,
+    size: u64,
+) -> (Box<dyn BufRead + Send>, Extent) {
+    let read = Arc::new(AtomicU64::new(0));
+    let extent = Extent::Bytes {
+        size,
+        read: Arc::clone(&read),
+    };
+    (
+        Box::new(Measured {
+            inner: reader,
+            read,
+        }),
+        extent,
+    )
+}
+
+/// A reader that counts the bytes consumed from it.
+struct Measured {
+    inner: Box<dyn BufRead + Send>,
+    read: Arc<AtomicU64>,
+}
+
+impl std::io::Read for Measured {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl BufRead for Measured {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.read.fetch_add(amount as u64, Ordering::Relaxed);
+        self.inner.consume(amount);
     }
 }
 
@@ -431,6 +517,23 @@ mod tests {
         let got = records(&input);
         assert_eq!(got[0], Err("line 1: the line is longer than 8 MiB".into()));
         assert_eq!(got[1], Ok(("next".into(), b"1".to_vec())));
+    }
+
+    #[test]
+    fn the_items_of_a_file_are_estimated_from_the_bytes_read_until_its_end() {
+        let input = "{\"key\":\"a\",\"value\":\"1\"}\n".repeat(10);
+        let size = input.len() as u64;
+        let (reader, extent) = measured(Box::new(std::io::Cursor::new(input)), size);
+        assert_eq!(extent.expected(0, false), None);
+        let mut records = from_reader(reader, Reading::now(false));
+        assert!(matches!(records.next(), Some(Record::Item(_))));
+        // One line read of ten (and the reader looked no further than the line).
+        assert_eq!(extent.expected(1, false), Some((10, true)));
+        assert_eq!(records.count(), 9);
+        assert_eq!(extent.expected(10, true), Some((10, false)));
+        assert_eq!(Extent::Items(3).expected(1, false), Some((3, false)));
+        assert_eq!(Extent::Unknown.expected(5, false), None);
+        assert_eq!(Extent::Unknown.expected(5, true), Some((5, false)));
     }
 
     #[test]
