@@ -15,6 +15,7 @@ use super::tally::Tally;
 use super::window::{Slot, Window};
 use crate::client::{ApiError, Client};
 use crate::ui::printer::Printer;
+use crate::ui::progress::Counts;
 
 /// One line of `bulk get` / `export` output, the same format `bulk put` / `import` read.
 #[derive(Serialize)]
@@ -239,8 +240,16 @@ where
     let options = job.options;
     let budget = Budget::new(options.max_errors);
     let signals = watch_signals(&budget);
-    let (total, verb) = (work.total(), work.verb());
+    let total = work.total().or(match &job.keys {
+        Keys::Given(keys) => Some(keys.len() as u64),
+        _ => None,
+    });
+    let verb = work.verb();
     let mut tally = Tally::new(job.printer, options, &budget, job.client, total, verb)?;
+    // Aborted when the run ends, however it ends.
+    let _counting = (total.is_none() && tally.drawn())
+        .then(|| count_beside(job.client, job.ns, &job.keys, tally.counts()))
+        .flatten();
     let client = budget.client(job.client);
     let window = Arc::clone(&tally.window);
     let may_stall = matches!(&job.keys, Keys::File(path) if super::input::may_stall(path));
@@ -285,6 +294,30 @@ where
     signals.abort();
     answers.end()?;
     tally.finish()
+}
+
+/// A task that ends with the run that holds it.
+struct Beside(tokio::task::JoinHandle<()>);
+
+impl Drop for Beside {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Counts the keys of a run beside it, so that its progress bar gets a total and an ETA once the
+/// count is in: a listing of its own (a few requests, one per page of keys, while the run makes
+/// one per key), or the file of keys read once more. Stdin cannot be read twice.
+fn count_beside(client: &Client, ns: &str, keys: &Keys, counts: Arc<Counts>) -> Option<Beside> {
+    if matches!(keys, Keys::File(path) if path.as_os_str() == "-") {
+        return None;
+    }
+    let (client, ns, keys) = (client.clone(), ns.to_owned(), keys.clone());
+    Some(Beside(tokio::spawn(async move {
+        if let Ok(Some(total)) = super::key_source::count(&client, &ns, &keys, None).await {
+            counts.expect(total, false);
+        }
+    })))
 }
 
 /// Reads every key's value and writes NDJSON lines to `out`, in key order, as many requests at

@@ -4,6 +4,7 @@
 mod architecture;
 mod bulk;
 mod bulk_input_types;
+mod bulk_progress;
 mod cli_auth;
 mod cli_bindings;
 mod cli_errors;
