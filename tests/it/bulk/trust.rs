@@ -526,7 +526,15 @@ fn wrangler_fields_are_mapped_and_unknown_ones_are_named_once() {
         1,
         "{stderr}"
     );
-    insta::assert_snapshot!(shown(&stderr.replace(&(now - 10).to_string(), "[now - 10]")), @"");
+    insta::assert_snapshot!(shown(&stderr.replace(&(now - 10).to_string(), "[now - 10]")), @"
+    warning: line 1: `metadata` is dropped (here and on later lines): Telnyx KV has no per-key metadata
+    warning: line 3: `expiration` of `c` ([now - 10]) is in the past; the key would expire at once
+    warning: line 4: unknown field `expires` is ignored (here and on later lines); pass `--strict` to refuse such items
+    warning: line 5: unknown field `contentType` is ignored (here and on later lines); pass `--strict` to refuse such items
+    Wrote 4 keys in [SECS] ([RATE]/s); 1 failed, 0 skipped
+    error: 1 item failed and 0 were skipped
+    hint: 1 item was not written; pass `--failed-file FILE` to keep them and feed FILE back to resume.
+    ");
     assert_eq!(summary(&stderr), (4, 1, 0));
     let output = kv.run(&[
         "storage",
@@ -539,7 +547,15 @@ fn wrangler_fields_are_mapped_and_unknown_ones_are_named_once() {
         "--continue-on-error",
     ]);
     let (_, _, stderr) = outcome(&output);
-    insta::assert_snapshot!(shown(&stderr.replace(&(now - 10).to_string(), "[now - 10]")), @"");
+    insta::assert_snapshot!(shown(&stderr.replace(&(now - 10).to_string(), "[now - 10]")), @"
+    warning: line 1: `metadata` is dropped (here and on later lines): Telnyx KV has no per-key metadata
+    warning: line 3: `expiration` of `c` ([now - 10]) is in the past; the key would expire at once
+    warning: line 4: unknown field `expires`; the fields are key, value, base64, ttl_secs (or ttl, expiration_ttl, expiration) and content_type (or content-type)
+    warning: line 5: unknown field `contentType`; the fields are key, value, base64, ttl_secs (or ttl, expiration_ttl, expiration) and content_type (or content-type)
+    Wrote 2 keys in [SECS] ([RATE]/s); 3 failed, 0 skipped
+    error: 3 items failed and 0 were skipped
+    hint: 3 items were not written; pass `--failed-file FILE` to keep them and feed FILE back to resume.
+    ");
     assert_eq!(summary(&stderr), (2, 3, 0));
 }
 
