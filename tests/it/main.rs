@@ -3,8 +3,6 @@
 
 mod architecture;
 mod bulk;
-mod bulk_input_types;
-mod bulk_progress;
 mod cli_auth;
 mod cli_bindings;
 mod cli_errors;
@@ -15,9 +13,6 @@ mod cli_local;
 mod cli_namespaces;
 mod cli_network;
 mod cli_scripts;
-mod completion_dynamic;
-mod completion_install;
-mod completion_tmux;
 mod completions;
 mod delete_bound;
 mod doc_examples;

@@ -287,7 +287,7 @@ fn pull_refuses_local_and_needs_a_namespace_or_a_binding() {
     assert_eq!(code, Some(2), "{stderr}");
     insta::assert_snapshot!(shown(&stderr), @"
     error: `pull` copies between the service and local state; `--local` has no meaning here
-    hint: Drop `--local` (and TELNYX_EDGE_LOCAL): `pull` always uses both. To compare two local namespaces, use `telnyx-edge --local storage kv diff A B`.
+    hint: Drop `--local`: `pull` always uses both. To compare two local namespaces, use `telnyx-edge --local storage kv diff A B`.
     ");
     std::fs::write(project.kv.path().join("func.toml"), "[edge_compute]\n").expect("write");
     let (code, _, stderr) = project.run(&["storage", "kv", "pull"]);

@@ -106,7 +106,7 @@ fn install(home: &Path, shell: &str, expected: &str) -> PathBuf {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     // Without a terminal, a shell that would not load the script gets its start-up line on
-    // stdout (`completion_install` covers that in full).
+    // stdout (`completions::install` covers that in full).
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.is_empty() || stdout.ends_with("# telnyx-edge completion\n"),
