@@ -463,7 +463,8 @@ fn a_second_run_waits_for_the_first_so_a_slow_run_cannot_roll_the_record_back() 
     assert_eq!(project.local_get("k"), Some(b"v2".to_vec()));
     assert_eq!(output.status.code(), Some(0), "{slow_stderr}");
     // A teammate sets `k` back to v1: a change on the service, which push leaves alone.
-    project.service_put("k", b"v1");
+    // (on the clock the binary sees: a write after every other one, as a real one is)
+    project.service_put_now("k", b"v1", "text/plain");
     let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(json(&stdout)[0]["held"], 1, "{stderr}");
