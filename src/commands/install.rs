@@ -372,13 +372,55 @@ pub(crate) fn man(args: &ManArgs, printer: &Printer) -> anyhow::Result<()> {
         .hint(format!("Pages exist for: {}.", commands.join(", ")))
         .into());
     };
+    if let Some(mut viewer) = page_viewer(std::io::stdout().is_terminal()) {
+        match show_in(&mut viewer, &page.roff) {
+            Ok(()) => return Ok(()),
+            // No `man` here: the page as text is still better than nothing.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => printer.warn(
+                "no `man` program to show the page with: printing its roff source (for `man -l -`)",
+            ),
+            Err(err) => return Err(err).context("cannot show the page with `man -l -`"),
+        }
+    }
     printer.out_bytes(&page.roff)?;
+    Ok(())
+}
+
+/// How a page is shown: on a terminal, opened with `man -l -` (which formats it and pages it
+/// with the user's `MANPAGER` or `PAGER`); to a pipe or a file, as roff for whatever reads it.
+fn page_viewer(stdout_is_terminal: bool) -> Option<std::process::Command> {
+    stdout_is_terminal.then(|| {
+        let mut man = std::process::Command::new("man");
+        man.args(["-l", "-"]);
+        man
+    })
+}
+
+/// Feeds `roff` to `viewer` and waits for the reader to close it.
+fn show_in(viewer: &mut std::process::Command, roff: &[u8]) -> std::io::Result<()> {
+    let mut child = viewer.stdin(std::process::Stdio::piped()).spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A reader that quits before reading it all closes the pipe: not a failure.
+        match std::io::Write::write_all(&mut stdin, roff) {
+            Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => return Err(err),
+            _ => {}
+        }
+    }
+    child.wait()?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_opens_in_man_on_a_terminal_and_is_roff_elsewhere() {
+        assert!(page_viewer(false).is_none());
+        let man = page_viewer(true).expect("a viewer on a terminal");
+        assert_eq!(man.get_program(), "man");
+        assert_eq!(man.get_args().collect::<Vec<_>>(), ["-l", "-"]);
+    }
 
     #[test]
     fn each_shell_installs_where_it_looks() {
