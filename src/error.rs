@@ -17,6 +17,24 @@ pub enum Exit {
     Interrupted = 130,
 }
 
+impl Exit {
+    /// A stable machine name for the class of failure, the `code` of an error reported as JSON
+    /// (`docs/exit-codes.md`).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Success => "ok",
+            Self::Failure => "failure",
+            Self::Usage => "usage",
+            Self::NotFound => "not_found",
+            Self::Auth => "auth",
+            Self::Conflict => "conflict",
+            Self::Unavailable => "unavailable",
+            Self::WaitFailed => "wait_failed",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> Self {
         ExitCode::from(exit as u8)

@@ -44,10 +44,7 @@ pub fn main() -> ExitCode {
     cli::complete::complete_if_asked(&commands::complete::Lookup);
     let cli = match cli::parse() {
         Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
-        }
+        Err(err) => return usage_error(&err),
     };
     let global = commands::settings::GlobalSettings::resolve(cli.global);
     let printer = ui::Printer::new(global.format, global.quiet, global.color);
@@ -56,11 +53,30 @@ pub fn main() -> ExitCode {
         Err(err) if error::is_broken_pipe(&err) => error::Exit::Success.into(),
         Err(ref err) if let Some(quiet) = error::find::<error::Quiet>(err) => quiet.0.into(),
         Err(err) => {
-            let report = commands::report::Report::of(&err);
-            let text =
-                printer.render_error(&err, report.request_id.as_deref(), report.hint.as_deref());
-            ui::printer::stderr_line(&text);
+            let report = commands::report::Report::of(&err, global.verbose);
+            ui::printer::stderr_line(&printer.render_error(&report.failure()));
             report.exit.into()
         }
     }
+}
+
+/// What clap found wrong with the command line (or the help or version it was asked for):
+/// as clap prints it, or as one JSON object when the command line asks for JSON output.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    let code = u8::try_from(err.exit_code()).unwrap_or(2);
+    if code == 0 || !cli::asks_for_json(std::env::args_os().skip(1)) {
+        let _ = err.print();
+        return ExitCode::from(code);
+    }
+    let (message, hint) = cli::usage_error_parts(err);
+    let lines = [message];
+    let failure = ui::printer::Failure {
+        exit: error::Exit::Usage,
+        lines: &lines,
+        detail: &[],
+        hint: hint.as_deref(),
+        request_id: None,
+    };
+    ui::printer::stderr_line(&failure.json());
+    error::Exit::Usage.into()
 }

@@ -31,7 +31,7 @@ pub(crate) use kv::{KvCommand, StorageCommand, StorageGroup};
 pub(crate) use namespace::{
     BindArgs, CreateArgs, DeleteArgs, GetArgs, ListArgs, UnbindArgs, WaitArgs,
 };
-pub(crate) use parse::{command, parse};
+pub(crate) use parse::{asks_for_json, command, parse, usage_error_parts};
 pub(crate) use serve::{ServeArgs, UiArgs};
 pub(crate) use sync::{DiffArgs, SyncArgs};
 

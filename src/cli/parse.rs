@@ -82,6 +82,70 @@ fn without_environment(err: clap::Error) -> clap::Error {
     }
 }
 
+/// Whether the words of a command line (without the program's name) ask for JSON output
+/// (`--json`, `-o json`, `--output=ndjson`, …), read without clap for a command line that clap
+/// refused, so that its error can be given as JSON too.
+pub(crate) fn asks_for_json(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    let (mut flag, mut output) = (false, false);
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let Some(arg) = arg.to_str().map(str::to_owned) else {
+            continue;
+        };
+        let value = match arg.as_str() {
+            "--" => break,
+            "--json" => {
+                flag = true;
+                continue;
+            }
+            "-o" | "--output" => args.next().and_then(|next| next.into_string().ok()),
+            _ => ["--output=", "-o=", "-o"]
+                .iter()
+                .find_map(|prefix| arg.strip_prefix(prefix))
+                .map(str::to_owned),
+        };
+        // As with clap, the last `--output` counts.
+        if let Some(value) = value {
+            output = matches!(value.as_str(), "json" | "ndjson");
+        }
+    }
+    flag || output
+}
+
+/// A clap error as one line of message and a hint: its first paragraph without `error: `, its
+/// indented lines joined on, and its `tip:` (else a pointer to `--help`).
+pub(crate) fn usage_error_parts(err: &clap::Error) -> (String, Option<String>) {
+    // Its text is the group's help, for a person.
+    if err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return (
+            "a command is missing".to_owned(),
+            Some("See the commands with `--help`.".to_owned()),
+        );
+    }
+    let text = err.render().to_string();
+    let mut message = Vec::new();
+    let mut tip = None;
+    let mut first_paragraph = true;
+    for line in text.lines().map(str::trim) {
+        if let Some(found) = line.strip_prefix("tip: ") {
+            tip = tip.or(Some(found.to_owned()));
+        } else if line.is_empty() {
+            first_paragraph = false;
+        } else if first_paragraph {
+            message.push(line.strip_prefix("error: ").unwrap_or(line));
+        }
+    }
+    let hint = match tip {
+        Some(tip) => {
+            let mut chars = tip.chars();
+            let first = chars.next().map(|c| c.to_uppercase().to_string());
+            format!("{}{}.", first.unwrap_or_default(), chars.as_str())
+        }
+        None => "For more information, try `--help`.".to_owned(),
+    };
+    (message.join(" "), Some(hint))
+}
+
 /// Where a global option's value came from, looking at every level it may be given at.
 fn source(matches: &clap::ArgMatches, id: &str) -> Option<clap::parser::ValueSource> {
     let mut found = matches.value_source(id);
@@ -118,5 +182,63 @@ fn settle_local_and_base_url(
             global.local_from_env = local == Some(EnvVariable);
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asks(line: &str) -> bool {
+        asks_for_json(line.split_whitespace().map(std::ffi::OsString::from))
+    }
+
+    #[test]
+    fn json_output_is_seen_however_it_is_spelled() {
+        for line in [
+            "storage kv list --json",
+            "-o json storage kv list",
+            "storage kv list --output ndjson",
+            "storage kv list --output=json",
+            "storage kv list -ojson",
+            "storage kv list -o=ndjson",
+            "storage kv list -o table --json",
+            "storage kv list -o table -o json",
+        ] {
+            assert!(asks(line), "{line}");
+        }
+        for line in [
+            "storage kv list",
+            "storage kv list -o table",
+            "storage kv list -o ids",
+            "storage kv list -o json -o table",
+            "storage kv key get ns -- --json",
+        ] {
+            assert!(!asks(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_clap_error_becomes_one_line_and_a_hint() {
+        let err = command()
+            .try_get_matches_from(["telnyx-edge", "storage", "kv", "key", "get"])
+            .expect_err("arguments are missing");
+        assert_eq!(
+            usage_error_parts(&err),
+            (
+                "the following required arguments were not provided: <NAMESPACE> <KEY>".to_owned(),
+                Some("For more information, try `--help`.".to_owned())
+            )
+        );
+        let err = command()
+            .try_get_matches_from(["telnyx-edge", "storage", "kv", "lst"])
+            .expect_err("no such command");
+        assert_eq!(
+            usage_error_parts(&err),
+            (
+                "unrecognized subcommand 'lst'".to_owned(),
+                Some("Some similar subcommands exist: 'ls', 'list'.".to_owned())
+            )
+        );
     }
 }

@@ -28,7 +28,14 @@ pub(crate) enum ApiError {
     /// A proxy wants credentials (407), for plain requests or a `CONNECT` tunnel.
     #[error("the proxy {proxy} asks for credentials (HTTP 407) to reach {url}")]
     ProxyAuth { url: String, proxy: String },
-    #[error("cannot connect to {url}{}{}", failure.describe(), via(proxy.as_deref()))]
+    /// Told in one line: where, and why as the innermost cause says it; the causes between
+    /// are the HTTP library's internals.
+    #[error(
+        "cannot connect to {}{}{}",
+        authority(url),
+        via(proxy.as_deref()),
+        failure.describe(source.as_ref())
+    )]
     Connect {
         url: String,
         failure: ConnectFailure,
@@ -56,7 +63,7 @@ pub(crate) enum ApiError {
         secs: f64,
         request_id: Option<String>,
     },
-    #[error("the connection to {url} failed")]
+    #[error("the connection to {url} failed: {}", innermost(source.as_ref()))]
     Transport {
         url: String,
         request_id: Option<String>,
@@ -125,13 +132,34 @@ pub(crate) enum ConnectFailure {
 }
 
 impl ConnectFailure {
-    fn describe(self) -> &'static str {
+    fn describe(self, source: &(dyn std::error::Error + 'static)) -> String {
         match self {
-            Self::Refused => ": the connection was refused",
-            Self::TunnelRefused => ": the proxy refused to open a tunnel",
-            Self::Other => "",
+            Self::Refused => ": connection refused".to_owned(),
+            Self::TunnelRefused => ": the proxy refused to open a tunnel".to_owned(),
+            Self::Other => format!(": {}", innermost(source)),
         }
     }
+}
+
+/// `host:port` of `url`, where a connection goes; the URL itself when it does not parse.
+fn authority(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|parsed| {
+            let host = parsed.host_str()?.to_owned();
+            Some(format!("{host}:{}", parsed.port_or_known_default()?))
+        })
+        .unwrap_or_else(|| url.to_owned())
+}
+
+/// The message of the last error in `err`'s chain: the one that says what actually happened
+/// ("Connection reset by peer (os error 104)"), not which layer passed it on.
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err;
+    while let Some(source) = last.source() {
+        last = source;
+    }
+    last.to_string()
 }
 
 fn via(proxy: Option<&str>) -> String {

@@ -18,6 +18,8 @@ mod response;
 mod retry;
 
 pub(crate) use error::ApiError;
+#[cfg(test)]
+pub(crate) use error::ConnectFailure;
 pub(crate) use net::redact_url;
 pub(crate) use pace::Pressure;
 pub(crate) use pages::{KeyPages, NAMESPACE_PAGE, NamespacePages, PAGE};

@@ -85,13 +85,16 @@ impl Client {
         let version = response.version();
         let headers = response.headers().clone();
         let header = |name: &str| header_text(&headers, name).map(str::to_owned);
-        let request_id = header("x-request-id");
+        let traced_id = header("x-request-id");
+        // The in-process emulator's request ids mean nothing to Telnyx support: errors and
+        // replies carry none, only the `-v` trace shows them.
+        let request_id = traced_id.clone().filter(|_| !self.is_direct());
         let fail = |err| self.failed(err, shown);
         if status.is_success() {
             let body = read_body(response, limit, shown, fail)
                 .await
                 .map_err(|err| err.in_response(request_id.as_deref()));
-            self.trace(version, status, start, request_id.as_deref());
+            self.trace(version, status, start, traced_id.as_deref());
             let reply = |body| Reply {
                 status,
                 content_type: header(CONTENT_TYPE.as_str()),
@@ -106,7 +109,7 @@ impl Client {
         let bytes = read_body(response, MAX_ERROR_BODY, shown, fail)
             .await
             .unwrap_or_default();
-        self.trace(version, status, start, request_id.as_deref());
+        self.trace(version, status, start, traced_id.as_deref());
         let proxy = self.proxy.as_deref();
         let error = status_error(status, &bytes, shown.to_owned(), request_id, proxy);
         Outcome {

@@ -1,12 +1,18 @@
-//! How a failed command is reported: which exit code, hint and request id its error carries.
+//! How a failed command is reported: its message and causes, and which exit code, hint and
+//! request id its error carries.
 
 use crate::client::ApiError;
 use crate::error::{Exit, UserError, find};
+use crate::ui::printer::Failure;
 
 /// What `main` prints under an error and exits with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Report {
     pub exit: Exit,
+    /// The error's message, then each cause's.
+    pub lines: Vec<String>,
+    /// With `-v`, the causes below an [`ApiError`]; empty otherwise.
+    pub detail: Vec<String>,
     pub hint: Option<String>,
     /// The service's id for the request that failed, for support.
     pub request_id: Option<String>,
@@ -14,19 +20,43 @@ pub(crate) struct Report {
 
 impl Report {
     /// A [`UserError`] anywhere in `err` decides the exit code and hint, else an [`ApiError`],
-    /// else exit 1.
-    pub(crate) fn of(err: &anyhow::Error) -> Self {
+    /// else exit 1. The causes below an [`ApiError`] are the HTTP library's internals, which its
+    /// own message already sums up: they are shown only when `verbose`.
+    pub(crate) fn of(err: &anyhow::Error, verbose: bool) -> Self {
         let user = find::<UserError>(err);
         let api = find::<ApiError>(err);
+        let (mut lines, mut detail) = (Vec::new(), Vec::new());
+        let mut below_api_error = false;
+        for cause in err.chain() {
+            if !below_api_error {
+                lines.push(cause.to_string());
+                below_api_error = cause.downcast_ref::<ApiError>().is_some();
+            } else if verbose {
+                detail.push(cause.to_string());
+            }
+        }
         Self {
             exit: user
                 .map(|user| user.exit)
                 .or_else(|| api.map(ApiError::exit))
                 .unwrap_or(Exit::Failure),
+            lines,
+            detail,
             hint: user
                 .and_then(|user| user.hint.clone())
                 .or_else(|| api.and_then(ApiError::hint)),
             request_id: api.and_then(ApiError::request_id).map(str::to_owned),
+        }
+    }
+
+    /// The report as the printer renders it.
+    pub(crate) fn failure(&self) -> Failure<'_> {
+        Failure {
+            exit: self.exit,
+            lines: &self.lines,
+            detail: &self.detail,
+            hint: self.hint.as_deref(),
+            request_id: self.request_id.as_deref(),
         }
     }
 }
@@ -41,9 +71,41 @@ mod tests {
         let err = Err::<(), _>(UserError::new(Exit::Conflict, "taken").hint("Use another name."))
             .context("failed to create KV namespace `a`")
             .expect_err("is an error");
-        let report = Report::of(&err);
+        let report = Report::of(&err, false);
         assert_eq!(report.exit, Exit::Conflict);
         assert_eq!(report.hint.as_deref(), Some("Use another name."));
-        assert_eq!(Report::of(&anyhow::anyhow!("plain")).exit, Exit::Failure);
+        assert_eq!(
+            report.lines,
+            ["failed to create KV namespace `a`", "taken"].map(String::from)
+        );
+        assert_eq!(
+            Report::of(&anyhow::anyhow!("plain"), false).exit,
+            Exit::Failure
+        );
+    }
+
+    #[test]
+    fn the_causes_below_an_api_error_are_shown_only_when_verbose() {
+        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "tcp connect error");
+        let err = Err::<(), _>(ApiError::Connect {
+            url: "http://127.0.0.1:1/v2/storage/kvs".to_owned(),
+            failure: crate::client::ConnectFailure::Refused,
+            proxy: None,
+            source: Box::new(inner),
+        })
+        .context("failed to list KV namespaces")
+        .expect_err("is an error");
+        assert_eq!(
+            Report::of(&err, false).lines,
+            [
+                "failed to list KV namespaces",
+                "cannot connect to 127.0.0.1:1: connection refused"
+            ]
+            .map(String::from)
+        );
+        assert!(Report::of(&err, false).detail.is_empty());
+        let verbose = Report::of(&err, true);
+        assert_eq!(verbose.lines, Report::of(&err, false).lines);
+        assert_eq!(verbose.detail, ["tcp connect error"]);
     }
 }

@@ -4,6 +4,7 @@ use std::io::{self, IsTerminal as _, Write};
 
 use serde::Serialize;
 
+use crate::error::Exit;
 use crate::ui::{ColorWhen, OutputFormat};
 
 /// Where and how a command reports.
@@ -112,25 +113,28 @@ impl Printer {
         stderr_line(&format!("{}: {message}", self.paint("warning", "33")));
     }
 
-    /// Renders an error the way the binary reports every failure:
-    /// `error: …`, then `  Caused by: …` for each cause, the request id of a failed request,
-    /// then `hint: …`.
-    pub(crate) fn render_error(
-        &self,
-        err: &anyhow::Error,
-        request_id: Option<&str>,
-        hint: Option<&str>,
-    ) -> String {
-        let mut text = format!("{}: {err}", self.paint("error", "31"));
-        for cause in err.chain().skip(1) {
+    /// Renders an error the way the binary reports every failure: with `json` or `ndjson`, one
+    /// JSON object on one line (`{"error": {…}}`, `docs/output.md`); otherwise `error: …`, then
+    /// `  Caused by: …` for each cause, the request id of a failed request, then `hint: …`.
+    pub(crate) fn render_error(&self, failure: &Failure<'_>) -> String {
+        if matches!(self.format, OutputFormat::Json | OutputFormat::Ndjson) {
+            return failure.json();
+        }
+        let mut lines = failure.lines.iter();
+        let mut text = format!(
+            "{}: {}",
+            self.paint("error", "31"),
+            lines.next().map_or("", String::as_str)
+        );
+        for cause in lines.chain(failure.detail) {
             text.push_str(&format!("\n  Caused by: {cause}"));
         }
-        if let Some(id) = request_id {
+        if let Some(id) = failure.request_id {
             text.push_str(&format!(
                 "\n  Request id: {id} (quote it to Telnyx support)"
             ));
         }
-        if let Some(hint) = hint {
+        if let Some(hint) = failure.hint {
             text.push_str(&format!("\n{}: {hint}", self.paint("hint", "36")));
         }
         text
@@ -142,6 +146,49 @@ impl Printer {
         } else {
             word.to_owned()
         }
+    }
+}
+
+/// A failed run as it is reported: the exit code, the error's message and then its causes, the
+/// request id the service gave a failed request, and what to do about it.
+#[derive(Debug)]
+pub(crate) struct Failure<'a> {
+    pub exit: Exit,
+    pub lines: &'a [String],
+    /// Causes shown only in text, and only with `-v`: the HTTP library's internals.
+    pub detail: &'a [String],
+    pub hint: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+}
+
+impl Failure<'_> {
+    /// The error as one line of JSON, for `--json`: the message with its causes joined by `: `.
+    pub(crate) fn json(&self) -> String {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            message: String,
+            code: &'static str,
+            exit_code: i32,
+            hint: Option<&'a str>,
+            request_id: Option<&'a str>,
+        }
+        #[derive(Serialize)]
+        struct Document<'a> {
+            error: Body<'a>,
+        }
+        let document = Document {
+            error: Body {
+                message: self.lines.join(": "),
+                code: self.exit.name(),
+                exit_code: self.exit as i32,
+                hint: self.hint,
+                request_id: self.request_id,
+            },
+        };
+        // Strings and numbers always serialise; the fallback only keeps this total.
+        serde_json::to_string(&document).unwrap_or_else(|_| {
+            r#"{"error":{"message":"the error cannot be written as JSON"}}"#.to_owned()
+        })
     }
 }
 

@@ -319,7 +319,7 @@ fn rate_limits_and_unavailability_are_retried_honouring_retry_after() {
     insta::assert_snapshot!(shown(&stderr), @"
     Retrying GET in [SECS] after: Too many requests (HTTP 429) (retry 1 of 4)
     Retrying GET in [SECS] after: HTTP 503 Service Unavailable (retry 2 of 4)
-    Retrying GET in [SECS] after: the connection to http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k failed (retry 3 of 4)
+    Retrying GET in [SECS] after: the connection to http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k failed: connection closed before message completed (retry 3 of 4)
     ");
 }
 
@@ -385,12 +385,9 @@ fn a_reset_connection_exits_6() {
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(6));
     insta::assert_snapshot!(shown(&stderr), @"
-    Retrying GET in [SECS] after: the connection to http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000 failed (retry 1 of 1)
+    Retrying GET in [SECS] after: the connection to http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000 failed: connection closed before message completed (retry 1 of 1)
     error: failed to get KV namespace `00000000-0000-0000-0000-000000000000`
-      Caused by: the connection to http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000 failed
-      Caused by: error sending request
-      Caused by: client error (SendRequest)
-      Caused by: connection closed before message completed
+      Caused by: the connection to http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000 failed: connection closed before message completed
     ");
     assert_eq!(server.received().len(), 2);
 }

@@ -73,11 +73,7 @@ fn a_config_file_others_can_read_gets_a_warning() {
     insta::assert_snapshot!(shown(&stderr), @"
     warning: `[TEMP]/.telnyx-edge/config.toml` holds an API key and can be read by other users; run `chmod 600 [TEMP]/.telnyx-edge/config.toml`
     error: cannot check the API key from api_key in `[TEMP]/.telnyx-edge/config.toml`: no answer from http://127.0.0.1:[PORT]/v2 that says whether it is accepted
-      Caused by: cannot connect to http://127.0.0.1:[PORT]/v2/storage/kvs?page[number]=1&page[size]=1: the connection was refused
-      Caused by: error sending request
-      Caused by: client error (Connect)
-      Caused by: tcp connect error
-      Caused by: Connection refused (os error 111)
+      Caused by: cannot connect to 127.0.0.1:[PORT]: connection refused
     hint: Check the network and the API address (`--base-url` or TELNYX_BASE_URL); for the local emulator use `--local`.
     ");
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");

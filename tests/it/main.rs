@@ -19,6 +19,7 @@ mod doc_examples;
 mod emulator_keys;
 mod emulator_namespaces;
 mod emulator_server;
+mod error_reports;
 #[cfg(unix)]
 mod explorer;
 mod fault_schedules;

@@ -30,6 +30,11 @@ const FILTERS: &[(&str, &str)] = &[
         r"((?:https?|socks5h?)://(?:\[redacted\]@)?(?:127\.0\.0\.1|localhost|\[::1\])):\d+",
         "${1}:[PORT]",
     ),
+    // … and in a connection failure, which names the host and port alone.
+    (
+        r"(connect to (?:127\.0\.0\.1|localhost|\[::1\])):\d+",
+        "${1}:[PORT]",
+    ),
     (r"token=[0-9a-f]{64}", "token=[TOKEN]"),
     (r#"[^\s`'"(]*/\.tmp[A-Za-z0-9]{6}"#, "[TEMP]"),
     // The binary's own scratch files, named like the test's temporary directories.
