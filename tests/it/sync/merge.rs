@@ -55,13 +55,12 @@ fn without_the_sync_record_differences_are_conflicts_not_overwrites() {
     std::fs::remove_file(project.state().join("sync.sqlite3")).expect("remove the record");
     let (code, stdout, stderr) = project.run(&["--json", "storage", "kv", "push", "--yes"]);
     assert_eq!(code, Some(1), "{stderr}");
-    insta::assert_snapshot!(shown(&stderr), @"
+    insta::assert_snapshot!(shown(&stderr), @r#"
     Pushing `MY_CACHE` would make 0 added, 0 changed, 0 deleted, 0 unchanged on the service; 1 key left alone (1 conflict)
       left alone: `k` (different in local state and on the service, and no sync left them equal)
     Pushed `MY_CACHE` to the service in [SECS]: 0 added, 0 changed, 0 deleted, 0 unchanged; 1 key left alone (1 conflict)
-    error: 1 key changed on both sides since the last sync was left alone
-    hint: Compare them with `telnyx-edge storage kv diff remote:NAMESPACE local:NAMESPACE`; `push --force` sends local state's values, for the keys left alone only.
-    ");
+    {"error":{"message":"1 key changed on both sides since the last sync was left alone","code":"failure","exit_code":1,"hint":"Compare them with `telnyx-edge storage kv diff remote:NAMESPACE local:NAMESPACE`; `push --force` sends local state's values, for the keys left alone only.","request_id":null}}
+    "#);
     assert_eq!(json(&stdout)[0]["conflicts"], 1);
     assert_eq!(project.service_get("k"), Some(b"service edit".to_vec()));
     // Nor does a pull overwrite local state's copy.
