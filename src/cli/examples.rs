@@ -17,6 +17,52 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
   telnyx-edge --local storage kv put MY_CACHE greeting hello",
     ),
     (
+        "auth",
+        "  # Save the key (asked at a hidden prompt), then check that the service accepts it
+  telnyx-edge auth api-key set
+  telnyx-edge auth status",
+    ),
+    (
+        "auth api-key",
+        "  # Save the key, or forget it
+  telnyx-edge auth api-key set
+  telnyx-edge auth api-key clear",
+    ),
+    (
+        "storage",
+        "  # The namespaces, then one's keys
+  telnyx-edge storage kv list
+  telnyx-edge storage kv key list MY_CACHE",
+    ),
+    (
+        "storage kv",
+        "  # Create a namespace and bind it in func.toml as MY_CACHE
+  telnyx-edge storage kv create --name my-cache --bind MY_CACHE
+  # Write, read and delete a key
+  telnyx-edge storage kv put MY_CACHE greeting hello
+  telnyx-edge storage kv get MY_CACHE greeting
+  telnyx-edge storage kv delete MY_CACHE greeting
+  # Many keys from NDJSON, and back up a namespace
+  telnyx-edge storage kv bulk put MY_CACHE data.ndjson
+  telnyx-edge storage kv export MY_CACHE --output-file backup.ndjson",
+    ),
+    (
+        "storage kv key",
+        "  # Keys under a prefix, then one value, its TTL set on write
+  telnyx-edge storage kv key list MY_CACHE --prefix user/ -o ids
+  telnyx-edge storage kv key put MY_CACHE session/1 token --ttl 30
+  telnyx-edge storage kv key get MY_CACHE user/123
+  telnyx-edge storage kv key delete MY_CACHE user/123",
+    ),
+    (
+        "storage kv bulk",
+        "  # Write NDJSON lines, keeping what fails to retry
+  telnyx-edge storage kv bulk put MY_CACHE data.ndjson --failed-file failed.ndjson
+  # Read every key under a prefix, then delete them
+  telnyx-edge storage kv bulk get MY_CACHE --prefix user/ --output-file users.ndjson
+  telnyx-edge storage kv bulk delete MY_CACHE --prefix user/ --yes",
+    ),
+    (
         "auth api-key set",
         "  # Type the key at a hidden prompt (it stays out of shell history)
   telnyx-edge auth api-key set
@@ -278,7 +324,11 @@ mod tests {
                 "`{path} --help` has no examples"
             );
             let short = leaf.clone().render_help().to_string();
-            assert!(!short.contains("Examples:"), "`{path} -h` stays short");
+            assert!(!short.contains("Examples:\n"), "`{path} -h` stays short");
+            assert!(
+                !long.contains("\n      --base-url") && !long.contains("see --help"),
+                "`{path} --help` leaves the global options out, and is not sent to itself"
+            );
             assert!(
                 !short.contains("--base-url"),
                 "`{path} -h` leaves the global options out"

@@ -56,7 +56,7 @@ pub(crate) struct KeyListArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub limit: Option<u32>,
 
-    /// Start after this cursor (`meta.cursor` of a previous page)
+    /// Start after this cursor (the `cursor` that `--json` printed for the previous page)
     #[arg(long, value_name = "C")]
     pub cursor: Option<String>,
 }

@@ -31,7 +31,7 @@ pub(crate) use kv::{KvCommand, StorageCommand, StorageGroup};
 pub(crate) use namespace::{
     BindArgs, CreateArgs, DeleteArgs, GetArgs, ListArgs, UnbindArgs, WaitArgs,
 };
-pub(crate) use parse::{asks_for_json, command, parse, usage_error_parts};
+pub(crate) use parse::{GLOBAL_OPTIONS_NOTE, asks_for_json, command, parse, usage_error_parts};
 pub(crate) use serve::{ServeArgs, UiArgs};
 pub(crate) use sync::{DiffArgs, SyncArgs};
 
@@ -66,12 +66,16 @@ pub(crate) enum Command {
     /// key completes by prefix. Names and keys come from local state with `--local`, else from
     /// the service (1.5 s at most, answers kept for a minute); a failed lookup offers nothing.
     Completions(CompletionsArgs),
-    /// Print a man page, or write them all into a folder
+    /// Show a man page, or write them all into a folder
     ///
-    /// `telnyx-edge man` prints the page of `telnyx-edge`, `telnyx-edge man storage kv put`
-    /// the page of that command (roff, for `man -l -`). `--dir DIR` writes every page into DIR
-    /// (created if missing) instead, for `MANPATH` or a package.
+    /// `telnyx-edge man` shows the page of `telnyx-edge`, `telnyx-edge man storage kv put`
+    /// the page of that command: on a terminal through `man -l -`, otherwise printed as roff
+    /// (for `man -l -`). `--dir DIR` writes every page into DIR (created if missing) instead,
+    /// for `MANPATH` or a package.
     Man(ManArgs),
+    /// Print the options every command accepts (`telnyx-edge help global-options`)
+    #[command(hide = true)]
+    GlobalOptions,
     /// Write the completion scripts, man pages and command reference into DIR (for packagers
     /// and `scripts/generate.sh`)
     #[command(hide = true)]

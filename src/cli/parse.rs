@@ -4,34 +4,59 @@
 
 use super::{Cli, GlobalArgs, examples};
 
-/// What `-h` says in place of the global options it leaves out.
-const SHORT_HELP_NOTE: &str =
-    "Global options (--local, --json, -o, -q, -v, --yes, --timeout, …) and examples: see --help";
+/// What every help says in place of the global options, which would bury the command's own
+/// options and examples: where to read them.
+pub(crate) const GLOBAL_OPTIONS_NOTE: &str =
+    "Global options (--local, --json, -o, -q, -v, --yes, …): see `telnyx-edge help global-options`";
 
 /// The command definition as users see it: clap's, with each command's examples in its long
-/// help (`--help`) and the global options left out of the short help (`-h`), which points to
-/// `--help` for them. Parsing, completion and the generated files all start here.
+/// help (`--help`, `-h` points to it) and the global options left out of every help but that of
+/// `telnyx-edge help global-options`. They stay visible to completion and to the man pages
+/// and reference, which document them. Parsing, completion and the generated files all start
+/// here.
 pub(crate) fn command() -> clap::Command {
     use clap::CommandFactory as _;
-    let cmd = Cli::command().mut_args(|arg| {
-        if arg.is_global_set() {
-            arg.hide_short_help(true)
-        } else {
-            arg
-        }
-    });
+    let cmd = Cli::command()
+        .mut_args(|arg| {
+            if arg.is_global_set() {
+                arg.hide_short_help(true).hide_long_help(true)
+            } else {
+                arg
+            }
+        })
+        .mut_subcommand("global-options", |sub| {
+            sub.override_help(global_options_help())
+        });
     with_examples(cmd, "")
 }
 
+/// The help of `telnyx-edge help global-options`: the global options as clap renders them.
+fn global_options_help() -> String {
+    use clap::Args as _;
+    let options = GlobalArgs::augment_args(
+        clap::Command::new("telnyx-edge")
+            .disable_help_flag(true)
+            .help_template("{all-args}"),
+    )
+    .render_long_help();
+    format!(
+        "The options every command accepts, before or after its name\n\n{}\n",
+        options.to_string().trim_end()
+    )
+}
+
 fn with_examples(mut cmd: clap::Command, path: &str) -> clap::Command {
+    let mut long = String::new();
     if let Some(text) = examples::of(path) {
-        let mut long = format!("Examples:\n{text}");
-        if let Some(notes) = cmd.get_after_long_help() {
-            long.push_str(&format!("\n\n{notes}"));
-        }
-        cmd = cmd.after_long_help(long);
+        long = format!("Examples:\n{text}\n\n");
+        cmd = cmd.after_help(format!("Examples: see --help\n{GLOBAL_OPTIONS_NOTE}"));
+    } else {
+        cmd = cmd.after_help(GLOBAL_OPTIONS_NOTE);
     }
-    cmd = cmd.after_help(SHORT_HELP_NOTE);
+    if let Some(notes) = cmd.get_after_long_help() {
+        long.push_str(&format!("{notes}\n\n"));
+    }
+    cmd = cmd.after_long_help(format!("{long}{GLOBAL_OPTIONS_NOTE}"));
     let names: Vec<String> = cmd
         .get_subcommands()
         .map(|sub| sub.get_name().to_owned())

@@ -255,9 +255,16 @@ fn see_also_section(roff: &mut Roff, cmd: &Command, parent: Option<&str>) {
     roff.text(refs);
 }
 
-/// A command's long help after its examples (input formats and the like), for NOTES.
+/// A command's long help after its examples (input formats and the like), for NOTES. Its last
+/// line, which points `--help` readers to the global options, is left out: every page lists
+/// them under GLOBAL OPTIONS.
 fn notes(cmd: &Command) -> Option<String> {
     let text = cmd.get_after_long_help()?.to_string();
+    let text = text
+        .strip_suffix(crate::cli::GLOBAL_OPTIONS_NOTE)
+        .unwrap_or(&text)
+        .trim_end()
+        .to_owned();
     let notes = match text.strip_prefix("Examples:\n") {
         Some(rest) => rest.split_once("\n\n")?.1.to_owned(),
         None => text,

@@ -386,6 +386,18 @@ pub(crate) fn man(args: &ManArgs, printer: &Printer) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `telnyx-edge global-options`: the help of the options every command accepts, as
+/// `telnyx-edge help global-options` prints it.
+pub(crate) fn global_options(printer: &Printer) -> anyhow::Result<()> {
+    let mut cmd = crate::cli::command();
+    let help = cmd
+        .find_subcommand_mut("global-options")
+        .map(|sub| sub.render_long_help().to_string())
+        .unwrap_or_default();
+    printer.out(&help)?;
+    Ok(())
+}
+
 /// How a page is shown: on a terminal, opened with `man -l -` (which formats it and pages it
 /// with the user's `MANPAGER` or `PAGER`); to a pipe or a file, as roff for whatever reads it.
 fn page_viewer(stdout_is_terminal: bool) -> Option<std::process::Command> {

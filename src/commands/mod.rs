@@ -41,6 +41,7 @@ pub(crate) fn dispatch(
     match command {
         Command::Completions(args) => install::completions(&args, global.yes, printer),
         Command::Man(args) => install::man(&args, printer),
+        Command::GlobalOptions => install::global_options(printer),
         Command::GenerateAssets(args) => install::generate_assets(&args, printer),
         Command::Kv(args) => Err(slips::kv(&args).into()),
         Command::Auth(AuthGroup { command }) => match command {

@@ -26,6 +26,7 @@ mod fault_schedules;
 mod func_toml_fixtures;
 mod help;
 mod one_shell;
+mod help_layout;
 mod serve;
 mod support;
 mod sync;
