@@ -80,11 +80,11 @@ fn page_name(cmd: &Command) -> String {
 const EXIT_STATUS: &[(&str, &str)] = &[
     (
         "0",
-        "Success (also when stdout is closed early, as in `… | head`).",
+        "Success, and --help, -h and --version (also when stdout is closed early, as in `… | head`).",
     ),
     (
         "1",
-        "Any other error: a bad response, a rejected certificate, I/O, an invalid file.",
+        "diff found differences; pull or push left conflicts; a confirmation was answered no; any other error: a bad response, a rejected certificate, I/O, an invalid file.",
     ),
     (
         "2",
@@ -112,7 +112,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     (
         "130",
-        "Interrupted: Ctrl-C while waiting, or Ctrl-C or SIGTERM during bulk work (after its summary).",
+        "Interrupted: Ctrl-C or SIGTERM while waiting, during bulk work, pull or push (after its summary), or during any other command.",
     ),
 ];
 
