@@ -56,8 +56,10 @@ pub(crate) enum KvCommand {
     /// terminal it shows how many keys it holds and asks you to type the namespace's name;
     /// without one it exits 2 unless `--yes`, and a namespace that holds keys also needs
     /// `--force` (exit 5 without it), so that `delete NS $KEY --yes` with an empty `$KEY` can
-    /// never delete data. `--wait` waits until the namespace is gone. It warns when func.toml
-    /// binds the namespace; `--unbind` also removes those bindings once the delete succeeds.
+    /// never delete data. `--wait` waits until the namespace is gone. When func.toml binds the
+    /// namespace it refuses (exit 2, nothing deleted) until you choose: `--unbind` also removes
+    /// those bindings once the delete succeeds, `--keep-binding` leaves them (locally, a kept
+    /// binding brings the namespace back, empty, on the next command).
     /// With KEY: the same as `key delete`.
     #[command(visible_alias = "rm")]
     Delete(DeleteArgs),

@@ -165,8 +165,10 @@ impl LocalStart<'_> {
 /// time their session uses this state directory, and not for a command that talks to the
 /// service too. Scripts and pipes are never told (their stderr is no terminal).
 fn announce(printer: &Printer, local: &Local, verbose: bool, alone: bool) {
+    // `-q` shows no status line, so it must not use up the session's one notice either.
     let told = verbose
         || (alone
+            && !printer.quiet()
             && std::io::IsTerminal::is_terminal(&std::io::stderr())
             && crate::local::notice::first_in_session(&local.state_dir));
     if !told {

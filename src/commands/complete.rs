@@ -100,9 +100,13 @@ fn block_on<T>(work: impl Future<Output = T>) -> Option<T> {
         .enable_all()
         .build()
         .ok()?;
-    runtime
+    let answer = runtime
         .block_on(async { tokio::time::timeout(DEADLINE, work).await })
-        .ok()
+        .ok();
+    // A host-name lookup runs on a blocking thread that a timeout cannot stop, and dropping
+    // the runtime would wait for it (a resolver that never answers: 10 s of a frozen shell).
+    runtime.shutdown_background();
+    answer
 }
 
 /// Local state's store, read in-process; absent until something was written locally.

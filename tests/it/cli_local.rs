@@ -185,12 +185,13 @@ fn a_terminal_session_is_told_where_local_state_is_once_and_scripts_never() {
         r#"$BIN --local storage kv create --name my-cache >/dev/null
 $BIN --local storage kv put my-cache greeting hello
 $BIN --local storage kv get my-cache greeting
-cd other && $BIN --local storage kv list
+cd other && $BIN --local -q storage kv list
+$BIN --local storage kv list
 $BIN --local -v storage kv list 2>&1 | grep Running
 $BIN --local storage kv list"#,
     );
-    // The first command in the project and the first in `other` say where their state is; `-v`
-    // always does (there through a pipe).
+    // The first command in the project and the first in `other` say where their state is (a
+    // `-q` run, which says nothing, does not count); `-v` always does (there through a pipe).
     insta::assert_snapshot!(shown(&screen), @"
     Running locally (emulator state in `[HOME]/.telnyx-edge/state`)
     Created namespace `my-cache` (00000000-0000-0000-0000-000000000000)
