@@ -55,9 +55,7 @@ pub(crate) fn rc_line(shell: Shell, script: &Path, home: &Path) -> Option<RcLine
             format!("[ -f {path} ] && . {path}  {MARKER}"),
         ),
         Shell::Zsh => (
-            absolute_var("ZDOTDIR")
-                .unwrap_or_else(|| home.to_owned())
-                .join(".zshrc"),
+            zsh_dotdir(home).join(".zshrc"),
             format!(
                 "[[ -f {path} ]] && {{ (( $+functions[compdef] )) || {{ autoload -Uz compinit && compinit }}; source {path} }}  {MARKER}"
             ),
@@ -153,13 +151,30 @@ fn bash_loading() -> Loading {
     }
 }
 
+/// Where zsh reads `.zshrc`: `$ZDOTDIR` as this process sees it, else as `~/.zshenv` sets it
+/// (asked of zsh itself, which reads only that file for `zsh -c`: a bash terminal or a script
+/// does not see a `ZDOTDIR` that zsh sets for itself), else home.
+fn zsh_dotdir(home: &Path) -> PathBuf {
+    if let Some(dir) = absolute_var("ZDOTDIR") {
+        return dir;
+    }
+    if home.join(".zshenv").is_file() {
+        let probe = format!("print -r -- ''; print -r -- \"{PROBE_TAG}${{ZDOTDIR}}\"");
+        if let Some(answer) = probe_shell("zsh", &["-c", &probe]) {
+            let dir = PathBuf::from(answer.lines().next().unwrap_or_default().trim());
+            if dir.is_absolute() {
+                return dir;
+            }
+        }
+    }
+    home.to_owned()
+}
+
 fn zsh_loading(script: &Path, home: &Path) -> Loading {
     let Some(dir) = script.parent() else {
         return Loading::Not("the script has no folder".into());
     };
-    let rc = absolute_var("ZDOTDIR")
-        .unwrap_or_else(|| home.to_owned())
-        .join(".zshrc");
+    let rc = zsh_dotdir(home).join(".zshrc");
     let probe = format!(
         "print -r -- ''; print -r -- \"{PROBE_TAG}${{+functions[compdef]}}\"; print -rl -- $fpath"
     );

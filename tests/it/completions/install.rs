@@ -172,6 +172,36 @@ fn without_bash_to_ask_the_loader_file_decides() {
 }
 
 #[test]
+fn a_zdotdir_that_zshenv_sets_is_where_the_line_goes() {
+    // Set by zsh for itself, so the bash terminal or script that installs does not see it.
+    let home = tempfile::tempdir().expect("home");
+    let home = home.path();
+    let zdotdir = home.join(".config/zsh");
+    std::fs::create_dir_all(&zdotdir).expect("mkdir");
+    std::fs::write(
+        home.join(".zshenv"),
+        "export ZDOTDIR=\"$HOME/.config/zsh\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        zdotdir.join(".zshrc"),
+        "autoload -Uz compinit && compinit -u\n",
+    )
+    .expect("write");
+    let (code, stdout, _) = run(
+        &mut cmd(home),
+        &["--json", "completions", "zsh", "--install"],
+    );
+    assert_eq!(code, Some(0));
+    let described: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(
+        described["rc_file"],
+        zdotdir.join(".zshrc").display().to_string()
+    );
+    assert!(!home.join(".zshrc").exists());
+}
+
+#[test]
 fn zsh_is_asked_about_its_fpath_and_zdotdir_is_respected() {
     let home = tempfile::tempdir().expect("home");
     let home = home.path();
