@@ -18,10 +18,6 @@ pub(crate) struct Budget {
     failed: AtomicU64,
     /// 0: running; [`BUDGET_SPENT`]; [`INTERRUPTED`].
     stop: AtomicU8,
-    /// Items from this place in the input on are not sent: [`u64::MAX`] while the run goes on,
-    /// 0 once a failed request spent the budget or on Ctrl-C, and a bad input line's own place
-    /// when it spent the budget, so that the items before it are still sent.
-    stop_from: AtomicU64,
     /// A `--prefix` listing ended early because of the stop: keys after it were never listed.
     unlisted: AtomicBool,
     /// An interrupted run stopped waiting for an input that sent nothing more.
@@ -41,7 +37,6 @@ impl Budget {
             max_errors,
             failed: AtomicU64::new(0),
             stop: AtomicU8::new(0),
-            stop_from: AtomicU64::new(u64::MAX),
             unlisted: AtomicBool::new(false),
             unread: AtomicBool::new(false),
             interrupts: tokio::sync::watch::Sender::new(false),
@@ -49,20 +44,10 @@ impl Budget {
         })
     }
 
-    /// Counts a failed request; the one that spends the budget stops the run: no item not yet
-    /// sent is sent.
+    /// Counts a failed item; the one that spends the budget stops the run.
     pub(super) fn fail(&self) {
-        self.fail_at(0);
-    }
-
-    /// Counts a bad input item at `place` (its rank in the input, from 0), which no request was
-    /// made for; if it spends the budget, the items from `place` on are not sent, but those
-    /// before it still are, as if the input had been dealt with one item at a time (reading
-    /// runs ahead of writing, so without this a bad line would stop the good lines before it).
-    pub(super) fn fail_at(&self, place: u64) {
         let failed = self.failed.fetch_add(1, Ordering::SeqCst) + 1;
         if self.max_errors.is_some_and(|max| failed >= max) {
-            self.stop_from.fetch_min(place, Ordering::SeqCst);
             let _ = self
                 .stop
                 .compare_exchange(0, BUDGET_SPENT, Ordering::SeqCst, Ordering::SeqCst);
@@ -71,20 +56,8 @@ impl Budget {
 
     pub(super) fn interrupt(&self) {
         self.interrupted_at.get_or_init(Instant::now);
-        self.stop_from.store(0, Ordering::SeqCst);
         self.stop.store(INTERRUPTED, Ordering::SeqCst);
         self.interrupts.send_replace(true);
-    }
-
-    /// Whether the item at `place` in the input must not be sent.
-    pub(super) fn stops(&self, place: u64) -> bool {
-        place >= self.stop_from.load(Ordering::SeqCst)
-    }
-
-    /// Whether nothing more is to be sent: not even the items before a bad line that spent the
-    /// budget (their requests go on retrying until then).
-    fn halted(&self) -> bool {
-        self.stop_from.load(Ordering::SeqCst) == 0
     }
 
     /// Whether an interrupted run has read its input for as long as it may: an input that
@@ -159,13 +132,12 @@ impl Budget {
         let _ = interrupts.wait_for(|&interrupted| interrupted).await;
     }
 
-    /// The client for this run: its requests stop retrying once nothing more is to be sent.
+    /// The client for this run: its requests stop retrying once the run stops.
     pub(super) fn client(self: &Arc<Self>, client: &Client) -> Client {
         let budget = Arc::clone(self);
-        client.cancelled_by(Arc::new(move || budget.halted()))
+        client.cancelled_by(Arc::new(move || budget.stopped()))
     }
 
-    /// Whether the run stopped, for any item (a listing lists no further).
     pub(super) fn stopped(&self) -> bool {
         self.stop.load(Ordering::SeqCst) != 0
     }
@@ -263,24 +235,5 @@ mod tests {
             unlimited.fail();
         }
         assert!(!unlimited.stopped());
-    }
-
-    #[test]
-    fn a_bad_line_that_spends_the_budget_stops_only_the_items_after_it() {
-        let budget = Budget::new(Some(1));
-        budget.fail_at(5);
-        assert!(budget.stopped() && !budget.halted());
-        assert_eq!(
-            (0..8).map(|place| budget.stops(place)).collect::<Vec<_>>(),
-            [false, false, false, false, false, true, true, true]
-        );
-        // A failed request after it stops the rest too.
-        budget.fail();
-        assert!(budget.halted() && budget.stops(0));
-        let interrupted = Budget::new(Some(3));
-        interrupted.fail_at(2);
-        assert!(!interrupted.stopped() && !interrupted.stops(2));
-        interrupted.interrupt();
-        assert!(interrupted.stops(0));
     }
 }

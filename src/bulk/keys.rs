@@ -63,12 +63,10 @@ impl<T> Answer<T> {
     }
 }
 
-/// Starts the request for `record`, at `place` in the input (from 0), unless the run has
-/// stopped before it; a failure counts against the budget the moment it happens, so that no
-/// later item starts after the budget is spent. A line that is not a key spends it in its
-/// place: the keys before it are still dealt with.
+/// Starts the request for `record` unless the run has stopped; a failure counts against the
+/// budget the moment it happens, so that no later item starts after the budget is spent.
 pub(super) async fn key_request<T, F>(
-    (place, record): (u64, KeyRecord),
+    record: KeyRecord,
     budget: Arc<Budget>,
     window: Arc<Window>,
     request: impl FnOnce(String) -> F,
@@ -76,12 +74,13 @@ pub(super) async fn key_request<T, F>(
 where
     F: std::future::Future<Output = Result<T, ApiError>>,
 {
-    let key = record.inspect_err(|_| budget.fail_at(place))?;
-    if budget.stops(place) {
+    // A line that is not a key fails alone: it spends no budget, so it stops no other key.
+    let key = record?;
+    if budget.stopped() {
         return Ok(Answer::not_sent(key));
     }
     let mut slot = window.acquire().await;
-    if budget.stops(place) {
+    if budget.stopped() {
         return Ok(Answer::not_sent(key));
     }
     let result = request(key.key.clone()).await;
@@ -257,15 +256,12 @@ where
     let listing = Some(Arc::clone(&window));
     let receiver = produce(&client, job.ns, job.keys, capacity, &budget, listing);
     let ns: Arc<str> = Arc::from(job.ns);
-    let requests = stream(receiver, Arc::clone(&budget), may_stall);
-    let requests = requests
-        .zip(futures_util::stream::iter(0..))
-        .map(|(record, place)| {
-            let (budget, window) = (Arc::clone(&budget), Arc::clone(&window));
-            key_request((place, record), budget, window, |key| {
-                request(client.clone(), ns.clone(), key)
-            })
-        });
+    let requests = stream(receiver, Arc::clone(&budget), may_stall).map(|record| {
+        let (budget, window) = (Arc::clone(&budget), Arc::clone(&window));
+        key_request(record, budget, window, |key| {
+            request(client.clone(), ns.clone(), key)
+        })
+    });
     let at_once = options.ceiling.max(1);
     let results = match work {
         KeyWork::Read => requests.buffered(at_once).left_stream(),

@@ -69,7 +69,7 @@ pub(crate) async fn put(
         chains: Arc::default(),
         active: Arc::default(),
     };
-    let (queue, heads) = mpsc::unbounded_channel::<Head>();
+    let (queue, heads) = mpsc::unbounded_channel::<Queued>();
     let active = Arc::clone(&writer.active);
     let read = Arc::new(AtomicU64::new(0));
     let input = (records, extent, tally.counts());
@@ -105,17 +105,7 @@ pub(crate) async fn put(
 /// An item on its way to a writer, holding its share of the byte budget until written.
 struct Queued {
     item: Item,
-    /// Its rank among the items and bad lines of the input, from 0.
-    place: u64,
     _permit: tokio::sync::OwnedSemaphorePermit,
-}
-
-/// What the dispatcher takes in input order: an item that heads its key's chain, or the place
-/// of a bad line, which spends the error budget there (after the items before it were given
-/// their turn, not while they wait for room).
-enum Head {
-    Item(Queued),
-    Bad(u64),
 }
 
 /// What waits in a key's chain: an item to write, or a bad line of that key, reported in its
@@ -157,7 +147,7 @@ impl Writer {
         while let Some(link) = next.take() {
             let event = match link {
                 Link::Bad(bad) => Event::Bad(bad),
-                Link::Item(queued) => self.write(queued.item, queued.place, slot.as_mut()).await,
+                Link::Item(queued) => self.write(queued.item, slot.as_mut()).await,
             };
             // The collector is gone only when the run failed outright; what is left is moot.
             let _ = self.events.send(event).await;
@@ -169,11 +159,10 @@ impl Writer {
         }
     }
 
-    /// Writes one item, at `place` in the input, in `slot` (or deletes its key, when its
-    /// absolute expiry passed before it could be written); without a slot, or once the run
-    /// stopped before its place, it is skipped.
-    async fn write(&self, item: Item, place: u64, slot: Option<&mut Slot>) -> Event {
-        let Some(slot) = slot.filter(|_| !self.budget.stops(place)) else {
+    /// Writes one item in `slot` (or deletes its key, when its absolute expiry passed before it
+    /// could be written); without a slot, or once the run stopped, it is skipped.
+    async fn write(&self, item: Item, slot: Option<&mut Slot>) -> Event {
+        let Some(slot) = slot.filter(|_| !self.budget.stopped()) else {
             return Event::Skipped(Box::new(item));
         };
         let written = if item.expired {
@@ -204,24 +193,15 @@ impl Writer {
 }
 
 /// Starts a write for each item that heads its key's chain, once the window has room; after a
-/// stop, reports them as skipped without waiting for room. A bad line counts against the
-/// error budget in its turn.
-async fn dispatch(mut heads: mpsc::UnboundedReceiver<Head>, writer: Writer, window: Arc<Window>) {
+/// stop, reports them as skipped without waiting for room.
+async fn dispatch(mut heads: mpsc::UnboundedReceiver<Queued>, writer: Writer, window: Arc<Window>) {
     let mut writes = tokio::task::JoinSet::new();
     while let Some(head) = heads.recv().await {
-        let head = match head {
-            Head::Item(head) => head,
-            Head::Bad(place) => {
-                writer.budget.fail_at(place);
-                continue;
-            }
-        };
-        let stops = || writer.budget.stops(head.place);
-        let slot = if stops() {
+        let slot = if writer.budget.stopped() {
             None
         } else {
             // The run may stop while this item waits for room.
-            Some(window.acquire().await).filter(|_| !stops())
+            Some(window.acquire().await).filter(|_| !writer.budget.stopped())
         };
         match slot {
             Some(slot) => {
@@ -250,7 +230,7 @@ async fn dispatch(mut heads: mpsc::UnboundedReceiver<Head>, writer: Writer, wind
 /// to expect.
 fn start_reader(
     (records, extent, counts): (Box<dyn Iterator<Item = Record> + Send>, Extent, Arc<Counts>),
-    heads: mpsc::UnboundedSender<Head>,
+    heads: mpsc::UnboundedSender<Queued>,
     writer: Writer,
     events: mpsc::Sender<Event>,
     read: Arc<AtomicU64>,
@@ -290,7 +270,7 @@ fn start_reader(
 /// still listens (`false`: it is over, stop reading).
 struct Reader {
     writer: Writer,
-    heads: mpsc::UnboundedSender<Head>,
+    heads: mpsc::UnboundedSender<Queued>,
     events: mpsc::Sender<Event>,
     /// Items read (good and bad), for the collector to know when all are accounted for.
     read: Arc<AtomicU64>,
@@ -305,14 +285,12 @@ impl Reader {
         self.events.blocking_send(event).is_ok()
     }
 
-    /// A bad input line: it spends the error budget in its place (see [`Head`]). Behind an
-    /// item of its key still queued or in flight, it waits its turn; otherwise it is reported
-    /// now.
+    /// A bad input line: a failed item that spends no error budget, so that it stops none of
+    /// the good lines around it (the budget is for the service's failures; a bad line is the
+    /// input's, kept in the failed file to be fixed). Behind an item of its key still queued or
+    /// in flight, it waits its turn; otherwise it is reported now.
     fn bad(&mut self, bad: Box<BadRecord>) -> bool {
-        let place = self.read.fetch_add(1, Ordering::SeqCst);
-        if self.heads.send(Head::Bad(place)).is_err() {
-            return false;
-        }
+        self.read.fetch_add(1, Ordering::SeqCst);
         if let Some(hash) = bad.key.as_deref().map(key_hash)
             && let Some(chain) = self.writer.chains().get_mut(&hash)
         {
@@ -326,7 +304,7 @@ impl Reader {
     /// through their chain (which skips them), so that the failed file keeps the input's
     /// order for items with the same key.
     fn item(&mut self, item: Item) -> bool {
-        let place = self.read.fetch_add(1, Ordering::SeqCst);
+        self.read.fetch_add(1, Ordering::SeqCst);
         let hash = key_hash(&item.key);
         if !self.seen.insert(hash) {
             let duplicate = Event::Duplicate {
@@ -345,7 +323,6 @@ impl Reader {
         };
         let queued = Queued {
             item,
-            place,
             _permit: permit,
         };
         let head = {
@@ -361,7 +338,7 @@ impl Reader {
                 }
             }
         };
-        head.is_none_or(|head| self.heads.send(Head::Item(head)).is_ok())
+        head.is_none_or(|head| self.heads.send(head).is_ok())
     }
 }
 

@@ -407,8 +407,8 @@ pub(crate) async fn copy<T: Send>(
     let window = Arc::clone(&tally.window);
     let mut copied = Copied::default();
     let mut outcomes = Vec::new();
-    let jobs = futures_util::stream::iter((0..).zip(work))
-        .map(|(place, work)| {
+    let jobs = futures_util::stream::iter(work)
+        .map(|work| {
             let Work {
                 key,
                 action,
@@ -421,7 +421,7 @@ pub(crate) async fn copy<T: Send>(
             };
             let record = Ok(Key::new(key, copying.origin));
             key_request(
-                (place, record),
+                record,
                 Arc::clone(&budget),
                 Arc::clone(&window),
                 move |key| async move {

@@ -37,9 +37,9 @@ made relative to now; one in the past fails the item) become `ttl_secs`; `metada
 dropped with a warning (Telnyx KV has none). Other fields are warned about once and ignored,
 or with `--strict` fail their item. A UTF-8 byte order mark is skipped.
 
-A bad line is reported with its number, counts as failed (towards `--max-errors`, in its
-place: the items before it are still written) and goes to the `--failed-file` with its text;
-the rest goes on.";
+A bad line is reported with its number, counts as failed (it fails alone: it spends no
+`--max-errors`, so the good lines around it are still written) and goes to the
+`--failed-file` with its text; the rest goes on.";
 
 /// What every bulk command shares.
 #[derive(Debug, Args)]
@@ -49,7 +49,8 @@ pub(crate) struct BulkOptions {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
 
-    /// Stop after N failed items: no new request starts, and the rest goes to `--failed-file`
+    /// Stop after N items the service failed (bad input lines do not count): no new request
+    /// starts, and the rest goes to `--failed-file`
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_errors: u64,
 

@@ -196,7 +196,8 @@ fn hint(verb: &str, summary: &Summary, bulk: &BulkOptions) -> String {
         None => format!(
             "{remaining} item{} not {done}; pass `--failed-file FILE` to keep them and feed FILE back to resume{}.",
             if remaining == 1 { " was" } else { "s were" },
-            if bulk.continue_on_error {
+            // Only a run that stopped skipped anything (bad lines stop nothing).
+            if bulk.continue_on_error || summary.skipped == 0 {
                 ""
             } else {
                 ", or `--continue-on-error` not to stop"

@@ -687,12 +687,12 @@ fn a_cursor_sent_twice_ends_every_listing_with_exit_1_and_keeps_what_was_read() 
     warning: `backup.ndjson` was left as it was; the 2 keys read are in `backup.ndjson.partial`
     Read 2 keys in [SECS] ([RATE]/s); 1 failed, 0 skipped
     error: 1 item failed and 0 were skipped
-    hint: 1 item was not read; pass `--failed-file FILE` to keep them and feed FILE back to resume, or `--continue-on-error` not to stop.
+    hint: 1 item was not read; pass `--failed-file FILE` to keep them and feed FILE back to resume.
     $ bulk get 00000000-0000-0000-0000-000000000000 --all
     warning: key list: the key listing of http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys cannot be followed to its end: the service sent the cursor `c1` a second time
     Read 2 keys in [SECS] ([RATE]/s); 1 failed, 0 skipped
     error: 1 item failed and 0 were skipped
-    hint: 1 item was not read; pass `--failed-file FILE` to keep them and feed FILE back to resume, or `--continue-on-error` not to stop.
+    hint: 1 item was not read; pass `--failed-file FILE` to keep them and feed FILE back to resume.
     $ key list 00000000-0000-0000-0000-000000000000
     error: failed to list keys of KV namespace `00000000-0000-0000-0000-000000000000`
       Caused by: the key listing of http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys cannot be followed to its end: the service sent the cursor `c1` a second time

@@ -318,7 +318,7 @@ fn a_body_that_stalls_times_out_and_is_retried() {
     warning: argument 2: key `b`: no complete response from http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/b within 1s (see `--timeout`)
     Read 0 keys in [SECS] ([RATE]/s); 2 failed, 0 skipped
     error: 2 items failed and 0 were skipped
-    hint: 2 items were not read; pass `--failed-file FILE` to keep them and feed FILE back to resume, or `--continue-on-error` not to stop.
+    hint: 2 items were not read; pass `--failed-file FILE` to keep them and feed FILE back to resume.
     ");
     // JSON documents stall the same way.
     let output = run(&["--retries", "0", "storage", "kv", "get", NS]);
@@ -353,7 +353,7 @@ fn an_endless_body_is_refused_not_buffered() {
     warning: argument 1: key `k`: the response from http://127.0.0.1:[PORT]/v2/storage/kvs/00000000-0000-0000-0000-000000000000/keys/k is larger than 1114112 bytes, more than the API ever sends
     Read 0 keys in [SECS] ([RATE]/s); 1 failed, 0 skipped
     error: 1 item failed and 0 were skipped
-    hint: 1 item was not read; pass `--failed-file FILE` to keep them and feed FILE back to resume, or `--continue-on-error` not to stop.
+    hint: 1 item was not read; pass `--failed-file FILE` to keep them and feed FILE back to resume.
     "#);
 }
 

@@ -204,7 +204,7 @@ fn ndjson_and_arrays_read_ttl_and_content_type_as_their_flags_and_headers_are_sp
 }
 
 #[test]
-fn a_bad_line_with_default_settings_still_lets_every_line_before_it_be_written() {
+fn a_bad_line_with_default_settings_fails_alone_and_every_good_line_is_written() {
     let kv = Kv::start();
     let id = kv.namespace("bad-in-place");
     // Many good lines, so that reading is far ahead of writing when the bad line is read.
@@ -229,12 +229,15 @@ fn a_bad_line_with_default_settings_still_lets_every_line_before_it_be_written()
     assert_eq!(
         timeless(&stderr),
         "warning: line 301: not a JSON object with `key` and `value`: key must be a string at line 1 column 2\n\
-         Wrote 300 keys in [time]; 1 failed, 1 skipped\n\
-         error: 1 item failed and 1 was skipped\n\
-         hint: The 2 items not written are in `rest.ndjson`; feed it back as input to finish the job.\n"
+         Wrote 301 keys in [time]; 1 failed, 0 skipped\n\
+         error: 1 item failed and 0 were skipped\n\
+         hint: The 1 item not written is in `rest.ndjson`; feed it back as input to finish the job.\n"
     );
+    // The line after the bad one is written too: a bad line spends no budget.
     let keys = kv.ok(&["-o", "ids", "storage", "kv", "key", "list", &id]);
-    let expected: String = (0..300).map(|i| format!("k{i:03}\n")).collect();
+    let expected: String = std::iter::once("after\n".to_owned())
+        .chain((0..300).map(|i| format!("k{i:03}\n")))
+        .collect();
     assert_eq!(String::from_utf8(keys).expect("UTF-8"), expected);
     assert_eq!(
         String::from_utf8(std::fs::read(kv.path().join("rest.ndjson")).expect("rest"))
@@ -242,14 +245,12 @@ fn a_bad_line_with_default_settings_still_lets_every_line_before_it_be_written()
         concat!(
             r#"{"origin":"line 301","error":"not a JSON object with `key` and `value`: key must be a string at line 1 column 2","input":"{not json"}"#,
             "\n",
-            r#"{"key":"after","value":"v","base64":false,"origin":"line 302","error":"not sent: the run stopped after 1 failed item (`--max-errors`)"}"#,
-            "\n",
         )
     );
 }
 
 #[test]
-fn a_line_that_is_not_a_key_lets_the_keys_before_it_be_deleted() {
+fn a_line_that_is_not_a_key_fails_alone_and_every_other_key_is_deleted() {
     let kv = Kv::start();
     let id = kv.namespace("bad-key-in-place");
     let keys: Vec<String> = (0..=100).map(|i| format!("k{i:03}")).collect();
@@ -274,14 +275,14 @@ fn a_line_that_is_not_a_key_lets_the_keys_before_it_be_deleted() {
     ]);
     let (code, _, stderr) = outcome(&output);
     assert_eq!(code, Some(1), "{stderr}");
-    // The key after the bad line is not sent.
+    // The key after the bad line is deleted too.
     assert_eq!(
         timeless(&stderr),
         "warning: line 101: key `..` cannot be sent: `.` and `..` are path segments that HTTP clients and proxies rewrite (the official SDKs refuse them too); use another name\n\
-         Deleted 100 keys in [time]; 1 failed, 1 skipped\n\
-         error: 1 item failed and 1 was skipped\n\
-         hint: 2 items were not deleted; pass `--failed-file FILE` to keep them and feed FILE back to resume, or `--continue-on-error` not to stop.\n"
+         Deleted 101 keys in [time]; 1 failed, 0 skipped\n\
+         error: 1 item failed and 0 were skipped\n\
+         hint: 1 item was not deleted; pass `--failed-file FILE` to keep them and feed FILE back to resume.\n"
     );
     let left = kv.ok(&["-o", "ids", "storage", "kv", "key", "list", &id]);
-    assert_eq!(String::from_utf8(left).expect("UTF-8"), "k100\n");
+    assert_eq!(String::from_utf8(left).expect("UTF-8"), "");
 }
