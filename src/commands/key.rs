@@ -289,15 +289,14 @@ struct PutJson<'a> {
 }
 
 /// The content type to store: `--content-type`, else the one a `--path` file's extension or
-/// first bytes suggest (`Some` in the second place), else the API's default.
+/// first bytes (stdin's first bytes, for `--path -`) suggest (`Some` in the second place), else the API's default.
 fn content_type(args: &PutArgs, value: &[u8]) -> (String, Option<String>) {
     if let Some(given) = &args.content_type {
         return (given.clone(), None);
     }
+    // `--path -` (stdin) has no name: its first bytes alone can tell (a PNG piped in).
     let guessed = match (&args.value, &args.path) {
-        (None, Some(path)) if path.as_os_str() != "-" => {
-            crate::local::content_type::of_file(path, value)
-        }
+        (None, Some(path)) => crate::local::content_type::of_file(path, value),
         _ => None,
     };
     match guessed {

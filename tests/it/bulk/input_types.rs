@@ -61,7 +61,8 @@ fn key_put_path_stores_the_type_the_files_name_or_first_bytes_suggest() {
     assert_eq!(put["content_type"], "image/png");
     kv.ok(&["storage", "kv", "put", &id, "notes", "--path", "notes.txt"]);
     kv.ok(&["storage", "kv", "put", &id, "blob", "--path", "blob"]);
-    // An explicit type always wins; a VALUE or stdin keeps the default.
+    // An explicit type always wins; a VALUE keeps the default; stdin (`--path -`) is known by
+    // its first bytes alone.
     let explicit = ["--content-type", "text/x-explicit"];
     kv.ok(&[
         &[
@@ -93,7 +94,7 @@ fn key_put_path_stores_the_type_the_files_name_or_first_bytes_suggest() {
             ("blob", "application/octet-stream".to_owned()),
             ("explicit", "text/x-explicit".to_owned()),
             ("value", "application/octet-stream".to_owned()),
-            ("piped", "application/octet-stream".to_owned()),
+            ("piped", "image/png".to_owned()),
         ]
     );
 }
