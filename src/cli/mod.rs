@@ -59,8 +59,8 @@ pub(crate) enum Command {
     /// it where that shell looks (creating the folder) and checks that the shell will load it
     /// from there. When it would not (bash without the bash-completion package, a zsh whose
     /// `fpath` lacks the folder), it asks on a terminal to add one line to the shell's
-    /// start-up file; with `--yes` or without a terminal it changes nothing and prints that
-    /// line (`--print-rc-line` prints only the line). The script calls `telnyx-edge` on PATH
+    /// start-up file (`--yes` adds it without asking); without a terminal it changes nothing
+    /// and prints that line (`--print-rc-line` prints only the line). The script calls `telnyx-edge` on PATH
     /// for each completion, so it never drifts from the binary. Wherever a namespace is
     /// expected, the bindings of the nearest func.toml complete, and namespace names too; a
     /// key completes by prefix. Names and keys come from local state with `--local`, else from

@@ -148,11 +148,11 @@ enum RcAction {
     NotNeeded,
     /// The start-up file already holds the line.
     AlreadyPresent,
-    /// The line was appended, the user having said yes.
+    /// The line was appended, the user having said yes (or `--yes`).
     Added,
     /// The user said no: the line was printed.
     Declined,
-    /// Nobody could be asked (no terminal, or `--yes`): the line was printed.
+    /// Nobody could be asked (no terminal) and `--yes` was not given: the line was printed.
     Printed,
 }
 
@@ -228,8 +228,13 @@ fn install(shell: Shell, yes: bool, printer: &Printer) -> anyhow::Result<()> {
             if !json {
                 printer.out(&format!("{}\n", rc.line))?;
             }
+            let printed = if json {
+                "its `rc_line` in the JSON"
+            } else {
+                "the line printed on stdout"
+            };
             printer.status(&format!(
-                "{installed}, but {name} will not load it by itself: {}. `{}` was left unchanged; add the line printed on stdout to it, for example with `telnyx-edge completions {name} --print-rc-line >> {}`",
+                "{installed}, but {name} will not load it by itself: {}. `{}` was left unchanged; add {printed} to it, for example with `telnyx-edge completions {name} --print-rc-line >> {}`",
                 reason.unwrap_or_default(),
                 rc.file.display(),
                 rc.file.display()
@@ -262,14 +267,14 @@ fn home_dir(shell: Shell) -> anyhow::Result<PathBuf> {
 }
 
 /// The shell will not load the script by itself: the start-up file's line is added when a
-/// person on a terminal says yes; with `--yes` or without a terminal the file is left alone,
-/// since nobody agreed to a change in it.
+/// person on a terminal says yes, or with `--yes` (as every confirmation); without a terminal
+/// and without `--yes` the file is left alone, since nobody agreed to a change in it.
 fn rc_action(name: &str, rc: &RcLine, yes: bool) -> anyhow::Result<RcAction> {
     if shell_rc::has_line(rc) {
         return Ok(RcAction::AlreadyPresent);
     }
     let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if yes || !terminal {
+    if !yes && !terminal {
         return Ok(RcAction::Printed);
     }
     let question = format!(
@@ -278,7 +283,7 @@ fn rc_action(name: &str, rc: &RcLine, yes: bool) -> anyhow::Result<RcAction> {
         rc.line
     );
     let action = format!("change `{}`", rc.file.display());
-    if confirm(false, &action, &question, Answer::Yes).is_err() {
+    if confirm(yes, &action, &question, Answer::Yes).is_err() {
         return Ok(RcAction::Declined);
     }
     let cannot = || format!("cannot write `{}`", rc.file.display());

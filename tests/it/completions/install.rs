@@ -50,26 +50,27 @@ fn bash_without_bash_completion_gets_the_line_printed_and_its_rc_left_alone() {
         script.display(),
         rc = home.join(".bashrc").display()
     );
-    // Without a terminal, and the same with `--yes`: nobody agreed to a change of ~/.bashrc.
-    for args in [
-        &["completions", "bash", "--install"][..],
-        &["completions", "bash", "--install", "--yes"],
-    ] {
-        assert_eq!(
-            run(&mut cmd(home), args),
-            (Some(0), BASH_LINE.to_owned(), expected_err.clone())
-        );
-        assert!(script.is_file());
-        assert_eq!(
-            std::fs::read_to_string(home.join(".bashrc")).expect("read"),
-            "alias ll='ls -l'\n"
-        );
-    }
+    // Without a terminal nobody agreed to a change of ~/.bashrc.
+    assert_eq!(
+        run(&mut cmd(home), &["completions", "bash", "--install"]),
+        (Some(0), BASH_LINE.to_owned(), expected_err.clone())
+    );
+    assert!(script.is_file());
+    assert_eq!(
+        std::fs::read_to_string(home.join(".bashrc")).expect("read"),
+        "alias ll='ls -l'\n"
+    );
     let (code, stdout, stderr) = run(
         &mut cmd(home),
         &["--json", "completions", "bash", "--install"],
     );
-    assert_eq!((code, stderr), (Some(0), expected_err));
+    assert_eq!(
+        (code, stderr),
+        (
+            Some(0),
+            expected_err.replace("the line printed on stdout", "its `rc_line` in the JSON")
+        )
+    );
     let described: Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(
         described,
@@ -83,6 +84,34 @@ fn bash_without_bash_completion_gets_the_line_printed_and_its_rc_left_alone() {
             "rc_action": "printed",
             "next_step": null,
         })
+    );
+}
+
+#[test]
+fn yes_agrees_to_the_rc_line_as_to_every_confirmation() {
+    let home = tempfile::tempdir().expect("home");
+    let home = home.path();
+    std::fs::write(home.join(".bashrc"), "alias ll='ls -l'\n").expect("write");
+    let script = home.join(".local/share/bash-completion/completions/telnyx-edge");
+    let (code, stdout, stderr) = run(
+        &mut cmd(home),
+        &["--yes", "completions", "bash", "--install"],
+    );
+    assert_eq!(
+        (code, stdout, stderr),
+        (
+            Some(0),
+            String::new(),
+            format!(
+                "Installed bash completion in `{}`, and added one line to `{}` that loads it: it works in new bash shells\n",
+                script.display(),
+                home.join(".bashrc").display()
+            )
+        )
+    );
+    assert_eq!(
+        std::fs::read_to_string(home.join(".bashrc")).expect("read"),
+        format!("alias ll='ls -l'\n{BASH_LINE}")
     );
 }
 
