@@ -87,7 +87,7 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "completions",
         "  # List the shells and the line that installs completion for yours
   telnyx-edge completions
-  # Install for bash (into ~/.local/share/bash-completion/completions)
+  # Install for bash (into ~/.local/share/bash-completion/completions, or $BASH_COMPLETION_USER_DIR/completions)
   telnyx-edge completions bash --install
   # Print the script, for a package or a dotfile manager
   telnyx-edge completions zsh",

@@ -116,9 +116,15 @@ fn install_target(shell: Shell, home: &Path) -> (PathBuf, Option<String>) {
             .map_or_else(|| home.join(default), PathBuf::from)
     };
     match shell {
-        // bash-completion loads scripts from here on demand.
+        // bash-completion loads scripts from here on demand (its own variable first).
         Shell::Bash => (
-            xdg("XDG_DATA_HOME", ".local/share").join("bash-completion/completions/telnyx-edge"),
+            std::env::var_os("BASH_COMPLETION_USER_DIR")
+                .filter(|dir| Path::new(dir).is_absolute())
+                .map_or_else(
+                    || xdg("XDG_DATA_HOME", ".local/share").join("bash-completion"),
+                    PathBuf::from,
+                )
+                .join("completions/telnyx-edge"),
             None,
         ),
         // On `fpath`, or loaded by the line `shell_rc` offers for ~/.zshrc.

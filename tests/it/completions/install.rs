@@ -179,6 +179,19 @@ fn bash_that_loads_bash_completion_needs_no_line() {
         std::fs::read_to_string(home.join(".bashrc")).expect("read"),
         bashrc
     );
+    // bash-completion's own variable for the folder wins over XDG_DATA_HOME.
+    let own = home.join("bc");
+    let (code, stdout, _) = run(
+        cmd(home)
+            .env("XDG_DATA_HOME", &data)
+            .env("BASH_COMPLETION_USER_DIR", &own),
+        &["--json", "completions", "bash", "--install"],
+    );
+    assert_eq!(code, Some(0));
+    let described: Value = serde_json::from_str(&stdout).expect("JSON");
+    let script = own.join("completions/telnyx-edge");
+    assert_eq!(described["path"], script.display().to_string());
+    assert!(script.is_file());
 }
 
 #[test]
