@@ -124,13 +124,26 @@ pub(crate) struct Plan {
 
 /// Merges two sides' keys, in key order (blocks: run it on the blocking pool). Memory follows
 /// the keys that differ, not the namespaces.
-pub(crate) fn plan(mut a: Sorted<Meta>, mut b: Sorted<Meta>) -> anyhow::Result<Plan> {
+pub(crate) fn plan(a: Sorted<Meta>, b: Sorted<Meta>) -> anyhow::Result<Plan> {
+    plan_noting(a, b, &mut |_, _| {})
+}
+
+/// [`plan`], telling `note` the TTL side B listed (`None`: no expiry, or not known) of each
+/// key B has that differs or is unsure, so a copy can give it on.
+pub(crate) fn plan_noting(
+    mut a: Sorted<Meta>,
+    mut b: Sorted<Meta>,
+    note: &mut dyn FnMut(&str, Option<u64>),
+) -> anyhow::Result<Plan> {
     let mut plan = Plan::default();
     loop {
         let Some(key) = smallest(&[a.peek()?, b.peek()?]) else {
             return Ok(plan);
         };
-        match (a.take_if(&key)?, b.take_if(&key)?) {
+        let (a_meta, b_meta) = (a.take_if(&key)?, b.take_if(&key)?);
+        let b_ttl = b_meta.as_ref().map(|meta| meta.ttl_secs);
+        let before = (plan.differences.len(), plan.unsure.len());
+        match (a_meta, b_meta) {
             (Some(a_meta), None) => plan.differences.push(Difference {
                 key,
                 change: Change::Removed,
@@ -163,6 +176,13 @@ pub(crate) fn plan(mut a: Sorted<Meta>, mut b: Sorted<Meta>) -> anyhow::Result<P
                 }
             }
             (None, None) => {}
+        }
+        if let Some(ttl) = b_ttl {
+            if let Some(difference) = plan.differences.get(before.0) {
+                note(&difference.key, ttl);
+            } else if let Some((key, _, _)) = plan.unsure.get(before.1) {
+                note(key, ttl);
+            }
         }
     }
 }

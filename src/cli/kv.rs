@@ -6,7 +6,7 @@ use super::bulk::{BulkGroup, ExportArgs, ImportArgs};
 use super::key::{KeyGroup, PutArgs};
 use super::namespace::{BindArgs, CreateArgs, DeleteArgs, GetArgs, ListArgs, UnbindArgs, WaitArgs};
 use super::serve::{ServeArgs, UiArgs};
-use super::sync::{DiffArgs, SyncArgs};
+use super::sync::{CopyArgs, DiffArgs, SyncArgs};
 
 #[derive(Debug, Args)]
 pub(crate) struct StorageGroup {
@@ -120,6 +120,19 @@ pub(crate) enum KvCommand {
     /// with `--local`. Exits 0 when they are equal and 1 when they differ, like diff(1); other
     /// failures keep their own exit codes (2 and up).
     Diff(DiffArgs),
+    /// Copy keys from one namespace to another, each on the service or in local state
+    ///
+    /// Makes DST's keys equal to SRC's, byte for byte with their content types, for every key
+    /// SRC has (under `--prefix`): keys DST lacks are added and keys that differ are
+    /// overwritten, without asking; equal keys are not written. A side is `local:NAMESPACE` or
+    /// `remote:NAMESPACE`; a plain NAMESPACE is on the service, or local with `--local`. A TTL
+    /// goes with its key when SRC can tell it (local state can; the API does not return one).
+    /// `--delete` also deletes DST's keys that SRC does not have, after asking (without a
+    /// terminal it needs `--yes`). `--dry-run` prints the plan and exits 0. Unlike `pull` and
+    /// `push` there is no sync record and no merge. Copying uses the bulk engine: the adaptive
+    /// window, `--failed-file`, the error budget and Ctrl-C behave as in `import`; run the same
+    /// `copy` again to finish one that stopped. Neither namespace is created.
+    Copy(CopyArgs),
     /// Open the data explorer in a browser, for the service or local state
     ///
     /// Serves the explorer (the page `serve` has at `/`) on 127.0.0.1 and a free port,

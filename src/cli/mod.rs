@@ -33,7 +33,7 @@ pub(crate) use namespace::{
 };
 pub(crate) use parse::{GLOBAL_OPTIONS_NOTE, asks_for_json, command, parse, usage_error_parts};
 pub(crate) use serve::{ServeArgs, UiArgs};
-pub(crate) use sync::{DiffArgs, SyncArgs};
+pub(crate) use sync::{CopyArgs, DiffArgs, SyncArgs};
 
 /// Manage Telnyx Edge Compute KV storage, or run a local emulator of it.
 #[derive(Debug, Parser)]

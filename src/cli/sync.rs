@@ -1,4 +1,4 @@
-//! `pull`, `push` and `diff`: the arguments of the commands that compare or copy namespaces.
+//! `pull`, `push`, `diff` and `copy`: the arguments of the commands that compare or copy namespaces.
 
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
@@ -51,4 +51,33 @@ pub(crate) struct DiffArgs {
     /// The most requests in flight at once while values are compared [default: 64]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
+}
+
+/// `copy`.
+#[derive(Debug, Args)]
+pub(crate) struct CopyArgs {
+    /// Where the keys come from: `local:NAMESPACE`, `remote:NAMESPACE` or NAMESPACE
+    #[arg(value_name = "SRC", add = ArgValueCandidates::new(crate::cli::complete::sides))]
+    pub src: String,
+
+    /// Where they go (overwritten key by key): `local:NAMESPACE`, `remote:NAMESPACE` or
+    /// NAMESPACE
+    #[arg(value_name = "DST", add = ArgValueCandidates::new(crate::cli::complete::sides))]
+    pub dst: String,
+
+    /// Only keys that start with P
+    #[arg(long, value_name = "P", value_parser = prefix)]
+    pub prefix: Option<String>,
+
+    /// Also delete DST's keys (under `--prefix`) that SRC does not have, making DST a mirror
+    #[arg(long)]
+    pub delete: bool,
+
+    /// Print what would be added, changed and deleted (the same table as `diff`) and change
+    /// nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub bulk: BulkOptions,
 }

@@ -113,6 +113,7 @@ fn storage_kv(
         KvCommand::Pull(args) => multi_thread(sync::copy_between(Pull, global, &args, printer)),
         KvCommand::Push(args) => multi_thread(sync::copy_between(Push, global, &args, printer)),
         KvCommand::Diff(args) => multi_thread(sync::diff(global, args, printer)),
+        KvCommand::Copy(args) => multi_thread(sync::copy_keys(global, args, printer)),
         KvCommand::Ui(args) => multi_thread(explore::ui(global, args, printer)),
         KvCommand::Serve(args) => serve::serve(args, global.func_toml.as_deref(), *printer),
     }

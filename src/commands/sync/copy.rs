@@ -26,15 +26,15 @@ pub(crate) fn running() -> bool {
 
 /// What copying one namespace did.
 #[derive(Default)]
-struct WorkDone {
-    summary: Summary,
-    copied: Copied,
+pub(super) struct WorkDone {
+    pub summary: Summary,
+    pub copied: Copied,
     /// What became of each key acted on.
-    done: Vec<(String, Done, Recorded)>,
+    pub done: Vec<(String, Done, Recorded)>,
 }
 
 /// [`sync::copy`], marked as running for [`running`].
-async fn copy_marked(
+pub(super) async fn copy_marked(
     copying: Copying<'_>,
     work: Vec<Work<Recorded>>,
     uncopyable: &[String],

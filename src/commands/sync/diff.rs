@@ -34,7 +34,7 @@ pub(crate) async fn diff(
     };
     let (a, b) = (side(&args.a, default)?, side(&args.b, default)?);
     let prefix = args.prefix.unwrap_or_default();
-    let backends = Backends::open(global, printer, [a.place, b.place]).await?;
+    let backends = Backends::open(global, printer, [a.place, b.place], Access::Read).await?;
     let a = list(&backends, a, &prefix).await?;
     let b = list(&backends, b, &prefix).await?;
     warn_same_spec(&backends, &a, &b, printer).await;
@@ -48,12 +48,12 @@ pub(crate) async fn diff(
 
 /// A side of `diff` as written: `local:SPEC`, `remote:SPEC`, or SPEC on the default side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct SideArg<'a> {
-    place: Place,
-    spec: &'a str,
+pub(super) struct SideArg<'a> {
+    pub place: Place,
+    pub spec: &'a str,
 }
 
-fn side(text: &str, default: Place) -> Result<SideArg<'_>, UserError> {
+pub(super) fn side(text: &str, default: Place) -> Result<SideArg<'_>, UserError> {
     let (place, spec) = if let Some(spec) = text.strip_prefix("local:") {
         (Place::Local, spec)
     } else if let Some(spec) = text.strip_prefix("remote:") {
@@ -72,19 +72,21 @@ fn side(text: &str, default: Place) -> Result<SideArg<'_>, UserError> {
 }
 
 /// What the two sides need: local state, the service, or both.
-struct Backends {
+pub(super) struct Backends {
     local: Option<Backend>,
     remote: Option<Backend>,
 }
 
 impl Backends {
-    async fn open(
+    /// Opens the sides' backends; local state for `access` (a side written to needs it).
+    pub(super) async fn open(
         global: &GlobalSettings,
         printer: &Printer,
         places: [Place; 2],
+        access: Access,
     ) -> anyhow::Result<Self> {
         let local = if places.contains(&Place::Local) {
-            Some(Backend::local(global, printer, Access::Read, None, Vec::new()).await?)
+            Some(Backend::local(global, printer, access, None, Vec::new()).await?)
         } else {
             None
         };
@@ -96,7 +98,7 @@ impl Backends {
         Ok(Self { local, remote })
     }
 
-    fn at(&self, place: Place) -> anyhow::Result<&Backend> {
+    pub(super) fn at(&self, place: Place) -> anyhow::Result<&Backend> {
         match (place, &self.local, &self.remote) {
             (Place::Local, Some(local), _) => Ok(local),
             (Place::Remote, _, Some(remote)) => Ok(remote),
@@ -106,12 +108,12 @@ impl Backends {
 }
 
 /// One side of a diff, resolved and listed.
-struct Listed<'a> {
-    arg: SideArg<'a>,
-    backend: &'a Backend,
-    target: Target,
-    listing: Sorted<Meta>,
-    report: SideReport,
+pub(super) struct Listed<'a> {
+    pub arg: SideArg<'a>,
+    pub backend: &'a Backend,
+    pub target: Target,
+    pub listing: Sorted<Meta>,
+    pub report: SideReport,
 }
 
 /// Resolves a side and lists its keys under `prefix`, in key order.
@@ -122,6 +124,16 @@ async fn list<'a>(
 ) -> anyhow::Result<Listed<'a>> {
     let backend = backends.at(arg.place)?;
     let target = target::id(backend, arg.spec).await?;
+    listed(backend, arg, target, prefix).await
+}
+
+/// Lists a resolved side's keys under `prefix`, in key order.
+pub(super) async fn listed<'a>(
+    backend: &'a Backend,
+    arg: SideArg<'a>,
+    target: Target,
+    prefix: &str,
+) -> anyhow::Result<Listed<'a>> {
     // A service's listing is spilled to a scratch file, read back in key order.
     let listing = match arg.place {
         Place::Local => local_sorted(backend, &target.id, &target.label, prefix, false).await?,

@@ -24,6 +24,7 @@ mod pull;
 mod push;
 mod report;
 mod setup;
+mod transfer;
 
 use serde::Serialize;
 
@@ -35,6 +36,7 @@ use crate::error::{Exit, UserError};
 use crate::ui::printer::Printer;
 
 pub(crate) use diff::diff;
+pub(crate) use transfer::copy_keys;
 
 /// `storage kv pull [NAMESPACE…]` or `storage kv push [NAMESPACE…]`: refused with `--local`,
 /// its options resolved once, and stoppable in every phase.
@@ -46,7 +48,7 @@ pub(crate) async fn copy_between(
 ) -> anyhow::Result<()> {
     let work = async {
         setup::refuse_local(global, direction)?;
-        let options = setup::options(args, global.verbose);
+        let options = setup::options(&args.bulk, global.verbose);
         let invocation = Invocation {
             global,
             args,
@@ -59,7 +61,7 @@ pub(crate) async fn copy_between(
             Direction::Push => push::run(invocation).await,
         }
     };
-    stoppable(direction, work).await
+    stoppable(direction.verb(), work).await
 }
 
 /// A pull or push as invoked: its arguments, the run they make and the bulk engine's options.
@@ -95,16 +97,15 @@ struct Between<'a> {
     printer: &'a Printer,
 }
 
-/// Runs a pull or push so that Ctrl-C (or SIGTERM) works in every phase. Inside a copy the
+/// Runs a pull, push or copy so that Ctrl-C (or SIGTERM) works in every phase. Inside a copy the
 /// copy's rules apply (finish what is in flight, write the summary); outside one (resolving,
 /// listing, comparing, asking for confirmation) the work is dropped where it stands and the
 /// run ends with exit 130. A prompt blocked on stdin cannot hold that up: it waits on a thread
 /// of its own.
 async fn stoppable(
-    direction: Direction,
+    verb: &str,
     work: impl std::future::Future<Output = anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
-    let verb = direction.verb();
     let _stopping = crate::signals::guard();
     tokio::pin!(work);
     tokio::select! {

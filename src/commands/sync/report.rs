@@ -8,7 +8,7 @@ use super::left_alone::LeftAlone;
 use super::{Direction, Place, Run, SHOWN_PLAN_ROWS};
 use crate::bulk::run::Summary;
 use crate::bulk::sync::{Change, Copied, Difference, Plan};
-use crate::cli::SyncArgs;
+use crate::cli::{BulkOptions, SyncArgs};
 use crate::commands::target::Target;
 use crate::error::{Exit, UserError};
 use crate::text::plural;
@@ -342,14 +342,19 @@ impl Outcome {
             Direction::Pull => ("Pulled", "into local state"),
             Direction::Push => ("Pushed", "to the service"),
         };
-        printer.status(&format!(
-            "{verb} `{}` {place} in {:.1}s: {}{}{}",
-            self.namespace,
+        let lead = format!("{verb} `{}` {place}", self.namespace);
+        printer.status(&self.line(&lead, direction.written().described()));
+    }
+
+    /// "{lead} in 0.2s: 2 added, …", with the deletions not made in `written`.
+    pub(crate) fn line(&self, lead: &str, written: &str) -> String {
+        format!(
+            "{lead} in {:.1}s: {}{}{}",
             self.seconds,
             self.did(),
-            kept_note(self.kept, direction.written().described()),
+            kept_note(self.kept, written),
             left_alone_note(&self.left_alone),
-        ));
+        )
     }
 
     fn did(&self) -> String {
@@ -401,7 +406,7 @@ pub(crate) fn finish(
         OutputFormat::Table | OutputFormat::Ids => {}
     }
     if let Some(stopped) = outcomes.iter().find(|outcome| outcome.stopped()) {
-        return Err(not_finished(stopped, args, direction).into());
+        return Err(not_finished(stopped, &args.bulk, direction.verb()).into());
     }
     let conflicts: u64 = outcomes.iter().map(|outcome| outcome.conflicts).sum();
     if conflicts == 0 {
@@ -437,13 +442,12 @@ fn conflicts_left(conflicts: u64, force: bool, direction: Direction) -> UserErro
 
 /// A namespace whose copy did not finish: interrupted, stopped by the error budget, or
 /// finished with failures past it.
-fn not_finished(stopped: &Outcome, args: &SyncArgs, direction: Direction) -> UserError {
-    let verb = direction.verb();
+pub(crate) fn not_finished(stopped: &Outcome, bulk: &BulkOptions, verb: &str) -> UserError {
     let summary = &stopped.summary;
     let counts = summary.failed_and_skipped("key");
     let (how, exit) = if summary.interrupted {
         ("interrupted", Exit::Interrupted)
-    } else if args.bulk.continue_on_error {
+    } else if bulk.continue_on_error {
         (
             "finished with failures",
             summary.exit.unwrap_or(Exit::Failure),
@@ -452,11 +456,11 @@ fn not_finished(stopped: &Outcome, args: &SyncArgs, direction: Direction) -> Use
         ("stopped", summary.exit.unwrap_or(Exit::Failure))
     };
     let message = format!("{verb} of `{}` {how}: {counts}", stopped.namespace);
-    let listed = match &args.bulk.failed_file {
+    let listed = match &bulk.failed_file {
         Some(path) => format!(" The keys not done are listed in `{}`.", path.display()),
         None => String::new(),
     };
-    let way_on = if summary.interrupted || args.bulk.continue_on_error {
+    let way_on = if summary.interrupted || bulk.continue_on_error {
         String::new()
     } else {
         " If the same keys keep failing, `--continue-on-error` copies the rest past them."

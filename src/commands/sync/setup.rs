@@ -6,7 +6,7 @@ use std::path::Path;
 use super::Direction;
 use crate::api::types::NamespaceStatus;
 use crate::bulk::run::Options;
-use crate::cli::SyncArgs;
+use crate::cli::{BulkOptions, SyncArgs};
 use crate::commands::settings::GlobalSettings;
 use crate::commands::target::Target;
 use crate::error::{Exit, UserError};
@@ -63,15 +63,14 @@ pub(crate) fn namespaces(args: &SyncArgs, func_toml: Option<&Path>) -> anyhow::R
     Ok(bindings)
 }
 
-pub(crate) fn options(args: &SyncArgs, verbose: bool) -> Options {
+pub(crate) fn options(bulk: &BulkOptions, verbose: bool) -> Options {
     Options {
-        ceiling: args
-            .bulk
+        ceiling: bulk
             .concurrency
             .map_or(crate::bulk::window::DEFAULT_READ_CEILING, usize::from),
         verbose,
-        max_errors: (!args.bulk.continue_on_error).then_some(args.bulk.max_errors),
-        failed_file: args.bulk.failed_file.clone(),
+        max_errors: (!bulk.continue_on_error).then_some(bulk.max_errors),
+        failed_file: bulk.failed_file.clone(),
         input_may_stall: false,
     }
 }
