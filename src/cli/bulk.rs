@@ -44,8 +44,8 @@ A bad line is reported with its number, counts as failed (it fails alone: it spe
 /// What every bulk command shares.
 #[derive(Debug, Args)]
 pub(crate) struct BulkOptions {
-    /// The most requests in flight at once [default: 256; 64 for `bulk get`, `export`, `pull`
-    /// and `push`]; the window adapts below it
+    /// The most requests in flight at once [default: 256; 64 for `bulk get`, `export`, `pull`,
+    /// `push` and `copy`]; the window adapts below it
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
 

@@ -163,7 +163,7 @@ pub(crate) fn keys(current: &OsStr) -> Vec<CompletionCandidate> {
         .collect()
 }
 
-/// `diff`'s sides: each binding, plain and with `local:` and `remote:`.
+/// `diff`'s and `copy`'s sides: each binding, plain and with `local:` and `remote:`.
 pub(crate) fn sides() -> Vec<CompletionCandidate> {
     let mut sides = Vec::new();
     for binding in bindings() {

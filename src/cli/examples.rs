@@ -246,6 +246,15 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
   telnyx-edge -o ids storage kv diff local:MY_CACHE remote:MY_CACHE",
     ),
     (
+        "storage kv copy",
+        "  # The service's namespace into a local one (a TTL goes with its key when SRC knows it)
+  telnyx-edge storage kv copy remote:my-cache local:my-cache-copy
+  # Mirror one local namespace into another, deleting DST's extra keys, without asking
+  telnyx-edge --local storage kv copy MY_CACHE my-cache-test --delete --yes
+  # See what a copy to staging would add, change and delete
+  telnyx-edge storage kv copy local:MY_CACHE remote:my-cache-staging --prefix config/ --dry-run",
+    ),
+    (
         "storage kv ui",
         "  # Browse the service's namespaces (opens the browser)
   telnyx-edge storage kv ui

@@ -387,3 +387,33 @@ fn a_side_that_names_no_namespace_is_a_usage_error_and_sends_nothing() {
     assert_eq!(project.requests(), before);
     assert!(!project.state().exists(), "no local state written");
 }
+
+#[test]
+fn both_sides_complete_to_the_bindings_plain_local_and_remote() {
+    let home = tempfile::tempdir().expect("home");
+    std::fs::write(
+        home.path().join("func.toml"),
+        "[storage.kv.MY_CACHE]\nid = \"550e8400-e29b-41d4-a716-446655440000\"\n",
+    )
+    .expect("write");
+    for words in [
+        &["telnyx-edge", "storage", "kv", "copy", ""][..],
+        &["telnyx-edge", "storage", "kv", "copy", "MY_CACHE", ""][..],
+    ] {
+        let output = crate::support::cli::scrubbed(home.path())
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .env("_TELNYX_EDGE_COMPLETE", "fish")
+            .arg("--")
+            .args(words)
+            .output()
+            .expect("runs");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+        let offered: Vec<String> = String::from_utf8(output.stdout)
+            .expect("UTF-8")
+            .lines()
+            .map(|line| line.split('\t').next().unwrap_or("").to_owned())
+            .filter(|candidate| !candidate.starts_with('-'))
+            .collect();
+        assert_eq!(offered, ["MY_CACHE", "local:MY_CACHE", "remote:MY_CACHE"]);
+    }
+}
