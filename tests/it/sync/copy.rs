@@ -417,3 +417,80 @@ fn both_sides_complete_to_the_bindings_plain_local_and_remote() {
         assert_eq!(offered, ["MY_CACHE", "local:MY_CACHE", "remote:MY_CACHE"]);
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_copy_lists_the_keys_not_copied_and_running_it_again_finishes() {
+    use crate::support::cli::Kv;
+    let kv = Kv::with(telnyx_edge::emulator::Config {
+        latency: Some(telnyx_edge::emulator::Latency {
+            base: std::time::Duration::from_millis(20),
+            jitter: std::time::Duration::ZERO,
+        }),
+        ..telnyx_edge::emulator::Config::in_memory()
+    });
+    let id = kv.api.create("slow");
+    let input: String = (0..3000)
+        .map(|i| format!("{}\n", json!({"key": format!("k{i:04}"), "value": "v"})))
+        .collect();
+    std::fs::write(kv.path().join("in.ndjson"), input).expect("write");
+    let (code, _, stderr) = outcome(&kv.run(&["storage", "kv", "import", &id, "in.ndjson"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) =
+        outcome(&kv.run(&["--local", "storage", "kv", "create", "--name", "here"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let before = kv.api.stats().requests;
+    let child = kv
+        .std_cmd()
+        .args(["storage", "kv", "copy", "remote:slow", "local:here"])
+        .args(["--concurrency", "4", "--failed-file", "left.ndjson"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    // Past the namespace and its three pages of keys, into the values (4 at a time, 20 ms
+    // each: far from the 3,000).
+    kv.api.wait_for_requests_beyond(before + 30);
+    let (code, stderr) = crate::support::cli::interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("copy of `here` interrupted"), "{stderr}");
+    assert!(
+        stderr.contains("Run the same `copy` again to finish"),
+        "{stderr}"
+    );
+    let left: Vec<Value> = std::fs::read_to_string(kv.path().join("left.ndjson"))
+        .expect("failed file")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON line"))
+        .collect();
+    assert!(!left.is_empty());
+    assert!(left.iter().all(|line| line["origin"] == "copy"));
+    let (_, export, _) = outcome(&kv.run(&["--local", "storage", "kv", "export", "here"]));
+    assert_eq!(
+        export.lines().count() + left.len(),
+        3000,
+        "every key is copied or listed"
+    );
+    let (code, _, stderr) =
+        outcome(&kv.run(&["storage", "kv", "copy", "remote:slow", "local:here"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let (_, export, _) = outcome(&kv.run(&["--local", "storage", "kv", "export", "here"]));
+    assert_eq!(export.lines().count(), 3000);
+}
+
+#[test]
+fn between_two_service_namespaces_bytes_and_content_types_are_kept() {
+    let project = Project::new();
+    project.service_put_typed("logo.png", PNG, "image/png");
+    let staging = project.kv.api.create("staging");
+    let (code, _, stderr) = project.run(&["storage", "kv", "copy", "my-cache", "staging"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"Copied `remote:my-cache` to `remote:staging` in [SECS]: 1 added, 0 changed, 0 deleted, 0 unchanged");
+    let got = project
+        .kv
+        .api
+        .get(&format!("/storage/kvs/{staging}/keys/logo.png"));
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert_eq!(got.bytes().expect("body").as_ref(), PNG);
+    assert!(!project.state().exists(), "local state untouched");
+}
