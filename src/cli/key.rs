@@ -1,4 +1,4 @@
-//! `key list`, `key get`, `key put` (also `put`) and `key delete`.
+//! `key list`, `key get`, `key put` (also `put`), `key delete`, `key edit` and `key patch`.
 
 use std::path::PathBuf;
 
@@ -41,6 +41,23 @@ pub(crate) enum KeyCommand {
     /// Asks `[y/N]` on a terminal; without one it exits 2 unless `--yes`.
     #[command(visible_alias = "rm")]
     Delete(KeyDeleteArgs),
+    /// Edit a key's value in $VISUAL or $EDITOR and save it if it changed
+    ///
+    /// Writes the value to a private temporary file, opens `$VISUAL`, else `$EDITOR`, else
+    /// `vi`, and stores the file when the editor exits, only if it changed, with the same
+    /// content type. Binary (non-UTF-8) values are refused unless `--hex`. A value that was
+    /// JSON must still parse (`--no-check` skips this). If the key changed while the editor
+    /// was open, nothing is saved (exit 5). When the edit is not saved, the file is kept and
+    /// its path printed. The service does not tell a key's remaining TTL, so a key saved there
+    /// keeps no TTL unless `--ttl`; with `--local` it keeps the time it had left.
+    Edit(KeyEditArgs),
+    /// Change a JSON value with an RFC 7386 merge patch
+    ///
+    /// Merges `--merge` into the stored JSON value: members of the patch replace the value's,
+    /// `null` removes one, objects merge member by member, anything else replaces the whole
+    /// value. Refuses a value that is not JSON (exit 1), and saves nothing if the key changed
+    /// between reading and writing (exit 5). Keeps the content type; the TTL as `key edit` does.
+    Patch(KeyPatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -110,4 +127,42 @@ pub(crate) struct KeyDeleteArgs {
 
     #[arg(value_parser = key_name, add = ArgValueCompleter::new(crate::cli::complete::keys))]
     pub key: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyEditArgs {
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
+
+    #[arg(value_parser = key_name, add = ArgValueCompleter::new(crate::cli::complete::keys))]
+    pub key: String,
+
+    /// Edit the bytes as hex (for binary values); whitespace between digits is ignored
+    #[arg(long)]
+    pub hex: bool,
+
+    /// Save even when a value that was JSON no longer parses
+    #[arg(long)]
+    pub no_check: bool,
+
+    /// Expire the key this long after saving (the service does not tell the TTL it had)
+    #[arg(long, value_name = "DUR", value_parser = ttl, allow_hyphen_values = true)]
+    pub ttl: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyPatchArgs {
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
+
+    #[arg(value_parser = key_name, add = ArgValueCompleter::new(crate::cli::complete::keys))]
+    pub key: String,
+
+    /// The merge patch (RFC 7386): JSON, `@FILE` to read it from a file, or `-` for stdin
+    #[arg(long, value_name = "JSON", required = true, allow_hyphen_values = true)]
+    pub merge: String,
+
+    /// Expire the key this long after saving (the service does not tell the TTL it had)
+    #[arg(long, value_name = "DUR", value_parser = ttl, allow_hyphen_values = true)]
+    pub ttl: Option<u64>,
 }

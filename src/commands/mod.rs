@@ -6,6 +6,7 @@ pub(crate) mod backend;
 pub(crate) mod binding;
 pub(crate) mod bulk;
 pub(crate) mod complete;
+pub(crate) mod edit;
 pub(crate) mod explore;
 pub(crate) mod install;
 pub(crate) mod key;
@@ -100,6 +101,12 @@ fn storage_kv(
             KeyCommand::Delete(args) => run.backend(Write, async |b| {
                 key::delete(b, &args.namespace.spec, &args.key, global.yes, printer).await
             }),
+            KeyCommand::Edit(args) => {
+                run.backend(Write, async |b| edit::edit(b, args, printer).await)
+            }
+            KeyCommand::Patch(args) => {
+                run.backend(Write, async |b| edit::patch(b, args, printer).await)
+            }
         },
         KvCommand::Bulk(group) => match group.command {
             BulkCommand::Put(args) => run.bulk(Write, async |b| bulk::put(b, args, printer).await),

@@ -26,6 +26,8 @@ mod fault_schedules;
 mod func_toml_fixtures;
 mod help;
 mod help_layout;
+#[cfg(unix)]
+mod key_edit;
 mod one_shell;
 mod serve;
 mod support;
