@@ -52,7 +52,10 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
   telnyx-edge storage kv key list MY_CACHE --prefix user/ -o ids
   telnyx-edge storage kv key put MY_CACHE session/1 token --ttl 30
   telnyx-edge storage kv key get MY_CACHE user/123
-  telnyx-edge storage kv key delete MY_CACHE user/123",
+  telnyx-edge storage kv key delete MY_CACHE user/123
+  # Change a value in an editor, or one field of a JSON value
+  telnyx-edge storage kv key edit MY_CACHE config
+  telnyx-edge storage kv key patch MY_CACHE user/123 --merge '{\"plan\": \"pro\"}'",
     ),
     (
         "storage kv bulk",
@@ -181,6 +184,21 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "storage kv key delete",
         "  # A key (deleting one that does not exist succeeds)
   telnyx-edge storage kv key delete MY_CACHE user/123",
+    ),
+    (
+        "storage kv key edit",
+        "  # Change a value in $VISUAL or $EDITOR; saved only if it changed and nobody else did
+  telnyx-edge storage kv key edit MY_CACHE config
+  # With another editor, and a binary value as hex
+  VISUAL='code --wait' telnyx-edge storage kv key edit MY_CACHE config
+  telnyx-edge storage kv key edit MY_CACHE avatar.png --hex",
+    ),
+    (
+        "storage kv key patch",
+        "  # Set one field and remove another (null) in a JSON value
+  telnyx-edge storage kv key patch MY_CACHE user/123 --merge '{\"plan\": \"pro\", \"trial\": null}'
+  # The patch from a file, against local state
+  telnyx-edge --local storage kv key patch MY_CACHE user/123 --merge @patch.json",
     ),
     (
         "storage kv bulk put",

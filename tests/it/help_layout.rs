@@ -124,7 +124,7 @@ fn command_groups_have_examples_and_long_help_is_not_sent_to_itself() {
             "{group:?}: {short}"
         );
     }
-    insta::assert_snapshot!(help(&["storage", "kv", "key", "--help"]), @"
+    insta::assert_snapshot!(help(&["storage", "kv", "key", "--help"]), @r#"
     Keys and values
 
     Usage: telnyx-edge storage kv key [OPTIONS] <COMMAND>
@@ -134,6 +134,8 @@ fn command_groups_have_examples_and_long_help_is_not_sent_to_itself() {
       get     Print a key's value: its exact bytes
       put     Set a key's value
       delete  Delete a key (succeeds when it does not exist) [alias: rm]
+      edit    Edit a key's value in $VISUAL or $EDITOR and save it if it changed
+      patch   Change a JSON value with an RFC 7386 merge patch
       help    Print this message or the help of the given subcommand(s)
 
     Options:
@@ -149,9 +151,12 @@ fn command_groups_have_examples_and_long_help_is_not_sent_to_itself() {
       telnyx-edge storage kv key put MY_CACHE session/1 token --ttl 30
       telnyx-edge storage kv key get MY_CACHE user/123
       telnyx-edge storage kv key delete MY_CACHE user/123
+      # Change a value in an editor, or one field of a JSON value
+      telnyx-edge storage kv key edit MY_CACHE config
+      telnyx-edge storage kv key patch MY_CACHE user/123 --merge '{"plan": "pro"}'
 
     Global options (--local, --json, -o, -q, -v, --yes, …): see `telnyx-edge help global-options`
-    ");
+    "#);
 }
 
 #[test]
