@@ -387,3 +387,45 @@ fn a_patch_does_not_overwrite_a_key_changed_meanwhile() {
     let methods: Vec<String> = server.received().into_iter().map(|r| r.method).collect();
     assert_eq!(methods, ["GET", "GET"]);
 }
+
+#[test]
+fn edit_and_patch_complete_namespaces_and_keys() {
+    let home = tempfile::tempdir().expect("home");
+    let local = |args: &[&str]| {
+        let output = bare(home.path())
+            .current_dir(home.path())
+            .env("TELNYX_EDGE_LOCAL", "1")
+            .args(args)
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+    };
+    local(&["storage", "kv", "create", "--name", "my-cache"]);
+    local(&["storage", "kv", "put", "my-cache", "user/1", "{}"]);
+    local(&["storage", "kv", "put", "my-cache", "order/9", "{}"]);
+    for command in ["edit", "patch"] {
+        let complete = |words: &[&str]| {
+            let output = bare(home.path())
+                .current_dir(home.path())
+                .env("TELNYX_EDGE_LOCAL", "1")
+                .env("XDG_CACHE_HOME", home.path().join("cache"))
+                .env("_TELNYX_EDGE_COMPLETE", "fish")
+                .arg("--")
+                .args(words)
+                .output()
+                .expect("runs");
+            assert_eq!(output.stderr, b"");
+            String::from_utf8(output.stdout)
+                .expect("UTF-8")
+                .lines()
+                .map(|line| line.split('\t').next().unwrap_or("").to_owned())
+                .collect::<Vec<_>>()
+        };
+        let base = ["telnyx-edge", "storage", "kv", "key", command];
+        assert_eq!(complete(&[&base[..], &["my"]].concat()), ["my-cache"]);
+        assert_eq!(
+            complete(&[&base[..], &["my-cache", "us"]].concat()),
+            ["user/1"]
+        );
+    }
+}
