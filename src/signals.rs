@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 struct Token {
     tripped: AtomicBool,
     guards: AtomicUsize,
+    handed_over: AtomicUsize,
     wake: tokio::sync::watch::Sender<bool>,
 }
 
@@ -22,6 +23,7 @@ fn token() -> &'static Token {
     TOKEN.get_or_init(|| Token {
         tripped: AtomicBool::new(false),
         guards: AtomicUsize::new(0),
+        handed_over: AtomicUsize::new(0),
         wake: tokio::sync::watch::channel(false).0,
     })
 }
@@ -40,6 +42,23 @@ impl Drop for Guard {
 pub(crate) fn guard() -> Guard {
     token().guards.fetch_add(1, Ordering::SeqCst);
     Guard(())
+}
+
+/// While alive, Ctrl-C and SIGTERM are left to a program run in the foreground (an editor),
+/// as git does: the terminal sends Ctrl-C to both, and the editor decides what it means.
+#[derive(Debug)]
+pub(crate) struct HandOver(());
+
+impl Drop for HandOver {
+    fn drop(&mut self) {
+        token().handed_over.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Leaves the signals to the foreground program until the returned value is dropped.
+pub(crate) fn hand_over() -> HandOver {
+    token().handed_over.fetch_add(1, Ordering::SeqCst);
+    HandOver(())
 }
 
 /// Whether a signal has tripped the token.
@@ -87,6 +106,9 @@ pub(crate) fn watch(exit: fn()) {
                 let _ = ready.send(());
                 loop {
                     signals.next().await;
+                    if token().handed_over.load(Ordering::SeqCst) > 0 {
+                        continue;
+                    }
                     if is_tripped() || token().guards.load(Ordering::SeqCst) == 0 {
                         exit();
                     } else {

@@ -396,6 +396,7 @@ async fn run_editor(editor: &[String], path: &Path) -> anyhow::Result<()> {
     let (program, args, path) = (program.clone(), args.to_vec(), PathBuf::from(path));
     let shown = program.clone();
     let status = tokio::task::spawn_blocking(move || {
+        let _editor_has_the_terminal = crate::signals::hand_over();
         std::process::Command::new(&program)
             .args(&args)
             .arg(&path)
