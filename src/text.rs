@@ -40,6 +40,21 @@ pub(crate) fn duration(duration: std::time::Duration) -> String {
     parts.join(" ")
 }
 
+/// A size for people: `812 B`, `1.5 KiB`, `3.0 MiB`, `1.2 GiB` (powers of 1024, one decimal).
+pub(crate) fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +74,9 @@ mod tests {
         assert_eq!(duration(Duration::from_secs(300)), "5m");
         assert_eq!(duration(Duration::from_secs(61)), "1m 1s");
         assert_eq!(duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(1_048_576), "1.0 MiB");
         assert_eq!(
             [plural(0u64), plural(1u64), plural(2usize), plural(1_000u32)],
             ["s", "", "s", "s"]

@@ -76,6 +76,56 @@ pub(crate) struct KeyListArgs {
     /// Start after this cursor (the `cursor` that `--json` printed for the previous page)
     #[arg(long, value_name = "C")]
     pub cursor: Option<String>,
+
+    /// A wider table: the size for people (`1.5 KiB`) beside the exact bytes. The listing has
+    /// no TTL or content type, so neither is shown (JSON is the listing as it is)
+    #[arg(short = 'l', long)]
+    pub long: bool,
+
+    /// Order by key, size (largest first) or update time (newest first); needs the whole
+    /// listing, kept in a scratch file, not in memory
+    #[arg(long, value_name = "BY", value_enum, conflicts_with_all = ["limit", "cursor"])]
+    pub sort: Option<SortBy>,
+
+    /// Reverse the order (of `--sort`, or of the key order)
+    #[arg(long, conflicts_with_all = ["limit", "cursor"])]
+    pub reverse: bool,
+
+    /// Group keys by `/`: each level with its keys and bytes, as a tree
+    #[arg(long, conflicts_with_all = ["limit", "cursor", "sort", "reverse", "long"])]
+    pub tree: bool,
+}
+
+/// What `key list --sort` orders by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SortBy {
+    /// Key names, bytewise
+    Key,
+    /// Largest first
+    Size,
+    /// Newest first
+    Updated,
+}
+
+/// `storage kv du`.
+#[derive(Debug, Args)]
+pub(crate) struct DuArgs {
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
+
+    /// Only keys that start with this; levels are counted after it
+    #[arg(long, value_name = "P", value_parser = prefix)]
+    pub prefix: Option<String>,
+
+    /// Levels of `/` to show, 1 to 16
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub depth: u8,
+
+    /// How many of the largest keys to show, 0 to 1000
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u16).range(0..=1000))]
+    pub top: u16,
 }
 
 #[derive(Debug, Args)]

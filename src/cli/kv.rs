@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 
 use super::bulk::{BulkGroup, ExportArgs, ImportArgs};
-use super::key::{KeyGroup, PutArgs};
+use super::key::{DuArgs, KeyGroup, PutArgs};
 use super::namespace::{BindArgs, CreateArgs, DeleteArgs, GetArgs, ListArgs, UnbindArgs, WaitArgs};
 use super::serve::{ServeArgs, UiArgs};
 use super::sync::{CopyArgs, DiffArgs, SyncArgs};
@@ -81,6 +81,13 @@ pub(crate) enum KvCommand {
     Unbind(UnbindArgs),
     /// Keys and values
     Key(KeyGroup),
+    /// Keys and bytes per prefix level, and the largest keys (from the listing alone)
+    ///
+    /// Reads the key listing only (`GET /storage/kvs/{id}/keys`, every page; no value is read)
+    /// and adds up keys and bytes per prefix, splitting key names at `/` down to `--depth`
+    /// levels, like du(1); then the `--top` largest keys, like redis-cli `--bigkeys`. Memory
+    /// follows the number of prefixes shown, not the number of keys.
+    Du(DuArgs),
     /// Many keys at once: put, get or delete, concurrently, with retries and a failed-items file
     Bulk(BulkGroup),
     /// Write every key, value and content type of a namespace as NDJSON

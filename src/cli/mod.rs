@@ -26,7 +26,7 @@ pub(crate) use bulk::{
     InputOptions, KeySelection,
 };
 pub(crate) use global::GlobalArgs;
-pub(crate) use key::{KeyCommand, KeyEditArgs, KeyListArgs, KeyPatchArgs, PutArgs};
+pub(crate) use key::{DuArgs, KeyCommand, KeyEditArgs, KeyListArgs, KeyPatchArgs, PutArgs, SortBy};
 pub(crate) use kv::{KvCommand, StorageCommand, StorageGroup};
 pub(crate) use namespace::{
     BindArgs, CreateArgs, DeleteArgs, GetArgs, ListArgs, UnbindArgs, WaitArgs,

@@ -18,7 +18,7 @@ use crate::text::plural;
 use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
-use crate::ui::tables::{StreamedList, key_rows};
+use crate::ui::tables::{StreamedList, key_rows, long_key_rows};
 
 /// `storage kv key list`: `GET /storage/kvs/{id}/keys`, page after page, printed as it comes.
 pub(crate) async fn list(
@@ -26,6 +26,12 @@ pub(crate) async fn list(
     args: KeyListArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
+    if args.tree {
+        return super::du::tree(backend, &args, printer).await;
+    }
+    if args.sort.is_some() || args.reverse {
+        return super::key_sorted::list(backend, &args, printer).await;
+    }
     let client = &backend.client;
     let target = target::id(backend, &args.namespace.spec).await?;
     let mut remaining = args.limit;
@@ -35,7 +41,7 @@ pub(crate) async fn list(
         args.prefix.as_deref(),
         args.cursor.as_deref(),
     );
-    let mut listing = KeyListing::new(printer, args.limit.is_some())?;
+    let mut listing = KeyListing::new(printer, args.limit.is_some(), args.long)?;
     let mut next_cursor = None;
     let failed = || format!("failed to list keys of KV namespace `{}`", target.label);
     loop {
@@ -60,45 +66,58 @@ pub(crate) async fn list(
         }
     }
     let listed_any = listing.finish(next_cursor.as_deref())?;
-    if !listed_any && printer.format() == OutputFormat::Table {
-        match &args.prefix {
-            Some(prefix) => printer.status(&format!(
-                "No key in namespace `{}` starts with `{prefix}`",
-                target.label
-            )),
-            None => printer.status(&format!("No keys in namespace `{}`", target.label)),
-        }
+    if !listed_any {
+        say_none(printer, &target.label, args.prefix.as_deref());
     }
     Ok(())
 }
 
+/// On a table, says that the listing was empty.
+pub(super) fn say_none(printer: &Printer, label: &str, prefix: Option<&str>) {
+    if printer.format() != OutputFormat::Table {
+        return;
+    }
+    match prefix {
+        Some(prefix) => {
+            printer.status(&format!(
+                "No key in namespace `{label}` starts with `{prefix}`"
+            ));
+        }
+        None => printer.status(&format!("No keys in namespace `{label}`")),
+    }
+}
+
 /// The output of `key list`, page by page: rows, lines or one JSON array as the pages come;
 /// with `--limit` (`paged`), one JSON document with the cursor to continue with at the end.
-struct KeyListing<'a> {
+pub(super) struct KeyListing<'a> {
     printer: &'a Printer,
     paged: bool,
+    long: bool,
     list: StreamedList,
     page_keys: Vec<crate::api::types::Key>,
     listed_any: bool,
 }
 
 impl<'a> KeyListing<'a> {
-    fn new(printer: &'a Printer, paged: bool) -> std::io::Result<Self> {
+    pub(super) fn new(printer: &'a Printer, paged: bool, long: bool) -> std::io::Result<Self> {
         // With `--limit` a script pages: the JSON carries the cursor to continue with.
         Ok(Self {
             printer,
             paged,
+            long,
             list: StreamedList::new(printer, !paged)?,
             page_keys: Vec::new(),
             listed_any: false,
         })
     }
 
-    fn page(&mut self, keys: Vec<crate::api::types::Key>) -> anyhow::Result<()> {
+    pub(super) fn page(&mut self, keys: Vec<crate::api::types::Key>) -> anyhow::Result<()> {
         let printer = self.printer;
         self.listed_any |= !keys.is_empty();
         match printer.format() {
-            OutputFormat::Table if !keys.is_empty() => printer.out(&key_rows(&keys))?,
+            OutputFormat::Table if keys.is_empty() => {}
+            OutputFormat::Table if self.long => printer.out(&long_key_rows(&keys))?,
+            OutputFormat::Table => printer.out(&key_rows(&keys))?,
             OutputFormat::Json if self.paged => self.page_keys.extend(keys),
             _ => self.list.page(printer, &keys, |k| &k.key)?,
         }
@@ -106,7 +125,7 @@ impl<'a> KeyListing<'a> {
     }
 
     /// Closes the JSON, with `next_cursor` when paged; whether any key was listed.
-    fn finish(self, next_cursor: Option<&str>) -> anyhow::Result<bool> {
+    pub(super) fn finish(self, next_cursor: Option<&str>) -> anyhow::Result<bool> {
         self.list.finish()?;
         if self.paged {
             match self.printer.format() {

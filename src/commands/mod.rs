@@ -6,10 +6,12 @@ pub(crate) mod backend;
 pub(crate) mod binding;
 pub(crate) mod bulk;
 pub(crate) mod complete;
+pub(crate) mod du;
 pub(crate) mod edit;
 pub(crate) mod explore;
 pub(crate) mod install;
 pub(crate) mod key;
+pub(crate) mod key_sorted;
 pub(crate) mod namespace;
 pub(crate) mod report;
 pub(crate) mod serve;
@@ -108,6 +110,7 @@ fn storage_kv(
                 run.backend(Write, async |b| edit::patch(b, args, printer).await)
             }
         },
+        KvCommand::Du(args) => run.backend(Read, async |b| du::du(b, args, printer).await),
         KvCommand::Bulk(group) => match group.command {
             BulkCommand::Put(args) => run.bulk(Write, async |b| bulk::put(b, args, printer).await),
             BulkCommand::Get(args) => run.bulk(Read, async |b| bulk::get(b, args, printer).await),

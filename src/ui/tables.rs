@@ -69,6 +69,24 @@ pub(crate) fn key_rows(keys: &[Key]) -> String {
     )
 }
 
+/// `key list --long`: the size for people beside the exact bytes.
+pub(crate) fn long_key_rows(keys: &[Key]) -> String {
+    table(
+        &["KEY", "SIZE", "BYTES", "UPDATED_AT"],
+        keys.iter()
+            .map(|k| {
+                vec![
+                    k.key.clone(),
+                    crate::text::bytes(k.size_bytes),
+                    k.size_bytes.to_string(),
+                    k.updated_at.clone(),
+                ]
+            })
+            .collect(),
+        &[1, 2],
+    )
+}
+
 /// A JSON array written element by element, so a list never has to be held whole.
 pub(crate) struct JsonArray<W: Write> {
     out: W,
