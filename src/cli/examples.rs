@@ -164,7 +164,20 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
   telnyx-edge storage kv key list MY_CACHE --prefix user/ -o ids
   # One page of 100, then the next from the cursor printed on stderr
   telnyx-edge storage kv key list MY_CACHE --limit 100
-  telnyx-edge storage kv key list MY_CACHE --limit 100 --cursor CURSOR",
+  telnyx-edge storage kv key list MY_CACHE --limit 100 --cursor CURSOR
+  # The largest keys first, with sizes for people
+  telnyx-edge storage kv key list MY_CACHE --long --sort size
+  # How the keys group by `/`, with counts and bytes per level
+  telnyx-edge storage kv key list MY_CACHE --tree",
+    ),
+    (
+        "storage kv du",
+        "  # Keys and bytes per top-level prefix, and the 10 largest keys
+  telnyx-edge storage kv du MY_CACHE
+  # Two levels under user/, and the 20 largest keys there
+  telnyx-edge storage kv du MY_CACHE --prefix user/ --depth 2 --top 20
+  # As one JSON document, for a script
+  telnyx-edge storage kv du MY_CACHE --json",
     ),
     (
         "storage kv key get",
