@@ -16,6 +16,7 @@ mod cli_scripts;
 mod completions;
 mod delete_bound;
 mod doc_examples;
+mod du;
 mod emulator_keys;
 mod emulator_namespaces;
 mod emulator_server;
