@@ -11,6 +11,7 @@ use crate::api::rules::MAX_VALUE_BYTES;
 use crate::cli::{KeyListArgs, PutArgs};
 use crate::client::{KeyPages, PAGE};
 use crate::commands::backend::Backend;
+use crate::commands::key_listing::{KeyListing, say_none};
 use crate::commands::target;
 use crate::error::{Exit, UserError};
 use crate::local::atomic::AtomicFile;
@@ -18,7 +19,6 @@ use crate::text::plural;
 use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
 use crate::ui::printer::Printer;
-use crate::ui::tables::{StreamedList, key_rows, long_key_rows};
 
 /// `storage kv key list`: `GET /storage/kvs/{id}/keys`, page after page, printed as it comes.
 pub(crate) async fn list(
@@ -70,90 +70,6 @@ pub(crate) async fn list(
         say_none(printer, &target.label, args.prefix.as_deref());
     }
     Ok(())
-}
-
-/// On a table, says that the listing was empty.
-pub(super) fn say_none(printer: &Printer, label: &str, prefix: Option<&str>) {
-    if printer.format() != OutputFormat::Table {
-        return;
-    }
-    match prefix {
-        Some(prefix) => {
-            printer.status(&format!(
-                "No key in namespace `{label}` starts with `{prefix}`"
-            ));
-        }
-        None => printer.status(&format!("No keys in namespace `{label}`")),
-    }
-}
-
-/// The output of `key list`, page by page: rows, lines or one JSON array as the pages come;
-/// with `--limit` (`paged`), one JSON document with the cursor to continue with at the end.
-pub(super) struct KeyListing<'a> {
-    printer: &'a Printer,
-    paged: bool,
-    long: bool,
-    list: StreamedList,
-    page_keys: Vec<crate::api::types::Key>,
-    listed_any: bool,
-}
-
-impl<'a> KeyListing<'a> {
-    pub(super) fn new(printer: &'a Printer, paged: bool, long: bool) -> std::io::Result<Self> {
-        // With `--limit` a script pages: the JSON carries the cursor to continue with.
-        Ok(Self {
-            printer,
-            paged,
-            long,
-            list: StreamedList::new(printer, !paged)?,
-            page_keys: Vec::new(),
-            listed_any: false,
-        })
-    }
-
-    pub(super) fn page(&mut self, keys: Vec<crate::api::types::Key>) -> anyhow::Result<()> {
-        let printer = self.printer;
-        self.listed_any |= !keys.is_empty();
-        match printer.format() {
-            OutputFormat::Table if keys.is_empty() => {}
-            OutputFormat::Table if self.long => printer.out(&long_key_rows(&keys))?,
-            OutputFormat::Table => printer.out(&key_rows(&keys))?,
-            OutputFormat::Json if self.paged => self.page_keys.extend(keys),
-            _ => self.list.page(printer, &keys, |k| &k.key)?,
-        }
-        Ok(())
-    }
-
-    /// Closes the JSON, with `next_cursor` when paged; whether any key was listed.
-    pub(super) fn finish(self, next_cursor: Option<&str>) -> anyhow::Result<bool> {
-        self.list.finish()?;
-        if self.paged {
-            match self.printer.format() {
-                OutputFormat::Json => self.printer.json_document(&PagedKeys {
-                    keys: &self.page_keys,
-                    cursor: next_cursor,
-                })?,
-                OutputFormat::Ndjson => self.printer.json_line(&NextCursor {
-                    cursor: next_cursor,
-                })?,
-                _ => {}
-            }
-        }
-        Ok(self.listed_any)
-    }
-}
-
-/// `key list --limit N -o json`: one page and where the next one starts (`null` at the end).
-#[derive(Serialize)]
-struct PagedKeys<'a> {
-    keys: &'a [crate::api::types::Key],
-    cursor: Option<&'a str>,
-}
-
-/// The last line of `key list --limit N -o ndjson`.
-#[derive(Serialize)]
-struct NextCursor<'a> {
-    cursor: Option<&'a str>,
 }
 
 /// A value as `key get --json` prints it: the bytes as text when they are UTF-8, else base64.

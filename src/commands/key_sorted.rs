@@ -10,7 +10,7 @@ use crate::api::types::Key;
 use crate::cli::{KeyListArgs, SortBy};
 use crate::client::KeyPages;
 use crate::commands::backend::Backend;
-use crate::commands::key::{KeyListing, say_none};
+use crate::commands::key_listing::{KeyListing, say_none};
 use crate::commands::target;
 use crate::ui::printer::Printer;
 

@@ -11,6 +11,7 @@ pub(crate) mod edit;
 pub(crate) mod explore;
 pub(crate) mod install;
 pub(crate) mod key;
+pub(crate) mod key_listing;
 pub(crate) mod key_sorted;
 pub(crate) mod namespace;
 pub(crate) mod report;
