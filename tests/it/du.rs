@@ -333,3 +333,42 @@ fn bad_flag_values_are_usage_errors_before_any_request() {
     ");
     assert_eq!(kv.api.stats().requests, before, "no request was sent");
 }
+
+#[test]
+fn completion_offers_the_sort_orders_and_du_flags() {
+    let home = tempfile::tempdir().expect("home");
+    let complete = |words: &[&str]| {
+        let output = crate::support::cli::scrubbed(home.path())
+            .env("_TELNYX_EDGE_COMPLETE", "fish")
+            .arg("--")
+            .args(words)
+            .output()
+            .expect("runs");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let sorts = complete(&[
+        "telnyx-edge",
+        "storage",
+        "kv",
+        "key",
+        "list",
+        "NS",
+        "--sort",
+        "",
+    ]);
+    assert_eq!(
+        sorts,
+        "key\tKey names, bytewise\nsize\tLargest first\nupdated\tNewest first\n"
+    );
+    let flags = complete(&["telnyx-edge", "storage", "kv", "du", "NS", "--"]);
+    let own: Vec<&str> = flags.lines().take(3).collect();
+    assert_eq!(
+        own,
+        [
+            "--prefix\tOnly keys that start with this; levels are counted after it",
+            "--depth\tLevels of `/` to show, 1 to 16",
+            "--top\tHow many of the largest keys to show, 0 to 1000",
+        ]
+    );
+}
