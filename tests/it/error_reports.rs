@@ -127,7 +127,7 @@ fn with_json_a_usage_error_is_one_json_object_too() {
     insta::assert_snapshot!(stderr, @r#"{"error":{"message":"unrecognized subcommand 'lst'","code":"usage","exit_code":2,"hint":"Some similar subcommands exist: 'ls', 'list'.","request_id":null}}"#);
     let (code, _, stderr) = run(&["storage", "kv", "--json"]);
     assert_eq!(code, Some(2));
-    insta::assert_snapshot!(stderr, @r#"{"error":{"message":"'telnyx-edge storage kv' requires a subcommand but one was not provided [subcommands: create, list, ls, get, put, delete, rm, wait, bind, unbind, key, bulk, export, import, pull, push, diff, copy, ui, serve, help]","code":"usage","exit_code":2,"hint":"For more information, try `--help`.","request_id":null}}"#);
+    insta::assert_snapshot!(stderr, @r#"{"error":{"message":"'telnyx-edge storage kv' requires a subcommand but one was not provided [subcommands: create, list, ls, get, put, delete, rm, wait, bind, unbind, key, du, bulk, export, import, pull, push, diff, copy, ui, serve, help]","code":"usage","exit_code":2,"hint":"For more information, try `--help`.","request_id":null}}"#);
     // A refused local name check: the command's own usage error.
     let (code, _, stderr) = run(&[
         "--local", "--json", "storage", "kv", "create", "--name", "a b",
