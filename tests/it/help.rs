@@ -85,7 +85,7 @@ fn a_man_page_that_does_not_exist_is_a_usage_error() {
     assert_eq!(stdout, "");
     insta::assert_snapshot!(shown(&stderr), @"
     error: no man page for `storage kv nope`
-    hint: Pages exist for: auth, auth api-key, auth api-key clear, auth api-key set, auth status, completions, man, storage, storage kv, storage kv bind, storage kv bulk, storage kv bulk delete, storage kv bulk get, storage kv bulk put, storage kv copy, storage kv create, storage kv delete, storage kv diff, storage kv export, storage kv get, storage kv import, storage kv key, storage kv key delete, storage kv key edit, storage kv key get, storage kv key list, storage kv key patch, storage kv key put, storage kv list, storage kv pull, storage kv push, storage kv put, storage kv serve, storage kv ui, storage kv unbind, storage kv wait.
+    hint: Pages exist for: auth, auth api-key, auth api-key clear, auth api-key set, auth status, completions, man, storage, storage kv, storage kv bind, storage kv bulk, storage kv bulk delete, storage kv bulk get, storage kv bulk put, storage kv copy, storage kv create, storage kv delete, storage kv diff, storage kv du, storage kv export, storage kv get, storage kv import, storage kv key, storage kv key delete, storage kv key edit, storage kv key get, storage kv key list, storage kv key patch, storage kv key put, storage kv list, storage kv pull, storage kv push, storage kv put, storage kv serve, storage kv ui, storage kv unbind, storage kv wait.
     ");
 }
 
