@@ -47,7 +47,7 @@ pub fn main() -> ExitCode {
         Err(err) => return usage_error(&err),
     };
     let global = commands::settings::GlobalSettings::resolve(cli.global);
-    let printer = ui::Printer::new(global.format, global.quiet, global.color);
+    let printer = ui::Printer::new(global.format, global.quiet, global.color).with_jq(global.jq);
     match commands::dispatch(cli.command, &global, &printer) {
         Ok(()) => error::Exit::Success.into(),
         Err(err) if error::is_broken_pipe(&err) => error::Exit::Success.into(),

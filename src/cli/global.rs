@@ -49,6 +49,10 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Filter the JSON result with a jq expression (implies `--json`; per line with `-o ndjson`)
+    #[arg(long, global = true, value_name = "EXPR", value_parser = crate::cli::value::jq)]
+    pub jq: Option<std::sync::Arc<crate::ui::jq::Jq>>,
+
     /// No progress and no status lines on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,

@@ -108,7 +108,7 @@ fn without_environment(err: clap::Error) -> clap::Error {
 }
 
 /// Whether the words of a command line (without the program's name) ask for JSON output
-/// (`--json`, `-o json`, `--output=ndjson`, …), read without clap for a command line that clap
+/// (`--json`, `-o json`, `--output=ndjson`, `--jq EXPR`, …), read without clap for a command line that clap
 /// refused, so that its error can be given as JSON too.
 pub(crate) fn asks_for_json(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
     let (mut flag, mut output) = (false, false);
@@ -120,6 +120,16 @@ pub(crate) fn asks_for_json(args: impl IntoIterator<Item = std::ffi::OsString>) 
         let value = match arg.as_str() {
             "--" => break,
             "--json" => {
+                flag = true;
+                continue;
+            }
+            // `--jq` implies JSON; its expression is not an option.
+            "--jq" => {
+                flag = true;
+                args.next();
+                continue;
+            }
+            _ if arg.starts_with("--jq=") => {
                 flag = true;
                 continue;
             }
@@ -229,6 +239,9 @@ mod tests {
             "storage kv list -o=ndjson",
             "storage kv list -o table --json",
             "storage kv list -o table -o json",
+            "storage kv list --jq .[0]",
+            "storage kv list --jq=.[",
+            "storage kv list -o table --jq .",
         ] {
             assert!(asks(line), "{line}");
         }

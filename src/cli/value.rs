@@ -50,6 +50,11 @@ pub(crate) fn ttl(value: &str) -> Result<u64, String> {
         })
 }
 
+/// A `--jq` expression, compiled here so that a bad one is a usage error before anything runs.
+pub(crate) fn jq(value: &str) -> Result<std::sync::Arc<crate::ui::jq::Jq>, String> {
+    crate::ui::jq::Jq::compile(value).map(std::sync::Arc::new)
+}
+
 pub(crate) fn namespace_name(value: &str) -> Result<String, String> {
     crate::api::rules::namespace_name(value)
         .map(|()| value.to_owned())

@@ -1,7 +1,7 @@
 //! `storage kv bulk put|get|delete`, `export` and `import`: many single-key requests
 //! (`PUT|GET|DELETE /storage/kvs/{id}/keys/{key}`, with `GET …/keys` to list), concurrently.
 
-use std::io::{BufRead, IsTerminal as _, Write};
+use std::io::{BufRead, IsTerminal as _};
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -22,6 +22,7 @@ use crate::local::atomic::AtomicFile;
 use crate::text::plural;
 use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
+use crate::ui::jq::FilteredLines;
 use crate::ui::printer::Printer;
 
 /// The options of a run. `default_ceiling` is the window's ceiling without `--concurrency`:
@@ -356,10 +357,12 @@ async fn read_keys(
     let summary = match output_file {
         Some(path) => read_to_file(&client, &target.id, keys, path, &read_options, printer).await?,
         None => {
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            // With `--jq`, each line goes through the expression as it comes.
+            let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut out = FilteredLines::new(printer.jq(), stdout);
             let summary =
                 keys::get(&client, &target.id, keys, &mut out, &read_options, printer).await?;
-            out.flush()?;
+            out.finish()?;
             // The values are the result on stdout; with `--json` the summary is one JSON line
             // on stderr.
             if matches!(printer.format(), OutputFormat::Json | OutputFormat::Ndjson) {

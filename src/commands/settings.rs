@@ -9,12 +9,16 @@ use anyhow::Context as _;
 use crate::cli::GlobalArgs;
 use crate::local::settings::{Choices, DEFAULT_TIMEOUT};
 use crate::ui::format::{ColorWhen, OutputFormat};
+use crate::ui::jq::Jq;
 
 /// What the global options say, with `--json` folded into the output format.
 #[derive(Debug)]
 pub(crate) struct GlobalSettings {
     /// `--output`, or JSON with `--json`.
     pub format: OutputFormat,
+    /// `--jq`: the expression applied to every JSON result. It lives as long as the process
+    /// (one per run), so that the printer that holds it stays `Copy`.
+    pub jq: Option<&'static Jq>,
     /// `--quiet`: no progress and no status lines.
     pub quiet: bool,
     /// `--color`.
@@ -42,11 +46,13 @@ pub(crate) struct GlobalSettings {
 impl GlobalSettings {
     pub(crate) fn resolve(args: GlobalArgs) -> Self {
         Self {
-            format: if args.json {
-                OutputFormat::Json
-            } else {
-                args.output
+            // `--jq` implies JSON; with ndjson it filters each line as it comes.
+            format: match args.output {
+                OutputFormat::Ndjson if !args.json => OutputFormat::Ndjson,
+                _ if args.json || args.jq.is_some() => OutputFormat::Json,
+                other => other,
             },
+            jq: args.jq.map(|jq| &**Box::leak(Box::new(jq))),
             quiet: args.quiet,
             color: args.color,
             local: args.local,

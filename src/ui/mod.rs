@@ -3,6 +3,7 @@
 
 pub(crate) mod confirm;
 pub(crate) mod format;
+pub(crate) mod jq;
 pub(crate) mod printer;
 pub(crate) mod progress;
 pub(crate) mod tables;

@@ -5,6 +5,7 @@ use std::io::{self, IsTerminal as _, Write};
 use serde::Serialize;
 
 use crate::error::Exit;
+use crate::ui::jq::Jq;
 use crate::ui::{ColorWhen, OutputFormat};
 
 /// Where and how a command reports.
@@ -16,6 +17,8 @@ pub(crate) struct Printer {
     color: bool,
     /// Results go to stdout; see [`Printer::stderr_only`].
     results: bool,
+    /// `--jq`: what JSON results go through before they are written.
+    jq: Option<&'static Jq>,
 }
 
 impl Printer {
@@ -33,7 +36,18 @@ impl Printer {
             quiet,
             color,
             results: true,
+            jq: None,
         }
+    }
+
+    /// The same printer, writing JSON results through `jq` (`--jq`).
+    pub(crate) fn with_jq(self, jq: Option<&'static Jq>) -> Self {
+        Self { jq, ..self }
+    }
+
+    /// The `--jq` expression, when one was given.
+    pub(crate) fn jq(&self) -> Option<&'static Jq> {
+        self.jq
     }
 
     /// The same printer for a step whose result is not the command's: its status lines and
@@ -76,18 +90,32 @@ impl Printer {
         stdout.flush()
     }
 
-    /// Writes `value` as one line of JSON on stdout (`ndjson`, and `serve --json`).
+    /// Writes `value` as one line of JSON on stdout (`ndjson`, and `serve --json`), or what
+    /// `--jq` makes of it.
     pub(crate) fn json_line<T: Serialize>(&self, value: &T) -> io::Result<()> {
+        if let Some(jq) = self.jq {
+            return self.filtered(jq, value);
+        }
         let mut line = serde_json::to_string(value).map_err(io::Error::other)?;
         line.push('\n');
         self.out(&line)
     }
 
-    /// Writes `value` as one indented JSON document on stdout (`json`).
-    pub(crate) fn json_document<T: Serialize>(&self, value: &T) -> io::Result<()> {
+    /// Writes `value` as one indented JSON document on stdout (`json`), or what `--jq` makes
+    /// of it.
+    pub(crate) fn json_document<T: Serialize + ?Sized>(&self, value: &T) -> io::Result<()> {
+        if let Some(jq) = self.jq {
+            return self.filtered(jq, value);
+        }
         let mut text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
         text.push('\n');
         self.out(&text)
+    }
+
+    /// Writes the outputs of `jq` on `value`; a failing expression is an error of the run.
+    fn filtered<T: Serialize + ?Sized>(&self, jq: &Jq, value: &T) -> io::Result<()> {
+        let bytes = jq.apply(value).map_err(io::Error::other)?;
+        self.out_bytes(&bytes)
     }
 
     /// Prints a command's result object for scripts: the object with `json`/`ndjson`, `id`

@@ -117,18 +117,32 @@ impl<W: Write> JsonArray<W> {
 /// A listing written page by page as it arrives, in the formats that stream: into one JSON
 /// array (when one was opened), one JSON document a line, or one id a line. Tables are the
 /// caller's: they are laid out from whole pages.
+///
+/// With `--jq` the array is collected instead, so that the expression sees every page at once
+/// (ndjson lines are still filtered one by one as they come).
 pub(crate) struct StreamedList {
     array: Option<JsonArray<io::StdoutLock<'static>>>,
+    collected: Option<(Printer, Vec<serde_json::Value>)>,
 }
 
 impl StreamedList {
     /// A listing in `printer`'s format; with `array`, JSON output is one array of every item.
     pub(crate) fn new(printer: &Printer, array: bool) -> io::Result<Self> {
-        let array = match printer.format() {
-            OutputFormat::Json if array => Some(JsonArray::new(io::stdout().lock())?),
-            _ => None,
+        let json_array = array && printer.format() == OutputFormat::Json;
+        if json_array && printer.jq().is_some() {
+            return Ok(Self {
+                array: None,
+                collected: Some((*printer, Vec::new())),
+            });
+        }
+        let array = match json_array {
+            true => Some(JsonArray::new(io::stdout().lock())?),
+            false => None,
         };
-        Ok(Self { array })
+        Ok(Self {
+            array,
+            collected: None,
+        })
     }
 
     /// Writes one page's items; `id` is what the `ids` format prints of an item.
@@ -146,6 +160,11 @@ impl StreamedList {
                         array.push(item)?;
                     }
                 }
+                if let Some((_, collected)) = self.collected.as_mut() {
+                    for item in items {
+                        collected.push(serde_json::to_value(item).map_err(io::Error::other)?);
+                    }
+                }
             }
             OutputFormat::Ndjson => {
                 for item in items {
@@ -160,8 +179,12 @@ impl StreamedList {
         Ok(())
     }
 
-    /// Closes the JSON array, if one was opened.
+    /// Closes the JSON array, if one was opened, or writes what `--jq` makes of the items
+    /// collected.
     pub(crate) fn finish(self) -> io::Result<()> {
+        if let Some((printer, collected)) = self.collected {
+            return printer.json_document(&collected);
+        }
         match self.array {
             Some(array) => array.finish(),
             None => Ok(()),
