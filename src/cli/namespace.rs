@@ -100,6 +100,10 @@ pub(crate) struct GetArgs {
     /// With KEY: write the value to this file (atomically) instead of stdout
     #[arg(long, value_name = "PATH", requires = "key", value_hint = ValueHint::FilePath)]
     pub output_file: Option<PathBuf>,
+    /// With KEY, for a JSON value: print only this field, a dotted path (`user.emails.0`) or a jq
+    /// expression starting with `.` (`.items | length`); strings print as raw text
+    #[arg(long, value_name = "PATH", value_parser = crate::cli::value::field, conflicts_with = "output_file", requires = "key")]
+    pub field: Option<crate::ui::field::Field>,
 }
 
 #[derive(Debug, Args)]

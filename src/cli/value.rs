@@ -55,6 +55,11 @@ pub(crate) fn jq(value: &str) -> Result<std::sync::Arc<crate::ui::jq::Jq>, Strin
     crate::ui::jq::Jq::compile(value).map(std::sync::Arc::new)
 }
 
+/// `key get --field`: a dotted path, or a jq expression when it starts with `.`.
+pub(crate) fn field(value: &str) -> Result<crate::ui::field::Field, String> {
+    crate::ui::field::Field::parse(value)
+}
+
 pub(crate) fn namespace_name(value: &str) -> Result<String, String> {
     crate::api::rules::namespace_name(value)
         .map(|()| value.to_owned())

@@ -18,6 +18,7 @@ use crate::local::atomic::AtomicFile;
 use crate::text::plural;
 use crate::ui::OutputFormat;
 use crate::ui::confirm::{Answer, confirm};
+use crate::ui::field::{Field, FieldError};
 use crate::ui::printer::Printer;
 
 /// `storage kv key list`: `GET /storage/kvs/{id}/keys`, page after page, printed as it comes.
@@ -83,12 +84,12 @@ struct ValueJson<'a> {
 }
 
 /// `storage kv key get`: `GET /storage/kvs/{id}/keys/{key}`, the exact bytes to stdout or
-/// (atomically) to `--output-file`.
+/// (atomically) to `--output-file`, or the `--field` of a JSON value.
 pub(crate) async fn get(
     backend: &Backend,
     spec: &str,
     key: &str,
-    output_file: Option<PathBuf>,
+    (output_file, field): (Option<PathBuf>, Option<Field>),
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let client = &backend.client;
@@ -101,6 +102,9 @@ pub(crate) async fn get(
     };
     let value = client.get_key(&target.id, key).await.with_context(what)?;
     let bytes = value.bytes;
+    if let Some(field) = field {
+        return print_field(key, &bytes, &field, printer);
+    }
     if printer.format() == OutputFormat::Json || printer.format() == OutputFormat::Ndjson {
         let (text, base64) = crate::ui::text_or_base64(&bytes);
         let json = ValueJson {
@@ -150,6 +154,25 @@ pub(crate) async fn get(
             }
         }
     }
+    Ok(())
+}
+
+/// `key get --field`: what the field picks from the JSON value, a string as its text and
+/// anything else as JSON (one document each with `--json`, so that `--jq` sees it).
+fn print_field(key: &str, bytes: &[u8], field: &Field, printer: &Printer) -> anyhow::Result<()> {
+    let picked = field.select(bytes).map_err(|err| match err {
+        FieldError::NotJson(reason) => UserError::new(
+            Exit::Failure,
+            format!("the value of `{key}` is not JSON, so it has no fields: {reason}"),
+        )
+        .hint("Leave out `--field` to print the value as it is stored."),
+        FieldError::Missing(path) => UserError::new(
+            Exit::NotFound,
+            format!("the value of `{key}` has no field `{path}`"),
+        ),
+        FieldError::Jq(err) => UserError::new(Exit::Failure, err.to_string()),
+    })?;
+    picked.print(printer)?;
     Ok(())
 }
 

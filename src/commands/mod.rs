@@ -95,7 +95,7 @@ fn storage_kv(
                     b,
                     &args.namespace.spec,
                     &args.key,
-                    args.output_file,
+                    (args.output_file, args.field),
                     printer,
                 )
                 .await

@@ -341,7 +341,7 @@ pub(crate) async fn list(
 pub(crate) async fn get(backend: &Backend, args: GetArgs, printer: &Printer) -> anyhow::Result<()> {
     let spec = &args.namespace.spec;
     if let Some(key) = &args.key {
-        return key::get(backend, spec, key, args.output_file, printer).await;
+        return key::get(backend, spec, key, (args.output_file, args.field), printer).await;
     }
     let (_, namespace) = target::namespace(backend, spec).await?;
     print_namespace(printer, &namespace)

@@ -26,7 +26,7 @@ impl std::fmt::Debug for Jq {
 
 /// A jq expression that failed while it ran (`.a` on a number, `error("…")`).
 #[derive(Debug, thiserror::Error)]
-#[error("the --jq expression failed: {0}")]
+#[error("the jq expression failed: {0}")]
 pub(crate) struct JqError(String);
 
 impl Jq {
@@ -68,19 +68,54 @@ impl Jq {
     }
 
     /// [`Jq::apply`] on a JSON text.
-    fn apply_json(&self, json: &[u8]) -> Result<Vec<u8>, JqError> {
-        let input = jaq_json::read::parse_single(json).map_err(|err| JqError(err.to_string()))?;
-        let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
+    pub(crate) fn apply_json(&self, json: &[u8]) -> Result<Vec<u8>, JqError> {
+        let input = parse(json).map_err(JqError)?;
         let mut out = Vec::new();
-        for output in self.filter.id.run((ctx, input)).map(unwrap_valr) {
-            match output.map_err(|err| JqError(err.to_string()))? {
-                Val::TStr(bytes) | Val::BStr(bytes) => out.extend_from_slice(&bytes),
-                other => out.extend_from_slice(other.to_string().as_bytes()),
-            }
+        for output in self.outputs(input)? {
+            out.extend_from_slice(&text(&output));
             out.push(b'\n');
         }
         Ok(out)
     }
+
+    /// The outputs of the expression on `input`.
+    pub(crate) fn outputs(&self, input: Val) -> Result<Vec<Val>, JqError> {
+        let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
+        self.filter
+            .id
+            .run((ctx, input))
+            .map(unwrap_valr)
+            .map(|output| output.map_err(|err| JqError(err.to_string())))
+            .collect()
+    }
+}
+
+/// A JSON text read as jaq's value, whose objects keep their order.
+pub(crate) fn parse(json: &[u8]) -> Result<Val, String> {
+    jaq_json::read::parse_single(json).map_err(|err| err.to_string())
+}
+
+/// A result as `--jq` prints it: a string as its raw text, anything else as compact JSON.
+pub(crate) fn text(value: &Val) -> Vec<u8> {
+    match value {
+        Val::TStr(bytes) | Val::BStr(bytes) => bytes.to_vec(),
+        other => other.to_string().into_bytes(),
+    }
+}
+
+/// `value` as indented JSON, the way `--json` prints a document (two spaces, `": "`).
+pub(crate) fn pretty(value: &Val) -> Vec<u8> {
+    let pp = jaq_json::write::Pp {
+        indent: Some("  ".to_owned()),
+        sep_space: true,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail; the fallback keeps this total.
+    if jaq_json::write::write(&mut out, &pp, 0, value).is_err() {
+        out = value.to_string().into_bytes();
+    }
+    out
 }
 
 /// NDJSON written through `--jq` line by line as it comes (the values `export` and `bulk get`
@@ -237,7 +272,7 @@ mod tests {
         let jq = Jq::compile(".a").expect("compiles");
         let err = jq.apply(&json!(5)).expect_err("fails");
         assert!(
-            err.to_string().starts_with("the --jq expression failed: "),
+            err.to_string().starts_with("the jq expression failed: "),
             "{err}"
         );
     }

@@ -2,6 +2,7 @@
 //! formats, tables, progress and confirmations.
 
 pub(crate) mod confirm;
+pub(crate) mod field;
 pub(crate) mod format;
 pub(crate) mod jq;
 pub(crate) mod printer;

@@ -112,6 +112,14 @@ impl Printer {
         self.out(&text)
     }
 
+    /// Writes a JSON text through `--jq` (or as it is, without one).
+    pub(crate) fn json_text(&self, json: &[u8]) -> io::Result<()> {
+        match self.jq {
+            Some(jq) => self.out_bytes(&jq.apply_json(json).map_err(io::Error::other)?),
+            None => self.out_bytes(json),
+        }
+    }
+
     /// Writes the outputs of `jq` on `value`; a failing expression is an error of the run.
     fn filtered<T: Serialize + ?Sized>(&self, jq: &Jq, value: &T) -> io::Result<()> {
         let bytes = jq.apply(value).map_err(io::Error::other)?;

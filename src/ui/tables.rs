@@ -122,7 +122,9 @@ impl<W: Write> JsonArray<W> {
 /// (ndjson lines are still filtered one by one as they come).
 pub(crate) struct StreamedList {
     array: Option<JsonArray<io::StdoutLock<'static>>>,
-    collected: Option<(Printer, Vec<serde_json::Value>)>,
+    /// With `--jq`: the printer, and the items so far as the text of a JSON array (without its
+    /// closing bracket), which keeps each object's field order.
+    collected: Option<(Printer, Vec<u8>)>,
 }
 
 impl StreamedList {
@@ -132,7 +134,7 @@ impl StreamedList {
         if json_array && printer.jq().is_some() {
             return Ok(Self {
                 array: None,
-                collected: Some((*printer, Vec::new())),
+                collected: Some((*printer, b"[".to_vec())),
             });
         }
         let array = match json_array {
@@ -162,7 +164,10 @@ impl StreamedList {
                 }
                 if let Some((_, collected)) = self.collected.as_mut() {
                     for item in items {
-                        collected.push(serde_json::to_value(item).map_err(io::Error::other)?);
+                        if collected.len() > 1 {
+                            collected.push(b',');
+                        }
+                        serde_json::to_writer(&mut *collected, item).map_err(io::Error::other)?;
                     }
                 }
             }
@@ -182,8 +187,9 @@ impl StreamedList {
     /// Closes the JSON array, if one was opened, or writes what `--jq` makes of the items
     /// collected.
     pub(crate) fn finish(self) -> io::Result<()> {
-        if let Some((printer, collected)) = self.collected {
-            return printer.json_document(&collected);
+        if let Some((printer, mut collected)) = self.collected {
+            collected.push(b']');
+            return printer.json_text(&collected);
         }
         match self.array {
             Some(array) => array.finish(),
