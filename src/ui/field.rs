@@ -52,6 +52,10 @@ impl Field {
 
     /// The values the field picks from the JSON text `json`.
     pub(crate) fn select(&self, json: &[u8]) -> Result<Picked, FieldError> {
+        // Strict JSON, with serde_json's line and column for what is wrong; jaq's reader
+        // also takes a few things that are not JSON.
+        serde_json::from_slice::<serde::de::IgnoredAny>(json)
+            .map_err(|err| FieldError::NotJson(err.to_string()))?;
         let value = jq::parse(json).map_err(FieldError::NotJson)?;
         let segments = match self {
             Self::Jq(jq) => return Ok(Picked(jq.outputs(value)?)),

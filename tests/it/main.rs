@@ -29,6 +29,7 @@ mod help;
 mod help_layout;
 #[cfg(unix)]
 mod key_edit;
+mod jq;
 mod one_shell;
 mod serve;
 mod support;
