@@ -114,7 +114,9 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "  # Every namespace, as a table
   telnyx-edge storage kv list
   # Only the ids, one per line
-  telnyx-edge storage kv list -o ids",
+  telnyx-edge storage kv list -o ids
+  # The names of the namespaces still provisioning
+  telnyx-edge storage kv list --jq '.[] | select(.status != \"provision_ok\") | .name'",
     ),
     (
         "storage kv get",
@@ -168,7 +170,9 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
   # The largest keys first, with sizes for people
   telnyx-edge storage kv key list MY_CACHE --long --sort size
   # How the keys group by `/`, with counts and bytes per level
-  telnyx-edge storage kv key list MY_CACHE --tree",
+  telnyx-edge storage kv key list MY_CACHE --tree
+  # The keys' total size, over every page (a jq expression; no jq install needed)
+  telnyx-edge storage kv key list MY_CACHE --jq 'map(.size_bytes) | add'",
     ),
     (
         "storage kv du",
@@ -184,7 +188,10 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "  # Print a value
   telnyx-edge storage kv key get MY_CACHE user/123
   # Into a file (binary values are refused on a terminal)
-  telnyx-edge storage kv key get MY_CACHE logo.png --output-file logo.png",
+  telnyx-edge storage kv key get MY_CACHE logo.png --output-file logo.png
+  # One field of a JSON value: a dotted path, or a jq expression starting with `.`
+  telnyx-edge storage kv key get MY_CACHE config --field db.hosts.0
+  telnyx-edge storage kv key get MY_CACHE config --field '.db.hosts | length'",
     ),
     (
         "storage kv key put",

@@ -56,6 +56,9 @@ fn help_global_options_prints_them_and_every_help_points_there() {
           --json
               Same as `--output json`
 
+          --jq <EXPR>
+              Filter the JSON result with a jq expression (implies `--json`; per line with `-o ndjson`)
+
       -q, --quiet
               No progress and no status lines on stderr
 
