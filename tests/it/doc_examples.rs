@@ -69,7 +69,7 @@ fn examples(path: &Path) -> Vec<Example> {
         let command = std::mem::take(&mut pending);
         // Comments, pipes, redirections and `&&` chains: keep each `telnyx-edge …` segment.
         let command = command.split(" #").next().unwrap_or("");
-        for segment in command.split("&&").flat_map(|s| s.split('|')) {
+        for segment in unquoted_segments(command) {
             let segment = segment
                 .split(" > ")
                 .next()
@@ -92,6 +92,32 @@ fn examples(path: &Path) -> Vec<Example> {
         }
     }
     found
+}
+
+/// The parts of a shell command line between `|` and `&&` that are not quoted (a jq
+/// expression such as `--jq '.[] | .key'` keeps its pipe).
+fn unquoted_segments(command: &str) -> Vec<String> {
+    let (mut segments, mut current, mut quote) = (Vec::new(), String::new(), None);
+    let mut chars = command.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(open), _) if c == open => quote = None,
+            (None, '|') => {
+                segments.push(std::mem::take(&mut current));
+                continue;
+            }
+            (None, '&') if chars.peek() == Some(&'&') => {
+                chars.next();
+                segments.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    segments.push(current);
+    segments
 }
 
 /// A project like the docs assume: a func.toml binding MY_CACHE, the files they upload, and
