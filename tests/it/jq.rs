@@ -265,3 +265,26 @@ fn field_errors_say_what_is_missing() {
     let (code, _, _) = run("absent", "user");
     assert_eq!(code, Some(3));
 }
+
+#[test]
+fn diff_results_go_through_it_and_keep_their_exit_code() {
+    let kv = Kv::start();
+    let a = kv.namespace("left");
+    let b = kv.namespace("right");
+    kv.ok(&["storage", "kv", "put", &a, "only-a", "1"]);
+    kv.ok(&["storage", "kv", "put", &a, "both", "1"]);
+    kv.ok(&["storage", "kv", "put", &b, "both", "2"]);
+    let output = kv.run(&[
+        "-q",
+        "storage",
+        "kv",
+        "diff",
+        "left",
+        "right",
+        "--jq",
+        ".differences[] | \"\\(.change) \\(.key)\"",
+    ]);
+    let (code, out, err) = outcome(&output);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(out, "changed both\nremoved only-a\n");
+}
