@@ -27,9 +27,9 @@ mod fault_schedules;
 mod func_toml_fixtures;
 mod help;
 mod help_layout;
+mod jq;
 #[cfg(unix)]
 mod key_edit;
-mod jq;
 mod one_shell;
 mod serve;
 mod support;
