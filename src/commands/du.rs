@@ -151,17 +151,15 @@ struct Line<T: Serialize> {
 
 /// `storage kv du`: `GET /storage/kvs/{id}/keys`, every page, added up.
 pub(crate) async fn du(backend: &Backend, args: DuArgs, printer: &Printer) -> anyhow::Result<()> {
-    let target = target::id(backend, &args.namespace.spec).await?;
-    let prefix = args.prefix.as_deref();
-    let totals = Totals::new(prefix, args.depth.into(), args.top.into());
-    let totals = tally(backend, &target.id, &target.label, totals, prefix).await?;
-    print(
+    let levels = (args.depth.into(), args.top.into());
+    added_up(
+        backend,
+        &args.namespace.spec,
+        args.prefix.as_deref(),
+        levels,
         printer,
-        &target.label,
-        prefix.unwrap_or_default(),
-        &totals,
-        false,
     )
+    .await
 }
 
 /// `key list --tree`: the same listing added up at every level, printed as a tree.
@@ -170,16 +168,36 @@ pub(crate) async fn tree(
     args: &crate::cli::KeyListArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let target = target::id(backend, &args.namespace.spec).await?;
     let prefix = args.prefix.as_deref();
-    let totals = Totals::new(prefix, usize::MAX, 0);
+    added_up(
+        backend,
+        &args.namespace.spec,
+        prefix,
+        (usize::MAX, 0),
+        printer,
+    )
+    .await
+}
+
+/// The namespace `spec` names, listed under `prefix` and added up to `depth` levels with the
+/// `top` largest keys; a tree when every level is asked for.
+async fn added_up(
+    backend: &Backend,
+    spec: &str,
+    prefix: Option<&str>,
+    (depth, top): (usize, usize),
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let target = target::id(backend, spec).await?;
+    let totals = Totals::new(prefix, depth, top);
     let totals = tally(backend, &target.id, &target.label, totals, prefix).await?;
+    let as_tree = depth == usize::MAX;
     print(
         printer,
         &target.label,
         prefix.unwrap_or_default(),
         &totals,
-        true,
+        as_tree,
     )
 }
 

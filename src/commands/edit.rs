@@ -280,16 +280,15 @@ async fn write(
     let (key, target) = (&original.key, &original.target);
     let content_type = original.value.content_type.as_deref();
     let size = value.len();
-    backend
-        .client
-        .put_key(&target.id, key, value, original.ttl_secs, content_type)
-        .await
-        .with_context(|| {
-            format!(
-                "failed to put key `{key}` in KV namespace `{}`",
-                target.label
-            )
-        })?;
+    crate::commands::key::put_value(
+        &backend.client,
+        target,
+        key,
+        value,
+        original.ttl_secs,
+        content_type,
+    )
+    .await?;
     printer.status(&format!(
         "{verb} key `{key}` in namespace `{}` ({size} byte{})",
         target.label,

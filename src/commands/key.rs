@@ -263,6 +263,27 @@ fn content_type(args: &PutArgs, value: &[u8]) -> (String, Option<String>) {
     }
 }
 
+/// `PUT /storage/kvs/{id}/keys/{key}?ttl_secs=T`, a failure naming the key and namespace;
+/// whether the key was created (not replaced).
+pub(crate) async fn put_value(
+    client: &crate::client::Client,
+    target: &target::Target,
+    key: &str,
+    value: Bytes,
+    ttl_secs: Option<u64>,
+    content_type: Option<&str>,
+) -> anyhow::Result<bool> {
+    client
+        .put_key(&target.id, key, value, ttl_secs, content_type)
+        .await
+        .with_context(|| {
+            format!(
+                "failed to put key `{key}` in KV namespace `{}`",
+                target.label
+            )
+        })
+}
+
 /// `storage kv key put`: `PUT /storage/kvs/{id}/keys/{key}?ttl_secs=T` with the raw value.
 pub(crate) async fn put(backend: &Backend, args: PutArgs, printer: &Printer) -> anyhow::Result<()> {
     let value = read_value(&args)?;
@@ -282,15 +303,7 @@ pub(crate) async fn put(backend: &Backend, args: PutArgs, printer: &Printer) -> 
     let target = target::id(backend, &args.namespace.spec).await?;
     let key = &args.key;
     let size = value.len();
-    let created = client
-        .put_key(&target.id, key, value, args.ttl, Some(&content_type))
-        .await
-        .with_context(|| {
-            format!(
-                "failed to put key `{key}` in KV namespace `{}`",
-                target.label
-            )
-        })?;
+    let created = put_value(client, &target, key, value, args.ttl, Some(&content_type)).await?;
     let ttl = args
         .ttl
         .map(|secs| {
