@@ -308,7 +308,12 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
   # Play a distant, rate-limited service
   telnyx-edge storage kv serve --latency 100ms±20ms --rate-limit 500
   # The explorer is at the URL it prints: Explorer: http://127.0.0.1:8787/?token=…
-  telnyx-edge storage kv serve --port 8787",
+  telnyx-edge storage kv serve --port 8787
+  # In the background: returns once it listens, with the exports in .env (`source .env`)
+  telnyx-edge storage kv serve --detach --port 0 --env-file .env
+  # Where the background server listens, and stopping it
+  telnyx-edge storage kv serve --status
+  telnyx-edge storage kv serve --stop",
     ),
 ];
 

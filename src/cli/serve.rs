@@ -72,4 +72,35 @@ pub(crate) struct ServeArgs {
     /// Namespaces without TTL support: a PUT with `ttl_secs` gets 409, as on the service
     #[arg(long)]
     pub no_ttl: bool,
+
+    /// Run in the background; return once it listens
+    ///
+    /// The server gets a session of its own (closing the terminal does not stop it), its
+    /// stdout in `serve.out` and its log in `serve.log`; its pid and port are kept in
+    /// `serve.json`, all in the state directory, for `--status` and `--stop`. Exit 5 when a
+    /// server already runs on that state, exit 1 with the log's end when it does not start.
+    #[arg(long, conflicts_with_all = ["in_memory", "status", "stop"])]
+    pub detach: bool,
+
+    /// Print pid, port and base URL of the server on the state directory
+    ///
+    /// Prints the pid, port, base URL and state directory of the server running on the state
+    /// directory; exit 3 when none runs (a record left by a server that is gone is removed).
+    #[arg(long, conflicts_with_all = ["in_memory", "stop"])]
+    pub status: bool,
+
+    /// Stop the server on the state directory and wait until it has exited
+    ///
+    /// Sends SIGTERM to the server running on the state directory and waits until it has
+    /// exited. Exit 0 also when none runs (`"stopped": false` with `--json`), so a teardown can
+    /// always call it.
+    #[arg(long, conflicts_with = "in_memory")]
+    pub stop: bool,
+
+    /// Also write the exports to FILE, for `source FILE`
+    ///
+    /// FILE is replaced whole, and written before `--detach` returns; a new file gets mode
+    /// 0600.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with_all = ["status", "stop"])]
+    pub env_file: Option<PathBuf>,
 }

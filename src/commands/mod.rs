@@ -16,6 +16,7 @@ pub(crate) mod key_sorted;
 pub(crate) mod namespace;
 pub(crate) mod report;
 pub(crate) mod serve;
+pub(crate) mod serve_detach;
 pub(crate) mod settings;
 pub(crate) mod shell_rc;
 pub(crate) mod slips;

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::cli::ServeArgs;
-use crate::commands::backend;
+use crate::commands::{backend, serve_detach};
 use crate::emulator::{self, AllowedHosts, BindError, Config, Emulator, Storage};
 use crate::error::{Exit, UserError};
 use crate::explorer::Explorer;
@@ -43,12 +43,26 @@ pub(crate) fn serve(
 ) -> anyhow::Result<()> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
     let func_toml = project::func_toml_path(func_toml, &cwd).filter(|path| path.is_file());
-    let storage = if args.in_memory {
-        Storage::InMemory
-    } else {
-        let dir = project::state_dir(args.state_dir.as_deref(), func_toml.as_deref(), &cwd);
-        backend::prepare_state_dir(&dir)?;
-        Storage::Dir(dir)
+    let state_dir = (!args.in_memory)
+        .then(|| project::state_dir(args.state_dir.as_deref(), func_toml.as_deref(), &cwd));
+    if let Some(dir) = &state_dir {
+        if args.status {
+            return serve_detach::status(dir, printer);
+        }
+        if args.stop {
+            return serve_detach::stop(dir, printer);
+        }
+        if args.detach {
+            return serve_detach::detach(dir, printer);
+        }
+        serve_detach::refuse_running(dir, &printer)?;
+    }
+    let storage = match state_dir {
+        None => Storage::InMemory,
+        Some(dir) => {
+            backend::prepare_state_dir(&dir)?;
+            Storage::Dir(dir)
+        }
     };
     let mirrored = match &func_toml {
         Some(path) => {
@@ -85,7 +99,12 @@ pub(crate) fn serve(
         .build()
         .context("cannot start the async runtime")?;
     let api_key = args.api_key.as_deref().unwrap_or(emulator::LOCAL_API_KEY);
-    runtime.block_on(run(config, addr, api_key, &mirrored, &printer))
+    let said = Said {
+        api_key,
+        mirrored: &mirrored,
+        env_file: args.env_file.as_deref(),
+    };
+    runtime.block_on(run(config, addr, &said, &printer))
 }
 
 /// What `serve --json` prints when it stops: what it answered.
@@ -111,14 +130,14 @@ fn stopped_line(stats: &emulator::StatsSnapshot) -> String {
 async fn run(
     config: Config,
     addr: SocketAddr,
-    api_key: &str,
-    mirrored: &[(String, String)],
+    said: &Said<'_>,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let state_dir = match &config.storage {
-        Storage::Dir(dir) => Some(dir.display().to_string()),
+    let record_dir = match &config.storage {
+        Storage::Dir(dir) => Some(dir.clone()),
         Storage::InMemory => None,
     };
+    let state_dir = record_dir.as_ref().map(|dir| dir.display().to_string());
     let emulator = Emulator::bind(config, addr)
         .await
         .map_err(|err| bind_error(err, addr))?;
@@ -133,7 +152,7 @@ async fn run(
     // counted), with the key the emulator asks for.
     let client = crate::client::Client::new(crate::client::ClientOptions {
         base_url: base_url.clone(),
-        token: api_key.to_owned(),
+        token: said.api_key.to_owned(),
         timeout: crate::local::settings::DEFAULT_TIMEOUT,
         retries: 2,
         direct: true,
@@ -142,19 +161,19 @@ async fn run(
     let explorer = Explorer::new(client, bound.port(), "the local emulator");
     let explorer_url = explorer.url(bound);
     let emulator = emulator.with_front(explorer.router());
-    match printer.format() {
-        OutputFormat::Json | OutputFormat::Ndjson => printer.json_line(&Listening {
-            base_url: &base_url,
-            api_key,
-            address: bound.to_string(),
-            state_dir: state_dir.clone(),
-            bindings: mirrored.iter().cloned().collect(),
-            explorer_url: explorer_url.as_deref(),
-        })?,
-        OutputFormat::Table | OutputFormat::Ids => {
-            printer.out(&exports(&base_url, api_key, mirrored))?
-        }
-    }
+    let listening = Listening {
+        base_url: &base_url,
+        api_key: said.api_key,
+        address: bound.to_string(),
+        state_dir: state_dir.clone(),
+        bindings: said.mirrored.iter().cloned().collect(),
+        explorer_url: explorer_url.as_deref(),
+    };
+    announce(&listening, said, printer)?;
+    // Last, so that whoever waits for the record finds the exports and the env file written.
+    let _record = record_dir
+        .map(|dir| serve_detach::write_record(&dir, bound.port(), &base_url))
+        .transpose()?;
     let kept = match &state_dir {
         Some(dir) => format!("state in `{dir}`"),
         None => "in memory, nothing is saved".to_owned(),
@@ -186,6 +205,31 @@ async fn run(
     let printer = *printer;
     std::thread::spawn(move || printer.status(&stopped_line(&stats)));
     std::thread::sleep(std::time::Duration::from_millis(20));
+    Ok(())
+}
+
+/// What a server says once it listens, besides its status lines.
+struct Said<'a> {
+    api_key: &'a str,
+    mirrored: &'a [(String, String)],
+    env_file: Option<&'a Path>,
+}
+
+/// Prints the exports (or the `--json` line) on stdout and writes them to `--env-file`.
+fn announce(listening: &Listening<'_>, said: &Said<'_>, printer: &Printer) -> anyhow::Result<()> {
+    let exports = exports(listening.base_url, said.api_key, said.mirrored);
+    if let Some(path) = said.env_file {
+        let write = || -> std::io::Result<()> {
+            let mut file = crate::local::atomic::AtomicFile::new(path)?;
+            std::io::Write::write_all(&mut file, exports.as_bytes())?;
+            file.commit()
+        };
+        write().with_context(|| format!("cannot write the env file `{}`", path.display()))?;
+    }
+    match printer.format() {
+        OutputFormat::Json | OutputFormat::Ndjson => printer.json_line(listening)?,
+        OutputFormat::Table | OutputFormat::Ids => printer.out(&exports)?,
+    }
     Ok(())
 }
 
