@@ -32,6 +32,8 @@ mod jq;
 mod key_edit;
 mod one_shell;
 mod serve;
+#[cfg(unix)]
+mod serve_detach;
 mod support;
 mod sync;
 mod value_on_terminal;

@@ -1,0 +1,207 @@
+//! `storage kv serve --detach`, `--status`, `--stop` and `--env-file`: the real binary, a
+//! background server on `127.0.0.1:0`, always stopped again.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::cli::{outcome, scrubbed as telnyx_edge};
+
+/// Runs `storage kv serve ARGS --state-dir st` in `home`: exit code, stdout, stderr.
+fn serve(home: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = telnyx_edge(home)
+        .args(["storage", "kv", "serve", "--state-dir", "st"])
+        .args(args)
+        .output()
+        .expect("serve runs");
+    outcome(&output)
+}
+
+/// A temporary home whose background server is stopped when the test ends, passed or not.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn state(&self) -> PathBuf {
+        self.path().join("st")
+    }
+
+    /// The record the running server wrote.
+    fn record(&self) -> Value {
+        let bytes = std::fs::read(self.state().join("serve.json")).expect("the record");
+        serde_json::from_slice(&bytes).expect("JSON")
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let record = std::fs::read(self.state().join("serve.json")).ok();
+        let pid = record
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .and_then(|record| record["pid"].as_u64());
+        if let Some(pid) = pid {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+}
+
+#[test]
+fn a_detached_server_is_found_used_refused_twice_and_stopped() {
+    let home = Home::new();
+    let (code, stdout, stderr) = serve(
+        home.path(),
+        &["--detach", "--port", "0", "--env-file", ".env"],
+    );
+    let record = home.record();
+    let pid = record["pid"].as_u64().expect("pid");
+    let port = record["port"].as_u64().expect("port");
+    let base_url = format!("http://127.0.0.1:{port}/v2");
+    let state = home.state().display().to_string();
+    let exports =
+        format!("export TELNYX_BASE_URL={base_url}\nexport TELNYX_API_KEY=KEYlocal-emulator\n");
+    assert_eq!(
+        (code, stdout.as_str(), stderr),
+        (
+            Some(0),
+            exports.as_str(),
+            format!(
+                "The KV emulator runs in the background: pid {pid}, {base_url} (log in `st/serve.log`); stop it with `serve --stop`\n"
+            )
+        )
+    );
+    assert_eq!(
+        std::fs::read_to_string(home.path().join(".env")).expect("the env file"),
+        exports
+    );
+
+    assert_eq!(
+        serve(home.path(), &["--status", "--json"]),
+        (
+            Some(0),
+            format!(
+                "{{\"pid\":{pid},\"port\":{port},\"base_url\":\"{base_url}\",\"state_dir\":\"{state}\"}}\n"
+            ),
+            String::new()
+        )
+    );
+    assert_eq!(
+        serve(home.path(), &["--status"]),
+        (
+            Some(0),
+            format!(
+                "PID        {pid}\nPORT       {port}\nBASE URL   {base_url}\nSTATE DIR  {state}\n"
+            ),
+            String::new()
+        )
+    );
+
+    let answer = reqwest::blocking::Client::new()
+        .get(format!("{base_url}/storage/kvs"))
+        .bearer_auth("KEYlocal-emulator")
+        .send()
+        .expect("the server answers");
+    assert_eq!(answer.status(), 200);
+
+    assert_eq!(
+        serve(home.path(), &["--detach", "--port", "0"]),
+        (
+            Some(5),
+            String::new(),
+            format!(
+                "error: a KV emulator already runs on `{state}`: pid {pid}, port {port}\nhint: Use it (`serve --status` prints its address), or stop it with `serve --stop`.\n"
+            )
+        )
+    );
+    // A foreground server on the same state is refused too.
+    assert_eq!(serve(home.path(), &["--port", "0"]).0, Some(5));
+
+    assert_eq!(
+        serve(home.path(), &["--stop", "--json"]),
+        (
+            Some(0),
+            format!("{{\"stopped\":true,\"pid\":{pid}}}\n"),
+            format!("Stopped the KV emulator (pid {pid}, port {port})\n")
+        )
+    );
+    assert!(!home.state().join("serve.json").exists());
+    assert_eq!(
+        serve(home.path(), &["--status", "--json"]),
+        (
+            Some(3),
+            String::new(),
+            format!(
+                "{{\"error\":{{\"message\":\"no KV emulator runs on `{state}`\",\"code\":\"not_found\",\"exit_code\":3,\"hint\":\"Start one with `serve --detach`.\",\"request_id\":null}}}}\n"
+            )
+        )
+    );
+    assert_eq!(
+        serve(home.path(), &["--stop", "--json"]),
+        (
+            Some(0),
+            "{\"stopped\":false,\"pid\":null}\n".to_owned(),
+            format!("No KV emulator runs on `{state}`\n")
+        )
+    );
+}
+
+#[test]
+fn a_record_whose_process_is_gone_is_removed() {
+    let home = Home::new();
+    let mut gone = std::process::Command::new("true")
+        .spawn()
+        .expect("true runs");
+    gone.wait().expect("true exits");
+    let pid = gone.id();
+    std::fs::create_dir_all(home.state()).expect("state dir");
+    std::fs::write(
+        home.state().join("serve.json"),
+        format!(
+            "{{\"pid\":{pid},\"port\":1,\"base_url\":\"http://127.0.0.1:1/v2\",\"state_dir\":\"st\"}}\n"
+        ),
+    )
+    .expect("a stale record");
+    let state = home.state().display().to_string();
+    assert_eq!(
+        serve(home.path(), &["--status"]),
+        (
+            Some(3),
+            String::new(),
+            format!(
+                "Removed the stale record `st/serve.json` (pid {pid}): that server is gone\nerror: no KV emulator runs on `{state}`\nhint: Start one with `serve --detach`.\n"
+            )
+        )
+    );
+    assert!(!home.state().join("serve.json").exists());
+}
+
+#[test]
+fn a_server_that_cannot_listen_fails_with_its_log() {
+    let home = Home::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = taken.local_addr().expect("address").port().to_string();
+    let (code, stdout, stderr) = serve(home.path(), &["--detach", "--port", &port]);
+    assert_eq!(
+        (code, stdout.as_str(), stderr),
+        (
+            Some(1),
+            "",
+            format!(
+                "error: the server exited before it listened (exit status: 1)\nhint: Its log (`st/serve.log`) ends:\nerror: cannot listen on 127.0.0.1:{port}: the port is in use\nhint: Stop the other server, or pass `--port 0` to pick a free port.\n"
+            )
+        )
+    );
+    assert!(!home.state().join("serve.json").exists());
+}
