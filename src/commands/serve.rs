@@ -172,7 +172,7 @@ async fn run(
     announce(&listening, said, printer)?;
     // Last, so that whoever waits for the record finds the exports and the env file written.
     let _record = record_dir
-        .map(|dir| serve_detach::write_record(&dir, bound.port(), &base_url))
+        .map(|dir| serve_detach::write_record(&dir, bound.port(), &base_url, printer))
         .transpose()?;
     let kept = match &state_dir {
         Some(dir) => format!("state in `{dir}`"),

@@ -31,6 +31,8 @@ pub(crate) const RECORD: &str = "serve.json";
 pub(crate) const LOG: &str = "serve.log";
 /// Where a detached server's stdout (the exports, or the `--json` line) goes.
 pub(crate) const OUT: &str = "serve.out";
+/// Locked while a `--detach` starts its server.
+const STARTING: &str = "serve.lock";
 /// How long `--detach` waits for the server to listen.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `--stop` waits for the server to exit after SIGTERM.
@@ -61,9 +63,19 @@ impl Drop for Written {
     }
 }
 
-/// Writes the record of this process, listening on `port` at `base_url`.
-pub(crate) fn write_record(dir: &Path, port: u16, base_url: &str) -> anyhow::Result<Written> {
+/// Writes the record of this process, listening on `port` at `base_url`, unless another
+/// server's record appeared since [`refuse_running`] was asked (two servers started at once):
+/// the check and the write take turns under a lock on the state directory.
+pub(crate) fn write_record(
+    dir: &Path,
+    port: u16,
+    base_url: &str,
+    printer: &Printer,
+) -> anyhow::Result<Written> {
     let path = dir.join(RECORD);
+    let _lock = crate::local::atomic::EditLock::acquire(&path)
+        .with_context(|| format!("cannot lock `{}`", dir.display()))?;
+    refuse_running(dir, printer)?;
     let record = Record {
         pid: std::process::id(),
         port,
@@ -221,8 +233,9 @@ fn stop_result(printer: &Printer, stopped: bool, pid: Option<u32>) -> anyhow::Re
 /// (so it outlives the terminal), its stdout in `serve.out` and its stderr in `serve.log`
 /// under the state directory, and returns once it listens, printing what it printed.
 pub(crate) fn detach(dir: &Path, printer: Printer) -> anyhow::Result<()> {
-    refuse_running(dir, &printer)?;
     crate::commands::backend::prepare_state_dir(dir)?;
+    let _starting = starting_lock(dir)?;
+    refuse_running(dir, &printer)?;
     let (out_path, log_path) = (dir.join(OUT), dir.join(LOG));
     let create = |path: &Path| {
         File::create(path).with_context(|| format!("cannot create `{}`", path.display()))
@@ -263,6 +276,33 @@ pub(crate) fn detach(dir: &Path, printer: Printer) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Held while a `--detach` starts its server, so that two at once do not share `serve.out` and
+/// `serve.log`: the second is refused (exit 5).
+fn starting_lock(dir: &Path) -> anyhow::Result<File> {
+    let path = dir.join(STARTING);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open `{}`", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(UserError::new(
+            Exit::Conflict,
+            format!(
+                "another `serve --detach` is starting a KV emulator on `{}`",
+                absolute(dir)
+            ),
+        )
+        .hint("Wait for it, then use `serve --status`.")
+        .into()),
+        Err(std::fs::TryLockError::Error(err)) => {
+            Err(anyhow::Error::new(err).context(format!("cannot lock `{}`", path.display())))
+        }
+    }
+}
+
 /// Waits until the child has written its record, and fails with the log's tail when it exits
 /// first or takes longer than [`READY_TIMEOUT`].
 fn wait_ready(dir: &Path, child: &mut std::process::Child, log: &Path) -> anyhow::Result<Record> {
@@ -272,19 +312,30 @@ fn wait_ready(dir: &Path, child: &mut std::process::Child, log: &Path) -> anyhow
         if let Some(record) = read_record(&path).filter(|r| r.pid == child.id()) {
             return Ok(record);
         }
-        let problem = match child.try_wait()? {
-            Some(status) => format!("the server exited before it listened ({status})"),
+        let (exit, problem) = match child.try_wait()? {
+            // Another server started at the same time won the state directory.
+            Some(status) if status.code() == Some(Exit::Conflict as i32) => (
+                Exit::Conflict,
+                format!("the server exited before it listened ({status})"),
+            ),
+            Some(status) => (
+                Exit::Failure,
+                format!("the server exited before it listened ({status})"),
+            ),
             None if Instant::now() > deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                "the server did not listen within 30s".to_owned()
+                (
+                    Exit::Failure,
+                    "the server did not listen within 30s".to_owned(),
+                )
             }
             None => {
                 std::thread::sleep(POLL);
                 continue;
             }
         };
-        return Err(UserError::new(Exit::Failure, problem)
+        return Err(UserError::new(exit, problem)
             .hint(format!(
                 "Its log (`{}`) ends:\n{}",
                 log.display(),

@@ -205,3 +205,29 @@ fn a_server_that_cannot_listen_fails_with_its_log() {
     );
     assert!(!home.state().join("serve.json").exists());
 }
+
+#[test]
+fn of_two_servers_started_at_once_on_one_state_one_runs() {
+    let home = Home::new();
+    let start = || {
+        telnyx_edge(home.path())
+            .args(["storage", "kv", "serve", "--state-dir", "st", "--detach"])
+            .args(["--port", "0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("serve starts")
+    };
+    let (mut first, mut second) = (start(), start());
+    let mut codes = [
+        first.wait().expect("exits").code(),
+        second.wait().expect("exits").code(),
+    ];
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(5)]);
+    let pid = home.record()["pid"].as_u64().expect("pid");
+    assert_eq!(
+        serve(home.path(), &["--stop", "--json"]).1,
+        format!("{{\"stopped\":true,\"pid\":{pid}}}\n")
+    );
+}
