@@ -77,8 +77,9 @@ pub(crate) struct KeyListArgs {
     #[arg(long, value_name = "C")]
     pub cursor: Option<String>,
 
-    /// A wider table: the size for people (`1.5 KiB`) beside the exact bytes. The listing has
-    /// no TTL or content type, so neither is shown (JSON is the listing as it is)
+    /// A wider table: the size for people (`1.5 KiB`) beside the exact bytes, and with
+    /// `--local` each key's time left and content type (the service's listing has neither; JSON
+    /// is the listing as it is)
     #[arg(short = 'l', long)]
     pub long: bool,
 

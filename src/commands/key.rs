@@ -42,7 +42,8 @@ pub(crate) async fn list(
         args.prefix.as_deref(),
         args.cursor.as_deref(),
     );
-    let mut listing = KeyListing::new(printer, args.limit.is_some(), args.long)?;
+    let mut listing = KeyListing::new(printer, args.limit.is_some(), args.long)?
+        .knowing(backend.store(), &target.id);
     let mut next_cursor = None;
     let failed = || format!("failed to list keys of KV namespace `{}`", target.label);
     loop {

@@ -31,7 +31,8 @@ pub(crate) async fn list(
         insert(&scratch, &keys).context("failed to write keys to the scratch database")?;
     }
     let order = order_by(args.sort.unwrap_or(SortBy::Key), args.reverse);
-    let mut listing = KeyListing::new(printer, false, args.long)?;
+    let mut listing =
+        KeyListing::new(printer, false, args.long)?.knowing(backend.store(), &target.id);
     read_sorted(&scratch, &order, |keys| listing.page(keys))
         .context("failed to read keys back from the scratch database")?;
     if !listing.finish(None)? {

@@ -70,21 +70,43 @@ pub(crate) fn key_rows(keys: &[Key]) -> String {
 }
 
 /// `key list --long`: the size for people beside the exact bytes.
-pub(crate) fn long_key_rows(keys: &[Key]) -> String {
+///
+/// With `known` (local state, which can tell), two more columns: the time left and the content
+/// type of each key, in the order of `keys`.
+pub(crate) fn long_key_rows(keys: &[Key], known: Option<&[KnownDetail]>) -> String {
+    let mut headers = vec!["KEY", "SIZE", "BYTES", "UPDATED_AT"];
+    if known.is_some() {
+        headers.extend(["TTL", "CONTENT_TYPE"]);
+    }
     table(
-        &["KEY", "SIZE", "BYTES", "UPDATED_AT"],
+        &headers,
         keys.iter()
-            .map(|k| {
-                vec![
+            .enumerate()
+            .map(|(index, k)| {
+                let mut row = vec![
                     k.key.clone(),
                     crate::text::bytes(k.size_bytes),
                     k.size_bytes.to_string(),
                     k.updated_at.clone(),
-                ]
+                ];
+                if let Some(known) = known {
+                    let detail = known.get(index);
+                    row.push(detail.map_or("-".into(), |d| d.ttl.clone()));
+                    row.push(detail.map_or("-".into(), |d| d.content_type.clone()));
+                }
+                row
             })
             .collect(),
         &[1, 2],
     )
+}
+
+/// What local state knows of a key beyond its listing, written for people: the time left
+/// (`-` without an expiry) and the content type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KnownDetail {
+    pub ttl: String,
+    pub content_type: String,
 }
 
 /// A JSON array written element by element, so a list never has to be held whole.

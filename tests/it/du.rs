@@ -372,3 +372,58 @@ fn completion_offers_the_sort_orders_and_du_flags() {
         ]
     );
 }
+
+#[test]
+fn long_listing_of_local_state_adds_time_left_and_content_type() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| {
+        let output = crate::support::cli::scrubbed(dir.path())
+            .arg("--local")
+            .args(args)
+            .output()
+            .expect("runs");
+        let (code, stdout, stderr) = outcome(&output);
+        assert_eq!(code, Some(0), "{args:?}\nstderr: {stderr}");
+        shown(&stdout)
+    };
+    run(&["-q", "storage", "kv", "create", "--name", "shape"]);
+    run(&[
+        "storage",
+        "kv",
+        "put",
+        "shape",
+        "doc",
+        "{}",
+        "--content-type",
+        "application/json",
+    ]);
+    run(&[
+        "storage", "kv", "put", "shape", "session", "abcdef", "--ttl", "1h",
+    ]);
+    // The time left: an hour less the moments since the put, in whole seconds.
+    let left = |ttl: &str| -> u64 {
+        let ttl = humantime::parse_duration(&ttl.replace(' ', "")).expect("a duration");
+        ttl.as_secs()
+    };
+    for extra in [&[][..], &["--sort", "size"]] {
+        let table = run(&[&["storage", "kv", "key", "list", "shape", "-l"][..], extra].concat());
+        let rows: Vec<Vec<&str>> = table
+            .lines()
+            .map(|line| line.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            rows[0],
+            ["KEY", "SIZE", "BYTES", "UPDATED_AT", "TTL", "CONTENT_TYPE"],
+            "{table}"
+        );
+        // A size for people is two words (`6 B`), so TTL is the sixth word on.
+        let row = |key: &str| rows.iter().find(|row| row[0] == key).expect(key).clone();
+        assert_eq!(row("doc")[5..], ["-", "application/json"], "{table}");
+        let session = row("session");
+        assert_eq!(session[6..], ["application/octet-stream"], "{table}");
+        let ttl = session[5..session.len() - 1].join(" ");
+        assert!((3500..=3600).contains(&left(&ttl)), "{table}");
+    }
+    // The service's listing carries neither: those columns are not shown there (see
+    // `long_listing_shows_sizes_for_people`).
+}

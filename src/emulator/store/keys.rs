@@ -29,6 +29,13 @@ pub(crate) struct KeyDigest {
     pub expires_ms: Option<i64>,
 }
 
+/// A key's content type and expiry (Unix ms; `None`: never), as local state knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyDetail {
+    pub content_type: String,
+    pub expires_ms: Option<i64>,
+}
+
 /// A stored value and its content type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Value {
@@ -175,6 +182,36 @@ impl Store {
             let has_more = rows.len() > limit as usize;
             rows.truncate(limit as usize);
             Ok(Ok((rows, has_more)))
+        })
+    }
+
+    /// What a listing cannot say about each of `keys` in `ns`: its content type and when it
+    /// expires (Unix ms; `None`: never), or `None` for a key gone by `now`. For `key list
+    /// --long` on local state, read without the values.
+    pub(crate) fn details(
+        &self,
+        ns: &str,
+        keys: &[&str],
+        now: i64,
+    ) -> Result<Vec<Option<KeyDetail>>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT content_type, expires_ms FROM kv
+                 WHERE ns = ?1 AND key = ?2 AND (expires_ms IS NULL OR expires_ms > ?3)",
+            )?;
+            let mut details = Vec::with_capacity(keys.len());
+            for key in keys {
+                let detail = statement
+                    .query_row(params![ns, key, now], |row| {
+                        Ok(KeyDetail {
+                            content_type: row.get(0)?,
+                            expires_ms: row.get(1)?,
+                        })
+                    })
+                    .optional()?;
+                details.push(detail);
+            }
+            Ok(details)
         })
     }
 
