@@ -13,14 +13,12 @@ Run through scripts/bench-listing.sh, which builds the release binary first.
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 from datetime import datetime, timezone
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("TELNYX_EDGE_BIN") or os.path.join(ROOT, "target", "release", "telnyx-edge")
-TOKEN = "KEYbench"
+from bench_service import cli, measured, start_service, write_section
+
 KEYS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 SMALL = 1_000
 TARGET_MIB = 50
@@ -29,22 +27,6 @@ COMMANDS = (
     ("`key list NS --long --sort size`",
      ("storage", "kv", "key", "list", "{ns}", "--long", "--sort", "size")),
 )
-
-
-def cli(env, *args, capture=False):
-    return subprocess.run([BIN, "-q", *args], env=env, check=True,
-                          stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, text=capture)
-
-
-def measured(env, *args):
-    """Wall time in seconds and peak resident size in KiB of one run (GNU time)."""
-    result = subprocess.run(["/usr/bin/time", "-f", "%e %M", BIN, "-q", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"{args} exited {result.returncode}: {result.stderr[-500:]}")
-    seconds, kib = result.stderr.strip().splitlines()[-1].split()
-    return float(seconds), int(kib)
 
 
 def seed(env, work, name, count):
@@ -62,14 +44,7 @@ def seed(env, work, name, count):
 
 def main():
     work = tempfile.mkdtemp()
-    proc = subprocess.Popen(
-        [BIN, "-q", "--json", "storage", "kv", "serve", "--port", "0", "--provision-delay", "0",
-         "--state-dir", os.path.join(work, "service")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    base = json.loads(proc.stdout.readline())["base_url"]
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": work, "TMPDIR": work,
-           "TELNYX_BASE_URL": base, "TELNYX_API_KEY": TOKEN,
-           "TELNYX_CONFIG_PATH": os.path.join(work, "config.toml")}
+    proc, env = start_service(work)
     results = {}
     try:
         for name, count in (("small", SMALL), ("large", KEYS)):
@@ -101,10 +76,7 @@ def main():
         "",
         *rows,
     ])
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "update_section.py"),
-                    os.path.join(ROOT, "docs", "performance.md"), "listing"],
-                   input=section, text=True, check=True)
-    print(section)
+    write_section("listing", section)
 
 
 if __name__ == "__main__":

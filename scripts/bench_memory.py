@@ -19,54 +19,36 @@ Run through scripts/bench-memory.sh, which builds the release binary first.
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("TELNYX_EDGE_BIN") or os.path.join(ROOT, "target", "release", "telnyx-edge")
-TOKEN = "KEYbench"
+from bench_service import cli, measured, start_service, write_section
+
 KEYS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 SMALL = 1_000
 TARGET = 150
 
 
-def cli(env, cwd, *args, capture=False, stdin=None):
-    return subprocess.run([BIN, "-q", *args], env=env, cwd=cwd, check=True, stdin=stdin,
-                          stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, text=capture)
-
-
-def peak_kib(env, cwd, *args, ok=(0,)):
+def peak_kib(env, cwd, *args):
     """The peak resident size of one run, in KiB (GNU time's %M)."""
-    result = subprocess.run(["/usr/bin/time", "-f", "%M", BIN, "-q", *args], env=env, cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if result.returncode not in ok:
-        raise SystemExit(f"{args} exited {result.returncode}: {result.stderr[-500:]}")
-    return int(result.stderr.strip().splitlines()[-1])
+    return measured(env, *args, cwd=cwd)[1]
 
 
 def main():
     work = tempfile.mkdtemp()
-    proc = subprocess.Popen(
-        [BIN, "-q", "--json", "storage", "kv", "serve", "--port", "0", "--provision-delay", "0",
-         "--state-dir", os.path.join(work, "service")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    base = json.loads(proc.stdout.readline())["base_url"]
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": work, "TELNYX_BASE_URL": base,
-           "TELNYX_API_KEY": TOKEN, "TELNYX_CONFIG_PATH": os.path.join(work, "config.toml")}
+    proc, env = start_service(work)
     peaks = {}
     try:
         for name, count in (("small", SMALL), ("large", KEYS)):
-            ns = cli(env, work, "-o", "ids", "storage", "kv", "create", "--name", name,
+            ns = cli(env, "-o", "ids", "storage", "kv", "create", "--name", name, cwd=work,
                      capture=True).stdout.strip()
             data = os.path.join(work, f"{name}.ndjson")
             with open(data, "w") as f:
                 for i in range(count):
                     f.write(json.dumps({"key": f"user/{i:09d}", "value": "v" * 100}) + "\n")
-            cli(env, work, "storage", "kv", "import", ns, data)
+            cli(env, "storage", "kv", "import", ns, data, cwd=work)
             here = os.path.join(work, f"project-{name}")
             os.makedirs(here)
             with open(os.path.join(here, "func.toml"), "w") as f:
@@ -105,10 +87,7 @@ def main():
         "",
         *rows,
     ])
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "update_section.py"),
-                    os.path.join(ROOT, "docs", "performance.md"), "memory"],
-                   input=section, text=True, check=True)
-    print(section)
+    write_section("memory", section)
 
 
 if __name__ == "__main__":
