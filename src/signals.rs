@@ -176,3 +176,18 @@ impl Signals {
         }
     }
 }
+/// Starts `command`'s process in a session of its own, with no controlling terminal: the
+/// terminal's Ctrl-C and hang-up never reach it, and it cannot take the terminal over (an
+/// interactive shell asked a question; a server that must outlive the terminal it started from).
+#[cfg(unix)]
+pub(crate) fn in_own_session(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt as _;
+    // SAFETY: the hook runs in the child between fork and exec, where only async-signal-safe
+    // calls are allowed; `setsid` is one, and nothing is allocated.
+    unsafe {
+        command.pre_exec(|| {
+            rustix::process::setsid().map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+}

@@ -251,17 +251,8 @@ pub(crate) fn detach(dir: &Path, printer: Printer) -> anyhow::Result<()> {
         .stdin(Stdio::null())
         .stdout(create(&out_path)?)
         .stderr(create(&log_path)?);
-    {
-        use std::os::unix::process::CommandExt as _;
-        // SAFETY: `setsid` is async-signal-safe. In a session of its own the server has no
-        // terminal, so closing the one it was started from does not stop it.
-        unsafe {
-            command.pre_exec(|| {
-                rustix::process::setsid().map_err(std::io::Error::from)?;
-                Ok(())
-            });
-        }
-    }
+    // With no terminal, closing the one it was started from does not stop the server.
+    crate::signals::in_own_session(&mut command);
     let mut child = command.spawn().context("cannot start the server")?;
     let record = wait_ready(dir, &mut child, &log_path)?;
     let printed = std::fs::read(&out_path)

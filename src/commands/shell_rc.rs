@@ -235,18 +235,10 @@ fn probe_shell(program: &str, args: &[&str]) -> Option<String> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
+    // An interactive shell takes over the terminal it runs on; in a session of its own it has
+    // none and leaves ours alone.
     #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt as _;
-        // SAFETY: `setsid` is async-signal-safe. An interactive shell takes over the terminal
-        // it runs on; in a session of its own it has none and leaves ours alone.
-        unsafe {
-            command.pre_exec(|| {
-                rustix::process::setsid().map_err(std::io::Error::from)?;
-                Ok(())
-            });
-        }
-    }
+    crate::signals::in_own_session(&mut command);
     let mut child = command.spawn().ok()?;
     let mut stdout = child.stdout.take()?;
     let reader = std::thread::spawn(move || {
