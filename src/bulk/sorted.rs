@@ -10,6 +10,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use rusqlite::{Connection, params};
 
 use super::listing::Meta;
+use crate::api::types::Key;
 use crate::client::{Client, KeyPages};
 
 /// Keys per chunk handed from a producer to the merge.
@@ -236,6 +237,37 @@ impl Spill {
             drop(path);
             result
         })
+    }
+}
+
+impl Spill {
+    /// The listing as the API's keys, `batch` at a time, in `order`: an SQL `ORDER BY` over the
+    /// columns `key`, `size` and `updated_at` (`key list --sort`).
+    pub(crate) fn each_ordered(
+        &self,
+        order: &str,
+        batch: usize,
+        mut page: impl FnMut(Vec<Key>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT key, size, updated_at FROM listing ORDER BY {order}"
+        ))?;
+        let mut rows = statement.query([])?;
+        let mut keys = Vec::with_capacity(batch);
+        while let Some(row) = rows.next()? {
+            keys.push(Key {
+                key: row.get(0)?,
+                size_bytes: u64::try_from(row.get::<_, i64>(1)?).unwrap_or_default(),
+                updated_at: row.get(2)?,
+            });
+            if keys.len() == batch {
+                page(std::mem::replace(&mut keys, Vec::with_capacity(batch)))?;
+            }
+        }
+        if !keys.is_empty() {
+            page(keys)?;
+        }
+        Ok(())
     }
 }
 
