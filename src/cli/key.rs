@@ -78,8 +78,8 @@ pub(crate) struct KeyListArgs {
     pub cursor: Option<String>,
 
     /// A wider table: the size for people (`1.5 KiB`) beside the exact bytes, and with
-    /// `--local` each key's time left and content type (the service's listing has neither; JSON
-    /// is the listing as it is)
+    /// `--local` each key's time left and content type (also in JSON, as `ttl_secs` and
+    /// `content_type`; the service's listing has neither)
     #[arg(short = 'l', long)]
     pub long: bool,
 

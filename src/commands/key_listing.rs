@@ -9,7 +9,7 @@ use crate::api::types::Key;
 use crate::emulator::store::Store;
 use crate::ui::OutputFormat;
 use crate::ui::printer::Printer;
-use crate::ui::tables::{KnownDetail, StreamedList, key_rows, long_key_rows};
+use crate::ui::tables::{KnownDetail, LongKey, StreamedList, key_rows, long_key_rows};
 
 /// On a table, says that the listing was empty.
 pub(crate) fn say_none(printer: &Printer, label: &str, prefix: Option<&str>) {
@@ -33,7 +33,8 @@ pub(crate) struct KeyListing<'a> {
     paged: bool,
     long: bool,
     list: StreamedList,
-    page_keys: Vec<Key>,
+    /// With `--limit` and `--json`, the page's keys, printed as one document at the end.
+    page_keys: Vec<serde_json::Value>,
     listed_any: bool,
     /// With `--long` on local state: its store and the namespace's id, to read what a
     /// listing cannot say (time left, content type).
@@ -78,15 +79,14 @@ impl<'a> KeyListing<'a> {
             .into_iter()
             .map(|detail| match detail {
                 Some(detail) => KnownDetail {
-                    ttl: detail.expires_ms.map_or("-".into(), |at| {
-                        let left = crate::bulk::sync::secs_left(at, now);
-                        crate::text::duration(std::time::Duration::from_secs(left))
-                    }),
-                    content_type: detail.content_type,
+                    ttl_secs: detail
+                        .expires_ms
+                        .map(|at| crate::bulk::sync::secs_left(at, now)),
+                    content_type: Some(detail.content_type),
                 },
                 None => KnownDetail {
-                    ttl: "-".into(),
-                    content_type: "-".into(),
+                    ttl_secs: None,
+                    content_type: None,
                 },
             })
             .collect();
@@ -96,15 +96,40 @@ impl<'a> KeyListing<'a> {
     pub(crate) fn page(&mut self, keys: Vec<Key>) -> anyhow::Result<()> {
         let printer = self.printer;
         self.listed_any |= !keys.is_empty();
-        match printer.format() {
-            OutputFormat::Table if keys.is_empty() => {}
-            OutputFormat::Table if self.long => {
-                let known = self.known(&keys)?;
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let known = self.known(&keys)?;
+        match (printer.format(), known) {
+            (OutputFormat::Table, known) if self.long => {
                 printer.out(&long_key_rows(&keys, known.as_deref()))?;
             }
-            OutputFormat::Table => printer.out(&key_rows(&keys))?,
-            OutputFormat::Json if self.paged => self.page_keys.extend(keys),
-            _ => self.list.page(printer, &keys, |k| &k.key)?,
+            (OutputFormat::Table, _) => printer.out(&key_rows(&keys))?,
+            (_, Some(known)) => {
+                let long: Vec<LongKey> = keys
+                    .iter()
+                    .zip(&known)
+                    .map(|(key, known)| LongKey { key, known })
+                    .collect();
+                self.json_page(&long, |k| &k.key.key)?;
+            }
+            (_, None) => self.json_page(&keys, |k| &k.key)?,
+        }
+        Ok(())
+    }
+
+    /// One page as JSON: kept for the paged document, else streamed.
+    fn json_page<T: Serialize>(
+        &mut self,
+        items: &[T],
+        id: impl Fn(&T) -> &str,
+    ) -> anyhow::Result<()> {
+        if self.paged && self.printer.format() == OutputFormat::Json {
+            for item in items {
+                self.page_keys.push(serde_json::to_value(item)?);
+            }
+        } else {
+            self.list.page(self.printer, items, id)?;
         }
         Ok(())
     }
@@ -131,7 +156,7 @@ impl<'a> KeyListing<'a> {
 /// `key list --limit N -o json`: one page and where the next one starts (`null` at the end).
 #[derive(Serialize)]
 struct PagedKeys<'a> {
-    keys: &'a [Key],
+    keys: &'a [serde_json::Value],
     cursor: Option<&'a str>,
 }
 

@@ -91,8 +91,16 @@ pub(crate) fn long_key_rows(keys: &[Key], known: Option<&[KnownDetail]>) -> Stri
                 ];
                 if let Some(known) = known {
                     let detail = known.get(index);
-                    row.push(detail.map_or("-".into(), |d| d.ttl.clone()));
-                    row.push(detail.map_or("-".into(), |d| d.content_type.clone()));
+                    row.push(
+                        detail
+                            .and_then(KnownDetail::time_left)
+                            .unwrap_or("-".into()),
+                    );
+                    row.push(
+                        detail
+                            .and_then(|d| d.content_type.clone())
+                            .unwrap_or("-".into()),
+                    );
                 }
                 row
             })
@@ -101,12 +109,30 @@ pub(crate) fn long_key_rows(keys: &[Key], known: Option<&[KnownDetail]>) -> Stri
     )
 }
 
-/// What local state knows of a key beyond its listing, written for people: the time left
-/// (`-` without an expiry) and the content type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What local state knows of a key beyond its listing: the seconds it has left (`None`: no
+/// expiry) and its content type (`None`: the key went between the listing and this look).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct KnownDetail {
-    pub ttl: String,
-    pub content_type: String,
+    pub ttl_secs: Option<u64>,
+    pub content_type: Option<String>,
+}
+
+impl KnownDetail {
+    /// The time left for people (`59m 58s`), or `None` without an expiry.
+    fn time_left(&self) -> Option<String> {
+        self.ttl_secs
+            .map(|secs| crate::text::duration(std::time::Duration::from_secs(secs)))
+    }
+}
+
+/// A key of `key list --long` on local state, as JSON: the API's key object and what local
+/// state knows beside it.
+#[derive(Serialize)]
+pub(crate) struct LongKey<'a> {
+    #[serde(flatten)]
+    pub key: &'a Key,
+    #[serde(flatten)]
+    pub known: &'a KnownDetail,
 }
 
 /// A JSON array written element by element, so a list never has to be held whole.

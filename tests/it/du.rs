@@ -1,6 +1,7 @@
 //! `storage kv du` and `key list --long`, `--sort`, `--reverse` and `--tree`: what the listing
 //! alone says about a namespace, against the emulator.
 
+use regex::Regex;
 use serde_json::{Value, json};
 use telnyx_edge::emulator::{Config, Storage};
 
@@ -424,6 +425,50 @@ fn long_listing_of_local_state_adds_time_left_and_content_type() {
         let ttl = session[5..session.len() - 1].join(" ");
         assert!((3500..=3600).contains(&left(&ttl)), "{table}");
     }
-    // The service's listing carries neither: those columns are not shown there (see
+    // As JSON, the same two as fields: `ttl_secs` (null without an expiry) and
+    // `content_type`, beside the API's key object, on every output and in both orders.
+    let ttl = Regex::new(r#""ttl_secs":\s*(\d+)"#).expect("a pattern");
+    for extra in [
+        &["--json"][..],
+        &["-o", "ndjson", "--sort", "size"],
+        &["--json", "--limit", "1"],
+    ] {
+        let json = run(&[&["storage", "kv", "key", "list", "shape", "-l"][..], extra].concat());
+        let secs: u64 = ttl.captures(&json).map_or(0, |c| c[1].parse().unwrap_or(0));
+        let json = ttl.replace(&json, r#""ttl_secs":[SECS]"#);
+        match extra[0] {
+            "--json" if extra.len() == 1 => {
+                assert!((3500..=3600).contains(&secs), "{json}");
+                insta::assert_snapshot!(json, @r#"
+                [
+                  {"key":"doc","size_bytes":2,"updated_at":"2000-01-01T00:00:00Z","ttl_secs":null,"content_type":"application/json"},
+                  {"key":"session","size_bytes":6,"updated_at":"2000-01-01T00:00:00Z","ttl_secs":[SECS],"content_type":"application/octet-stream"}
+                ]
+                "#);
+            }
+            "-o" => {
+                assert!((3500..=3600).contains(&secs), "{json}");
+                insta::assert_snapshot!(json, @r#"
+                {"key":"session","size_bytes":6,"updated_at":"2000-01-01T00:00:00Z","ttl_secs":[SECS],"content_type":"application/octet-stream"}
+                {"key":"doc","size_bytes":2,"updated_at":"2000-01-01T00:00:00Z","ttl_secs":null,"content_type":"application/json"}
+                "#);
+            }
+            _ => insta::assert_snapshot!(json, @r#"
+            {
+              "keys": [
+                {
+                  "key": "doc",
+                  "size_bytes": 2,
+                  "updated_at": "2000-01-01T00:00:00Z",
+                  "ttl_secs": null,
+                  "content_type": "application/json"
+                }
+              ],
+              "cursor": "ZG9j"
+            }
+            "#),
+        }
+    }
+    // The service's listing carries neither: those columns and fields are not shown there (see
     // `long_listing_shows_sizes_for_people`).
 }
