@@ -71,8 +71,10 @@ def main():
         "emulator on loopback; keys `user/NNNN/NNNNN` of 1 to 100 B; wall time and peak "
         "resident size (GNU time) of one run, output thrown away. `du` keeps one total per "
         "prefix and the `--top` heap; `--sort` writes the listing to a scratch SQLite file and "
-        "reads it back in order. Both read the same listing, a page of 1,000 keys at a time, "
-        "and most of their time is the emulator answering those pages.",
+        "reads it back in order; what it holds beyond a small run is SQLite's page cache and "
+        "sort buffer, 2 MiB each at most (the sort spills to temporary files past that), "
+        "whatever the size of the listing. Both read the same listing, a page of 1,000 keys at "
+        "a time, and most of their time is the emulator answering those pages.",
         "",
         *rows,
     ])

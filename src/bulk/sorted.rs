@@ -187,7 +187,11 @@ impl Spill {
             Some(path)
         };
         conn.execute_batch(
+            // A sort (`key list --sort size`) spills to a temporary file beside this one, not
+            // into memory, where the bundled SQLite would keep it (SQLITE_TEMP_STORE=2), and
+            // the page cache stays at 2 MiB: memory flat however long the listing.
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+             PRAGMA temp_store = FILE; PRAGMA cache_size = -2048;
              CREATE TABLE listing (
                 key TEXT PRIMARY KEY, size INTEGER NOT NULL, updated_at TEXT NOT NULL,
                 listed_at INTEGER
