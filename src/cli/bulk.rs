@@ -111,7 +111,7 @@ pub(crate) struct BulkGetArgs {
     #[command(flatten)]
     pub select: KeySelection,
 
-    /// Write to this file (atomically) instead of stdout
+    /// Write to this file (atomically) instead of stdout (`-`: stdout)
     #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub output_file: Option<PathBuf>,
 
@@ -144,7 +144,7 @@ pub(crate) struct ExportArgs {
     #[arg(long, value_name = "P", value_parser = prefix)]
     pub prefix: Option<String>,
 
-    /// Write to this file (atomically) instead of stdout
+    /// Write to this file (atomically) instead of stdout (`-`: stdout)
     #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub output_file: Option<PathBuf>,
 

@@ -137,7 +137,7 @@ pub(crate) struct KeyGetArgs {
     #[arg(value_parser = key_name, add = ArgValueCompleter::new(crate::cli::complete::keys))]
     pub key: String,
 
-    /// Write the value to this file (atomically) instead of stdout
+    /// Write the value to this file (atomically) instead of stdout (`-`: stdout)
     #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub output_file: Option<PathBuf>,
     /// For a JSON value: print only this field, a dotted path (`user.emails.0`) or a jq

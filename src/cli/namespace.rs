@@ -97,7 +97,7 @@ pub(crate) struct GetArgs {
     #[arg(value_parser = key_name, add = ArgValueCompleter::new(crate::cli::complete::keys))]
     pub key: Option<String>,
 
-    /// With KEY: write the value to this file (atomically) instead of stdout
+    /// With KEY: write the value to this file (atomically) instead of stdout (`-`: stdout)
     #[arg(long, value_name = "PATH", requires = "key", value_hint = ValueHint::FilePath)]
     pub output_file: Option<PathBuf>,
     /// With KEY, for a JSON value: print only this field, a dotted path (`user.emails.0`) or a jq

@@ -328,8 +328,13 @@ pub(crate) async fn get(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let keys = selected_keys(args.select)?;
-    let output = (args.output_file.as_deref(), &args.bulk);
+    let output = (not_stdout(args.output_file.as_deref()), &args.bulk);
     read_keys(backend, &args.namespace.spec, keys, output, printer).await
+}
+
+/// `--output-file PATH`, unless PATH is `-`, which means stdout (as `--path -` means stdin).
+pub(crate) fn not_stdout(path: Option<&Path>) -> Option<&Path> {
+    path.filter(|path| path.as_os_str() != "-")
 }
 
 /// `storage kv export`
@@ -339,7 +344,7 @@ pub(crate) async fn export(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     let keys = Keys::Prefix(args.prefix.unwrap_or_default());
-    let output = (args.output_file.as_deref(), &args.bulk);
+    let output = (not_stdout(args.output_file.as_deref()), &args.bulk);
     read_keys(backend, &args.namespace.spec, keys, output, printer).await
 }
 

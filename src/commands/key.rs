@@ -122,10 +122,10 @@ pub(crate) async fn get(
         }
         return Ok(());
     }
-    match output_file {
+    match super::bulk::not_stdout(output_file.as_deref()) {
         Some(path) => {
             let cannot = || format!("cannot write `{}`", path.display());
-            let mut file = AtomicFile::new(&path).with_context(cannot)?;
+            let mut file = AtomicFile::new(path).with_context(cannot)?;
             file.write_all(&bytes).with_context(cannot)?;
             file.commit().with_context(cannot)?;
             printer.status(&format!(

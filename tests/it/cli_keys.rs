@@ -108,6 +108,40 @@ fn output_file_gets_the_exact_bytes_and_stdout_nothing() {
 }
 
 #[test]
+fn output_file_dash_is_stdout_for_get_export_and_bulk_get() {
+    let kv = Kv::start();
+    let id = kv.namespace("dash");
+    let value: Vec<u8> = (0..=255).collect();
+    std::fs::write(kv.path().join("in.bin"), &value).expect("write");
+    kv.ok(&["storage", "kv", "put", &id, "k", "--path", "in.bin"]);
+    for get in [
+        &["storage", "kv", "get"][..],
+        &["storage", "kv", "key", "get"],
+    ] {
+        let output = kv.run(&[get, &[&id, "k", "--output-file", "-"]].concat());
+        assert_eq!(output.status.code(), Some(0));
+        assert_eq!(output.stdout, value);
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    }
+    let export = kv.ok(&["storage", "kv", "export", &id, "--output-file", "-"]);
+    let line = String::from_utf8(export).expect("NDJSON is text");
+    assert!(line.starts_with(r#"{"key":"k","value":""#), "{line}");
+    let bulk = kv.ok(&[
+        "storage",
+        "kv",
+        "bulk",
+        "get",
+        &id,
+        "--all",
+        "--output-file",
+        "-",
+    ]);
+    assert_eq!(String::from_utf8(bulk).expect("text"), line);
+    // No file named `-` was written.
+    assert!(!kv.path().join("-").exists());
+}
+
+#[test]
 fn keys_at_the_edges_of_the_allowed_set_reach_the_service_intact() {
     let kv = Kv::start();
     let id = kv.namespace("edges");
