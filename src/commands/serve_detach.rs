@@ -6,9 +6,11 @@
 //!
 //! Every `serve` with a state directory writes `serve.json` there (pid, port, base URL) once it
 //! listens and removes it when it stops, so a second server on the same state is refused
-//! (exit 5) whether the first runs in the foreground or in the background. A record whose
-//! process is gone (killed with SIGKILL, the machine restarted) is stale: it is removed and
-//! said so.
+//! (exit 5) whether the first runs in the foreground or in the background. The server also
+//! holds a lock on `serve.running` for as long as it runs, which the kernel lets go of however
+//! the process ends: a record whose lock is free (the server was killed with SIGKILL, the
+//! machine restarted) is stale, and is removed and said so, even when its pid now belongs to
+//! another process, which is never signalled.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -33,6 +35,8 @@ pub(crate) const LOG: &str = "serve.log";
 pub(crate) const OUT: &str = "serve.out";
 /// Locked while a `--detach` starts its server.
 const STARTING: &str = "serve.lock";
+/// Locked by a server for as long as it runs (see the module notes).
+const RUNNING: &str = "serve.running";
 /// How long `--detach` waits for the server to listen.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `--stop` waits for the server to exit after SIGTERM.
@@ -50,9 +54,11 @@ pub(crate) struct Record {
     pub state_dir: String,
 }
 
-/// The record written while a server listens; removed when dropped, if it is still ours.
+/// The record written while a server listens; removed when dropped, if it is still ours, and
+/// the lock that says the server runs, let go of after that.
 pub(crate) struct Written {
     path: PathBuf,
+    _running: File,
 }
 
 impl Drop for Written {
@@ -76,6 +82,7 @@ pub(crate) fn write_record(
     let _lock = crate::local::atomic::EditLock::acquire(&path)
         .with_context(|| format!("cannot lock `{}`", dir.display()))?;
     refuse_running(dir, printer)?;
+    let running = hold_running(dir)?;
     let record = Record {
         pid: std::process::id(),
         port,
@@ -89,7 +96,50 @@ pub(crate) fn write_record(
     file.write_all(&json)?;
     file.commit()
         .with_context(|| format!("cannot write `{}`", path.display()))?;
-    Ok(Written { path })
+    Ok(Written {
+        path,
+        _running: running,
+    })
+}
+
+/// Takes the lock that says a server runs on `dir`, for as long as the file is open.
+fn hold_running(dir: &Path) -> anyhow::Result<File> {
+    let path = dir.join(RUNNING);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open `{}`", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        // Held, yet no record said so: a server between taking it and writing its record.
+        Err(std::fs::TryLockError::WouldBlock) => Err(UserError::new(
+            Exit::Conflict,
+            format!("a KV emulator is starting on `{}`", absolute(dir)),
+        )
+        .hint("Use it once it listens (`serve --status` prints its address).")
+        .into()),
+        Err(std::fs::TryLockError::Error(err)) => {
+            Err(anyhow::Error::new(err).context(format!("cannot lock `{}`", path.display())))
+        }
+    }
+}
+
+/// Whether the server of `record` still runs on `dir`: its lock is held. Where the lock
+/// cannot be looked at (a state directory that cannot be read), whether its pid exists.
+fn serving(dir: &Path, record: &Record) -> bool {
+    let path = dir.join(RUNNING);
+    match std::fs::File::open(&path) {
+        Ok(file) => match file.try_lock() {
+            Ok(()) => false,
+            Err(std::fs::TryLockError::WouldBlock) => true,
+            Err(std::fs::TryLockError::Error(_)) => alive(record.pid),
+        },
+        // A server takes the lock before it writes its record.
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => false,
+        Err(_) => alive(record.pid),
+    }
 }
 
 fn absolute(dir: &Path) -> String {
@@ -126,7 +176,7 @@ pub(crate) fn running(dir: &Path, printer: &Printer) -> Option<Record> {
         return None;
     }
     match read_record(&path) {
-        Some(record) if alive(record.pid) => Some(record),
+        Some(record) if serving(dir, &record) => Some(record),
         stale => {
             let _ = std::fs::remove_file(&path);
             let whose = stale.map_or_else(String::new, |record| format!(" (pid {})", record.pid));
@@ -201,8 +251,8 @@ pub(crate) fn stop(dir: &Path, printer: Printer) -> anyhow::Result<()> {
         .with_context(|| format!("cannot stop pid {}", record.pid))?;
     let path = dir.join(RECORD);
     let deadline = Instant::now() + STOP_TIMEOUT;
-    // The server removes its record as it exits; a process that is gone counts too.
-    while read_record(&path).is_some_and(|r| r.pid == record.pid) && alive(record.pid) {
+    // The server removes its record as it exits, and lets go of its lock as it ends.
+    while read_record(&path).is_some_and(|r| r.pid == record.pid) && serving(dir, &record) {
         if Instant::now() > deadline {
             return Err(UserError::new(
                 Exit::Failure,

@@ -188,6 +188,67 @@ fn a_record_whose_process_is_gone_is_removed() {
 }
 
 #[test]
+fn a_record_whose_pid_went_to_another_process_is_stale_and_that_process_is_left_alone() {
+    let home = Home::new();
+    // A server killed with SIGKILL (its lock let go of), and its pid given to an unrelated
+    // process since: here a `sleep` stands in for it.
+    let (code, _, stderr) = serve(home.path(), &["--detach", "--port", "0"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let server = home.record()["pid"].as_i64().expect("a pid");
+    std::process::Command::new("kill")
+        .args(["-KILL", &server.to_string()])
+        .status()
+        .expect("kill runs");
+    let mut other = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("sleep runs");
+    let record = home.state().join("serve.json");
+    let mut json = home.record();
+    json["pid"] = other.id().into();
+    // The killed server's lock goes with its last file descriptor; wait for the kernel (not
+    // for the process to be reaped: where nothing reaps it, it stays a zombie).
+    let running = std::fs::File::open(home.state().join("serve.running")).expect("the lock file");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while running.try_lock().is_err() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(running);
+    std::fs::write(&record, format!("{json}\n")).expect("the record");
+    let state = home.state().display().to_string();
+    for (args, code, said) in [
+        (
+            &["--status"][..],
+            3,
+            "error: no KV emulator runs on `{state}`\nhint: Start one with `serve --detach`.\n",
+        ),
+        (&["--stop"][..], 0, "No KV emulator runs on `{state}`\n"),
+    ] {
+        std::fs::write(&record, format!("{json}\n")).expect("the record");
+        let (got, stdout, stderr) = serve(home.path(), args);
+        assert_eq!(got, Some(code), "{args:?}: {stderr}");
+        assert_eq!(stdout, "");
+        assert_eq!(
+            stderr,
+            format!(
+                "Removed the stale record `st/serve.json` (pid {}): that server is gone\n{}",
+                other.id(),
+                said.replace("{state}", &state)
+            ),
+            "{args:?}"
+        );
+        assert!(!record.exists());
+    }
+    assert_eq!(
+        other.try_wait().expect("wait"),
+        None,
+        "the unrelated process was signalled"
+    );
+    other.kill().expect("kill");
+    other.wait().expect("wait");
+}
+
+#[test]
 fn a_server_that_cannot_listen_fails_with_its_log() {
     let home = Home::new();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
