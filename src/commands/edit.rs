@@ -71,18 +71,21 @@ pub(crate) async fn edit(
         }
     };
     let file = scratch_file(&text, suffix(&original.value, args.hex))?;
-    run_editor(&editor, file.path()).await?;
+    if let Err(failed) = run_editor(&editor, file.path()).await? {
+        return Err(kept(file, failed, args.hex).into());
+    }
     let edited = std::fs::read(file.path())
         .with_context(|| format!("cannot read `{}`", file.path().display()))?;
     let edited = if args.hex {
         match from_hex(&edited) {
             Ok(bytes) => bytes,
-            Err(err) => return Err(kept(file, UserError::new(Exit::Failure, err)).into()),
+            Err(err) => return Err(kept(file, UserError::new(Exit::Failure, err), true).into()),
         }
     } else {
-        edited
+        without_added_newline(bytes, edited)
     };
-    if edited == bytes.as_ref() {
+    // A new `--ttl` is written even when the value is the same.
+    if edited == bytes.as_ref() && args.ttl.is_none() {
         return unchanged(&original, printer);
     }
     let was_json = !args.hex && serde_json::from_slice::<Json>(bytes).is_ok();
@@ -94,7 +97,7 @@ pub(crate) async fn edit(
             Exit::Failure,
             format!("the edited value is not valid JSON: {err}; nothing saved"),
         );
-        return Err(kept(file, refused).into());
+        return Err(kept(file, refused, false).into());
     }
     if edited.len() > MAX_VALUE_BYTES {
         let refused = UserError::new(
@@ -104,10 +107,10 @@ pub(crate) async fn edit(
                 edited.len()
             ),
         );
-        return Err(kept(file, refused).into());
+        return Err(kept(file, refused, args.hex).into());
     }
     if let Err(conflict) = recheck(backend, &original).await? {
-        return Err(kept(file, conflict).into());
+        return Err(kept(file, conflict, args.hex).into());
     }
     let written = write(backend, &original, Bytes::from(edited), "Saved", printer).await;
     if written.is_err()
@@ -323,16 +326,36 @@ fn print_result(
     Ok(())
 }
 
-/// Keeps the edited file and says where, with how to store it by hand.
-fn kept(file: tempfile::NamedTempFile, err: UserError) -> UserError {
+/// Keeps the edited file and says where, with how to store it by hand (hex digits turned
+/// back into bytes first).
+fn kept(file: tempfile::NamedTempFile, err: UserError, hex: bool) -> UserError {
     let path = match file.keep() {
         Ok((_, path)) => path,
         Err(failed) => return err.hint(format!("The edited file could not be kept: {failed}.")),
     };
+    if hex {
+        return err.hint(format!(
+            "Your edit is kept in `{}` as hex digits; once it is right, turn it back into bytes (`xxd -r -p FILE > value.bin`) and store them with `key put --path value.bin`.",
+            path.display()
+        ));
+    }
     err.hint(format!(
         "Your edit is kept in `{}`; store it with `key put --path` once it is right.",
         path.display()
     ))
+}
+
+/// The edited bytes, less the final newline an editor adds on saving (vi does) to a value that
+/// had none, so that opening a value and saving it changes nothing.
+fn without_added_newline(original: &[u8], mut edited: Vec<u8>) -> Vec<u8> {
+    if original.ends_with(b"\n") || !edited.ends_with(b"\n") {
+        return edited;
+    }
+    edited.pop();
+    if edited.ends_with(b"\r") && !original.ends_with(b"\r") {
+        edited.pop();
+    }
+    edited
 }
 
 /// `$VISUAL`, else `$EDITOR`, else `vi`, split as a shell would split it.
@@ -389,8 +412,9 @@ fn scratch_file(text: &str, suffix: &str) -> anyhow::Result<tempfile::NamedTempF
     Ok(file)
 }
 
-/// Runs the editor on `path` and waits for it; a failed editor saves nothing.
-async fn run_editor(editor: &[String], path: &Path) -> anyhow::Result<()> {
+/// Runs the editor on `path` and waits for it. An editor that ran and failed is the inner
+/// error: nothing is saved, and the file is kept.
+async fn run_editor(editor: &[String], path: &Path) -> anyhow::Result<Result<(), UserError>> {
     let (program, args) = editor.split_first().context("no editor command")?;
     let (program, args, path) = (program.clone(), args.to_vec(), PathBuf::from(path));
     let shown = program.clone();
@@ -415,13 +439,12 @@ async fn run_editor(editor: &[String], path: &Path) -> anyhow::Result<()> {
             || "was stopped by a signal".to_owned(),
             |code| format!("exited with status {code}"),
         );
-        return Err(UserError::new(
+        return Ok(Err(UserError::new(
             Exit::Failure,
             format!("the editor `{shown}` {how}; nothing saved"),
-        )
-        .into());
+        )));
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// `--merge`: the JSON itself, `@FILE`, or `-` for stdin; not JSON is a usage error.
@@ -469,7 +492,8 @@ pub(crate) fn merge_patch(target: &mut Json, patch: &Json) {
     };
     for (name, value) in members {
         if value.is_null() {
-            object.remove(name);
+            // Not `remove`, which moves the last member into the gap: members keep their order.
+            object.shift_remove(name);
         } else {
             merge_patch(object.entry(name.clone()).or_insert(Json::Null), value);
         }
@@ -569,6 +593,35 @@ mod tests {
         for (mut target, patch, wanted) in cases {
             merge_patch(&mut target, &patch);
             assert_eq!(target, wanted, "patch {patch}");
+        }
+    }
+
+    #[test]
+    fn removing_a_member_keeps_the_others_in_their_order() {
+        let mut target = json!({"a": 1, "b": 2, "c": 3, "d": 4});
+        merge_patch(&mut target, &json!({"b": null, "e": 5}));
+        assert_eq!(target.to_string(), r#"{"a":1,"c":3,"d":4,"e":5}"#);
+    }
+
+    #[test]
+    fn a_final_newline_added_by_the_editor_is_dropped() {
+        let cases: [(&[u8], &[u8], &[u8]); 7] = [
+            (b"hello", b"hello\n", b"hello"),
+            (b"hello", b"hello\r\n", b"hello"),
+            (b"hello", b"hullo\n", b"hullo"),
+            // Only one: a blank line typed at the end stays.
+            (b"hello", b"hello\n\n", b"hello\n"),
+            // A value that had one keeps what the editor saved.
+            (b"hello\n", b"hello\n", b"hello\n"),
+            (b"hello\n", b"hello", b"hello"),
+            (b"a\r", b"a\r\n", b"a\r"),
+        ];
+        for (original, edited, saved) in cases {
+            assert_eq!(
+                without_added_newline(original, edited.to_vec()),
+                saved,
+                "{original:?} {edited:?}"
+            );
         }
     }
 

@@ -94,6 +94,19 @@ fn an_unchanged_value_is_not_written() {
     // Not written: the update time is the one before.
     assert_eq!(kv.json(&["storage", "kv", "key", "list", &id]), before);
 
+    // Nor when the editor adds the final newline the value did not have (vi does on `:wq`).
+    let vi = editor(&kv.path(), "vi.sh", "printf '\\n' >> \"$1\"");
+    let (code, _, stderr) = edit(&kv, &vi.display().to_string(), &[&id, "k"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"No change to key `k` in namespace `same`; nothing saved");
+    assert_eq!(get(&kv, &id, "k"), b"v");
+
+    // A new `--ttl` is written although the value is the same.
+    let (code, _, stderr) = edit(&kv, &visual, &[&id, "k", "--ttl", "1h"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"Saved key `k` in namespace `same` (1 byte)");
+    assert_eq!(get(&kv, &id, "k"), b"v");
+
     let output = kv
         .cmd()
         .env("VISUAL", &visual)
@@ -138,6 +151,12 @@ fn binary_values_are_refused_unless_hex_and_hex_round_trips() {
     let kept = kept_path(&stderr);
     assert_eq!(std::fs::read(&kept).expect("kept"), b"fe 0g");
     std::fs::remove_file(&kept).expect("rm");
+    // The hint says how to turn the kept digits back into bytes before storing them.
+    let shown_err = shown(&stderr.replace(&kept.display().to_string(), "[KEPT]"));
+    insta::assert_snapshot!(shown_err, @"
+    error: the edited hex has `0g`, which is not a hex byte; nothing saved
+    hint: Your edit is kept in `[KEPT]` as hex digits; once it is right, turn it back into bytes (`xxd -r -p FILE > value.bin`) and store them with `key put --path value.bin`.
+    ");
     assert_eq!(get(&kv, &id, "b"), [0xfe, 0x00, 0x41, 0x42]);
 }
 
@@ -208,8 +227,16 @@ fn a_missing_key_and_a_failing_editor_save_nothing() {
     kv.ok(&["storage", "kv", "put", &id, "k", "v"]);
     let (code, _, stderr) = edit(&kv, &visual, &[&id, "k"]);
     assert_eq!(code, Some(1));
-    let shown_err = shown(&stderr).replace(&visual, "[EDITOR]");
-    insta::assert_snapshot!(shown_err, @"error: the editor `[TEMP]/ed.sh` exited with status 3; nothing saved");
+    // What was typed before the editor failed is kept, as for every edit not saved.
+    let kept = kept_path(&stderr);
+    assert_eq!(std::fs::read(&kept).expect("kept"), b"x");
+    std::fs::remove_file(&kept).expect("rm");
+    let shown_err = shown(&stderr.replace(&kept.display().to_string(), "[KEPT]"));
+    let shown_err = shown_err.replace(&visual, "[EDITOR]");
+    insta::assert_snapshot!(shown_err, @"
+    error: the editor `[TEMP]/ed.sh` exited with status 3; nothing saved
+    hint: Your edit is kept in `[KEPT]`; store it with `key put --path` once it is right.
+    ");
     assert_eq!(get(&kv, &id, "k"), b"v");
 }
 
