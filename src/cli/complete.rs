@@ -163,15 +163,51 @@ pub(crate) fn keys(current: &OsStr) -> Vec<CompletionCandidate> {
         .collect()
 }
 
-/// `diff`'s and `copy`'s sides: each binding, plain and with `local:` and `remote:`.
-pub(crate) fn sides() -> Vec<CompletionCandidate> {
+/// `diff`'s and `copy`'s sides: each binding, plain and with `local:` and `remote:`; then the
+/// namespace names of the side being written (`local:…` local state, `remote:…` the service,
+/// a bare name where `--local` says), each with its id as help.
+pub(crate) fn sides(current: &OsStr) -> Vec<CompletionCandidate> {
+    let current = current.to_str().unwrap_or_default();
     let mut sides = Vec::new();
     for binding in bindings() {
         let name = binding.get_value().to_string_lossy().into_owned();
         let help = binding.get_help().cloned();
-        for side in [String::new(), "local:".into(), "remote:".into()] {
+        for side in ["", "local:", "remote:"] {
             sides.push(CompletionCandidate::new(format!("{side}{name}")).help(help.clone()));
         }
     }
+    if let (Some(lookup), Some((global, _))) = (LOOKUP.get(), line_so_far()) {
+        // `local:` and `remote:` once written or begun (`loc`), else bare names.
+        let written = ["local:", "remote:"]
+            .into_iter()
+            .find(|side| current.starts_with(side));
+        let looked_up: Vec<&str> = match written {
+            Some(side) => vec![side],
+            None => std::iter::once("")
+                .chain(
+                    ["local:", "remote:"]
+                        .into_iter()
+                        .filter(|side| !current.is_empty() && side.starts_with(current)),
+                )
+                .collect(),
+        };
+        for side in looked_up {
+            let mut global = global.clone();
+            if !side.is_empty() {
+                global.local = side == "local:";
+                global.local_from_env = false;
+            }
+            for (name, id) in lookup.namespaces(global) {
+                let value = format!("{side}{name}");
+                if !sides
+                    .iter()
+                    .any(|known| known.get_value() == value.as_str())
+                {
+                    sides.push(CompletionCandidate::new(value).help(Some(id.into())));
+                }
+            }
+        }
+    }
+    sides.retain(|side| side.get_value().to_string_lossy().starts_with(current));
     sides
 }

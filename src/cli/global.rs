@@ -10,7 +10,7 @@ use crate::env;
 use crate::ui::format::{ColorWhen, OutputFormat};
 
 /// Options every command accepts.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// API root including `/v2` [default: config `api_endpoint` + `/v2`, else

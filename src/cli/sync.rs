@@ -1,7 +1,7 @@
 //! `pull`, `push`, `diff` and `copy`: the arguments of the commands that compare or copy namespaces.
 
 use clap::Args;
-use clap_complete::engine::ArgValueCandidates;
+use clap_complete::engine::{ArgValueCandidates, ArgValueCompleter};
 
 use super::bulk::BulkOptions;
 use super::value::prefix;
@@ -37,11 +37,11 @@ pub(crate) struct SyncArgs {
 #[derive(Debug, Args)]
 pub(crate) struct DiffArgs {
     /// Side A: `local:NAMESPACE`, `remote:NAMESPACE` or NAMESPACE
-    #[arg(value_name = "A", add = ArgValueCandidates::new(crate::cli::complete::sides))]
+    #[arg(value_name = "A", add = ArgValueCompleter::new(crate::cli::complete::sides))]
     pub a: String,
 
     /// Side B: `local:NAMESPACE`, `remote:NAMESPACE` or NAMESPACE
-    #[arg(value_name = "B", add = ArgValueCandidates::new(crate::cli::complete::sides))]
+    #[arg(value_name = "B", add = ArgValueCompleter::new(crate::cli::complete::sides))]
     pub b: String,
 
     /// Only keys that start with P
@@ -57,12 +57,12 @@ pub(crate) struct DiffArgs {
 #[derive(Debug, Args)]
 pub(crate) struct CopyArgs {
     /// Where the keys come from: `local:NAMESPACE`, `remote:NAMESPACE` or NAMESPACE
-    #[arg(value_name = "SRC", add = ArgValueCandidates::new(crate::cli::complete::sides))]
+    #[arg(value_name = "SRC", add = ArgValueCompleter::new(crate::cli::complete::sides))]
     pub src: String,
 
     /// Where they go (overwritten key by key): `local:NAMESPACE`, `remote:NAMESPACE` or
     /// NAMESPACE
-    #[arg(value_name = "DST", add = ArgValueCandidates::new(crate::cli::complete::sides))]
+    #[arg(value_name = "DST", add = ArgValueCompleter::new(crate::cli::complete::sides))]
     pub dst: String,
 
     /// Only keys that start with P

@@ -213,3 +213,56 @@ fn bash_says_which_word_is_completed() {
         .expect("runs");
     assert_eq!(output.stdout, b"user/1");
 }
+
+#[test]
+fn copy_and_diff_sides_complete_names_of_the_side_being_written() {
+    let home = tempfile::tempdir().expect("home");
+    let home = home.path();
+    let api = Api::start();
+    let remote_id = api.create("remote-only");
+    local(home, &["storage", "kv", "create", "--name", "local-only"]);
+    std::fs::write(
+        home.join("func.toml"),
+        format!("[storage.kv.CACHE]\nid = \"{remote_id}\"\n"),
+    )
+    .expect("write");
+    let base_url = api.base_url();
+    let mut complete_side = |words: &[&str]| {
+        let mut command = in_home(home);
+        command
+            .env("TELNYX_BASE_URL", &base_url)
+            .env("TELNYX_API_KEY", TOKEN);
+        let line = [&["telnyx-edge", "storage", "kv"][..], words].concat();
+        complete(&mut command, &line)
+            .into_iter()
+            .filter(|candidate| !candidate.starts_with('-'))
+            .collect::<Vec<_>>()
+    };
+    // A bare name is on the service (no `--local`); each binding is offered on both sides.
+    assert_eq!(
+        complete_side(&["copy", ""]),
+        ["CACHE", "local:CACHE", "remote:CACHE", "remote-only"]
+    );
+    assert_eq!(
+        complete_side(&["--local", "copy", ""]),
+        ["CACHE", "local:CACHE", "remote:CACHE", "local-only"]
+    );
+    // `local:` and `remote:`, written or begun, name the side whatever `--local` says (a bare
+    // name that starts the same way is offered too).
+    assert_eq!(
+        complete_side(&["copy", "local:"]),
+        ["local:CACHE", "local:local-only"]
+    );
+    assert_eq!(
+        complete_side(&["copy", "loc"]),
+        ["local:CACHE", "local:local-only"]
+    );
+    assert_eq!(
+        complete_side(&["--local", "diff", "remote:r"]),
+        ["remote:remote-only"]
+    );
+    assert_eq!(
+        complete_side(&["copy", "local:x", "re"]),
+        ["remote:CACHE", "remote-only", "remote:remote-only"]
+    );
+}
