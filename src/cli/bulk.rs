@@ -58,7 +58,8 @@ pub(crate) struct BulkOptions {
     #[arg(long, conflicts_with = "max_errors")]
     pub continue_on_error: bool,
 
-    /// Write every item not written (failed or never sent) to FILE, to feed back as input
+    /// Write every item not written (failed or never sent) to FILE: input to feed back to
+    /// `bulk` and `import`; for `pull`, `push` and `copy` the keys, finished by running them again
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub failed_file: Option<PathBuf>,
 }

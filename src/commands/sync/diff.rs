@@ -61,14 +61,41 @@ pub(super) fn side(text: &str, default: Place) -> Result<SideArg<'_>, UserError>
     } else {
         (default, text)
     };
-    if spec.is_empty() {
-        return Err(UserError::new(
-            Exit::Usage,
-            format!("`{text}` names no namespace"),
-        )
+    // No UUID, binding or name has a `:`: `remte:NS` is a misspelt side, not a namespace.
+    if spec.is_empty() || spec.contains(':') {
+        let what = if spec.is_empty() {
+            format!("`{text}` names no namespace")
+        } else {
+            format!("`{text}` is not a side")
+        };
+        return Err(UserError::new(Exit::Usage, what)
         .hint("Write a side as `local:NAMESPACE`, `remote:NAMESPACE` or NAMESPACE (a UUID, a binding or a name)."));
     }
     Ok(SideArg { place, spec })
+}
+
+/// The namespace a side names; one that is not there is said with its side (`local:cache`),
+/// and how to list that side's namespaces.
+pub(super) async fn side_target(backend: &Backend, arg: SideArg<'_>) -> anyhow::Result<Target> {
+    target::id(backend, arg.spec)
+        .await
+        .map_err(|err| match err.downcast::<UserError>() {
+            Ok(mut missing) if missing.exit == Exit::NotFound => {
+                let place = arg.place.as_str();
+                missing.message = format!("`{place}:{}`: {}", arg.spec, missing.message);
+                let local = if arg.place == Place::Local {
+                    " --local"
+                } else {
+                    ""
+                };
+                missing.hint = Some(format!(
+                    "List the namespaces of that side with `telnyx-edge{local} storage kv list`."
+                ));
+                anyhow::Error::new(missing)
+            }
+            Ok(other) => anyhow::Error::new(other),
+            Err(err) => err,
+        })
 }
 
 /// What the two sides need: local state, the service, or both.
@@ -123,7 +150,7 @@ async fn list<'a>(
     prefix: &str,
 ) -> anyhow::Result<Listed<'a>> {
     let backend = backends.at(arg.place)?;
-    let target = target::id(backend, arg.spec).await?;
+    let target = side_target(backend, arg).await?;
     listed(backend, arg, target, prefix).await
 }
 

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::copy::copy_marked;
-use super::diff::{Backends, Listed, SideArg, listed, side};
+use super::diff::{Backends, Listed, SideArg, listed, side, side_target};
 use super::listings::merged;
 use super::plan::Recorded;
 use super::report::{DiffReport, Outcome, SideReport, not_finished, print_report};
@@ -23,7 +23,6 @@ use crate::bulk::sync::{self, Action, Change, Copying, Difference, Plan, Work};
 use crate::cli::CopyArgs;
 use crate::commands::backend::Access;
 use crate::commands::settings::GlobalSettings;
-use crate::commands::target;
 use crate::error::{Exit, UserError};
 use crate::text::plural;
 use crate::ui::OutputFormat;
@@ -58,8 +57,8 @@ async fn run(global: &GlobalSettings, args: &CopyArgs, printer: &Printer) -> any
     let backends = Backends::open(global, printer, [src.place, dst.place], access).await?;
     let prefix = args.prefix.clone().unwrap_or_default();
     let (to_backend, from_backend) = (backends.at(dst.place)?, backends.at(src.place)?);
-    let to_target = target::id(to_backend, dst.spec).await?;
-    let from_target = target::id(from_backend, src.spec).await?;
+    let to_target = side_target(to_backend, dst).await?;
+    let from_target = side_target(from_backend, src).await?;
     if src.place == dst.place && to_target.id == from_target.id {
         return Err(same_namespace(src).into());
     }

@@ -384,8 +384,40 @@ fn a_side_that_names_no_namespace_is_a_usage_error_and_sends_nothing() {
             )
         );
     }
+    // A misspelt side is not taken for a namespace's name (no name has a `:`).
+    let (code, _, stderr) = project.run(&["storage", "kv", "copy", "remte:my-cache", "local:x"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    insta::assert_snapshot!(shown(&stderr), @"
+    error: `remte:my-cache` is not a side
+    hint: Write a side as `local:NAMESPACE`, `remote:NAMESPACE` or NAMESPACE (a UUID, a binding or a name).
+    ");
     assert_eq!(project.requests(), before);
     assert!(!project.state().exists(), "no local state written");
+}
+
+#[test]
+fn a_missing_namespace_is_said_with_its_side() {
+    let project = Project::new();
+    local_namespace(&project, "here");
+    for (args, said) in [
+        (["local:nope", "local:here"], "local:nope"),
+        (["local:here", "remote:nope"], "remote:nope"),
+    ] {
+        let (code, stdout, stderr) =
+            project.run(&[&["storage", "kv", "copy"][..], &args[..]].concat());
+        assert_eq!((code, stdout.as_str()), (Some(3), ""), "{stderr}");
+        let local = if said.starts_with("local") {
+            " --local"
+        } else {
+            ""
+        };
+        assert_eq!(
+            shown(&stderr),
+            format!(
+                "error: `{said}`: no KV namespace `nope`: not a UUID, and no namespace has that name\nhint: List the namespaces of that side with `telnyx-edge{local} storage kv list`.\n"
+            )
+        );
+    }
 }
 
 #[test]
