@@ -227,7 +227,7 @@ fn copy_and_diff_sides_complete_names_of_the_side_being_written() {
     )
     .expect("write");
     let base_url = api.base_url();
-    let mut complete_side = |words: &[&str]| {
+    let complete_side = |words: &[&str]| {
         let mut command = in_home(home);
         command
             .env("TELNYX_BASE_URL", &base_url)
