@@ -3,6 +3,7 @@
 
 use crate::client::ApiError;
 use crate::error::{Exit, UserError, find};
+use crate::ui::jq::JqError;
 use crate::ui::printer::Failure;
 
 /// What `main` prints under an error and exits with.
@@ -44,7 +45,8 @@ impl Report {
             detail,
             hint: user
                 .and_then(|user| user.hint.clone())
-                .or_else(|| api.and_then(ApiError::hint)),
+                .or_else(|| api.and_then(ApiError::hint))
+                .or_else(|| jq_failed(err).then(|| JQ_HINT.to_owned())),
             request_id: api.and_then(ApiError::request_id).map(str::to_owned),
         }
     }
@@ -59,6 +61,22 @@ impl Report {
             request_id: self.request_id.as_deref(),
         }
     }
+}
+
+/// A `--jq` expression fails on what the command printed, after the command did its work:
+/// a script must not take the exit 1 for a write that did not happen.
+const JQ_HINT: &str = "The command itself ran, and any change it made stands; only the `--jq` filter of its output failed.";
+
+/// Whether `err` is a `--jq` expression that failed on a command's output (the printer hands it
+/// on inside an I/O error).
+fn jq_failed(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.is::<JqError>()
+            || cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .is_some_and(|inner| inner.is::<JqError>())
+    })
 }
 
 #[cfg(test)]

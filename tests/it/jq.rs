@@ -178,8 +178,26 @@ fn a_failing_expression_exits_1_with_jqs_message() {
     assert_eq!(out, "");
     assert_eq!(
         err,
-        "{\"error\":{\"message\":\"the jq expression failed: cannot index \\\"demo\\\" with \\\"first\\\"\",\"code\":\"failure\",\"exit_code\":1,\"hint\":null,\"request_id\":null}}\n"
+        "{\"error\":{\"message\":\"the jq expression failed: cannot index \\\"demo\\\" with \\\"first\\\"\",\"code\":\"failure\",\"exit_code\":1,\"hint\":\"The command itself ran, and any change it made stands; only the `--jq` filter of its output failed.\",\"request_id\":null}}\n"
     );
+    // After a write, the hint is what tells a script not to write again.
+    let output = kv.run(&[
+        "storage",
+        "kv",
+        "put",
+        "demo",
+        "k",
+        "v",
+        "--jq",
+        ".key.first",
+    ]);
+    let (code, out, err) = outcome(&output);
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert_eq!(
+        err,
+        "Created key `k` in namespace `demo` (1 byte)\n{\"error\":{\"message\":\"the jq expression failed: cannot index \\\"k\\\" with \\\"first\\\"\",\"code\":\"failure\",\"exit_code\":1,\"hint\":\"The command itself ran, and any change it made stands; only the `--jq` filter of its output failed.\",\"request_id\":null}}\n"
+    );
+    assert_eq!(kv.ok(&["storage", "kv", "get", "demo", "k"]), b"v");
 }
 
 const PROFILE: &str = r#"{"user":{"name":"ann","emails":["a@x","b@x"],"age":41},"tags":["x","y"]}"#;
