@@ -24,6 +24,13 @@ impl std::fmt::Debug for Jq {
     }
 }
 
+/// `@csv` and `@tsv`, written in jq (`jq_formats.jq`).
+fn formats() -> impl Iterator<Item = jaq_core::load::parse::Def<&'static str>> {
+    jaq_core::load::parse(include_str!("jq_formats.jq"), |p| p.defs())
+        .unwrap_or_default()
+        .into_iter()
+}
+
 /// A jq expression that failed while it ran (`.a` on a number, `error("…")`).
 #[derive(Debug, thiserror::Error)]
 #[error("the jq expression failed: {0}")]
@@ -34,7 +41,8 @@ impl Jq {
     pub(crate) fn compile(code: &str) -> Result<Self, String> {
         let defs = jaq_core::defs()
             .chain(jaq_std::defs())
-            .chain(jaq_json::defs());
+            .chain(jaq_json::defs())
+            .chain(formats());
         let funs = jaq_core::funs()
             .chain(jaq_std::funs())
             .chain(jaq_json::funs());
@@ -238,6 +246,22 @@ mod tests {
         assert_eq!(run("{n: length}", json!([1, 2])), "{\"n\":2}\n");
         assert_eq!(run("map(. * 2)", json!([1, 2])), "[2,4]\n");
         assert_eq!(run("empty", json!(1)), "");
+    }
+
+    #[test]
+    fn csv_and_tsv_rows_as_jq_writes_them() {
+        assert_eq!(
+            run("@csv", json!([1, "a\"b", null, true, 2.5])),
+            "1,\"a\"\"b\",,true,2.5\n"
+        );
+        assert_eq!(
+            run("@tsv", json!(["a\tb", "c\\d", "e\nf\rg", null, 1])),
+            "a\\tb\tc\\\\d\te\\nf\\rg\t\t1\n"
+        );
+        for (format, bad) in [("@csv", json!({})), ("@tsv", json!([[1]]))] {
+            let jq = Jq::compile(format).expect("compiles");
+            assert!(jq.apply(&bad).is_err(), "{format} {bad}");
+        }
     }
 
     #[test]
