@@ -34,10 +34,36 @@ pub use local::func_toml::FuncToml;
 /// The exit code of a run that Ctrl-C or SIGTERM ended.
 pub const EXIT_INTERRUPTED: i32 = error::Exit::Interrupted as i32;
 
+/// What ends the process at once on Ctrl-C or SIGTERM (`main`'s), set by [`watch_signals`].
+static EXIT_AT_ONCE: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+/// Whether errors are reported as JSON (`--json`, `-o ndjson`), so that a run ended at once by
+/// a signal says so in the same form a script reads every other error in.
+static JSON_ERRORS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Starts watching for Ctrl-C and SIGTERM (see `signals`); `exit` ends the process when
 /// nothing is stopping cleanly.
 pub fn watch_signals(exit: fn()) {
-    signals::watch(exit);
+    let _ = EXIT_AT_ONCE.set(exit);
+    signals::watch(interrupted_at_once);
+}
+
+/// Ends a run that a signal interrupted with nothing to finish: with JSON errors, first the
+/// error object a script expects on stderr.
+fn interrupted_at_once() {
+    if JSON_ERRORS.load(std::sync::atomic::Ordering::SeqCst) {
+        let lines = ["interrupted".to_owned()];
+        let failure = ui::printer::Failure {
+            exit: error::Exit::Interrupted,
+            lines: &lines,
+            detail: &[],
+            hint: None,
+            request_id: None,
+        };
+        ui::printer::stderr_line(&failure.json());
+    }
+    if let Some(exit) = EXIT_AT_ONCE.get() {
+        exit();
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -48,6 +74,11 @@ pub fn main() -> ExitCode {
     };
     let global = commands::settings::GlobalSettings::resolve(cli.global);
     let printer = ui::Printer::new(global.format, global.quiet, global.color).with_jq(global.jq);
+    let json_errors = matches!(
+        printer.format(),
+        ui::OutputFormat::Json | ui::OutputFormat::Ndjson
+    );
+    JSON_ERRORS.store(json_errors, std::sync::atomic::Ordering::SeqCst);
     match commands::dispatch(cli.command, &global, &printer) {
         Ok(()) => error::Exit::Success.into(),
         Err(err) if error::is_broken_pipe(&err) => error::Exit::Success.into(),

@@ -378,3 +378,39 @@ fn ctrl_c_during_a_hung_poll_ends_the_wait_with_130() {
     ");
     assert!(start.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_a_hung_request_with_json_says_so_in_json() {
+    use crate::support::fault::{Fault, FaultServer};
+    const NS: &str = "550e8400-e29b-41d4-a716-446655440000";
+    let server = FaultServer::start(vec![Fault::Hang]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let child = crate::support::cli::scrubbed(home.path())
+        .env("TELNYX_BASE_URL", &server.base_url)
+        .env("TELNYX_API_KEY", crate::support::api::TOKEN)
+        .args(["--json", "storage", "kv", "key", "get", NS, "k"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // Nothing stops cleanly in a single read: the signal ends the run at once, and a script
+    // reading JSON errors still gets one.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.received().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(server.received().len(), 1, "the request arrived");
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let output = child.wait_with_output().expect("exits");
+    assert_eq!(output.status.code(), Some(130));
+    assert_eq!(output.stdout, b"");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "{\"error\":{\"message\":\"interrupted\",\"code\":\"interrupted\",\"exit_code\":130,\"hint\":null,\"request_id\":null}}\n"
+    );
+}
