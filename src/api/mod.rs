@@ -3,6 +3,7 @@
 
 pub(crate) mod digest;
 pub(crate) mod host;
+pub(crate) mod insight;
 pub(crate) mod latency;
 pub(crate) mod rules;
 pub(crate) mod types;

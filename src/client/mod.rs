@@ -123,6 +123,8 @@ pub(crate) struct Client {
     caller_reports: bool,
     /// See [`Client::cancelled_by`].
     cancel: Option<Cancel>,
+    /// See [`Client::via`].
+    via: Option<&'static str>,
     gate: Arc<Gate>,
 }
 
@@ -199,6 +201,7 @@ impl Client {
             options,
             caller_reports: false,
             cancel: None,
+            via: None,
             gate: Arc::new(Gate::default()),
         })
     }
@@ -207,6 +210,14 @@ impl Client {
     pub(crate) fn without_retry_messages(&self) -> Self {
         let mut client = self.clone();
         client.caller_reports = true;
+        client
+    }
+
+    /// The same client, naming itself in the `x-telnyx-edge-via` header of every request: the
+    /// explorer's, so that the emulator's request log can tell its traffic apart.
+    pub(crate) fn via(&self, name: &'static str) -> Self {
+        let mut client = self.clone();
+        client.via = Some(name);
         client
     }
 

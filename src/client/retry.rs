@@ -131,6 +131,9 @@ impl Client {
             .request(request.method.clone(), &url)
             .header(AUTHORIZATION, self.auth.clone())
             .header(ACCEPT, "application/json, */*");
+        if let Some(via) = self.via {
+            sent = sent.header(crate::api::insight::VIA_HEADER, via);
+        }
         if let Some((bytes, content_type)) = request.body.clone() {
             sent = sent.header(CONTENT_TYPE, content_type).body(bytes);
         }

@@ -13,7 +13,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ErrorResponse;
+use super::requests::RequestRing;
 use super::{Config, Stats};
+use crate::api::insight::{LoggedRequest, VIA_HEADER};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -21,7 +23,12 @@ const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// Adds the layers that `config` asks for; the last one added runs first.
-pub(super) fn wrap(router: Router, config: &Config, stats: Arc<Stats>) -> Router {
+pub(super) fn wrap(
+    router: Router,
+    config: &Config,
+    stats: Arc<Stats>,
+    ring: Arc<RequestRing>,
+) -> Router {
     let mut router = router.layer(middleware::from_fn(error_bodies));
     let api_key = config.api_key.clone().map(Arc::<str>::from);
     router = router.layer(middleware::from_fn(move |req, next| {
@@ -63,6 +70,7 @@ pub(super) fn wrap(router: Router, config: &Config, stats: Arc<Stats>) -> Router
             Arc::clone(&hosts),
             log.clone(),
             Arc::clone(&stats),
+            Arc::clone(&ring),
             req,
             next,
         )
@@ -116,16 +124,20 @@ impl RequestLog {
     }
 }
 
-/// Gives every response an `x-request-id` and, when asked, logs `METHOD PATH STATUS TIME`.
+/// Gives every response an `x-request-id`, keeps the request in the ring and, when asked,
+/// logs `METHOD PATH STATUS TIME`.
 async fn identify_and_log(
     hosts: Arc<super::AllowedHosts>,
     log: Option<RequestLog>,
     stats: Arc<Stats>,
+    ring: Arc<RequestRing>,
     req: Request,
     next: Next,
 ) -> Response {
     let start = Instant::now();
+    let at_ms = super::now_ms();
     let counted = stats.begin();
+    let explorer = req.headers().contains_key(VIA_HEADER);
     let method = req.method().clone();
     let path = req
         .uri()
@@ -141,11 +153,20 @@ async fn identify_and_log(
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
+    let elapsed = start.elapsed().as_secs_f64() * 1000.0;
+    let status = response.status().as_u16();
     if let Some(log) = log {
-        let elapsed = start.elapsed().as_secs_f64() * 1000.0;
-        let status = response.status().as_u16();
         log.log(format!("{method} {path} {status} {elapsed:.1}ms"));
     }
+    ring.record(LoggedRequest {
+        seq: 0,
+        at_ms,
+        method: method.to_string(),
+        path,
+        status,
+        duration_ms: elapsed,
+        explorer,
+    });
     response
 }
 

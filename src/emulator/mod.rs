@@ -14,6 +14,7 @@ mod connection;
 mod error;
 mod handlers;
 mod middleware;
+mod requests;
 mod stats;
 pub mod store;
 
@@ -33,6 +34,8 @@ pub use connection::HEADER_READ;
 use connection::{Ticks, WithPeer, connection_limit, raise_open_file_limit, serve_connection};
 pub use error::ErrorResponse;
 use handlers::AppState;
+pub use requests::EmulatorInsight;
+use requests::RequestRing;
 pub use stats::{Stats, StatsSnapshot};
 pub use store::{Store, StoreError};
 
@@ -56,6 +59,7 @@ pub struct Emulator {
     router: Router,
     store: Arc<Store>,
     stats: Arc<Stats>,
+    ring: Arc<RequestRing>,
 }
 
 impl Emulator {
@@ -91,12 +95,19 @@ impl Emulator {
             .await
             .map_err(|source| BindError::Listen { addr, source })?;
         let stats = Arc::new(Stats::default());
-        let router = router(&config, Arc::clone(&store), Arc::clone(&stats));
+        let ring = Arc::new(RequestRing::default());
+        let router = router(
+            &config,
+            Arc::clone(&store),
+            Arc::clone(&stats),
+            Arc::clone(&ring),
+        );
         Ok(Self {
             listener,
             router,
             store,
             stats,
+            ring,
         })
     }
 
@@ -115,6 +126,15 @@ impl Emulator {
     /// The store it serves, for reads a command makes in-process (`pull`'s digests).
     pub(crate) fn store(&self) -> Arc<Store> {
         Arc::clone(&self.store)
+    }
+
+    /// What it can tell the explorer beyond the API: expiries from its store, and the
+    /// requests it answered lately.
+    pub(crate) fn insight(&self) -> EmulatorInsight {
+        EmulatorInsight {
+            store: Arc::clone(&self.store),
+            ring: Some(Arc::clone(&self.ring)),
+        }
     }
 
     /// The counts of what it answers, live.
@@ -203,7 +223,7 @@ pub enum BindError {
     },
 }
 
-fn router(config: &Config, store: Arc<Store>, stats: Arc<Stats>) -> Router {
+fn router(config: &Config, store: Arc<Store>, stats: Arc<Stats>, ring: Arc<RequestRing>) -> Router {
     let state = Arc::new(AppState {
         store,
         settings: Settings::of(config),
@@ -231,6 +251,7 @@ fn router(config: &Config, store: Arc<Store>, stats: Arc<Stats>) -> Router {
             .fallback(handlers::unknown_path),
         config,
         stats,
+        ring,
     )
 }
 
