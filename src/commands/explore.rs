@@ -52,6 +52,18 @@ fn redirect_file(url: &str) -> std::io::Result<tempfile::NamedTempFile> {
 }
 
 /// `storage kv ui`
+/// Local state: expiries from its store, writes on. The service: read-only until the page's
+/// switch says otherwise.
+fn explorer_for(backend: &Backend, port: u16, target: &str) -> Explorer {
+    let explorer = Explorer::new(backend.client.clone(), port, target);
+    match backend.store() {
+        Some(store) => explorer.with_insight(std::sync::Arc::new(
+            crate::emulator::EmulatorInsight::of_store(std::sync::Arc::clone(store)),
+        )),
+        None => explorer.read_only(),
+    }
+}
+
 pub(crate) async fn ui(
     global: &GlobalSettings,
     args: UiArgs,
@@ -73,7 +85,7 @@ pub(crate) async fn ui(
     };
     let _stopping = crate::signals::guard();
     let stop = crate::signals::tripped();
-    let explorer = Explorer::new(backend.client.clone(), bound.port(), &target);
+    let explorer = explorer_for(&backend, bound.port(), &target);
     let url = explorer
         .url(bound)
         .context("the explorer listens on loopback")?;

@@ -125,6 +125,28 @@ fn stopped_line(stats: &emulator::StatsSnapshot) -> String {
     )
 }
 
+/// The explorer `serve` offers at `/`. It works through the API like any client (so its
+/// requests are logged and counted, marked as its own), with the key the emulator asks for;
+/// expiries and the request log, which the API does not give, it reads from the emulator
+/// itself.
+fn explorer_for(
+    emulator: &Emulator,
+    bound: SocketAddr,
+    base_url: &str,
+    api_key: &str,
+) -> anyhow::Result<Explorer> {
+    let client = crate::client::Client::new(crate::client::ClientOptions {
+        base_url: base_url.to_owned(),
+        token: api_key.to_owned(),
+        timeout: crate::local::settings::DEFAULT_TIMEOUT,
+        retries: 2,
+        direct: true,
+        observer: None,
+    })?;
+    Ok(Explorer::new(client, bound.port(), "the local emulator")
+        .with_insight(std::sync::Arc::new(emulator.insight())))
+}
+
 /// Binds, says where (the exports or `--json` on stdout, a status line on stderr), and serves
 /// until Ctrl-C or SIGTERM.
 async fn run(
@@ -148,17 +170,7 @@ async fn run(
         .local_addr()
         .context("cannot read the listening address")?;
     let base_url = emulator::base_url(bound);
-    // The explorer works through the API like any client (so its requests are logged and
-    // counted), with the key the emulator asks for.
-    let client = crate::client::Client::new(crate::client::ClientOptions {
-        base_url: base_url.clone(),
-        token: said.api_key.to_owned(),
-        timeout: crate::local::settings::DEFAULT_TIMEOUT,
-        retries: 2,
-        direct: true,
-        observer: None,
-    })?;
-    let explorer = Explorer::new(client, bound.port(), "the local emulator");
+    let explorer = explorer_for(&emulator, bound, &base_url, said.api_key)?;
     let explorer_url = explorer.url(bound);
     let emulator = emulator.with_front(explorer.router());
     let listening = Listening {

@@ -14,35 +14,37 @@
 //!   (`OPTIONS`) and foreign `Origin`s are refused; no CORS header is ever sent;
 //! - values are served as attachments of type `application/octet-stream` under a sandboxing
 //!   CSP, so a stored HTML or SVG value can never run in the explorer's origin.
+//!
+//! Against the service (`storage kv ui` without `--local`) it starts read-only: every call that
+//! changes data is refused (403) until the page's visible switch turns writes on. Writes go
+//! through the same [`Client`] as the CLI's (its retries and pacing).
+//!
+//! What the API cannot say (when a key expires, what requests were made) comes from an
+//! [`Insight`] when the command has an emulator at hand: `serve` hands over its own.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use guard::{Guard, json_error};
 
-use crate::api::types::{Key, Namespace};
-use crate::client::{ApiError, Client, KeyPages, NamespacePages};
+use crate::api::insight::Insight;
+use crate::client::{ApiError, Client};
 
+mod assets;
 mod guard;
-
-const PAGE: &str = include_str!("index.html");
-const SCRIPT: &str = include_str!("explorer.js");
-const STYLE: &str = include_str!("explorer.css");
-const ICON: &str = include_str!("explorer.svg");
-
-/// The most keys counted for a namespace's key count; more show as "10,000+".
-const COUNT_CAP: u64 = 10_000;
+mod keys;
+mod values;
 
 /// What the explorer shows and how it is reached.
 #[derive(Clone)]
@@ -51,16 +53,38 @@ pub(crate) struct Explorer {
     guard: Guard,
     /// What the page says it shows: "the local emulator", or the service's address.
     target: Arc<str>,
+    /// Expiries and the request log, when an emulator is at hand.
+    insight: Option<Arc<dyn Insight>>,
+    /// Whether calls that change data are let through now.
+    writes: Arc<AtomicBool>,
+    /// Whether the page shows the switch for `writes` (against the service).
+    switch: bool,
 }
 
 impl Explorer {
-    /// An explorer that works through `client`, served on `port`.
+    /// An explorer that works through `client`, served on `port`, with writes on.
     pub(crate) fn new(client: Client, port: u16, target: &str) -> Self {
         Self {
-            client: client.without_retry_messages(),
+            client: client.without_retry_messages().via("explorer"),
             guard: Guard::new(port),
             target: Arc::from(target),
+            insight: None,
+            writes: Arc::new(AtomicBool::new(true)),
+            switch: false,
         }
+    }
+
+    /// The same explorer, reading expiries and the request log from `insight`.
+    pub(crate) fn with_insight(mut self, insight: Arc<dyn Insight>) -> Self {
+        self.insight = Some(insight);
+        self
+    }
+
+    /// The same explorer, starting read-only with a switch on the page to allow writes.
+    pub(crate) fn read_only(mut self) -> Self {
+        self.writes = Arc::new(AtomicBool::new(false));
+        self.switch = true;
+        self
     }
 
     /// The address to open: the loopback address served on (127.0.0.1 or [::1] for every
@@ -86,34 +110,50 @@ impl Explorer {
     pub(crate) fn router(self) -> Router {
         let api = Router::new()
             .route("/info", get(info))
-            .route("/namespaces", get(namespaces).post(create_namespace))
-            .route("/namespaces/{id}", axum::routing::delete(delete_namespace))
-            .route("/namespaces/{id}/count", get(count_keys))
-            .route("/namespaces/{id}/keys", get(list_keys))
+            .route("/writes", axum::routing::put(set_writes))
+            .route("/requests", get(requests))
+            .route(
+                "/namespaces",
+                get(keys::namespaces).post(keys::create_namespace),
+            )
+            .route(
+                "/namespaces/{id}",
+                axum::routing::delete(keys::delete_namespace),
+            )
+            .route("/namespaces/{id}/count", get(keys::count_keys))
+            .route("/namespaces/{id}/keys", get(keys::list_keys))
+            .route("/namespaces/{id}/delete-keys", post(keys::delete_keys))
+            .route("/namespaces/{id}/export", post(keys::export_keys))
             .route(
                 "/namespaces/{id}/value",
-                get(get_value).put(put_value).delete(delete_value),
+                get(values::get_value)
+                    .put(values::put_value)
+                    .delete(values::delete_value),
             )
             .fallback(|| async { failure(StatusCode::NOT_FOUND, "no such explorer call") });
         let guard = Arc::new(self.guard.clone());
         let state = Arc::new(self);
         Router::new()
-            .route("/", get(page))
-            .route("/explorer.js", get(|| asset(SCRIPT, "text/javascript")))
-            .route("/explorer.css", get(|| asset(STYLE, "text/css")))
-            .route("/explorer.svg", get(|| asset(ICON, "image/svg+xml")))
+            .route("/", get(assets::page))
+            .route("/explorer.css", get(assets::style))
+            .route("/explorer.svg", get(assets::icon))
+            .route("/js/{name}", get(assets::module))
             .nest("/explorer/api", api)
             .layer(middleware::from_fn_with_state(guard, guard::admit))
             .with_state(state)
     }
-}
 
-async fn page() -> Response {
-    asset(PAGE, "text/html; charset=utf-8").await
-}
-
-async fn asset(body: &'static str, content_type: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+    /// Refuses a call that changes data while writes are off.
+    fn may_write(&self) -> Result<(), Failure> {
+        if self.writes.load(Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err(failure(
+                StatusCode::FORBIDDEN,
+                "the explorer is read-only: turn on \"Allow changes\" to write",
+            ))
+        }
+    }
 }
 
 /// A call that failed: `{"error": "…"}` with its status.
@@ -160,36 +200,69 @@ type Answer = Result<Response, Failure>;
 #[derive(Serialize)]
 struct Info<'a> {
     target: &'a str,
+    /// Whether calls that change data go through now.
+    writable: bool,
+    /// Whether the page shows the switch that turns writes on and off.
+    switch: bool,
+    /// Whether key listings carry expiries.
+    expiry: bool,
+    /// Whether the emulator's request log can be read.
+    log: bool,
 }
 
 async fn info(State(explorer): State<Arc<Explorer>>) -> Response {
+    let log = explorer
+        .insight
+        .as_ref()
+        .is_some_and(|insight| insight.requests_after(u64::MAX).is_some());
     axum::Json(Info {
         target: &explorer.target,
+        writable: explorer.writes.load(Ordering::Relaxed),
+        switch: explorer.switch,
+        expiry: explorer.insight.is_some(),
+        log,
     })
     .into_response()
 }
 
-async fn namespaces(State(explorer): State<Arc<Explorer>>) -> Answer {
-    let mut all: Vec<Namespace> = Vec::new();
-    let mut pages = NamespacePages::all(&explorer.client);
-    while let Some(namespaces) = pages.next().await? {
-        all.extend(namespaces);
-    }
-    Ok(axum::Json(all).into_response())
+#[derive(Deserialize, Serialize)]
+struct Writes {
+    writable: bool,
+}
+
+/// The page's switch: turns writes on or off (a `PUT`, so it needs the write header itself).
+async fn set_writes(
+    State(explorer): State<Arc<Explorer>>,
+    axum::Json(body): axum::Json<Writes>,
+) -> Response {
+    explorer.writes.store(body.writable, Ordering::Relaxed);
+    axum::Json(body).into_response()
 }
 
 #[derive(Deserialize)]
-struct NewNamespace {
-    name: String,
+struct RequestsQuery {
+    #[serde(default)]
+    after: u64,
 }
 
-async fn create_namespace(
+/// The emulator's requests after `after`: `{"requests": [...]}`, 404 when there is no log.
+async fn requests(
     State(explorer): State<Arc<Explorer>>,
-    axum::Json(body): axum::Json<NewNamespace>,
+    Query(query): Query<RequestsQuery>,
 ) -> Answer {
-    crate::api::rules::namespace_name(&body.name).map_err(bad_request)?;
-    let namespace = explorer.client.create_namespace(&body.name).await?;
-    Ok((StatusCode::CREATED, axum::Json(namespace)).into_response())
+    let found = explorer
+        .insight
+        .as_ref()
+        .and_then(|insight| insight.requests_after(query.after));
+    match found {
+        Some(requests) => {
+            Ok(axum::Json(serde_json::json!({ "requests": requests })).into_response())
+        }
+        None => Err(failure(
+            StatusCode::NOT_FOUND,
+            "the request log is kept by `storage kv serve` only",
+        )),
+    }
 }
 
 /// A namespace id in a path: a UUID, so that nothing else reaches the service's paths.
@@ -231,202 +304,11 @@ impl<Q> InNamespace<Q> {
     }
 }
 
-impl InNamespace<ValueQuery> {
+impl InNamespace<values::ValueQuery> {
     /// The namespace id, once it and the key are checked.
     fn checked(&self) -> Result<String, Failure> {
         let id = self.namespace()?;
         crate::api::rules::request_key(&self.query.key).map_err(bad_request)?;
         Ok(id)
     }
-}
-
-async fn delete_namespace(State(explorer): State<Arc<Explorer>>, Path(id): Path<String>) -> Answer {
-    let id = namespace_id(&id)?;
-    let namespace = explorer.client.delete_namespace(&id).await?;
-    Ok(axum::Json(namespace).into_response())
-}
-
-#[derive(Serialize)]
-struct Count {
-    count: u64,
-    /// More keys than were counted.
-    more: bool,
-}
-
-#[derive(Deserialize)]
-struct CountQuery {
-    /// Stop counting here (at most [`COUNT_CAP`]): the namespace list asks for one page's worth.
-    cap: Option<u64>,
-}
-
-/// Counts the keys page by page, up to the cap.
-async fn count_keys(
-    State(explorer): State<Arc<Explorer>>,
-    call: InNamespace<CountQuery>,
-) -> Answer {
-    let id = call.namespace()?;
-    let cap = call.query.cap.unwrap_or(COUNT_CAP).clamp(1, COUNT_CAP);
-    let mut count = 0;
-    let mut pages = KeyPages::new(&explorer.client, &id, None, None);
-    while let Some(keys) = pages.next().await? {
-        count += keys.len() as u64;
-        if count >= cap {
-            break;
-        }
-    }
-    let more = pages.cursor().is_some();
-    Ok(axum::Json(Count { count, more }).into_response())
-}
-
-#[derive(Deserialize)]
-struct KeysQuery {
-    prefix: Option<String>,
-    cursor: Option<String>,
-    limit: Option<u32>,
-}
-
-#[derive(Serialize)]
-struct KeyPage {
-    keys: Vec<Key>,
-    cursor: Option<String>,
-}
-
-/// One page of keys: the page renders pages, never a whole namespace. A single call rather than
-/// a [`KeyPages`] stream: the browser keeps the cursor between calls, so the stream's checks
-/// across pages would have nothing to compare with.
-async fn list_keys(State(explorer): State<Arc<Explorer>>, call: InNamespace<KeysQuery>) -> Answer {
-    let id = call.namespace()?;
-    let limit = call.query.limit.unwrap_or(100).clamp(1, 1000);
-    let prefix = call.query.prefix.filter(|prefix| !prefix.is_empty());
-    let page = explorer
-        .client
-        .list_keys(
-            &id,
-            prefix.as_deref(),
-            Some(limit),
-            call.query.cursor.as_deref(),
-        )
-        .await?;
-    Ok(axum::Json(KeyPage {
-        cursor: page.meta.cursor.filter(|_| page.meta.has_more),
-        keys: page.data,
-    })
-    .into_response())
-}
-
-#[derive(Deserialize)]
-struct ValueQuery {
-    key: String,
-    ttl_secs: Option<u64>,
-}
-
-/// The value's bytes, always as an attachment of type `application/octet-stream` (its own
-/// content type travels in `x-value-content-type`), so a browser never renders it here.
-async fn get_value(State(explorer): State<Arc<Explorer>>, call: InNamespace<ValueQuery>) -> Answer {
-    let id = call.checked()?;
-    match explorer.client.get_key(&id, &call.query.key).await {
-        Ok(value) => {
-            let file = attachment_name(&call.query.key);
-            let mut response = (
-                [
-                    (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{file}\""),
-                    ),
-                    (header::CONTENT_SECURITY_POLICY, "sandbox".to_owned()),
-                ],
-                value.bytes,
-            )
-                .into_response();
-            let content_type = value
-                .content_type
-                .as_deref()
-                .and_then(|t| HeaderValue::from_str(t).ok())
-                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-            response.headers_mut().insert(
-                HeaderName::from_static("x-value-content-type"),
-                content_type,
-            );
-            Ok(response)
-        }
-        Err(err) => Err(err.into()),
-    }
-}
-
-/// The file name a value downloads as: the key's last part, in characters safe in a header.
-fn attachment_name(key: &str) -> String {
-    let file = key
-        .rsplit('/')
-        .find(|part| !part.is_empty())
-        .unwrap_or("value");
-    file.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-#[derive(Serialize)]
-struct Written {
-    key: String,
-    created: bool,
-    size_bytes: usize,
-}
-
-/// Writes the body as the value, with the request's `Content-Type` as its content type.
-async fn put_value(
-    State(explorer): State<Arc<Explorer>>,
-    call: InNamespace<ValueQuery>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
-    let id = call.checked()?;
-    if let Some(ttl) = call.query.ttl_secs {
-        crate::api::rules::ttl_secs(ttl).map_err(bad_request)?;
-    }
-    if body.len() > crate::api::rules::MAX_VALUE_BYTES {
-        return Err(failure(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "a value is at most 1 MiB (1,048,576 bytes)",
-        ));
-    }
-    let content_type = match headers
-        .get(header::CONTENT_TYPE)
-        .map(|value| value.to_str())
-    {
-        None => None,
-        Some(Ok(text)) => Some(text).filter(|text| !text.is_empty()),
-        Some(Err(_)) => return Err(bad_request("a content type is ASCII text")),
-    };
-    let size = body.len();
-    let created = explorer
-        .client
-        .put_key(
-            &id,
-            &call.query.key,
-            body,
-            call.query.ttl_secs,
-            content_type,
-        )
-        .await?;
-    Ok(axum::Json(Written {
-        key: call.query.key,
-        created,
-        size_bytes: size,
-    })
-    .into_response())
-}
-
-async fn delete_value(
-    State(explorer): State<Arc<Explorer>>,
-    call: InNamespace<ValueQuery>,
-) -> Answer {
-    let id = call.checked()?;
-    explorer.client.delete_key(&id, &call.query.key).await?;
-    Ok(axum::Json(serde_json::json!({ "key": call.query.key, "deleted": true })).into_response())
 }

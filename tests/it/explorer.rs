@@ -6,7 +6,7 @@ use std::process::{Child, Stdio};
 
 use reqwest::blocking::{Client, Response};
 use reqwest::header;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::api::Api;
 use crate::support::cli::scrubbed;
@@ -171,10 +171,19 @@ fn serve_offers_the_explorer_at_its_root_behind_a_token_cookie() {
         "{csp}"
     );
     let html = page.text().expect("body");
-    assert!(html.contains(r#"<script src="/explorer.js" defer></script>"#));
-    for asset in ["/explorer.js", "/explorer.css", "/explorer.svg"] {
-        assert_eq!(at.get(asset).status(), 200, "{asset}");
+    assert!(html.contains(r#"<script type="module" src="/js/main.js"></script>"#));
+    for (asset, content_type) in [
+        ("/js/main.js", "text/javascript; charset=utf-8"),
+        ("/js/value.js", "text/javascript; charset=utf-8"),
+        ("/explorer.css", "text/css; charset=utf-8"),
+        ("/explorer.svg", "image/svg+xml"),
+    ] {
+        let response = at.get(asset);
+        assert_eq!(response.status(), 200, "{asset}");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], content_type);
     }
+    assert_eq!(at.get("/js/explorer.css").status(), 404);
+    assert_eq!(at.get("/js/nothing.js").status(), 404);
 
     // No token, or another one: 401, for the page and for its calls.
     let anonymous = client()
@@ -311,12 +320,40 @@ fn ui_serves_the_explorer_for_the_service_and_keeps_the_api_key_to_itself() {
     let running = Running::start(command);
     let at = address(&running.first_line);
     let mut seen = String::new();
-    for path in ["/", "/explorer.js", "/explorer.css", "/explorer/api/info"] {
+    for path in ["/", "/js/main.js", "/explorer.css", "/explorer/api/info"] {
         let response = at.get(path);
         assert_eq!(response.status(), 200, "{path}");
         seen.push_str(&format!("{:?}", response.headers()));
         seen.push_str(&response.text().expect("body"));
     }
+    // Against the service, it starts read-only: a write is refused until the switch is on.
+    let refused = at
+        .write(reqwest::Method::POST, "/explorer/api/namespaces")
+        .json(&serde_json::json!({"name": "via-ui"}))
+        .send()
+        .expect("answered");
+    assert_eq!(refused.status(), 403);
+    let body: Value = refused.json().expect("JSON");
+    assert_eq!(
+        body["error"],
+        "the explorer is read-only: turn on \"Allow changes\" to write"
+    );
+    let info: Value =
+        serde_json::from_str(&at.get("/explorer/api/info").text().expect("body")).expect("JSON");
+    assert_eq!(
+        (&info["writable"], &info["switch"]),
+        (&json!(false), &json!(true))
+    );
+    assert_eq!(
+        (&info["expiry"], &info["log"]),
+        (&json!(false), &json!(false))
+    );
+    let switched = at
+        .write(reqwest::Method::PUT, "/explorer/api/writes")
+        .json(&serde_json::json!({"writable": true}))
+        .send()
+        .expect("answered");
+    assert_eq!(switched.text().expect("body"), r#"{"writable":true}"#);
     // The page's calls work: this process adds the credentials the service asks for.
     let created = at
         .write(reqwest::Method::POST, "/explorer/api/namespaces")
@@ -483,4 +520,156 @@ fn ui_gives_the_browser_a_private_file_not_the_token() {
     }
     assert_eq!(running.interrupt(), Some(0));
     assert!(!page.exists(), "the file goes when `ui` stops");
+}
+
+#[test]
+fn edits_write_only_over_what_was_read_and_the_log_shows_requests() {
+    let (served, _dir) = serve();
+    let listening: Value = serde_json::from_str(&served.first_line).expect("JSON");
+    let at = address(listening["explorer_url"].as_str().expect("url"));
+    let base = listening["base_url"].as_str().expect("base");
+    let ns: Value = client()
+        .post(format!("{base}/storage/kvs"))
+        .bearer_auth("x")
+        .json(&json!({"name": "edits"}))
+        .send()
+        .expect("answered")
+        .json()
+        .expect("JSON");
+    let id = ns["data"]["id"].as_str().expect("id").to_owned();
+    let value = format!("/explorer/api/namespaces/{id}/value?key=conf");
+    let put = |expect: &str, body: &'static str| {
+        at.write(reqwest::Method::PUT, &format!("{value}&expect={expect}"))
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(body)
+            .send()
+            .expect("answered")
+    };
+    // "absent": only if the key does not exist yet.
+    assert_eq!(put("absent", "one").status(), 200);
+    let second = put("absent", "two");
+    assert_eq!(second.status(), 409);
+    let body: Value = second.json().expect("JSON");
+    assert_eq!(
+        body["error"],
+        "conf was created meanwhile; nothing was written"
+    );
+    // A digest from the value as read: only if it is still that value.
+    let read = at.get(&value);
+    let digest = read.headers()["x-value-digest"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    assert_eq!(digest.len(), 64);
+    assert_eq!(read.text().expect("body"), "one");
+    client()
+        .put(format!("{base}/storage/kvs/{id}/keys/conf"))
+        .bearer_auth("x")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body("changed elsewhere")
+        .send()
+        .expect("answered");
+    let stale = put(&digest, "mine");
+    assert_eq!(stale.status(), 409);
+    let body: Value = stale.json().expect("JSON");
+    assert_eq!(
+        body["error"],
+        "conf has changed since you opened it; nothing was written"
+    );
+    assert_eq!(at.get(&value).text().expect("body"), "changed elsewhere");
+    let fresh = at.get(&value).headers()["x-value-digest"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    assert_eq!(put(&fresh, "mine").status(), 200);
+    assert_eq!(at.get(&value).text().expect("body"), "mine");
+
+    // Listings carry expiries from the emulator.
+    at.write(
+        reqwest::Method::PUT,
+        &format!("/explorer/api/namespaces/{id}/value?key=s&ttl_secs=3600"),
+    )
+    .body("x")
+    .send()
+    .expect("answered");
+    let listed: Value = at
+        .get(&format!("/explorer/api/namespaces/{id}/keys"))
+        .json()
+        .expect("JSON");
+    assert_eq!(listed["expiry"], true);
+    assert!(listed["keys"][0]["expires_ms"].is_null(), "{listed}");
+    let expires = listed["keys"][1]["expires_ms"].as_i64().expect("expiry");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    assert!(
+        (now + 3_590_000..=now + 3_600_000).contains(&expires),
+        "{expires}"
+    );
+
+    // Export and delete a selection.
+    let exported = at
+        .write(
+            reqwest::Method::POST,
+            &format!("/explorer/api/namespaces/{id}/export"),
+        )
+        .json(&json!({"keys": ["conf", "gone", "s"]}))
+        .send()
+        .expect("answered");
+    assert_eq!(
+        exported.headers()[header::CONTENT_TYPE],
+        "application/x-ndjson"
+    );
+    assert_eq!(
+        exported.text().expect("body"),
+        concat!(
+            r#"{"key":"conf","value":"mine","base64":false,"content_type":"text/plain"}"#,
+            "\n",
+            r#"{"key":"s","value":"x","base64":false,"content_type":"application/octet-stream"}"#,
+            "\n"
+        )
+    );
+    let deleted = at
+        .write(
+            reqwest::Method::POST,
+            &format!("/explorer/api/namespaces/{id}/delete-keys"),
+        )
+        .json(&json!({"keys": ["conf", "s"]}))
+        .send()
+        .expect("answered");
+    assert_eq!(
+        deleted.text().expect("body"),
+        r#"{"deleted":2,"failed":[]}"#
+    );
+
+    // The log: the API's requests, the explorer's own marked; its polling is not logged.
+    let log: Value = at
+        .get("/explorer/api/requests?after=0")
+        .json()
+        .expect("JSON");
+    let requests = log["requests"].as_array().expect("requests");
+    let outside = requests
+        .iter()
+        .find(|r| r["method"] == "PUT" && r["explorer"] == false)
+        .expect("the outside PUT is logged");
+    assert_eq!(outside["path"], format!("/v2/storage/kvs/{id}/keys/conf"));
+    assert_eq!(outside["status"], 200);
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["explorer"] == true && r["method"] == "DELETE")
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r["path"].as_str().expect("path").contains("/explorer/"))
+    );
+    let last = requests.last().expect("some")["seq"].as_u64().expect("seq");
+    let after: Value = at
+        .get(&format!("/explorer/api/requests?after={last}"))
+        .json()
+        .expect("JSON");
+    assert_eq!(after, json!({"requests": []}));
+    assert_eq!(served.interrupt(), Some(0));
 }

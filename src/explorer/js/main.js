@@ -1,68 +1,18 @@
-// The KV explorer's one script. It talks only to the process that served it (`/explorer/api/…`),
-// which holds the credentials; every value is shown through textContent or a blob URL, never
-// as markup.
-"use strict";
+// The KV explorer's script: the namespaces, and the wiring of the other modules. It talks only
+// to the process that served it (`/explorer/api/…`), which holds the credentials; every value
+// is shown through textContent or a blob URL, never as markup.
 
-const WRITE_HEADER = { "x-telnyx-edge-explorer": "1" };
-const PAGE_SIZE = 100;
-const HEX_LIMIT = 64 * 1024;
-// Shown as images: raster formats only. An SVG (or any other markup) in a blob URL would be a
-// document of this origin, able to run script if opened in a tab of its own.
-const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp"];
+import { json, send, call, nsPath, valuePath, WRITE_HEADER } from "./api.js";
+import { $, element, state, hooks, say, fail, guarded, confirmed, count } from "./dom.js";
+import { loadKeys, countTotal, drawHead, drawRows, drawPager, tick } from "./keys.js";
+import { runSearch, stopSearch } from "./search.js";
+import { selectionChanged, clearSelection, selectAllMatching, deleteSelected, exportSelected } from "./bulk.js";
+import { openValue, closeValue, tickValue, copy } from "./value.js";
+import { openEditor, save, resolve } from "./editor.js";
+import { remember, apply, onKey } from "./nav.js";
+import { wireLog, showLog } from "./log.js";
 
-const state = {
-  namespaces: [],
-  current: null,   // the namespace shown
-  prefix: "",
-  cursors: [null], // cursors[i] starts page i
-  page: 0,
-  next: null,
-  key: null,       // the key shown
-  blobUrl: null,
-  // Each load takes a ticket; an answer that arrives after a newer load started is dropped, so
-  // a slow answer never shows under another namespace or key.
-  keysTicket: 0,
-  valueTicket: 0,
-  loading: false,
-};
-
-const $ = (id) => document.getElementById(id);
-
-function element(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
-function say(message, isError = false) {
-  const status = $("status");
-  status.textContent = message;
-  status.classList.toggle("error", isError);
-}
-
-async function call(path, options = {}) {
-  const response = await fetch("/explorer/api" + path, { credentials: "same-origin", ...options });
-  if (!response.ok) {
-    let message = `${response.status} ${response.statusText}`;
-    try {
-      const body = await response.json();
-      if (body.error) message = body.error;
-    } catch (_) { /* not JSON */ }
-    throw new Error(message);
-  }
-  return response;
-}
-
-const json = async (path, options) => (await call(path, options)).json();
-const bytes = (n) => n.toLocaleString("en-US") + (n === 1 ? " byte" : " bytes");
-const nsPath = (id) => "/namespaces/" + encodeURIComponent(id);
-const valuePath = (id, key) => nsPath(id) + "/value?key=" + encodeURIComponent(key);
-
-async function loadNamespaces(select) {
+async function loadNamespaces() {
   state.namespaces = await json("/namespaces");
   const list = $("namespace-list");
   list.replaceChildren();
@@ -70,13 +20,11 @@ async function loadNamespaces(select) {
   for (const ns of state.namespaces) {
     const meta = element("span", { class: "meta", text: ns.status });
     const button = element("button", { type: "button", "data-id": ns.id }, ns.name, meta);
-    button.addEventListener("click", () => guarded(() => openNamespace(ns.id)));
+    button.addEventListener("click", () => guarded(async () => { await openNamespace(ns.id); remember(); }));
+    if (state.current && state.current.id === ns.id) button.setAttribute("aria-current", "true");
     list.append(element("li", {}, button));
   }
   for (const ns of state.namespaces) countKeys(ns, 1000);
-  const wanted = select ?? state.current?.id;
-  if (wanted && state.namespaces.some((ns) => ns.id === wanted)) await openNamespace(wanted);
-  else closeNamespace();
 }
 
 // The namespace's status and key count, in its entry of the list: up to `cap` keys (one
@@ -89,7 +37,7 @@ function countKeys(ns, cap = 10000) {
   if (ns.status !== "provision_ok") { meta.textContent = ns.status; return; }
   json(nsPath(ns.id) + "/count?cap=" + cap).then(
     (c) => {
-      const n = c.count.toLocaleString("en-US") + (c.more ? "+" : "");
+      const n = count(c.count) + (c.more ? "+" : "");
       meta.textContent = `${ns.status} · ${n} key${c.count === 1 && !c.more ? "" : "s"}`;
     },
     () => {},
@@ -102,20 +50,32 @@ function closeNamespace() {
   closeValue();
 }
 
-async function openNamespace(id) {
+// Opens a namespace at its first page, or where `at` says.
+async function openNamespace(id, at = {}) {
   const ns = state.namespaces.find((n) => n.id === id);
-  if (!ns) return;
+  if (!ns) { closeNamespace(); return; }
+  const same = state.current && state.current.id === id;
   state.current = ns;
   for (const button of $("namespace-list").querySelectorAll("button")) {
     button.setAttribute("aria-current", String(button.dataset.id === id));
   }
   $("keys-title").textContent = `Keys of ${ns.name}`;
+  $("delete-namespace").textContent = `Delete ${ns.name}`;
   countKeys(ns);
   state.keysTicket += 1;
   $("keys").hidden = false;
-  closeValue();
+  if (!same || !at.key) closeValue();
+  if (!same) { state.selected.clear(); selectionChanged(); }
+  state.prefix = at.prefix ?? "";
+  state.search = at.search ?? "";
+  state.sort = at.sort ?? null;
+  state.tree = Boolean(at.tree);
+  $("prefix").value = state.prefix;
+  $("search").value = state.search;
+  $("tree-view").setAttribute("aria-pressed", String(state.tree));
   state.cursors = [null];
-  state.page = 0;
+  state.page = at.page ?? 0;
+  state.total = null;
   if (ns.status !== "provision_ok") {
     $("key-table").tBodies[0].replaceChildren();
     $("empty").hidden = false;
@@ -123,161 +83,139 @@ async function openNamespace(id) {
     $("previous").disabled = $("next").disabled = true;
     return;
   }
-  await loadKeys();
+  await reloadKeys();
+  if (at.key) await openValue(at.key);
 }
 
-async function loadKeys() {
-  const ns = state.current;
-  const ticket = ++state.keysTicket;
-  let path = nsPath(ns.id) + "/keys?limit=" + PAGE_SIZE;
-  if (state.prefix) path += "&prefix=" + encodeURIComponent(state.prefix);
-  const cursor = state.cursors[state.page];
-  if (cursor) path += "&cursor=" + encodeURIComponent(cursor);
-  state.loading = true;
-  $("previous").disabled = $("next").disabled = true;
-  let page;
-  try {
-    page = await json(path);
-  } finally {
-    if (ticket === state.keysTicket) state.loading = false;
-  }
-  if (ticket !== state.keysTicket || state.current !== ns) return;
-  state.next = page.cursor;
-  const body = $("key-table").tBodies[0];
-  body.replaceChildren();
-  for (const key of page.keys) {
-    const open = element("button", { type: "button", class: "key", text: key.key });
-    open.addEventListener("click", () => guarded(() => openValue(key.key)));
-    if (key.key === state.key) open.setAttribute("aria-current", "true");
-    const row = element("tr", { "data-key": key.key },
-      element("td", {}, open),
-      element("td", { class: "num", text: bytes(key.size_bytes) }),
-      element("td", { text: key.updated_at }));
-    if (key.key === state.key) row.classList.add("selected");
-    body.append(row);
-  }
-  $("empty").hidden = page.keys.length > 0;
-  $("empty").textContent = state.prefix ? `No keys start with ${state.prefix}.` : "No keys.";
-  $("previous").disabled = state.page === 0;
-  $("next").disabled = !state.next;
-  $("page-number").textContent = `Page ${state.page + 1}`;
+// Lists again what is shown: the page, or the search.
+async function reloadKeys() {
+  if (!state.current) return;
+  if (state.search) await runSearch();
+  else { countTotal().catch(() => {}); await loadKeys(); }
 }
 
-function closeValue() {
-  state.key = null;
-  $("value").hidden = true;
-  if (state.blobUrl) URL.revokeObjectURL(state.blobUrl);
-  state.blobUrl = null;
+// After a listing: a value no longer listed is closed, so it never shows stale beside it.
+function listed() {
+  if (state.key && !state.rows.some((k) => k.key === state.key)) closeValue();
 }
 
-function hexDump(data) {
-  const lines = [];
-  const shown = Math.min(data.length, HEX_LIMIT);
-  for (let offset = 0; offset < shown; offset += 16) {
-    const row = data.subarray(offset, Math.min(offset + 16, shown));
-    const hex = Array.from(row, (b) => b.toString(16).padStart(2, "0")).join(" ");
-    const text = Array.from(row, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
-    lines.push(`${offset.toString(16).padStart(8, "0")}  ${hex.padEnd(47)}  ${text}`);
-  }
-  if (data.length > shown) lines.push(`… ${bytes(data.length - shown)} more (download to see them)`);
-  return lines.join("\n");
-}
-
-// Re-indents JSON text without parsing its values, so numbers keep every digit and repeated
-// names stay (JSON.parse then JSON.stringify would change both). `text` is valid JSON.
-function indentJson(text) {
-  let out = "";
-  let depth = 0;
-  let inString = false;
-  const newline = () => "\n" + "  ".repeat(depth);
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      out += c;
-      if (c === "\\") { out += text[++i] ?? ""; } else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === " " || c === "\n" || c === "\r" || c === "\t") continue;
-    if (c === '"') { inString = true; out += c; continue; }
-    if (c === "{" || c === "[") {
-      const close = c === "{" ? "}" : "]";
-      let j = i + 1;
-      while (" \n\r\t".includes(text[j])) j++;
-      if (text[j] === close) { out += c + close; i = j; continue; }
-      depth++;
-      out += c + newline();
-      continue;
-    }
-    if (c === "}" || c === "]") { depth--; out += newline() + c; continue; }
-    if (c === ",") { out += "," + newline(); continue; }
-    if (c === ":") { out += ": "; continue; }
-    out += c;
-  }
-  return out;
-}
-
-async function openValue(key) {
-  const ns = state.current;
-  const ticket = ++state.valueTicket;
-  const response = await call(valuePath(ns.id, key));
-  const type = response.headers.get("x-value-content-type") || "application/octet-stream";
-  const data = new Uint8Array(await response.arrayBuffer());
-  if (ticket !== state.valueTicket || state.current !== ns) return;
-  closeValue();
-  state.key = key;
-  for (const row of $("key-table").tBodies[0].rows) {
-    const chosen = row.dataset.key === key;
-    row.classList.toggle("selected", chosen);
-    const button = row.querySelector("button");
-    if (chosen) button.setAttribute("aria-current", "true"); else button.removeAttribute("aria-current");
-  }
-  $("value-title").textContent = key;
-  const meta = $("value-meta");
-  meta.replaceChildren(
-    element("dt", { text: "Content type" }), element("dd", { text: type }),
-    element("dt", { text: "Size" }), element("dd", { text: bytes(data.length) }));
-  $("download").href = "/explorer/api" + valuePath(ns.id, key);
-  const body = $("value-body");
-  body.replaceChildren();
-  let text = null;
-  try { text = new TextDecoder("utf-8", { fatal: true }).decode(data); } catch (_) { text = null; }
-  const essence = type.split(";")[0].trim().toLowerCase();
-  if (IMAGE_TYPES.includes(essence)) {
-    state.blobUrl = URL.createObjectURL(new Blob([data], { type: essence }));
-    body.append(element("img", { src: state.blobUrl, alt: `The image stored at ${key}` }));
-    body.dataset.view = "image";
-  } else if (text !== null && (type.includes("json") || /^\s*[[{]/.test(text))) {
-    let shown = text;
-    body.dataset.view = "text";
-    try { JSON.parse(text); shown = indentJson(text); body.dataset.view = "json"; } catch (_) { /* not JSON after all */ }
-    body.append(element("pre", { text: shown }));
-  } else if (text !== null) {
-    body.append(element("pre", { text }));
-    body.dataset.view = "text";
+async function goTo(at) {
+  if (!state.namespaces.length) return;
+  if (at.ns && state.namespaces.some((ns) => ns.id === at.ns)) {
+    await openNamespace(at.ns, at);
   } else {
-    body.append(element("pre", { text: hexDump(data) }));
-    body.dataset.view = "hex";
+    closeNamespace();
   }
-  $("value").hidden = false;
-  say(`Showing ${key} (${bytes(data.length)}).`);
+  showLog(at.log && state.info.log);
 }
 
-function confirmed(message) {
-  const dialog = $("confirm");
-  $("confirm-text").textContent = message;
-  dialog.returnValue = "";
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
-    dialog.showModal();
+async function deleteKey(key) {
+  const ns = state.current;
+  if (!(await confirmed(`Delete key ${key} from ${ns.name}? This cannot be undone.`))) return;
+  await call(valuePath(ns.id, key), { method: "DELETE", headers: WRITE_HEADER });
+  if (state.key === key) closeValue();
+  state.selected.delete(key);
+  selectionChanged();
+  say(`Deleted key ${key}.`);
+  countKeys(ns);
+  await reloadKeys();
+  $("search").focus();
+}
+
+// Writes on or off: the switch against the service, the page's buttons follow.
+function showWritable() {
+  const on = state.info.writable;
+  document.body.classList.toggle("read-only", !on);
+  for (const node of document.querySelectorAll(".write")) node.disabled = !on;
+  $("writes").checked = on;
+  $("read-only-note").hidden = on;
+}
+
+function wireKeys() {
+  $("filter-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.prefix = $("prefix").value;
+    state.search = $("search").value;
+    state.cursors = [null];
+    state.page = 0;
+    state.total = null;
+    guarded(async () => { await reloadKeys(); remember(); });
   });
+  $("stop-search").addEventListener("click", stopSearch);
+  $("previous").addEventListener("click", () => {
+    if (!state.loading && state.page > 0) { state.page -= 1; guarded(async () => { await loadKeys(); remember(); }); }
+  });
+  $("next").addEventListener("click", () => {
+    if (!state.loading && state.next) {
+      state.cursors[state.page + 1] = state.next;
+      state.page += 1;
+      state.next = null;
+      guarded(async () => { await loadKeys(); remember(); });
+    }
+  });
+  $("tree-view").addEventListener("click", () => {
+    state.tree = !state.tree;
+    $("tree-view").setAttribute("aria-pressed", String(state.tree));
+    drawRows();
+    remember();
+  });
+  $("select-matching").addEventListener("click", () => guarded(selectAllMatching));
+  $("select-none").addEventListener("click", clearSelection);
+  $("delete-selected").addEventListener("click", () => guarded(deleteSelected));
+  $("export-selected").addEventListener("click", () => guarded(exportSelected));
 }
 
-async function guarded(action) {
-  try {
-    await action();
-  } catch (err) {
-    say(err.message, true);
-  }
+function wireValue() {
+  $("new-key").addEventListener("click", () => openEditor(false));
+  $("edit-key-button").addEventListener("click", () => openEditor(true));
+  $("editor-form").addEventListener("submit", (event) => { event.preventDefault(); guarded(save); });
+  $("editor-cancel").addEventListener("click", () => $("editor").close());
+  $("keep-mine").addEventListener("click", () => guarded(() => resolve(true)));
+  $("take-theirs").addEventListener("click", () => guarded(() => resolve(false)));
+  $("delete-key").addEventListener("click", () => guarded(() => deleteKey(state.key)));
+  $("copy-path").addEventListener("click", () => copy("path"));
+  $("copy-value").addEventListener("click", () => copy("value"));
+}
+
+function wireNamespaces() {
+  $("create-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const name = $("create-name").value.trim();
+      say(`Creating ${name}…`);
+      const ns = await send("/namespaces", "POST", { name });
+      $("create-name").value = "";
+      await loadNamespaces();
+      await openNamespace(ns.id);
+      remember();
+      if (ns.status === "pending") {
+        say(`Waiting for ${name} to be ready…`);
+        await waitUntilReady(ns.id);
+        await loadNamespaces();
+        await openNamespace(ns.id);
+      }
+      say(`Created namespace ${name}.`);
+    });
+  });
+  $("delete-namespace").addEventListener("click", () => guarded(async () => {
+    const ns = state.current;
+    const ok = await confirmed(`Delete namespace ${ns.name} and every key in it? This cannot be undone.`,
+      { action: "Delete namespace", typed: ns.name });
+    if (!ok) return;
+    await call(nsPath(ns.id), { method: "DELETE", headers: WRITE_HEADER });
+    say(`Deleting namespace ${ns.name}.`);
+    closeNamespace();
+    remember();
+    await loadNamespaces();
+    $("create-name").focus();
+  }));
+  $("writes").addEventListener("change", () => guarded(async () => {
+    const got = await send("/writes", "PUT", { writable: $("writes").checked });
+    state.info.writable = got.writable;
+    showWritable();
+    say(got.writable ? "Changes are allowed: writes go to the service." : "Read-only: changes are off.");
+  }));
+  $("log-toggle").addEventListener("click", () => { showLog($("log").hidden); remember(); });
 }
 
 async function waitUntilReady(id) {
@@ -288,102 +226,39 @@ async function waitUntilReady(id) {
   }
 }
 
-function wire() {
-  $("create-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    guarded(async () => {
-      const name = $("create-name").value.trim();
-      say(`Creating ${name}…`);
-      const ns = await json("/namespaces", {
-        method: "POST",
-        headers: { "content-type": "application/json", ...WRITE_HEADER },
-        body: JSON.stringify({ name }),
-      });
-      $("create-name").value = "";
-      await loadNamespaces(ns.id);
-      if (ns.status === "pending") {
-        say(`Waiting for ${name} to be ready…`);
-        await waitUntilReady(ns.id);
-        await loadNamespaces(ns.id);
-      }
-      say(`Created namespace ${name}.`);
-    });
-  });
-
-  $("filter-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    state.prefix = $("prefix").value;
-    state.cursors = [null];
-    state.page = 0;
-    guarded(loadKeys);
-  });
-  $("previous").addEventListener("click", () => {
-    if (!state.loading && state.page > 0) { state.page -= 1; guarded(loadKeys); }
-  });
-  $("next").addEventListener("click", () => {
-    if (!state.loading && state.next) {
-      state.cursors[state.page + 1] = state.next;
-      state.page += 1;
-      state.next = null;
-      guarded(loadKeys);
-    }
-  });
-
-  $("put-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    guarded(async () => {
-      const ns = state.current;
-      const key = $("put-key").value;
-      const file = $("put-file").files[0];
-      const body = file ?? new TextEncoder().encode($("put-value").value);
-      const type = $("put-type").value.trim() || (file && file.type) || "";
-      let path = valuePath(ns.id, key);
-      const ttl = $("put-ttl").value.trim();
-      if (ttl) path += "&ttl_secs=" + encodeURIComponent(ttl);
-      const headers = { ...WRITE_HEADER };
-      if (type) headers["content-type"] = type;
-      const written = await json(path, { method: "PUT", headers, body });
-      $("put-form").reset();
-      $("put-panel").open = false;
-      countKeys(ns);
-      await loadKeys();
-      await openValue(key);
-      say(`${written.created ? "Created" : "Replaced"} key ${key} (${bytes(written.size_bytes)}).`);
-      $("value-body").focus();
-    });
-  });
-
-  $("delete-key").addEventListener("click", () => guarded(async () => {
-    const ns = state.current;
-    const key = state.key;
-    if (!(await confirmed(`Delete key ${key} from ${ns.name}? This cannot be undone.`))) return;
-    await call(valuePath(ns.id, key), { method: "DELETE", headers: WRITE_HEADER });
-    closeValue();
-    say(`Deleted key ${key}.`);
-    countKeys(ns);
-    await loadKeys();
-    $("prefix").focus();
-  }));
-
-  $("delete-namespace").addEventListener("click", () => guarded(async () => {
-    const ns = state.current;
-    if (!(await confirmed(`Delete namespace ${ns.name} and every key in it? This cannot be undone.`))) return;
-    await call(nsPath(ns.id), { method: "DELETE", headers: WRITE_HEADER });
-    say(`Deleting namespace ${ns.name}.`);
-    state.current = null;
-    await loadNamespaces();
-    $("create-name").focus();
-  }));
-}
+Object.assign(hooks, {
+  openValue: (key, options) => guarded(() => openValue(key, options)),
+  closeValue,
+  reloadKeys,
+  listed,
+  remember,
+  selectionChanged,
+  tickValue,
+  goTo,
+  edit: () => openEditor(true),
+  deleteKey: (key) => guarded(() => deleteKey(key)),
+});
 
 async function start() {
-  wire();
+  wireNamespaces();
+  wireKeys();
+  wireValue();
+  document.addEventListener("keydown", onKey);
+  window.addEventListener("popstate", () => guarded(apply));
+  setInterval(tick, 1000);
+  drawHead();
+  drawPager();
   await guarded(async () => {
-    const info = await json("/info");
-    $("target").textContent = `Showing ${info.target}`;
+    state.info = await json("/info");
+    $("target").textContent = `Showing ${state.info.target}`;
+    $("writes-switch").hidden = !state.info.switch;
+    showWritable();
+    wireLog();
     await loadNamespaces();
+    await apply();
     say("");
   });
+  document.body.dataset.ready = "true";
 }
 
 start();
