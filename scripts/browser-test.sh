@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Drives the data explorer in headless Chromium (tests/browser/explorer.py), installing
-# Chromium, its WebDriver and the Selenium client when they are missing. scripts/test.sh runs
-# it; `bash scripts/browser-test.sh docs/images/explorer.png` also refreshes the README's
-# screenshot.
+# Drives the data explorer in headless Chromium (tests/browser/explorer.py: one test per item
+# of the explorer's issue), installing Chromium, its WebDriver and the Selenium client when
+# they are missing. scripts/test.sh runs it; `bash scripts/browser-test.sh docs/images` also
+# refreshes the screenshots docs/explorer.md shows (then optimise them: docs/explorer.md says
+# how). More arguments run only the tests whose names contain them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-screenshot=${1:-target/explorer.png}
+screenshots=${1:-target/explorer-screenshots}
+shift || true
 
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   echo "Installing chromium and chromium-driver (browser test)" >&2
@@ -21,4 +23,4 @@ fi
 cargo build --locked --quiet
 # Selenium is given the driver: it must not look for one, or phone home.
 SE_OFFLINE=true SE_AVOID_STATS=true \
-  python3 tests/browser/explorer.py "$PWD/target/debug/telnyx-edge" "$screenshot"
+  python3 tests/browser/explorer.py "$PWD/target/debug/telnyx-edge" "$screenshots" "$@"
