@@ -16,7 +16,9 @@ function matches(entry) {
   if (entry.explorer && !$("log-mine").checked) return false;
   const filter = $("log-filter").value.trim().toLowerCase();
   if (!filter) return true;
-  return `${entry.method} ${entry.path} ${entry.status}`.toLowerCase().includes(filter);
+  // Every word must appear: `PUT 404`, `user/ 200`.
+  const text = `${entry.method} ${entry.path} ${entry.status}`.toLowerCase();
+  return filter.split(/\s+/).every((word) => text.includes(word));
 }
 
 function draw() {

@@ -96,7 +96,8 @@ export function jsonView(text, select) {
       line.addEventListener("click", (event) => { event.stopPropagation(); select(line, memberPath, raw); });
       items.push(line);
       ws();
-      if (text[i] === ",") { line.append(span("j-punct", ",")); i++; continue; }
+      // After a folded or open container, the comma follows its closing bracket.
+      if (text[i] === ",") { (node.tagName === "DETAILS" ? node : line).append(span("j-punct", ",")); i++; continue; }
       if (text[i] === close) { i++; break; }
       fail();
     }
