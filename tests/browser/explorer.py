@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 import items  # noqa: E402
+import items_more  # noqa: E402
 
 TESTS = [
     items.test_0_page_and_guards,
@@ -24,6 +25,11 @@ TESTS = [
     items.test_2_edit_in_place,
     items.test_3_search,
     items.test_4_navigation,
+    items_more.test_5_bulk_actions,
+    items_more.test_6_views_of_a_value,
+    items_more.test_7_request_log,
+    items_more.test_8_against_the_service,
+    items_more.test_9_accessibility,
 ]
 
 

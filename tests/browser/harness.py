@@ -118,7 +118,10 @@ def browser(width=1280, height=800, dark=False):
         options.binary_location = "/usr/bin/chromium"
     driver_path = "/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None
     driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    driver.set_window_size(width, height)
+    # The window's size includes its frame: make the page itself width × height.
+    dw, dh = driver.execute_script(
+        "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]")
+    driver.set_window_size(width + dw, height + dh)
     return driver
 
 
