@@ -126,7 +126,8 @@ fn stopped_line(stats: &emulator::StatsSnapshot) -> String {
 }
 
 /// The explorer `serve` offers at `/`. It works through the API like any client (so its
-/// requests are logged and counted, marked as its own), with the key the emulator asks for;
+/// requests are logged and counted, marked as its own by `x-telnyx-edge-via`, which only this
+/// emulator is sent), with the key the emulator asks for;
 /// expiries and the request log, which the API does not give, it reads from the emulator
 /// itself.
 fn explorer_for(
@@ -143,8 +144,10 @@ fn explorer_for(
         direct: true,
         observer: None,
     })?;
-    Ok(Explorer::new(client, bound.port(), "the local emulator")
-        .with_insight(std::sync::Arc::new(emulator.insight())))
+    Ok(
+        Explorer::new(client.via("explorer"), bound.port(), "the local emulator")
+            .with_insight(std::sync::Arc::new(emulator.insight())),
+    )
 }
 
 /// Binds, says where (the exports or `--json` on stdout, a status line on stderr), and serves

@@ -65,7 +65,7 @@ impl Explorer {
     /// An explorer that works through `client`, served on `port`, with writes on.
     pub(crate) fn new(client: Client, port: u16, target: &str) -> Self {
         Self {
-            client: client.without_retry_messages().via("explorer"),
+            client: client.without_retry_messages(),
             guard: Guard::new(port),
             target: Arc::from(target),
             insight: None,
