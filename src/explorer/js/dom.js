@@ -49,8 +49,9 @@ export function say(message) {
   $("alert").textContent = "";
 }
 
-// An error, announced at once (role=alert).
+// An error, announced at once (role=alert); the polite message it ends is cleared.
 export function fail(message) {
+  $("status").textContent = "";
   $("alert").textContent = message;
 }
 

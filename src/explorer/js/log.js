@@ -54,9 +54,10 @@ async function poll() {
   }
 }
 
+// While paused: how many of the requests since then the list would show.
 async function catchUp() {
   const got = await json("/requests?after=" + after);
-  waiting = got.requests.length;
+  waiting = got.requests.filter(matches).length;
   draw();
 }
 

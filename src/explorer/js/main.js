@@ -215,7 +215,12 @@ function wireNamespaces() {
     showWritable();
     say(got.writable ? "Changes are allowed: writes go to the service." : "Read-only: changes are off.");
   }));
-  $("log-toggle").addEventListener("click", () => { showLog($("log").hidden); remember(); });
+  $("log-toggle").addEventListener("click", () => {
+    const on = $("log").hidden;
+    showLog(on);
+    if (on) { $("log").scrollIntoView({ block: "start" }); $("log-filter").focus({ preventScroll: true }); }
+    remember();
+  });
 }
 
 async function waitUntilReady(id) {

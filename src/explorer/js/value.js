@@ -9,6 +9,7 @@ let blobUrl = null;
 let chosen = null; // {path, raw}: the JSON member picked, for the copy buttons
 
 export function closeValue() {
+  document.querySelector("main").classList.remove("wide");
   state.key = null;
   state.value = null;
   $("value").hidden = true;
@@ -121,6 +122,7 @@ function show(view) {
   }
   body.dataset.view = view;
   state.view = view;
+  document.querySelector("main").classList.toggle("wide", view === "hex");
 }
 
 export async function copy(what) {
