@@ -151,8 +151,10 @@ def test_2_edit_in_place(p, shots):
     check(p.server.get(ns, "settings.json") == b'{"theme":"blue"}', "nothing was overwritten")
     p.screenshot(shots, "explorer-conflict.png")
     p.el("#keep-mine").click()
-    p.until(lambda: "Saved key settings.json" in p.status(), "overwrite with mine")
-    check(p.server.get(ns, "settings.json") == b'{"theme":"mine"}', "mine is stored")
+    p.until(lambda: p.server.get(ns, "settings.json") == b'{"theme":"mine"}', "overwrite with mine")
+    p.until(lambda: p.el("#editor").get_attribute("open") is None and '"mine"' in p.text("#value-body"),
+            "the editor closes on the value saved")
+    check(True, "mine is stored")
     p.el("#edit-key-button").click()
     p.server.put(ns, "settings.json", '{"theme":"theirs"}', "application/json")
     fill(p, "#edit-value", '{"theme":"lost"}')
