@@ -147,6 +147,7 @@ pub(crate) enum KvCommand {
     /// `--base-url`, or local state with `--local`. Prints the URL (it carries a token for this
     /// run) and opens it in the browser when there is a display, until Ctrl-C. The page talks
     /// to this process, which adds the credentials: the API key never reaches the browser.
+    /// Against the service it starts read-only: changes wait for its "Allow changes" switch.
     Ui(UiArgs),
     /// Run the local KV emulator: the Telnyx KV REST API on this machine
     ///
