@@ -66,6 +66,8 @@ def test_5_bulk_actions(p, shots):
     p.until(lambda: p.status() == "Deleted 145 keys.", "145 keys deleted")
     listed = p.server.api("GET", f"/storage/kvs/{ns}/keys")
     check([k["key"] for k in listed["data"]] == ["keep"], "only the unselected key is left")
+    p.until(lambda: p.text("#namespace-list button[aria-current='true'] .meta") == "provision_ok · 1 key",
+            "the namespace list counts again")
 
 
 def png(width, height, rgb):

@@ -388,6 +388,14 @@ fn ui_with_local_shows_local_state_and_says_so_in_json() {
     let serving: Value = serde_json::from_str(&running.first_line).expect("JSON");
     assert_eq!(serving["target"], "local state (--local)");
     let at = address(serving["url"].as_str().expect("url"));
+    // Local state: writes on without a switch, expiries from the store, no request log.
+    let info: Value = at.get("/explorer/api/info").json().expect("JSON");
+    assert_eq!(
+        info,
+        json!({"target": "local state (--local)", "writable": true, "switch": false,
+               "expiry": true, "log": false})
+    );
+    assert_eq!(at.get("/explorer/api/requests").status(), 404);
     let created = at
         .write(reqwest::Method::POST, "/explorer/api/namespaces")
         .json(&serde_json::json!({"name": "local-one"}))

@@ -55,6 +55,7 @@ export async function deleteSelected() {
   state.selected = new Set(failed.map((f) => f.key));
   if (state.key && keys.includes(state.key) && !state.selected.has(state.key)) hooks.closeValue();
   selectionChanged();
+  hooks.countKeys();
   await hooks.reloadKeys();
   if (failed.length) throw new Error(`Deleted ${plural(deleted, "key")}; ${plural(failed.length, "key")} failed (still selected): ${failed[0].key}: ${failed[0].error}`);
   say(`Deleted ${plural(deleted, "key")}.`);

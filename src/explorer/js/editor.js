@@ -78,6 +78,7 @@ async function write(expect) {
   if (expect) path += "&expect=" + encodeURIComponent(expect);
   const written = await json(path, { method: "PUT", headers: { ...WRITE_HEADER, "content-type": type }, body });
   closeEditor();
+  if (written.created) hooks.countKeys();
   await hooks.reloadKeys();
   await hooks.openValue(key);
   say(`${written.created ? "Created" : "Saved"} key ${key} (${bytes(written.size_bytes)}).`);

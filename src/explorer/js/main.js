@@ -241,6 +241,7 @@ Object.assign(hooks, {
   tickValue,
   goTo,
   edit: () => openEditor(true),
+  countKeys: () => { if (state.current) countKeys(state.current); },
   deleteKey: (key) => guarded(() => deleteKey(key)),
 });
 
