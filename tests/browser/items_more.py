@@ -26,6 +26,9 @@ def test_5_bulk_actions(p, shots):
     boxes[0].click()
     ActionChains(p.b).key_down(Keys.SHIFT).click(boxes[4]).key_up(Keys.SHIFT).perform()
     check(p.text("#bulk-count") == "5 keys selected", f"shift-click selects a range: {p.text('#bulk-count')}")
+    check(p.js("return document.activeElement.closest('tr').dataset.key") == "k/004", "focus stays on the box clicked")
+    check(p.js("const b = document.getElementById('select-page'); return [b.checked, b.indeterminate]") == [False, True],
+          "the heading's box shows some rows are ticked")
     check(p.js("return Array.from(document.querySelectorAll('#key-table tbody input:checked'), b => b.closest('tr').dataset.key)")
           == [f"k/{i:03d}" for i in range(5)], "the five rows are checked")
 

@@ -31,7 +31,7 @@ export async function selectAllMatching() {
   });
   if (!result) return;
   for (const k of result.kept) state.selected.add(k.key);
-  if (!state.search) await hooks.reloadKeys(); else drawRows();
+  drawRows();
   selectionChanged();
   say(`Selected ${plural(result.kept.length, "matching key")}.`);
 }

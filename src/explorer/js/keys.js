@@ -95,9 +95,20 @@ export function drawRows() {
     if (index === state.focusRow) row.classList.add("focused");
     body.append(row);
   });
+  syncPageBox();
   $("key-table").hidden = state.tree;
   $("key-tree").hidden = !state.tree;
   if (state.tree) drawTree();
+}
+
+// The heading's box: ticked when every row drawn is, half when some are.
+function syncPageBox() {
+  const page = $("select-page");
+  if (!page) return;
+  const shown = state.rows.slice(0, DRAWN);
+  const picked = shown.filter((k) => state.selected.has(k.key)).length;
+  page.checked = shown.length > 0 && picked === shown.length;
+  page.indeterminate = picked > 0 && picked < shown.length;
 }
 
 // A click on a row's box; with shift, every row from the last one clicked takes its state.
@@ -109,7 +120,13 @@ function pickRow(index, range, on) {
     if (on) state.selected.add(rows[i].key); else state.selected.delete(rows[i].key);
   }
   state.anchor = index;
-  if (range) drawRows();
+  if (range) {
+    drawRows();
+    // Drawn anew: focus goes back to the box that was clicked.
+    $("key-table").tBodies[0].rows[index]?.querySelector("input")?.focus();
+  } else {
+    syncPageBox();
+  }
   hooks.selectionChanged();
 }
 

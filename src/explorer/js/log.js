@@ -56,9 +56,13 @@ async function poll() {
 
 // While paused: how many of the requests since then the list would show.
 async function catchUp() {
-  const got = await json("/requests?after=" + after);
-  waiting = got.requests.filter(matches).length;
-  draw();
+  try {
+    const got = await json("/requests?after=" + after);
+    waiting = got.requests.filter(matches).length;
+    draw();
+  } catch (err) {
+    fail(`The request log: ${err.message}`);
+  }
 }
 
 export function setPaused(on) {
