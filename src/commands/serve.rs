@@ -166,6 +166,11 @@ async fn run(
     let emulator = Emulator::bind(config, addr)
         .await
         .map_err(|err| bind_error(err, addr))?;
+    // Before the address is printed: a server that lost a race for the state prints none.
+    let claim = record_dir
+        .as_deref()
+        .map(|dir| serve_detach::claim(dir, printer))
+        .transpose()?;
     // Before the address is printed: whoever reads it may stop us at once.
     let _stopping = crate::signals::guard();
     let stop = crate::signals::tripped();
@@ -186,8 +191,8 @@ async fn run(
     };
     announce(&listening, said, printer)?;
     // Last, so that whoever waits for the record finds the exports and the env file written.
-    let _record = record_dir
-        .map(|dir| serve_detach::write_record(&dir, bound.port(), &base_url, printer))
+    let _record = claim
+        .map(|claim| claim.write(bound.port(), &base_url))
         .transpose()?;
     let kept = match &state_dir {
         Some(dir) => format!("state in `{dir}`"),

@@ -69,37 +69,52 @@ impl Drop for Written {
     }
 }
 
-/// Writes the record of this process, listening on `port` at `base_url`, unless another
-/// server's record appeared since [`refuse_running`] was asked (two servers started at once):
-/// the check and the write take turns under a lock on the state directory.
-pub(crate) fn write_record(
-    dir: &Path,
-    port: u16,
-    base_url: &str,
-    printer: &Printer,
-) -> anyhow::Result<Written> {
+/// A state directory claimed by this process for its server: no other server can start on it
+/// while the claim (and then the record written from it) lives.
+pub(crate) struct Claim {
+    dir: PathBuf,
+    running: File,
+}
+
+/// Claims `dir` for this process's server, unless another server runs on it or is starting
+/// (exit 5): before anything is printed, so that a server that loses a race to start prints
+/// no address it will not serve. The check and the claim take turns under a lock on the state
+/// directory.
+pub(crate) fn claim(dir: &Path, printer: &Printer) -> anyhow::Result<Claim> {
     let path = dir.join(RECORD);
     let _lock = crate::local::atomic::EditLock::acquire(&path)
         .with_context(|| format!("cannot lock `{}`", dir.display()))?;
     refuse_running(dir, printer)?;
     let running = hold_running(dir)?;
-    let record = Record {
-        pid: std::process::id(),
-        port,
-        base_url: base_url.to_owned(),
-        state_dir: absolute(dir),
-    };
-    let mut file =
-        AtomicFile::new(&path).with_context(|| format!("cannot write `{}`", path.display()))?;
-    let mut json = serde_json::to_vec(&record)?;
-    json.push(b'\n');
-    file.write_all(&json)?;
-    file.commit()
-        .with_context(|| format!("cannot write `{}`", path.display()))?;
-    Ok(Written {
-        path,
-        _running: running,
+    Ok(Claim {
+        dir: dir.to_path_buf(),
+        running,
     })
+}
+
+impl Claim {
+    /// Writes the record of this process, listening on `port` at `base_url`: last, once what
+    /// it prints is printed, so that whoever waits for the record finds it.
+    pub(crate) fn write(self, port: u16, base_url: &str) -> anyhow::Result<Written> {
+        let path = self.dir.join(RECORD);
+        let record = Record {
+            pid: std::process::id(),
+            port,
+            base_url: base_url.to_owned(),
+            state_dir: absolute(&self.dir),
+        };
+        let mut file =
+            AtomicFile::new(&path).with_context(|| format!("cannot write `{}`", path.display()))?;
+        let mut json = serde_json::to_vec(&record)?;
+        json.push(b'\n');
+        file.write_all(&json)?;
+        file.commit()
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        Ok(Written {
+            path,
+            _running: self.running,
+        })
+    }
 }
 
 /// Takes the lock that says a server runs on `dir`, for as long as the file is open.

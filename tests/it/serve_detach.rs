@@ -292,3 +292,45 @@ fn of_two_servers_started_at_once_on_one_state_one_runs() {
         format!("{{\"stopped\":true,\"pid\":{pid}}}\n")
     );
 }
+
+#[test]
+fn a_server_that_loses_the_race_for_a_state_prints_no_address() {
+    let home = Home::new();
+    let servers: Vec<std::process::Child> = (0..4)
+        .map(|_| {
+            telnyx_edge(home.path())
+                .args(["--json", "storage", "kv", "serve", "--state-dir", "st"])
+                .args(["--port", "0"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("serve starts")
+        })
+        .collect();
+    // One wins and serves; every other exits 5 without an address on stdout (a script that read
+    // one would talk to a port nobody serves).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !home.state().join("serve.json").exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let winner = home.record()["pid"].as_u64().expect("pid");
+    let mut losers = 0;
+    for child in servers {
+        if u64::from(child.id()) == winner {
+            std::process::Command::new("kill")
+                .args(["-TERM", &winner.to_string()])
+                .status()
+                .expect("kill");
+            let output = child.wait_with_output().expect("exits");
+            assert_eq!(output.status.code(), Some(0));
+            let first = String::from_utf8_lossy(&output.stdout);
+            assert!(first.starts_with("{\"base_url\":"), "{first}");
+            continue;
+        }
+        let output = child.wait_with_output().expect("exits");
+        assert_eq!(output.status.code(), Some(5));
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+        losers += 1;
+    }
+    assert_eq!(losers, 3);
+}
