@@ -250,9 +250,10 @@ fn repeated_keys_do_not_look_like_queueing() {
     let (summary, _) = run(&kv, &["storage", "kv", "bulk", "put", &id, "in.ndjson"]);
     assert_eq!(summary["done"], 900, "{summary}");
     // Counted from the start of the chain, latencies of 30, 60 and 90 ms read as queueing and
-    // held the window at 16.
+    // held the window at 16. How far past it the window grows depends on how busy the machine
+    // is (a loaded one reached 102), so the bounds are 4 and 2 times the stuck value.
     let window = &summary["window"];
-    assert!(window["peak"].as_u64().expect("peak") >= 128, "{summary}");
-    assert!(window["final"].as_u64().expect("final") >= 64, "{summary}");
+    assert!(window["peak"].as_u64().expect("peak") >= 64, "{summary}");
+    assert!(window["final"].as_u64().expect("final") >= 32, "{summary}");
     assert_eq!(kv.ok(&["storage", "kv", "get", &id, "k299"]), b"v899");
 }
