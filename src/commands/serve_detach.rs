@@ -119,26 +119,14 @@ impl Claim {
 
 /// Takes the lock that says a server runs on `dir`, for as long as the file is open.
 fn hold_running(dir: &Path) -> anyhow::Result<File> {
-    let path = dir.join(RUNNING);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open `{}`", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        // Held, yet no record said so: a server between taking it and writing its record.
-        Err(std::fs::TryLockError::WouldBlock) => Err(UserError::new(
+    // Held, yet no record said so: a server between taking it and writing its record.
+    lock_or_conflict(&dir.join(RUNNING), || {
+        UserError::new(
             Exit::Conflict,
             format!("a KV emulator is starting on `{}`", absolute(dir)),
         )
         .hint("Use it once it listens (`serve --status` prints its address).")
-        .into()),
-        Err(std::fs::TryLockError::Error(err)) => {
-            Err(anyhow::Error::new(err).context(format!("cannot lock `{}`", path.display())))
-        }
-    }
+    })
 }
 
 /// Whether the server of `record` still runs on `dir`: its lock is held. Where the lock
@@ -335,16 +323,8 @@ pub(crate) fn detach(dir: &Path, printer: Printer) -> anyhow::Result<()> {
 /// Held while a `--detach` starts its server, so that two at once do not share `serve.out` and
 /// `serve.log`: the second is refused (exit 5).
 fn starting_lock(dir: &Path) -> anyhow::Result<File> {
-    let path = dir.join(STARTING);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open `{}`", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(UserError::new(
+    lock_or_conflict(&dir.join(STARTING), || {
+        UserError::new(
             Exit::Conflict,
             format!(
                 "another `serve --detach` is starting a KV emulator on `{}`",
@@ -352,7 +332,21 @@ fn starting_lock(dir: &Path) -> anyhow::Result<File> {
             ),
         )
         .hint("Wait for it, then use `serve --status`.")
-        .into()),
+    })
+}
+
+/// Opens `path` (creating it) and locks it for as long as the file is open; `busy` is the
+/// error when another process holds it.
+fn lock_or_conflict(path: &Path, busy: impl FnOnce() -> UserError) -> anyhow::Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open `{}`", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(busy().into()),
         Err(std::fs::TryLockError::Error(err)) => {
             Err(anyhow::Error::new(err).context(format!("cannot lock `{}`", path.display())))
         }
