@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import items  # noqa: E402
 import items_more  # noqa: E402
+import fixes  # noqa: E402
 
 TESTS = [
     items.test_0_page_and_guards,
@@ -30,6 +31,7 @@ TESTS = [
     items_more.test_7_request_log,
     items_more.test_8_against_the_service,
     items_more.test_9_accessibility,
+    fixes.test_10_deep_and_large_json,
 ]
 
 

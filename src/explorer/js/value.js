@@ -64,8 +64,8 @@ export async function openValue(key, { focus = false } = {}) {
     button.addEventListener("click", () => show(view));
     tabs.append(button);
   }
-  show(views[0]);
   $("value").hidden = false;
+  show(views[0]);
   hooks.remember();
   say(`Showing ${key} (${bytes(value.data.length)}).`);
   if (focus) $("value-body").focus();
@@ -107,13 +107,22 @@ function show(view) {
     blobUrl = URL.createObjectURL(new Blob([v.data], { type }));
     body.append(element("img", { src: blobUrl, alt: `The image stored at ${v.key}` }));
   } else if (view === "json") {
-    body.append(jsonView(v.text, (line, path, raw) => {
-      for (const other of body.querySelectorAll(".j-member.chosen")) other.classList.remove("chosen");
-      line.classList.add("chosen");
-      chosen = { path, raw };
-      $("json-path").textContent = path;
-      $("copy-path").disabled = $("copy-value").disabled = false;
-    }));
+    let tree;
+    try {
+      tree = jsonView(v.text, (line, path, raw) => {
+        for (const other of body.querySelectorAll(".j-member.chosen")) other.classList.remove("chosen");
+        line.classList.add("chosen");
+        chosen = { path, raw };
+        $("json-path").textContent = path;
+        $("copy-path").disabled = $("copy-value").disabled = false;
+      });
+    } catch (err) {
+      // The text, hex and Download stay offered whatever the JSON view cannot show.
+      show("text");
+      body.prepend(element("p", { class: "j-note", text: `The JSON view cannot show this value (${err.message}); shown as text.` }));
+      return;
+    }
+    body.append(tree);
     $("json-path").textContent = "Click a member to copy its path or value";
   } else if (view === "text") {
     body.append(element("pre", { text: v.text }));

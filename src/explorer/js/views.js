@@ -34,10 +34,47 @@ export function hexDump(data) {
   return lines.join("\n");
 }
 
+// Deeper containers are shown as their text: deep nesting would exhaust the script's stack or
+// the browser's layout (a few hundred nested boxes crash a tab).
+export const DEPTH_LIMIT = 64;
+// Members built when the view opens; past that, containers start folded and are built when
+// opened, so a large value opens at once.
+const EAGER_MEMBERS = 2000;
+// Members of one container drawn at a time; a button draws the next ones.
+const CHUNK = 500;
+
+// Where the JSON value starting at `from` ends, and for a container its number of members,
+// found without building anything (a loop, not recursion: any depth).
+function scan(text, from) {
+  let depth = 0;
+  let members = 0;
+  let empty = true;
+  for (let j = from; j < text.length; j++) {
+    const c = text[j];
+    if (c === '"') {
+      j++;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (depth === 1) empty = false;
+    } else if (c === "{" || c === "[") {
+      if (depth === 1) empty = false;
+      depth++;
+    } else if (c === "}" || c === "]") {
+      depth--;
+      if (depth === 0) return { end: j + 1, members: empty ? 0 : members + 1 };
+    } else if (depth === 1 && c === ",") {
+      members++;
+    } else if (depth === 1 && !" \t\n\r".includes(c)) {
+      empty = false;
+    }
+  }
+  throw new Error("not JSON: a container is not closed");
+}
+
 // A JSON text as nodes: `select(path, raw)` is called when a member is clicked. Throws on
 // text that is not JSON.
 export function jsonView(text, select) {
   let i = 0;
+  let built = 0;
   const ws = () => { while (i < text.length && " \t\n\r".includes(text[i])) i++; };
   const fail = () => { throw new Error(`not JSON at character ${i}`); };
   const span = (cls, t) => element("span", { class: cls, text: t });
@@ -66,14 +103,14 @@ export function jsonView(text, select) {
     return span(cls, m[0]);
   }
 
-  function container(path, depth, open) {
+  // The members of the container at `path` from `from` (after its opening bracket or a
+  // comma), up to CHUNK of them, into `box`; then a button for the next ones, if any.
+  function members(from, n, total, path, depth, open, box) {
     const close = open === "{" ? "}" : "]";
-    i++;
-    const items = [];
-    ws();
-    if (text[i] === close) { i++; return span("j-punct", open + close); }
-    for (let n = 0; ; n++) {
+    i = from;
+    for (let shown = 0; ; n++, shown++) {
       ws();
+      if (shown === CHUNK) { box.append(moreButton(i, n, total, path, depth, open, box)); return; }
       let name = n;
       let label = null;
       if (open === "{") {
@@ -88,22 +125,54 @@ export function jsonView(text, select) {
       const memberPath = child(path, name);
       ws();
       const start = i;
+      built++;
       const node = value(memberPath, depth + 1);
       const raw = text.slice(start, i);
       const line = element("div", { class: "j-member", "data-path": memberPath, tabindex: "-1" });
       if (label !== null) line.append(span("j-key", label), span("j-punct", ": "));
       line.append(node);
       line.addEventListener("click", (event) => { event.stopPropagation(); select(line, memberPath, raw); });
-      items.push(line);
+      box.append(line);
       ws();
       // After a folded or open container, the comma follows its closing bracket.
       if (text[i] === ",") { (node.tagName === "DETAILS" ? node : line).append(span("j-punct", ",")); i++; continue; }
-      if (text[i] === close) { i++; break; }
+      if (text[i] === close) return;
       fail();
     }
-    const summary = element("summary", {}, span("j-punct", open),
-      span("j-count", ` ${items.length} ${open === "{" ? (items.length === 1 ? "member" : "members") : (items.length === 1 ? "item" : "items")} `));
-    const details = element("details", { open: "" }, summary, element("div", { class: "j-items" }, ...items), span("j-punct", close));
+  }
+
+  function moreButton(from, n, total, path, depth, open, box) {
+    const left = total - n;
+    const button = element("button", { type: "button", class: "j-more", text: `Show ${Math.min(left, CHUNK)} more of ${left} left` });
+    button.addEventListener("click", (event) => {
+      event.stopPropagation();
+      button.remove();
+      members(from, n, total, path, depth, open, box);
+    });
+    return button;
+  }
+
+  function container(path, depth, open) {
+    const close = open === "{" ? "}" : "]";
+    const start = i;
+    const { end, members: total } = scan(text, start);
+    i = end;
+    if (total === 0) return span("j-punct", open + close);
+    if (depth >= DEPTH_LIMIT) {
+      return element("span", { class: "j-deep" },
+        span("j-note", `(nested deeper than ${DEPTH_LIMIT} levels: shown as text) `), text.slice(start, end));
+    }
+    const noun = open === "{" ? (total === 1 ? "member" : "members") : (total === 1 ? "item" : "items");
+    const summary = element("summary", {}, span("j-punct", open), span("j-count", ` ${total} ${noun} `));
+    const box = element("div", { class: "j-items" });
+    const details = element("details", {}, summary, box, span("j-punct", close));
+    const fill = () => { members(start + 1, 0, total, path, depth, open, box); i = end; };
+    if (built < EAGER_MEMBERS || depth === 0) {
+      fill();
+      details.open = true;
+    } else {
+      details.addEventListener("toggle", () => { if (details.open && !box.hasChildNodes()) fill(); });
+    }
     return details;
   }
 

@@ -1,0 +1,55 @@
+"""The explorer's browser tests for the findings of its review: values the views or the editor
+could not take (deep or large JSON, bytes a text field would change), loads that overlap, a
+namespace deleted or a session ended while the page is open, and the smaller keyboard and
+confirmation fixes."""
+
+import json
+
+from harness import check
+
+
+def test_10_deep_and_large_json(p, shots):
+    ns = p.server.namespace("deep")
+    p.server.put(ns, "nest250", "[" * 250 + "]" * 250, "application/json")
+    p.server.put(ns, "nest20000", "[" * 20000 + "]" * 20000, "application/json")
+    big = json.dumps([{"id": i, "name": f"item {i}", "tags": ["a", "b"]} for i in range(18500)])
+    p.server.put(ns, "big.json", big, "application/json")
+    p.open()
+    p.open_namespace("deep")
+    p.until(lambda: len(p.keys()) == 3, "listed")
+
+    p.open_key("nest250")
+    body = p.el("#value-body")
+    check(body.get_attribute("data-view") == "json", "a deeply nested value opens in the JSON view")
+    depth = p.js("let n = 0; for (let e = document.querySelector('#value-body .json'); e; e = e.querySelector(':scope > .j-member, :scope > details, :scope > .j-items')) if (e.tagName === 'DETAILS') n++; return n")
+    check(depth == 64, f"its containers are drawn 64 levels deep ({depth})")
+    check("(nested deeper than 64 levels: shown as text)" in p.text("#value-body .j-deep")
+          and p.text("#value-body .j-deep").endswith("[" * 186 + "]" * 186), "deeper, the rest is its text")
+
+    p.open_key("nest20000")
+    check(body.get_attribute("data-view") == "json" and p.text("#alert") == "",
+          f"20,000 levels open too, without an error: {p.text('#alert')!r}")
+    check([b.text for b in p.els("#value-views button")] == ["JSON", "Text", "Hex"], "with text and hex offered")
+    p.el("#value-views button[data-view='hex']").click()
+    check(body.get_attribute("data-view") == "hex", "the hex view shows")
+
+    p.open_key("big.json")
+    nodes = p.js("return document.querySelectorAll('#value-body *').length")
+    check(nodes < 20000, f"a 1 MiB JSON value builds a few nodes at first ({nodes})")
+    check(p.js("return document.querySelectorAll('#value-body .json > details > .j-items > .j-member').length") == 500,
+          "500 items of the array are drawn")
+    more = p.el("#value-body .j-more")
+    check(more.text == "Show 500 more of 18000 left", f"a button draws the next ones: {more.text!r}")
+    p.click("#value-body .j-more")
+    check(p.js("return document.querySelectorAll('#value-body .json > details > .j-items > .j-member').length") == 1000,
+          "then 1,000 are drawn")
+    folded = "#value-body .j-member[data-path='$[900]'] > details"
+    check(p.js(f"return document.querySelector(\"{folded}\").open") is False
+          and p.js(f"return document.querySelector(\"{folded} .j-items\").childElementCount") == 0,
+          "past the first members, objects start folded and empty")
+    p.click(f"{folded} > summary")
+    check(p.js(f"return Array.from(document.querySelectorAll(\"{folded} > .j-items > .j-member > .j-key\"), e => e.textContent)")
+          == ['"id"', '"name"', '"tags"'], "and are drawn when opened")
+    p.click("#value-body .j-member[data-path='$[900].name']")
+    p.el("#copy-value").click()
+    check(body.get_attribute("data-copied") == '"item 900"', "their members can be copied")
