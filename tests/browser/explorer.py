@@ -32,6 +32,7 @@ TESTS = [
     items_more.test_8_against_the_service,
     items_more.test_9_accessibility,
     fixes.test_10_deep_and_large_json,
+    fixes.test_11_edits_keep_bytes_and_expiry,
 ]
 
 

@@ -4,8 +4,9 @@ namespace deleted or a session ended while the page is open, and the smaller key
 confirmation fixes."""
 
 import json
+import time
 
-from harness import check
+from harness import check, fill
 
 
 def test_10_deep_and_large_json(p, shots):
@@ -53,3 +54,59 @@ def test_10_deep_and_large_json(p, shots):
     p.click("#value-body .j-member[data-path='$[900].name']")
     p.el("#copy-value").click()
     check(body.get_attribute("data-copied") == '"item 900"', "their members can be copied")
+
+
+def test_11_edits_keep_bytes_and_expiry(p, shots):
+    ns = p.server.namespace("exact")
+    p.server.put(ns, "crlf", b"line1\r\nline2", "text/plain")
+    p.server.put(ns, "bom", b'\xef\xbb\xbf{"a":1}', "application/json")
+    p.server.put(ns, "plain", "abc", "text/plain", ttl=600)
+    p.server.put(ns, "later", "v1", "text/plain", ttl=600)
+    p.open()
+    p.open_namespace("exact")
+    p.until(lambda: len(p.keys()) == 4, "listed")
+
+    for key, why, stored in [("crlf", "CR line breaks", b"line1\r\nline2"),
+                             ("bom", "byte order mark", b'\xef\xbb\xbf{"a":1}')]:
+        p.open_key(key)
+        p.el("#edit-key-button").click()
+        check(why in p.text("#edit-value-label"), f"{key} is edited as hex: {p.text('#edit-value-label')!r}")
+        p.el("#editor-save").click()
+        p.until(lambda: p.status() == f"No change: nothing was written to {key}.", f"saving {key} unchanged writes nothing")
+        check(p.server.get(ns, key) == stored, f"{key} keeps its bytes")
+
+    p.open_key("plain")
+    p.el("#edit-key-button").click()
+    check(p.text("#edit-value-label") == "Value (text)", "text that a field holds as is is edited as text")
+    p.el("#editor-save").click()
+    p.until(lambda: p.status() == "No change: nothing was written to plain.", "saving it unchanged writes nothing")
+
+    # The TTL left as pre-filled keeps the expiry time, however long the editor stays open.
+    p.open_key("later")
+    expires = int(p.el("#key-table tr[data-key='later'] td.ttl").get_attribute("data-expires"))
+    p.el("#edit-key-button").click()
+    time.sleep(2.5)
+    fill(p, "#edit-value", "v2")
+    p.el("#editor-save").click()
+    p.until(lambda: "Saved key later" in p.status(), "saved")
+    after = int(p.el("#key-table tr[data-key='later'] td.ttl").get_attribute("data-expires"))
+    check(0 <= after - expires < 1500, f"the expiry stays where it was ({after - expires} ms later)")
+
+    # Expired while the editor was open: said so, and not written back with a TTL of 1 s.
+    p.server.put(ns, "short", "old", "text/plain", ttl=3)
+    p.el("#filter-form button[type='submit']").click()
+    p.until(lambda: "short" in p.keys(), "a key about to expire is listed")
+    p.open_key("short")
+    p.el("#edit-key-button").click()
+    p.until(lambda: p.server.get(ns, "short") is None, "the key expires")
+    fill(p, "#edit-value", "mine")
+    p.el("#editor-save").click()
+    p.until(lambda: "short expired at" in p.text("#editor-alert"), "saving says it expired")
+    check("while the editor was open; nothing was saved" in p.text("#editor-alert"), "and that nothing was saved")
+    check(p.server.get(ns, "short") is None, "nothing was written")
+    fill(p, "#edit-ttl", "")
+    p.expect_errors("status of 409 (Conflict)", "status of 404 (Not Found)")
+    p.el("#editor-save").click()
+    p.until(lambda: p.el("#conflict").is_displayed(), "cleared, the save finds the key gone")
+    p.el("#keep-mine").click()
+    p.until(lambda: p.server.get(ns, "short") == b"mine", "and writes it again when asked, without a TTL")
