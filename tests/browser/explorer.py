@@ -33,6 +33,7 @@ TESTS = [
     items_more.test_9_accessibility,
     fixes.test_10_deep_and_large_json,
     fixes.test_11_edits_keep_bytes_and_expiry,
+    fixes.test_12_select_all_during_a_load,
 ]
 
 

@@ -110,3 +110,28 @@ def test_11_edits_keep_bytes_and_expiry(p, shots):
     p.until(lambda: p.el("#conflict").is_displayed(), "cleared, the save finds the key gone")
     p.el("#keep-mine").click()
     p.until(lambda: p.server.get(ns, "short") == b"mine", "and writes it again when asked, without a TTL")
+
+
+def test_12_select_all_during_a_load(p, shots):
+    ns = p.server.namespace("overlap")
+    p.server.bulk_put(ns, [{"key": f"k/{i:05d}", "value": "v"} for i in range(3000)])
+    p.open()
+    p.open_namespace("overlap")
+    p.until(lambda: "of 3,000 ·" in p.text("#page-number"), "listed")
+
+    p.js("document.getElementById('next').click(); document.getElementById('select-matching').click()")
+    p.until(lambda: p.status() == "Selected 3,000 matching keys.", "select all matching ends")
+    p.until(lambda: p.keys()[:1] == ["k/00100"], "the next page shows")
+    check(p.text("#page-number").startswith("Page 2 · keys 101–200 of 3,000"), f"under its pager: {p.text('#page-number')!r}")
+    check(p.text("#bulk-count") == "3,000 keys selected", "every key is selected")
+    check(not p.el("#next").get_property("disabled") and not p.el("#previous").get_property("disabled"),
+          "and the pager works")
+    p.el("#next").click()
+    p.until(lambda: p.keys()[:1] == ["k/00200"], "Next goes on")
+
+    fill(p, "#search", "k/0000")
+    p.js("document.querySelector('#filter-form button[type=submit]').click(); document.getElementById('select-matching').click()")
+    p.until(lambda: p.status() == "Selected 10 matching keys.", "select all matching during a search ends")
+    p.until(lambda: (p.text("#search-info") or "").startswith("10 matches for k/0000 in 3,000 keys"),
+            "the search ends too")
+    check(p.keys() == [f"k/{i:05d}" for i in range(10)], "and shows its matches")

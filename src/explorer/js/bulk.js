@@ -28,8 +28,8 @@ export async function selectAllMatching() {
   say("Selecting every matching key…");
   const result = await streamKeys(test, (seen, kept) => {
     $("bulk-count").textContent = `Selecting… ${count(kept)} of ${count(seen)} keys`;
-  });
-  if (!result) return;
+  }, { selecting: true });
+  if (!result) { selectionChanged(); return; }
   for (const k of result.kept) state.selected.add(k.key);
   drawRows();
   selectionChanged();

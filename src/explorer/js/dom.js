@@ -25,6 +25,7 @@ export const state = {
   // a slow answer never shows under another namespace or key.
   keysTicket: 0,
   valueTicket: 0,
+  selectTicket: 0,  // select all matching: its own, so it never cancels a listing
   loading: false,
 };
 

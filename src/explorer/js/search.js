@@ -17,30 +17,34 @@ export function matcher(pattern) {
   return (key) => regex.test(key);
 }
 
-let stopped = false;
+let search = { stopped: false }; // the search running, for Stop
 
-export function stopSearch() { stopped = true; }
+export function stopSearch() { search.stopped = true; }
 
 // Streams every key under the prefix through `keep` (all of them without one), page by page;
 // `progress(seen, kept)` is told as it goes. Returns the keys kept, or null when overtaken.
-export async function streamKeys(keep, progress) {
+// A search takes the list's ticket (it replaces the rows); selecting takes one of its own, so
+// it never cancels the page or search loading beside it.
+export async function streamKeys(keep, progress, { selecting = false } = {}) {
   const ns = state.current;
-  const ticket = ++state.keysTicket;
-  stopped = false;
+  const which = selecting ? "selectTicket" : "keysTicket";
+  const ticket = ++state[which];
+  const run = { stopped: false };
+  if (!selecting) search = run;
   const kept = [];
   let seen = 0;
   let cursor = null;
   let expiry = false;
   do {
     const page = await keyPage(ns.id, { prefix: state.prefix, cursor, limit: SEARCH_PAGE });
-    if (ticket !== state.keysTicket) return null;
+    if (ticket !== state[which] || state.current !== ns) return null;
     expiry = page.expiry;
     seen += page.keys.length;
     for (const k of page.keys) if (!keep || keep(k.key)) kept.push(k);
     cursor = page.cursor;
-    progress(seen, kept.length, !cursor || stopped);
-  } while (cursor && !stopped);
-  state.expiry = expiry;
+    progress(seen, kept.length, !cursor || run.stopped);
+  } while (cursor && !run.stopped);
+  if (!selecting) state.expiry = expiry;
   return { kept, seen, complete: !cursor };
 }
 
