@@ -118,6 +118,10 @@ async fn still_as_expected(
     if same {
         return Ok(());
     }
+    if now.is_none() {
+        // The key may be gone with its namespace: then say that (404), not that it was deleted.
+        explorer.client.get_namespace(id).await?;
+    }
     let message = match now {
         None => format!("{key} was deleted since you opened it; nothing was written"),
         Some(_) if expect == "absent" => {

@@ -34,6 +34,7 @@ TESTS = [
     fixes.test_10_deep_and_large_json,
     fixes.test_11_edits_keep_bytes_and_expiry,
     fixes.test_12_select_all_during_a_load,
+    fixes.test_13_namespace_deleted_while_open,
 ]
 
 

@@ -4,6 +4,7 @@ namespace deleted or a session ended while the page is open, and the smaller key
 confirmation fixes."""
 
 import json
+import subprocess
 import time
 
 from harness import check, fill
@@ -135,3 +136,61 @@ def test_12_select_all_during_a_load(p, shots):
     p.until(lambda: (p.text("#search-info") or "").startswith("10 matches for k/0000 in 3,000 keys"),
             "the search ends too")
     check(p.keys() == [f"k/{i:05d}" for i in range(10)], "and shows its matches")
+
+
+def delete_namespace(p, name):
+    """Deletes a namespace with the CLI, as someone else would while the page is open."""
+    subprocess.run([p.server.binary, "-q", "--local", "--yes", "storage", "kv", "delete", "--force", name],
+                   cwd=p.server.work, env=p.server.env, check=True, stdout=subprocess.DEVNULL)
+
+
+def listed(p, name):
+    """Whether the list of namespaces has `name` (read from the page, scrolled or not)."""
+    return p.js("return Array.from(document.querySelectorAll('#namespace-list button'), b => b.firstChild.textContent)"
+                ".includes(arguments[0])", name)
+
+
+def test_13_namespace_deleted_while_open(p, shots):
+    ns = p.server.namespace("doomed")
+    p.server.put(ns, "html", "<p>hi</p>", "text/plain")
+    p.open()
+    p.open_namespace("doomed")
+    p.open_key("html")
+    delete_namespace(p, "doomed")
+    p.expect_errors("404 (Not Found)", "409 (Conflict)")
+    fill(p, "#search", "h")
+    p.el("#filter-form button[type='submit']").click()
+    p.until(lambda: p.text("#alert") == "The namespace doomed no longer exists: it was deleted elsewhere.",
+            "a search says the namespace is gone")
+    check(not p.el("#keys").is_displayed() and not p.el("#value").is_displayed(), "its keys and value are cleared")
+    p.until(lambda: not listed(p, "doomed"),
+            "and the list of namespaces is read again")
+    check(p.js("return location.hash") == "", f"the address drops it: {p.js('return location.hash')!r}")
+
+    ns = p.server.namespace("doomed2")
+    p.server.put(ns, "html", "<p>hi</p>", "text/plain")
+    p.el("#refresh-namespaces").click()
+    p.until(lambda: listed(p, "doomed2"), "Refresh lists a namespace made elsewhere")
+    # The list may scroll: its entry in view, so that its text can be read and clicked.
+    p.js("Array.from(document.querySelectorAll('#namespace-list button'))"
+         ".find(b => b.firstChild.textContent === 'doomed2').scrollIntoView({block: 'center'})")
+    p.open_namespace("doomed2")
+    p.open_key("html")
+    p.el("#edit-key-button").click()
+    delete_namespace(p, "doomed2")
+    fill(p, "#edit-value", "mine")
+    p.expect_errors("404 (Not Found)", "409 (Conflict)")
+    p.el("#editor-save").click()
+    p.until(lambda: p.text("#alert") == "The namespace doomed2 no longer exists: it was deleted elsewhere.",
+            "saving says the namespace is gone, not the key")
+    check(p.el("#editor").get_attribute("open") is None, "and the editor closes")
+
+    p.server.namespace("made-elsewhere")
+    check(not listed(p, "made-elsewhere"), "a new namespace is not listed yet")
+    p.el("#refresh-namespaces").click()
+    p.until(lambda: listed(p, "made-elsewhere"), "Refresh lists it")
+
+    p.open(f"#ns={ns}&key=html")
+    check(p.text("#alert") == f"No namespace has the id {ns} (the address names one that was deleted, or is from elsewhere).",
+          f"a link to a namespace that is gone says so: {p.text('#alert')!r}")
+    check(p.js("return location.hash") == "", "and the address drops it")

@@ -651,6 +651,48 @@ fn edits_write_only_over_what_was_read_and_the_log_shows_requests() {
         r#"{"deleted":2,"failed":[]}"#
     );
 
+    // A save over a key whose namespace was deleted meanwhile blames the namespace.
+    let digest = "0".repeat(64);
+    let other: Value = client()
+        .post(format!("{base}/storage/kvs"))
+        .bearer_auth("x")
+        .json(&json!({"name": "gone"}))
+        .send()
+        .expect("answered")
+        .json()
+        .expect("JSON");
+    let other = other["data"]["id"].as_str().expect("id").to_owned();
+    client()
+        .delete(format!("{base}/storage/kvs/{other}"))
+        .bearer_auth("x")
+        .send()
+        .expect("answered");
+    // `deleting` for a moment, then gone.
+    for _ in 0..100 {
+        let status = client()
+            .get(format!("{base}/storage/kvs/{other}"))
+            .bearer_auth("x")
+            .send()
+            .expect("answered")
+            .status();
+        if status == 404 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let late = at
+        .write(
+            reqwest::Method::PUT,
+            &format!("/explorer/api/namespaces/{other}/value?key=conf&expect={digest}"),
+        )
+        .body("mine")
+        .send()
+        .expect("answered");
+    let status = late.status();
+    let body: Value = late.json().expect("JSON");
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"], "KV namespace not found (HTTP 404)");
+
     // The log: the API's requests, the explorer's own marked; its polling is not logged.
     let log: Value = at
         .get("/explorer/api/requests?after=0")

@@ -56,11 +56,19 @@ export function fail(message) {
   $("alert").textContent = message;
 }
 
+// Whether a call failed because the namespace shown is gone (deleted elsewhere).
+export const namespaceGone = (err) => (err.status === 404 && /namespace not found/i.test(err.message))
+  || (err.status === 409 && /status: deleting/.test(err.message));
+
 export async function guarded(action) {
   try {
     await action();
   } catch (err) {
-    fail(err.message);
+    if (namespaceGone(err) && hooks.namespaceGone) {
+      try { await hooks.namespaceGone(); } catch (again) { fail(again.message); }
+    } else {
+      fail(err.message);
+    }
   }
 }
 

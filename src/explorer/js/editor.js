@@ -4,7 +4,7 @@
 // the user chooses.
 
 import { valuePath, json, readValue, WRITE_HEADER } from "./api.js";
-import { $, state, hooks, say, bytes, isoTime } from "./dom.js";
+import { $, state, hooks, say, bytes, isoTime, namespaceGone } from "./dom.js";
 
 // {key, digest: what the key was when opened ("absent": new), hex, value: as opened, ttl: the
 // TTL field as pre-filled, expires: the key's expiry then}
@@ -130,7 +130,10 @@ export async function save() {
   try {
     await write(opened.digest);
   } catch (err) {
-    if (err.status === 409 && /since you opened it|meanwhile|was deleted/.test(err.message)) {
+    if (namespaceGone(err)) {
+      closeEditor();
+      throw err;
+    } else if (err.status === 409 && /since you opened it|meanwhile|was deleted/.test(err.message)) {
       await showConflict(err.message);
     } else {
       editorError(err.message);
@@ -160,7 +163,7 @@ export async function resolve(mine) {
   const now = opened.current;
   if (mine) {
     editorError("");
-    try { await write(null); } catch (err) { editorError(err.message); }
+    try { await write(null); } catch (err) { if (namespaceGone(err)) { closeEditor(); throw err; } editorError(err.message); }
     return;
   }
   closeEditor();

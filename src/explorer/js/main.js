@@ -3,13 +3,13 @@
 // is shown through textContent or a blob URL, never as markup.
 
 import { json, send, call, nsPath, valuePath, WRITE_HEADER } from "./api.js";
-import { $, element, state, hooks, say, fail, guarded, confirmed, count } from "./dom.js";
+import { $, element, state, hooks, say, fail, guarded, confirmed, count, plural } from "./dom.js";
 import { loadKeys, countTotal, drawHead, drawRows, drawPager, tick } from "./keys.js";
 import { runSearch, stopSearch } from "./search.js";
 import { selectionChanged, clearSelection, selectAllMatching, deleteSelected, exportSelected } from "./bulk.js";
 import { openValue, closeValue, tickValue, copy } from "./value.js";
 import { openEditor, save, resolve } from "./editor.js";
-import { remember, apply, onKey } from "./nav.js";
+import { remember, apply, onKey, fragment } from "./nav.js";
 import { wireLog, showLog } from "./log.js";
 
 async function loadNamespaces() {
@@ -46,6 +46,10 @@ function countKeys(ns, cap = 10000) {
 
 function closeNamespace() {
   state.current = null;
+  state.prefix = state.search = "";
+  state.page = 0;
+  state.sort = null;
+  state.tree = false;
   $("keys").hidden = true;
   closeValue();
 }
@@ -100,13 +104,38 @@ function listed() {
 }
 
 async function goTo(at) {
-  if (!state.namespaces.length) return;
   if (at.ns && state.namespaces.some((ns) => ns.id === at.ns)) {
     await openNamespace(at.ns, at);
   } else {
     closeNamespace();
+    if (at.ns) {
+      fail(`No namespace has the id ${at.ns} (the address names one that was deleted, or is from elsewhere).`);
+      history.replaceState(null, "", fragment() || location.pathname);
+    }
   }
   showLog(at.log && state.info.log);
+}
+
+// The namespace shown was deleted elsewhere: its keys and value go, the list is read again.
+async function namespaceGone() {
+  const ns = state.current;
+  closeNamespace();
+  remember();
+  fail(`The namespace ${ns ? ns.name : ""} no longer exists: it was deleted elsewhere.`);
+  const message = $("alert").textContent;
+  await loadNamespaces();
+  $("alert").textContent = message;
+}
+
+// Reads the list of namespaces again (created or deleted elsewhere).
+async function refreshNamespaces() {
+  await loadNamespaces();
+  if (state.current && !state.namespaces.some((ns) => ns.id === state.current.id)) {
+    await namespaceGone();
+    return;
+  }
+  if (state.current) state.current = state.namespaces.find((ns) => ns.id === state.current.id);
+  say(`${plural(state.namespaces.length, "namespace")} listed.`);
 }
 
 async function deleteKey(key) {
@@ -209,6 +238,7 @@ function wireNamespaces() {
     await loadNamespaces();
     $("create-name").focus();
   }));
+  $("refresh-namespaces").addEventListener("click", () => guarded(refreshNamespaces));
   $("writes").addEventListener("change", () => guarded(async () => {
     const got = await send("/writes", "PUT", { writable: $("writes").checked });
     state.info.writable = got.writable;
@@ -243,6 +273,7 @@ Object.assign(hooks, {
   edit: () => openEditor(true),
   countKeys: () => { if (state.current) countKeys(state.current); },
   deleteKey: (key) => guarded(() => deleteKey(key)),
+  namespaceGone,
 });
 
 async function start() {
