@@ -35,6 +35,7 @@ TESTS = [
     fixes.test_11_edits_keep_bytes_and_expiry,
     fixes.test_12_select_all_during_a_load,
     fixes.test_13_namespace_deleted_while_open,
+    fixes.test_14_session_ended,
 ]
 
 

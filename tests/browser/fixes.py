@@ -194,3 +194,25 @@ def test_13_namespace_deleted_while_open(p, shots):
     check(p.text("#alert") == f"No namespace has the id {ns} (the address names one that was deleted, or is from elsewhere).",
           f"a link to a namespace that is gone says so: {p.text('#alert')!r}")
     check(p.js("return location.hash") == "", "and the address drops it")
+
+
+SESSION_ENDED = "This explorer session has ended: open the URL its command printed."
+
+
+def test_14_session_ended(p, shots):
+    p.server.namespace("after-restart")
+    p.open()
+    p.open_namespace("after-restart")
+    p.el("#log-toggle").click()
+    p.until(lambda: p.el("#log").is_displayed(), "the log shows")
+    # The cookie gone is what a restarted emulator's guard sees: a token not its own.
+    p.b.delete_all_cookies()
+    p.expect_errors("401 (Unauthorized)")
+    p.until(lambda: p.text("#alert") == SESSION_ENDED, "the page says the session ended")
+    polls = "return performance.getEntriesByType('resource').filter(e => e.name.includes('/requests?')).length"
+    before = p.js(polls)
+    time.sleep(2.5)
+    check(p.js(polls) == before, "the log stops asking")
+    p.js("document.getElementById('alert').textContent = ''")
+    p.el("#filter-form button[type='submit']").click()
+    p.until(lambda: p.text("#alert") == SESSION_ENDED, "every call says the same")

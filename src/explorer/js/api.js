@@ -3,14 +3,27 @@
 
 export const WRITE_HEADER = { "x-telnyx-edge-explorer": "1" };
 
+// A 401: the token the page holds is not the running process's (it was restarted, or a
+// newer command printed another URL). Nothing the page does can work again.
+export const SESSION_ENDED = "This explorer session has ended: open the URL its command printed.";
+export const session = { ended: false };
+
 export async function call(path, options = {}) {
   const response = await fetch("/explorer/api" + path, { credentials: "same-origin", ...options });
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
+    // Errors are JSON ({"error"}), but the guards in front answer in plain text.
+    const text = (await response.text().catch(() => "")).trim();
     try {
-      const body = await response.json();
+      const body = JSON.parse(text);
       if (body.error) message = body.error;
-    } catch (_) { /* not JSON */ }
+    } catch (_) {
+      if (text) message = text;
+    }
+    if (response.status === 401) {
+      session.ended = true;
+      message = SESSION_ENDED;
+    }
     const err = new Error(message);
     err.status = response.status;
     throw err;

@@ -2,7 +2,7 @@
 // method, path, status and time, newest first; a filter, a pause, and the explorer's own
 // requests hidden unless asked for. Read once a second while shown, from the emulator's ring.
 
-import { json } from "./api.js";
+import { json, session } from "./api.js";
 import { $, element, state, count, fail } from "./dom.js";
 
 const KEPT = 500;
@@ -40,8 +40,14 @@ function draw() {
     (paused ? ` · paused${waiting ? `, ${count(waiting)} new` : ""}` : "");
 }
 
+// A failed read: said once; polling stops for good when the session has ended.
+function failed(err) {
+  if (session.ended) { clearInterval(timer); timer = null; }
+  fail(session.ended ? err.message : `The request log: ${err.message}`);
+}
+
 async function poll() {
-  if (paused || $("log").hidden) return;
+  if (paused || $("log").hidden || session.ended) return;
   try {
     const got = await json("/requests?after=" + after);
     if (got.requests.length) {
@@ -50,18 +56,19 @@ async function poll() {
       draw();
     }
   } catch (err) {
-    fail(`The request log: ${err.message}`);
+    failed(err);
   }
 }
 
 // While paused: how many of the requests since then the list would show.
 async function catchUp() {
+  if (session.ended) return;
   try {
     const got = await json("/requests?after=" + after);
     waiting = got.requests.filter(matches).length;
     draw();
   } catch (err) {
-    fail(`The request log: ${err.message}`);
+    failed(err);
   }
 }
 
@@ -78,7 +85,7 @@ export function showLog(on) {
   $("log-toggle").setAttribute("aria-pressed", String(on));
   clearInterval(timer);
   timer = null;
-  if (on) {
+  if (on && !session.ended) {
     poll();
     timer = setInterval(() => (paused ? catchUp() : poll()), 1000);
   }
