@@ -231,12 +231,20 @@ struct Writes {
 }
 
 /// The page's switch: turns writes on or off (a `PUT`, so it needs the write header itself).
+/// Refused (403) where the page has no switch (`serve`, `ui --local`): nothing could turn
+/// writes back on.
 async fn set_writes(
     State(explorer): State<Arc<Explorer>>,
     axum::Json(body): axum::Json<Writes>,
-) -> Response {
+) -> Answer {
+    if !explorer.switch {
+        return Err(failure(
+            StatusCode::FORBIDDEN,
+            "writes have no switch here: this explorer always allows them",
+        ));
+    }
     explorer.writes.store(body.writable, Ordering::Relaxed);
-    axum::Json(body).into_response()
+    Ok(axum::Json(body).into_response())
 }
 
 #[derive(Deserialize)]

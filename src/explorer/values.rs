@@ -125,7 +125,7 @@ async fn still_as_expected(
     let message = match now {
         None => format!("{key} was deleted since you opened it; nothing was written"),
         Some(_) if expect == "absent" => {
-            format!("{key} was created meanwhile; nothing was written")
+            format!("{key} already exists; nothing was written")
         }
         Some(_) => format!("{key} has changed since you opened it; nothing was written"),
     };

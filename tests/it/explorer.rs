@@ -558,10 +558,7 @@ fn edits_write_only_over_what_was_read_and_the_log_shows_requests() {
     let second = put("absent", "two");
     assert_eq!(second.status(), 409);
     let body: Value = second.json().expect("JSON");
-    assert_eq!(
-        body["error"],
-        "conf was created meanwhile; nothing was written"
-    );
+    assert_eq!(body["error"], "conf already exists; nothing was written");
     // A digest from the value as read: only if it is still that value.
     let read = at.get(&value);
     let digest = read.headers()["x-value-digest"]
@@ -650,6 +647,21 @@ fn edits_write_only_over_what_was_read_and_the_log_shows_requests() {
         deleted.text().expect("body"),
         r#"{"deleted":2,"failed":[]}"#
     );
+
+    // serve has no write switch: the page cannot turn writes off.
+    let switched = at
+        .write(reqwest::Method::PUT, "/explorer/api/writes")
+        .json(&json!({"writable": false}))
+        .send()
+        .expect("answered");
+    assert_eq!(switched.status(), 403);
+    let body: Value = switched.json().expect("JSON");
+    assert_eq!(
+        body["error"],
+        "writes have no switch here: this explorer always allows them"
+    );
+    let info: Value = at.get("/explorer/api/info").json().expect("JSON");
+    assert_eq!(info["writable"], true);
 
     // A save over a key whose namespace was deleted meanwhile blames the namespace.
     let digest = "0".repeat(64);

@@ -133,7 +133,7 @@ export async function save() {
     if (namespaceGone(err)) {
       closeEditor();
       throw err;
-    } else if (err.status === 409 && /since you opened it|meanwhile|was deleted/.test(err.message)) {
+    } else if (err.status === 409 && /since you opened it|already exists|was deleted/.test(err.message)) {
       await showConflict(err.message);
     } else {
       editorError(err.message);
