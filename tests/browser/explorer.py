@@ -36,6 +36,7 @@ TESTS = [
     fixes.test_12_select_all_during_a_load,
     fixes.test_13_namespace_deleted_while_open,
     fixes.test_14_session_ended,
+    fixes.test_15_keyboard_and_confirmations,
 ]
 
 

@@ -7,7 +7,9 @@ import json
 import subprocess
 import time
 
-from harness import check, fill
+from selenium.webdriver.common.keys import Keys
+
+from harness import check, fill, press
 
 
 def test_10_deep_and_large_json(p, shots):
@@ -216,3 +218,64 @@ def test_14_session_ended(p, shots):
     p.js("document.getElementById('alert').textContent = ''")
     p.el("#filter-form button[type='submit']").click()
     p.until(lambda: p.text("#alert") == SESSION_ENDED, "every call says the same")
+
+
+def test_15_keyboard_and_confirmations(p, shots):
+    ns = p.server.namespace("keys-and-boxes")
+    p.server.bulk_put(ns, [{"key": f"a/{i:03d}", "value": "v"} for i in range(120)]
+                      + [{"key": "b/x", "value": "v"}, {"key": "b/y", "value": "v"}])
+    p.open(f"#ns={ns}&page=500")
+    p.until(lambda: p.keys()[:1] == ["a/100"], "a page past the last shows the last")
+    check(p.js("return location.hash") == f"#ns={ns}&page=2", f"and the address says so: {p.js('return location.hash')!r}")
+
+    # With focus on a row's box, the keys still work.
+    p.click("#key-table tbody tr[data-key='b/x'] input")
+    check(p.js("return document.activeElement.type") == "checkbox", "focus is on the box")
+    press(p, "j")
+    check(p.js("return document.activeElement.closest('tr').dataset.key") == "b/y", "j moves on from the box's row")
+    press(p, Keys.ENTER)
+    p.until(lambda: p.text("#value-title") == "b/y", "Enter opens the key j moved to")
+
+    # Delete acts on the key shown, like e.
+    p.el("#previous").click()
+    p.until(lambda: p.keys()[:1] == ["a/000"], "the first page")
+    p.open_key("a/005")
+    p.js("document.querySelector(\"#key-table tr[data-key='a/001'] button.key\").focus()")
+    press(p, Keys.DELETE)
+    p.until(lambda: p.el("#confirm").get_attribute("open") is not None, "Delete asks")
+    check(p.text("#confirm-text").startswith("Delete key a/005 "), f"about the key shown: {p.text('#confirm-text')!r}")
+    p.el("#confirm button[value='cancel']").click()
+
+    # In the tree, j and k move over the keys shown.
+    p.el("#tree-view").click()
+    p.click("#key-tree summary")
+    p.js("document.activeElement.blur()")
+    press(p, "j")
+    check(p.js("return document.activeElement.dataset.key") == "a/000", "j goes to the first key of the tree")
+    press(p, "jj")
+    check(p.js("return document.activeElement.dataset.key") == "a/002", "and on down")
+    press(p, "k")
+    press(p, Keys.ENTER)
+    p.until(lambda: p.text("#value-title") == "a/001", "Enter opens it")
+    p.el("#tree-view").click()
+
+    # A selection ends with its prefix or search; the typed confirmation takes Enter.
+    p.el("#select-matching").click()
+    p.until(lambda: p.text("#bulk-count") == "122 keys selected", "every key selected")
+    fill(p, "#prefix", "b/")
+    p.el("#filter-form button[type='submit']").click()
+    p.until(lambda: p.keys() == ["b/x", "b/y"], "another prefix")
+    check(not p.el("#bulk-bar").is_displayed(), "clears the selection")
+    fill(p, "#prefix", "")
+    p.el("#filter-form button[type='submit']").click()
+    p.until(lambda: p.keys()[:1] == ["a/000"], "back to every key")
+    p.el("#select-matching").click()
+    p.until(lambda: p.text("#bulk-count") == "122 keys selected", "every key selected again")
+    p.el("#delete-selected").click()
+    p.until(lambda: p.el("#confirm-typed").is_displayed(), "122 keys: the name must be typed")
+    p.el("#confirm-typed").send_keys("keys-and")
+    p.el("#confirm-typed").send_keys(Keys.ENTER)
+    check(p.el("#confirm").get_attribute("open") is not None, "Enter before the name matches does nothing")
+    p.el("#confirm-typed").send_keys("-boxes" + Keys.ENTER)
+    p.until(lambda: p.status() == "Deleted 122 keys.", "Enter once it matches deletes")
+    check(p.server.get(ns, "b/x") is None, "gone from the emulator")

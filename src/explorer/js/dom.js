@@ -114,6 +114,12 @@ export function confirmed(message, { action = "Delete", typed = null } = {}) {
   $("confirm-typed-label").textContent = typed === null ? "" : `Type ${typed} to confirm`;
   $("confirm-ok").disabled = typed !== null;
   field.oninput = () => { $("confirm-ok").disabled = field.value !== typed; };
+  // Enter in the field confirms once the text matches (the form's first button is Cancel).
+  field.onkeydown = (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    if (field.value === typed) dialog.close("ok");
+  };
   dialog.returnValue = "";
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => {

@@ -203,7 +203,8 @@ export async function loadKeys() {
     while (state.cursors.length <= state.page) {
       const before = await keyPage(ns.id, { prefix: state.prefix, cursor: state.cursors[state.cursors.length - 1], limit: PAGE_SIZE });
       if (ticket !== state.keysTicket) return;
-      if (!before.cursor) { state.page = state.cursors.length - 1; break; }
+      // Past the last page (an old link): the last page, and the address says so.
+      if (!before.cursor) { state.page = state.cursors.length - 1; hooks.correctAddress(); break; }
       state.cursors.push(before.cursor);
     }
     page = await keyPage(ns.id, { prefix: state.prefix, cursor: state.cursors[state.page], limit: PAGE_SIZE });

@@ -9,7 +9,7 @@ import { runSearch, stopSearch } from "./search.js";
 import { selectionChanged, clearSelection, selectAllMatching, deleteSelected, exportSelected } from "./bulk.js";
 import { openValue, closeValue, tickValue, copy } from "./value.js";
 import { openEditor, save, resolve } from "./editor.js";
-import { remember, apply, onKey, fragment } from "./nav.js";
+import { remember, apply, onKey, correctAddress } from "./nav.js";
 import { wireLog, showLog } from "./log.js";
 
 async function loadNamespaces() {
@@ -110,7 +110,7 @@ async function goTo(at) {
     closeNamespace();
     if (at.ns) {
       fail(`No namespace has the id ${at.ns} (the address names one that was deleted, or is from elsewhere).`);
-      history.replaceState(null, "", fragment() || location.pathname);
+      correctAddress();
     }
   }
   showLog(at.log && state.info.log);
@@ -163,6 +163,11 @@ function showWritable() {
 function wireKeys() {
   $("filter-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    // A selection is of the keys listed: another prefix or search starts a new one, so a
+    // bulk delete never takes keys that are not shown.
+    if ((state.prefix !== $("prefix").value || state.search !== $("search").value) && state.selected.size) {
+      clearSelection();
+    }
     state.prefix = $("prefix").value;
     state.search = $("search").value;
     state.cursors = [null];
@@ -274,6 +279,7 @@ Object.assign(hooks, {
   countKeys: () => { if (state.current) countKeys(state.current); },
   deleteKey: (key) => guarded(() => deleteKey(key)),
   namespaceGone,
+  correctAddress,
 });
 
 async function start() {

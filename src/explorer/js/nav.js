@@ -43,6 +43,11 @@ export function wanted() {
   };
 }
 
+// Puts where the page is in the address, in place of what it said (a page past the last).
+export function correctAddress() {
+  history.replaceState(null, "", fragment() || location.pathname);
+}
+
 // Goes where the fragment says, without adding history.
 export async function apply() {
   applying = true;
@@ -53,12 +58,28 @@ export async function apply() {
   }
 }
 
-const typing = (target) => target.closest("input, textarea, select, [contenteditable]") !== null;
+// A row's box is not typing: the keys still move, open and delete with focus on it.
+const typing = (target) => target.closest("input:not([type=checkbox]), textarea, select, [contenteditable]") !== null;
 
-// Moves the keyboard's row by `step` and focuses its key.
+// The tree's keys that can be seen (not inside a folded group).
+const treeKeys = () => Array.from($("key-tree").querySelectorAll("button.key")).filter((b) => b.getClientRects().length > 0);
+
+// Moves the keyboard's row by `step` and focuses its key; in the tree, over the keys shown.
 function move(step) {
+  if (state.tree) {
+    const keys = treeKeys();
+    if (keys.length === 0) return;
+    const at = keys.indexOf(document.activeElement);
+    const next = keys[Math.max(0, Math.min(keys.length - 1, at < 0 ? (step > 0 ? 0 : keys.length - 1) : at + step))];
+    next.focus();
+    next.scrollIntoView({ block: "nearest" });
+    return;
+  }
   const rows = Array.from($("key-table").tBodies[0].rows);
   if (rows.length === 0) return;
+  // From the row whose box (or key) has focus, if any.
+  const at = rows.indexOf(document.activeElement?.closest("tr"));
+  if (at >= 0) state.focusRow = at;
   state.focusRow = Math.max(0, Math.min(rows.length - 1, state.focusRow + step));
   rows.forEach((row, i) => row.classList.toggle("focused", i === state.focusRow));
   const button = rows[state.focusRow].querySelector("button.key");
@@ -67,6 +88,7 @@ function move(step) {
 }
 
 function focusedKey() {
+  if (state.tree) return document.activeElement?.closest("#key-tree button.key")?.dataset.key ?? state.key;
   const rows = $("key-table").tBodies[0].rows;
   const row = rows[state.focusRow];
   return row ? row.dataset.key : state.key;
@@ -93,7 +115,8 @@ export function onKey(event) {
       if (state.value && state.info.writable) { event.preventDefault(); hooks.edit(); }
       break;
     case "Delete": {
-      const key = focusedKey();
+      // Like `e`: the key shown when one is open, else the one j/k moved to.
+      const key = state.key ?? focusedKey();
       if (key && state.info.writable) { event.preventDefault(); hooks.deleteKey(key); }
       break;
     }
