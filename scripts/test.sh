@@ -21,3 +21,5 @@ cargo build --locked
 bash scripts/conformance.sh
 cargo test --locked
 bash scripts/browser-test.sh
+# Every way the tool is installed, built and installed into a fresh place (docs/install.md).
+bash scripts/dist-test.sh

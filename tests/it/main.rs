@@ -15,6 +15,7 @@ mod cli_network;
 mod cli_scripts;
 mod completions;
 mod delete_bound;
+mod distribution;
 mod doc_examples;
 mod du;
 mod emulator_keys;
