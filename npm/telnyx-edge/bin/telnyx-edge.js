@@ -8,6 +8,7 @@ const { spawn } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+const tty = require("node:tty");
 
 const SCOPE = "@telnyx-edge-cli";
 
@@ -21,10 +22,12 @@ const PACKAGES = {
   "win32-x64": `${SCOPE}/telnyx-edge-win32-x64`,
 };
 
-// Set for the binary named by TELNYX_EDGE_BINARY: if that turns out to be this script again
-// (directly, or through a link or a script of the user's), it stops instead of starting itself
-// over and over.
-const STARTED_BY_WRAPPER = "TELNYX_EDGE_NPM_WRAPPER";
+// How many of these scripts, each started through TELNYX_EDGE_BINARY, run one inside the
+// other. A TELNYX_EDGE_BINARY that leads back here (through a link or a script of the user's)
+// would otherwise start itself over and over; the binary's own children (an editor that runs
+// telnyx-edge) add one level each, far from the limit.
+const DEPTH = "TELNYX_EDGE_NPM_WRAPPER_DEPTH";
+const MAX_DEPTH = 8;
 
 // The wrapper's own failures use the shell's codes for a command that cannot be found (127)
 // or run (126), so that they never read as one of telnyx-edge's exit codes.
@@ -52,7 +55,8 @@ function located(command) {
 }
 
 function chosenBinary(binary) {
-  if (process.env[STARTED_BY_WRAPPER] || sameFile(located(binary), __filename)) {
+  const depth = Number.parseInt(process.env[DEPTH] || "0", 10) || 0;
+  if (depth >= MAX_DEPTH || sameFile(located(binary), __filename)) {
     fail(127, `TELNYX_EDGE_BINARY (${binary}) leads back to this npm script`, "set it to the telnyx-edge binary itself");
   }
   return binary;
@@ -84,20 +88,37 @@ function binaryPath() {
 }
 
 const binary = binaryPath();
-const env = process.env.TELNYX_EDGE_BINARY ? { ...process.env, [STARTED_BY_WRAPPER]: "1" } : process.env;
+const env = process.env.TELNYX_EDGE_BINARY
+  ? { ...process.env, [DEPTH]: String((Number.parseInt(process.env[DEPTH] || "0", 10) || 0) + 1) }
+  : process.env;
 const child = spawn(binary, process.argv.slice(2), { stdio: "inherit", windowsHide: true, env });
 
 // Ctrl-C on a terminal reaches the binary directly, as it reaches this process: passing it on
-// as well would be a second Ctrl-C, which ends a run at once instead of cleanly. So with a
-// terminal, only a second SIGINT is passed on; without one (a test harness, a process manager)
-// every SIGINT is. SIGTERM and SIGHUP sent to this process are passed on.
-const terminal = process.stdin.isTTY || process.stdout.isTTY || process.stderr.isTTY;
+// as well would be a second Ctrl-C, which ends a run at once instead of cleanly. So when this
+// process is in the terminal's foreground group, only a second SIGINT is passed on; otherwise
+// (a test harness, a process manager, a background job) every SIGINT is. Other signals that
+// would end this process are passed on, and SIGUSR1 no longer starts Node's debugger.
+// (tty.isatty, not process.stdin.isTTY: making those streams would set the descriptors the
+// binary shares to non-blocking, and its reads and writes on a slow pipe would fail.)
+function inForeground() {
+  try {
+    // /proc/self/stat: field 5 is the process group, 8 the terminal's foreground group.
+    const stat = fs.readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
+    return fields[2] === fields[5];
+  } catch {
+    return tty.isatty(0) || tty.isatty(1) || tty.isatty(2);
+  }
+}
 let interrupts = 0;
 process.on("SIGINT", () => {
   interrupts += 1;
-  if (!terminal || interrupts > 1) child.kill("SIGINT");
+  if (interrupts > 1 || !inForeground()) child.kill("SIGINT");
 });
-for (const signal of ["SIGTERM", "SIGHUP"]) {
+const passedOn = process.platform === "win32"
+  ? ["SIGTERM", "SIGHUP"]
+  : ["SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM"];
+for (const signal of passedOn) {
   process.on(signal, () => child.kill(signal));
 }
 
