@@ -13,7 +13,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() {
-  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
+  if [ "${1:-2}" = 0 ]; then to=1; else to=2; fi
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&"$to"
   exit "${1:-2}"
 }
 need() { [ -n "${2:-}" ] || { echo "npm-pack.sh: $1 needs a value" >&2; exit 2; }; }
@@ -67,7 +68,10 @@ fi
 [ -n "$binary" ] && [ -f "$binary" ] || { echo "npm-pack.sh: --binary must name the built binary" >&2; exit 2; }
 host=$(rustc -vV | sed -n 's/^host: //p')
 target=${target:-$host}
-if ! bash "$root/scripts/release.sh" --list-targets | grep -qxF -- "$target"; then
+# Read whole before grep: `grep -q` would stop reading at the match, and under pipefail the
+# writer's broken pipe would fail the test now and then.
+release_targets=$(bash "$root/scripts/release.sh" --list-targets)
+if ! grep -qxF -- "$target" <<<"$release_targets"; then
   if [ "$target" != "$host" ]; then
     echo "npm-pack.sh: $target is not a release target (scripts/release.sh --list-targets)" >&2
     exit 2

@@ -25,7 +25,8 @@ targets=(
 )
 
 usage() {
-  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
+  if [ "${1:-2}" = 0 ]; then to=1; else to=2; fi
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&"$to"
   exit "${1:-2}"
 }
 need() { [ -n "${2:-}" ] || { echo "release.sh: $1 needs a value" >&2; exit 2; }; }
@@ -37,12 +38,14 @@ version=$(tr -d '\r' <"$root/Cargo.toml" | sed -n 's/^version = "\(.*\)"$/\1/p' 
 
 checksums() {
   [ -d "$1" ] || { echo "release.sh: no folder $1" >&2; exit 2; }
-  "$python" - "$1" "telnyx-edge-$version-" <<'PY'
+  "$python" - "$1" "$version" "${targets[@]}" "$(rustc -vV 2>/dev/null | sed -n 's/^host: //p')" <<'PY'
 import hashlib, pathlib, sys
-out, prefix = pathlib.Path(sys.argv[1]), sys.argv[2]
+out, version, targets = pathlib.Path(sys.argv[1]), sys.argv[2], [t for t in sys.argv[3:] if t]
+# This version's archives of the release targets (and of this machine), nothing else.
+names = {f"telnyx-edge-{version}-{t}.{ext}" for t in targets for ext in ("tar.gz", "zip")}
 lines = []
 for archive in sorted(out.iterdir()):
-    if archive.name.startswith(prefix) and archive.name.endswith((".tar.gz", ".zip")):
+    if archive.name in names:
         lines.append(f"{hashlib.sha256(archive.read_bytes()).hexdigest()}  {archive.name}\n")
 (out / "SHA256SUMS").write_text("".join(lines), newline="\n")
 PY
@@ -112,6 +115,7 @@ if exe.endswith(".exe"):
     with zipfile.ZipFile(out / f"{name}.zip", "w") as z:
         for p in paths:
             info = zipfile.ZipInfo(arcname(p), date_time=date)
+            info.create_system = 3  # Unix, wherever it is built, so the modes count and the bytes match
             info.external_attr = ((0o040000 if p.is_dir() else 0o100000) | mode(p)) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, b"" if p.is_dir() else p.read_bytes())
