@@ -16,7 +16,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+# shellcheck source=dist-common.sh
+. scripts/dist-common.sh
+version=$(cargo_version "$root")
+host=$(host_target)
 msrv=$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' Cargo.toml)
 tools="$root/target/dist-tools"
 work=$(mktemp -d)
@@ -89,7 +92,6 @@ cargo install --locked --quiet --path . --root "$work/cargo-path" --target-dir t
 smoke "$work/cargo-path/bin/telnyx-edge"
 
 step "release archive: scripts/release.sh"
-host=$(rustc -vV | sed -n 's/^host: //p')
 archive=$(bash scripts/release.sh --out "$work/dist")
 name="telnyx-edge-$version-$host"
 [ "$archive" = "$work/dist/$name.tar.gz" ] || fail "release.sh printed $archive"

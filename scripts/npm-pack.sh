@@ -4,7 +4,9 @@
 # @telnyx-edge-cli/telnyx-edge-OS-CPU, which the first lists as an optional dependency.
 #
 #   scripts/npm-pack.sh --binary B [--target T] [--out DIR]   both packages
+#   scripts/npm-pack.sh --binary B --platform-only ...        the platform package alone
 #   scripts/npm-pack.sh --main-only [--out DIR]               the main package alone
+#   scripts/npm-pack.sh --npm-platform T                      T in npm's words (linux-x64)
 #
 # T is one of `scripts/release.sh --list-targets`, or this machine's own target (the default),
 # packed for testing. DIR (default target/npm) receives the .tgz files, whose paths are
@@ -18,21 +20,41 @@ usage() {
   exit "${1:-2}"
 }
 need() { [ -n "${2:-}" ] || { echo "npm-pack.sh: $1 needs a value" >&2; exit 2; }; }
+# shellcheck source=dist-common.sh
+. "$root/scripts/dist-common.sh"
 
-target="" binary="" out="$root/target/npm" main_only=""
+# A target triple in npm's words: process.platform-process.arch.
+npm_platform() {
+  local os cpu
+  case "$1" in
+    x86_64-*) cpu=x64 ;;
+    aarch64-*) cpu=arm64 ;;
+    *) echo "npm-pack.sh: no npm cpu for $1" >&2; exit 2 ;;
+  esac
+  case "$1" in
+    *-linux-*) os=linux ;;
+    *-apple-darwin) os=darwin ;;
+    *-windows-*) os=win32 ;;
+    *) echo "npm-pack.sh: no npm os for $1" >&2; exit 2 ;;
+  esac
+  echo "$os-$cpu"
+}
+
+target="" binary="" out="$root/target/npm" main_only="" platform_only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --target) need "$1" "${2:-}"; target=$2; shift 2 ;;
     --binary) need "$1" "${2:-}"; binary=$2; shift 2 ;;
     --out) need "$1" "${2:-}"; out=$2; shift 2 ;;
     --main-only) main_only=1; shift ;;
+    --platform-only) platform_only=1; shift ;;
+    --npm-platform) need "$1" "${2:-}"; npm_platform "$2"; exit 0 ;;
     -h|--help) usage 0 ;;
     *) echo "npm-pack.sh: unknown argument \`$1\`" >&2; usage ;;
   esac
 done
 
-# Versions read with carriage returns dropped, for a checkout with Windows line endings.
-version=$(tr -d '\r' <"$root/Cargo.toml" | sed -n 's/^version = "\(.*\)"$/\1/p' | head -n 1)
+version=$(cargo_version "$root")
 # The main package's version and its optional dependencies' must all be Cargo.toml's.
 (cd "$root" && node -e '
 const m = require("./npm/telnyx-edge/package.json");
@@ -66,8 +88,9 @@ if [ -n "$main_only" ]; then
 fi
 
 [ -n "$binary" ] && [ -f "$binary" ] || { echo "npm-pack.sh: --binary must name the built binary" >&2; exit 2; }
-host=$(rustc -vV | sed -n 's/^host: //p')
+host=$(host_target)
 target=${target:-$host}
+[ -n "$target" ] || { echo "npm-pack.sh: no --target, and no rustc to tell this machine's" >&2; exit 2; }
 # Read whole before grep: `grep -q` would stop reading at the match, and under pipefail the
 # writer's broken pipe would fail the test now and then.
 release_targets=$(bash "$root/scripts/release.sh" --list-targets)
@@ -79,18 +102,8 @@ if ! grep -qxF -- "$target" <<<"$release_targets"; then
   echo "npm-pack.sh: packing this machine's $target, not a release target: for testing" >&2
 fi
 
-# The target triple in npm's words (process.platform, process.arch).
-case "$target" in
-  x86_64-*) cpu=x64 ;;
-  aarch64-*) cpu=arm64 ;;
-  *) echo "npm-pack.sh: no npm cpu for $target" >&2; exit 2 ;;
-esac
-case "$target" in
-  *-linux-*) os=linux ;;
-  *-apple-darwin) os=darwin ;;
-  *-windows-*) os=win32 ;;
-  *) echo "npm-pack.sh: no npm os for $target" >&2; exit 2 ;;
-esac
+platform_name=$(npm_platform "$target")
+os=${platform_name%-*} cpu=${platform_name#*-}
 case "$os" in win32) exe=telnyx-edge.exe ;; *) exe=telnyx-edge ;; esac
 
 platform="$stage/platform"
@@ -123,4 +136,4 @@ cat >"$platform/package.json" <<EOF
 EOF
 
 pack "$platform"
-pack "$main"
+[ -n "$platform_only" ] || pack "$main"

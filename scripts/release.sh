@@ -31,14 +31,16 @@ usage() {
 }
 need() { [ -n "${2:-}" ] || { echo "release.sh: $1 needs a value" >&2; exit 2; }; }
 
+# shellcheck source=dist-common.sh
+. "$root/scripts/dist-common.sh"
 # python3, or python where only that name exists (Windows runners).
 python=$(command -v python3 || command -v python)
-# Cargo.toml's version, carriage returns dropped (a checkout with Windows line endings).
-version=$(tr -d '\r' <"$root/Cargo.toml" | sed -n 's/^version = "\(.*\)"$/\1/p' | head -n 1)
+version=$(cargo_version "$root")
+host=$(host_target)
 
 checksums() {
   [ -d "$1" ] || { echo "release.sh: no folder $1" >&2; exit 2; }
-  "$python" - "$1" "$version" "${targets[@]}" "$(rustc -vV 2>/dev/null | sed -n 's/^host: //p')" <<'PY'
+  "$python" - "$1" "$version" "${targets[@]}" "$host" <<'PY'
 import hashlib, pathlib, sys
 out, version, targets = pathlib.Path(sys.argv[1]), sys.argv[2], [t for t in sys.argv[3:] if t]
 # This version's archives of the release targets (and of this machine), nothing else.
@@ -64,8 +66,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-host=$(rustc -vV | sed -n 's/^host: //p')
 target=${target:-$host}
+[ -n "$target" ] || { echo "release.sh: no --target, and no rustc to tell this machine's" >&2; exit 2; }
 case " ${targets[*]} $host " in
   *" $target "*) ;;
   *) echo "release.sh: $target is not a release target (--list-targets) nor this machine's ($host)" >&2; exit 2 ;;

@@ -33,23 +33,38 @@ fn release_targets() -> Vec<String> {
         .collect()
 }
 
-/// A target triple in npm's words: `process.platform-process.arch`.
+/// A target triple in npm's words (`process.platform-process.arch`), as the npm packages are
+/// named by `scripts/npm-pack.sh`.
 fn npm_platform(target: &str) -> String {
-    let cpu = match target.split('-').next() {
-        Some("x86_64") => "x64",
-        Some("aarch64") => "arm64",
-        other => panic!("no npm cpu for {other:?}"),
-    };
-    let os = if target.contains("-linux-") {
-        "linux"
-    } else if target.ends_with("-apple-darwin") {
-        "darwin"
-    } else if target.contains("-windows-") {
-        "win32"
-    } else {
-        panic!("no npm os for {target}")
-    };
-    format!("{os}-{cpu}")
+    let out = Command::new("bash")
+        .arg(root().join("scripts/npm-pack.sh"))
+        .args(["--npm-platform", target])
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn npm_names_each_release_target_by_its_platform_and_cpu() {
+    let names: Vec<String> = release_targets().iter().map(|t| npm_platform(t)).collect();
+    assert_eq!(
+        names,
+        [
+            "linux-x64",
+            "linux-arm64",
+            "darwin-x64",
+            "darwin-arm64",
+            "win32-x64"
+        ]
+    );
 }
 
 fn cargo_version() -> String {

@@ -28,6 +28,7 @@ const PACKAGES = {
 // telnyx-edge) add one level each, far from the limit.
 const DEPTH = "TELNYX_EDGE_NPM_WRAPPER_DEPTH";
 const MAX_DEPTH = 8;
+const depth = Number.parseInt(process.env[DEPTH] || "0", 10) || 0;
 
 // The wrapper's own failures use the shell's codes for a command that cannot be found (127)
 // or run (126), so that they never read as one of telnyx-edge's exit codes.
@@ -55,7 +56,6 @@ function located(command) {
 }
 
 function chosenBinary(binary) {
-  const depth = Number.parseInt(process.env[DEPTH] || "0", 10) || 0;
   if (depth >= MAX_DEPTH || sameFile(located(binary), __filename)) {
     fail(127, `TELNYX_EDGE_BINARY (${binary}) leads back to this npm script`, "set it to the telnyx-edge binary itself");
   }
@@ -88,9 +88,7 @@ function binaryPath() {
 }
 
 const binary = binaryPath();
-const env = process.env.TELNYX_EDGE_BINARY
-  ? { ...process.env, [DEPTH]: String((Number.parseInt(process.env[DEPTH] || "0", 10) || 0) + 1) }
-  : process.env;
+const env = process.env.TELNYX_EDGE_BINARY ? { ...process.env, [DEPTH]: String(depth + 1) } : process.env;
 const child = spawn(binary, process.argv.slice(2), { stdio: "inherit", windowsHide: true, env });
 
 // Ctrl-C on a terminal reaches the binary directly, as it reaches this process: passing it on
