@@ -15,10 +15,11 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn release_targets() -> Vec<String> {
+/// What one of the packaging scripts prints on stdout, which must succeed.
+fn script_output(script: &str, args: &[&str]) -> String {
     let out = Command::new("bash")
-        .arg(root().join("scripts/release.sh"))
-        .arg("--list-targets")
+        .arg(root().join(script))
+        .args(args)
         .output()
         .expect("bash runs");
     assert!(
@@ -26,8 +27,11 @@ fn release_targets() -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn release_targets() -> Vec<String> {
+    script_output("scripts/release.sh", &["--list-targets"])
         .lines()
         .map(str::to_owned)
         .collect()
@@ -36,18 +40,7 @@ fn release_targets() -> Vec<String> {
 /// A target triple in npm's words (`process.platform-process.arch`), as the npm packages are
 /// named by `scripts/npm-pack.sh`.
 fn npm_platform(target: &str) -> String {
-    let out = Command::new("bash")
-        .arg(root().join("scripts/npm-pack.sh"))
-        .args(["--npm-platform", target])
-        .output()
-        .expect("bash runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
+    script_output("scripts/npm-pack.sh", &["--npm-platform", target])
         .trim()
         .to_owned()
 }
