@@ -14,12 +14,6 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-usage() {
-  if [ "${1:-2}" = 0 ]; then to=1; else to=2; fi
-  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&"$to"
-  exit "${1:-2}"
-}
-need() { [ -n "${2:-}" ] || { echo "npm-pack.sh: $1 needs a value" >&2; exit 2; }; }
 # shellcheck source=dist-common.sh
 . "$root/scripts/dist-common.sh"
 

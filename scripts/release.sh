@@ -24,13 +24,6 @@ targets=(
   x86_64-pc-windows-msvc
 )
 
-usage() {
-  if [ "${1:-2}" = 0 ]; then to=1; else to=2; fi
-  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&"$to"
-  exit "${1:-2}"
-}
-need() { [ -n "${2:-}" ] || { echo "release.sh: $1 needs a value" >&2; exit 2; }; }
-
 # shellcheck source=dist-common.sh
 . "$root/scripts/dist-common.sh"
 # python3, or python where only that name exists (Windows runners).
